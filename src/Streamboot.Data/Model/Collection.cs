@@ -1,0 +1,24 @@
+namespace Streamboot.Data.Model;
+
+/// <summary>A group of devices that share a naming pattern, a default vDisk and an unknown-device policy.</summary>
+public sealed class Collection
+{
+    public long Id { get; set; }
+
+    public required string Name { get; set; }
+
+    public string? Description { get; set; }
+
+    /// <summary>Names of new devices, for example <c>LAB-###</c>.</summary>
+    public required string NamingPattern { get; set; }
+
+    public long? DefaultVDiskId { get; set; }
+
+    public VDisk? DefaultVDisk { get; set; }
+
+    public UnknownDevicePolicy UnknownDevicePolicy { get; set; } = UnknownDevicePolicy.Refuse;
+
+    public DateTime CreatedAt { get; set; }
+
+    public List<Device> Devices { get; } = [];
+}

@@ -1,0 +1,57 @@
+namespace Streamboot.Data.Model;
+
+// The database stores these as kebab-case text (see KebabEnumConverter), so
+// rows read the same in sqlite3 and psql as on the command line.
+
+/// <summary>Which vDisk version a device boots (PVS: device type).</summary>
+public enum DeviceType
+{
+    Production,
+    Test,
+    Maintenance,
+}
+
+/// <summary>Where a client's writes go while it runs from a standard image.</summary>
+public enum WriteCacheMode
+{
+    /// <summary>A sparse per-session overlay on the server's disk.</summary>
+    ServerDisk,
+
+    /// <summary>Server RAM, overflowing to the server's disk past a configured size.</summary>
+    ServerRam,
+
+    /// <summary>The client's own disk; the server serves reads only.</summary>
+    ClientDisk,
+
+    /// <summary>No cache: writes go into the image (private images).</summary>
+    None,
+}
+
+/// <summary>Standard: shared and read-only, one write cache per client. Private: one client writes into the image.</summary>
+public enum AccessMode
+{
+    Standard,
+    Private,
+}
+
+/// <summary>What happens when a machine the database does not know asks to boot.</summary>
+public enum UnknownDevicePolicy
+{
+    AutoRegister,
+    Menu,
+    Refuse,
+}
+
+public enum ImageFormat
+{
+    Raw,
+    Qcow2,
+}
+
+/// <summary>The life of a vDisk version, as in PVS versioning.</summary>
+public enum VersionStage
+{
+    Maintenance,
+    Test,
+    Production,
+}

@@ -1,0 +1,86 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Streamboot.Data.Model;
+
+namespace Streamboot.Data;
+
+/// <summary>
+/// The EF Core view of the schema that the migrations in <c>Migrations/</c>
+/// create. The schema is the migrations' to define; this maps onto it
+/// (snake_case names, enums as kebab-case text, times in UTC).
+/// </summary>
+public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> options) : DbContext(options)
+{
+    public DbSet<Device> Devices => Set<Device>();
+
+    public DbSet<Collection> Collections => Set<Collection>();
+
+    public DbSet<VDisk> VDisks => Set<VDisk>();
+
+    public DbSet<VDiskVersion> VDiskVersions => Set<VDiskVersion>();
+
+    public DbSet<Assignment> Assignments => Set<Assignment>();
+
+    public DbSet<Server> Servers => Set<Server>();
+
+    public DbSet<Session> Sessions => Set<Session>();
+
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<DeviceType>().HaveConversion<KebabEnumConverter<DeviceType>>();
+        configurationBuilder.Properties<WriteCacheMode>().HaveConversion<KebabEnumConverter<WriteCacheMode>>();
+        configurationBuilder.Properties<AccessMode>().HaveConversion<KebabEnumConverter<AccessMode>>();
+        configurationBuilder.Properties<UnknownDevicePolicy>().HaveConversion<KebabEnumConverter<UnknownDevicePolicy>>();
+        configurationBuilder.Properties<ImageFormat>().HaveConversion<KebabEnumConverter<ImageFormat>>();
+        configurationBuilder.Properties<VersionStage>().HaveConversion<KebabEnumConverter<VersionStage>>();
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+    }
+
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<VDisk>(e =>
+        {
+            e.ToTable("vdisks");
+            e.HasMany(v => v.Versions).WithOne(v => v.VDisk).HasForeignKey(v => v.VDiskId);
+        });
+        modelBuilder.Entity<VDiskVersion>(e =>
+        {
+            e.ToTable("vdisk_versions");
+            e.Property(v => v.VDiskId).HasColumnName("vdisk_id");
+        });
+        modelBuilder.Entity<Collection>(e =>
+        {
+            e.Property(c => c.DefaultVDiskId).HasColumnName("default_vdisk_id");
+            e.HasOne(c => c.DefaultVDisk).WithMany().HasForeignKey(c => c.DefaultVDiskId).OnDelete(DeleteBehavior.SetNull);
+            e.HasMany(c => c.Devices).WithOne(d => d.Collection).HasForeignKey(d => d.CollectionId).OnDelete(DeleteBehavior.Restrict);
+        });
+        modelBuilder.Entity<Device>(e =>
+        {
+            e.HasMany(d => d.Assignments).WithOne(a => a.Device).HasForeignKey(a => a.DeviceId);
+        });
+        modelBuilder.Entity<Assignment>(e =>
+        {
+            e.HasKey(a => new { a.DeviceId, a.VDiskId });
+            e.Property(a => a.VDiskId).HasColumnName("vdisk_id");
+            e.HasOne(a => a.VDisk).WithMany(v => v.Assignments).HasForeignKey(a => a.VDiskId);
+        });
+        modelBuilder.Entity<Session>(e =>
+        {
+            e.Property(s => s.VDiskId).HasColumnName("vdisk_id");
+            e.HasOne(s => s.Device).WithMany().HasForeignKey(s => s.DeviceId).OnDelete(DeleteBehavior.SetNull);
+            e.HasOne(s => s.Server).WithMany().HasForeignKey(s => s.ServerId).OnDelete(DeleteBehavior.SetNull);
+        });
+        modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
+    }
+
+    /// <summary>
+    /// Times are UTC everywhere. SQLite hands back text with no zone, so
+    /// reads are marked UTC; writes are converted in case a caller passed
+    /// local time (Npgsql refuses non-UTC times for timestamptz).
+    /// </summary>
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.ToUniversalTime(),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+}
