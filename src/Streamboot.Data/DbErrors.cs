@@ -12,12 +12,25 @@ namespace Streamboot.Data;
 public static class DbErrors
 {
     private const int SqliteConstraint = 19;
+
+    // SQLite names the columns of a unique index over plain columns, not the
+    // index; these are the migrations' names for those column sets, so both
+    // databases report the same thing.
+    private static readonly Dictionary<string, string> s_sqliteColumnsToIndex = new(StringComparer.Ordinal)
+    {
+        ["devices.mac"] = "ux_devices_mac",
+        ["devices.machine_id"] = "ux_devices_machine_id",
+        ["assignments.device_id"] = "ux_assignments_default",
+        ["assignments.device_id, assignments.vdisk_id"] = "pk_assignments",
+        ["sessions.device_id"] = "ux_sessions_live_device",
+        ["vdisk_versions.vdisk_id, vdisk_versions.number"] = "ux_vdisk_versions_number",
+    };
     private const int SqliteConstraintForeignKey = 787;
 
     /// <summary>
     /// When <paramref name="exception"/> is a unique-constraint violation,
-    /// returns the index or column it names (<c>ux_devices_name</c>,
-    /// <c>devices.mac</c>); otherwise null.
+    /// returns the name of the unique index it broke (<c>ux_devices_name</c>,
+    /// <c>ux_devices_mac</c>); otherwise null.
     /// </summary>
     public static string? UniqueViolation(DbUpdateException exception)
     {
@@ -29,7 +42,8 @@ public static class DbErrors
                 // "UNIQUE constraint failed: index 'ux_devices_name'" or "...: devices.mac"
                 var message = sqlite.Message;
                 var at = message.IndexOf("failed: ", StringComparison.Ordinal);
-                return at < 0 ? "" : message[(at + "failed: ".Length)..].Replace("index ", "", StringComparison.Ordinal).Trim('\'', ' ', '.');
+                var what = at < 0 ? "" : message[(at + "failed: ".Length)..].Replace("index ", "", StringComparison.Ordinal).Trim('\'', ' ', '.');
+                return s_sqliteColumnsToIndex.GetValueOrDefault(what, what);
             default:
                 return null;
         }

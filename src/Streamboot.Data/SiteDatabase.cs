@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Reflection;
+using FluentMigrator;
 using FluentMigrator.Runner;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -95,6 +97,26 @@ public sealed class SiteDatabase
         return result is null or DBNull ? 0 : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    private static async Task<long> CurrentVersionAsync(DatabaseLocation location, CancellationToken cancellationToken)
+    {
+        await using DbConnection connection = location.Provider == DatabaseProvider.Sqlite
+            ? new SqliteConnection(location.ConnectionString)
+            : new NpgsqlConnection(location.ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MAX(\"Version\") FROM \"VersionInfo\"";
+        try
+        {
+            var result = await command.ExecuteScalarAsync(cancellationToken);
+            return result is null or DBNull ? 0 : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (DbException)
+        {
+            // No VersionInfo table: a new database.
+            return 0;
+        }
+    }
+
     private static async Task PrepareSqliteAsync(DatabaseLocation location, CancellationToken cancellationToken)
     {
         var path = new SqliteConnectionStringBuilder(location.ConnectionString).DataSource;
@@ -117,8 +139,20 @@ public sealed class SiteDatabase
         }
     }
 
+    /// <summary>The newest migration this build knows.</summary>
+    public static long LatestSchemaVersion { get; } = typeof(M0001_InitialSchema).Assembly.GetTypes()
+        .Select(t => t.GetCustomAttribute<MigrationAttribute>()?.Version ?? 0)
+        .Max();
+
     private static async Task MigrateAsync(DatabaseLocation location, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
+        // Every admin command opens the database: when the schema is current,
+        // one query answers that without starting the migration runner.
+        if (await CurrentVersionAsync(location, cancellationToken) == LatestSchemaVersion)
+        {
+            return;
+        }
+
         await using var migrationLock = await MigrationLock.AcquireAsync(location, cancellationToken);
         var services = new ServiceCollection()
             .AddSingleton(loggerFactory)

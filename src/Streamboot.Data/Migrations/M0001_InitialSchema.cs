@@ -12,6 +12,13 @@ namespace Streamboot.Data.Migrations;
 [Migration(1, "Devices, collections, vDisks, versions, assignments, servers, sessions, audit log")]
 public sealed class M0001_InitialSchema : Migration
 {
+    /// <summary>
+    /// PostgreSQL's timestamptz. FluentMigrator has no DateTimeOffset type for
+    /// SQLite, but SQLite accepts any declared type name, so one spelling
+    /// serves both (EF Core stores UTC text there).
+    /// </summary>
+    private const string UtcTimestamp = "timestamptz";
+
     public override void Up()
     {
         Create.Table("vdisks")
@@ -23,7 +30,7 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("format").AsString(16).NotNullable()
             .WithColumn("access_mode").AsString(16).NotNullable()
             .WithColumn("write_cache_mode").AsString(16).NotNullable()
-            .WithColumn("created_at").AsDateTimeOffset().NotNullable();
+            .WithColumn("created_at").AsCustom(UtcTimestamp).NotNullable();
         // Names are unique regardless of case: they become export and file names.
         Execute.Sql("CREATE UNIQUE INDEX ux_vdisks_name ON vdisks (lower(name))");
 
@@ -36,7 +43,7 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("format").AsString(16).NotNullable()
             .WithColumn("stage").AsString(16).NotNullable()
             .WithColumn("description").AsString(1024).Nullable()
-            .WithColumn("created_at").AsDateTimeOffset().NotNullable();
+            .WithColumn("created_at").AsCustom(UtcTimestamp).NotNullable();
         Create.Index("ux_vdisk_versions_number").OnTable("vdisk_versions")
             .OnColumn("vdisk_id").Ascending().OnColumn("number").Ascending().WithOptions().Unique();
 
@@ -48,7 +55,7 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("default_vdisk_id").AsInt64().Nullable()
                 .ForeignKey("fk_collections_default_vdisk", "vdisks", "id").OnDelete(Rule.SetNull)
             .WithColumn("unknown_device_policy").AsString(16).NotNullable()
-            .WithColumn("created_at").AsDateTimeOffset().NotNullable();
+            .WithColumn("created_at").AsCustom(UtcTimestamp).NotNullable();
         Execute.Sql("CREATE UNIQUE INDEX ux_collections_name ON collections (lower(name))");
 
         Create.Table("devices")
@@ -63,8 +70,8 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("type").AsString(16).NotNullable()
             .WithColumn("write_cache_mode").AsString(16).Nullable()
             .WithColumn("persistent_write_cache").AsBoolean().NotNullable()
-            .WithColumn("created_at").AsDateTimeOffset().NotNullable()
-            .WithColumn("updated_at").AsDateTimeOffset().NotNullable();
+            .WithColumn("created_at").AsCustom(UtcTimestamp).NotNullable()
+            .WithColumn("updated_at").AsCustom(UtcTimestamp).NotNullable();
         // Computer names are host names: DNS compares them without case.
         Execute.Sql("CREATE UNIQUE INDEX ux_devices_name ON devices (lower(name))");
         Create.Index("ix_devices_collection").OnTable("devices").OnColumn("collection_id");
@@ -76,7 +83,7 @@ public sealed class M0001_InitialSchema : Migration
                 .ForeignKey("fk_assignments_vdisk", "vdisks", "id").OnDelete(Rule.Cascade)
             .WithColumn("is_default").AsBoolean().NotNullable()
             .WithColumn("position").AsInt32().NotNullable()
-            .WithColumn("created_at").AsDateTimeOffset().NotNullable();
+            .WithColumn("created_at").AsCustom(UtcTimestamp).NotNullable();
         // One default vDisk per device, even when two admins race.
         Execute.Sql("CREATE UNIQUE INDEX ux_assignments_default ON assignments (device_id) WHERE is_default");
         Create.Index("ix_assignments_vdisk").OnTable("assignments").OnColumn("vdisk_id");
@@ -87,8 +94,8 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("address").AsString(255).Nullable()
             .WithColumn("http_port").AsInt32().NotNullable()
             .WithColumn("enabled").AsBoolean().NotNullable()
-            .WithColumn("started_at").AsDateTimeOffset().NotNullable()
-            .WithColumn("last_heartbeat_at").AsDateTimeOffset().NotNullable()
+            .WithColumn("started_at").AsCustom(UtcTimestamp).NotNullable()
+            .WithColumn("last_heartbeat_at").AsCustom(UtcTimestamp).NotNullable()
             .WithColumn("version").AsString(64).Nullable();
         Execute.Sql("CREATE UNIQUE INDEX ux_servers_name ON servers (lower(name))");
 
@@ -104,9 +111,9 @@ public sealed class M0001_InitialSchema : Migration
             .WithColumn("protocol").AsString(16).NotNullable()
             .WithColumn("remote_address").AsString(64).Nullable()
             .WithColumn("write_cache_mode").AsString(16).NotNullable()
-            .WithColumn("started_at").AsDateTimeOffset().NotNullable()
-            .WithColumn("last_activity_at").AsDateTimeOffset().NotNullable()
-            .WithColumn("ended_at").AsDateTimeOffset().Nullable()
+            .WithColumn("started_at").AsCustom(UtcTimestamp).NotNullable()
+            .WithColumn("last_activity_at").AsCustom(UtcTimestamp).NotNullable()
+            .WithColumn("ended_at").AsCustom(UtcTimestamp).Nullable()
             .WithColumn("bytes_read").AsInt64().NotNullable()
             .WithColumn("bytes_written").AsInt64().NotNullable()
             .WithColumn("write_cache_bytes").AsInt64().NotNullable();
@@ -116,7 +123,7 @@ public sealed class M0001_InitialSchema : Migration
 
         Create.Table("audit_log")
             .WithColumn("id").AsInt64().PrimaryKey("pk_audit_log").Identity()
-            .WithColumn("at").AsDateTimeOffset().NotNullable()
+            .WithColumn("at").AsCustom(UtcTimestamp).NotNullable()
             .WithColumn("actor").AsString(255).NotNullable()
             .WithColumn("action").AsString(64).NotNullable()
             .WithColumn("target").AsString(255).NotNullable()

@@ -1,0 +1,178 @@
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Views;
+using Streamboot.Data;
+using Streamboot.Data.Model;
+
+namespace Streamboot.Admin;
+
+/// <summary>Collections: groups of devices with a naming pattern, a default vDisk and an unknown-device policy.</summary>
+public sealed class CollectionAdmin(AdminSite site)
+{
+    public const string DefaultCollection = "default";
+
+    public async Task<AdminResult<CollectionView>> AddAsync(string name, CollectionChanges fields, CancellationToken cancellationToken = default)
+    {
+        if (!Names.TryValidateObjectName("collection", name, out var nameError))
+        {
+            return AdminError.Invalid(nameError);
+        }
+
+        await using var db = site.Database.CreateContext();
+        var collection = new Collection
+        {
+            Name = name,
+            NamingPattern = fields.NamingPattern ?? $"{name.ToUpperInvariant()}-###",
+            CreatedAt = site.UtcNow,
+        };
+        var error = await ApplyAsync(db, collection, fields with { Name = null }, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        db.Collections.Add(collection);
+        site.Audit(db, "collection.add", name, fields);
+        return await Persist.SaveAsync(db, _ => $"a collection named '{name}' already exists", cancellationToken) is { } saveError
+            ? saveError
+            : await ShowAsync(name, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<CollectionView>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var rows = await db.Collections
+            .OrderBy(c => c.Name)
+            .Select(c => new { c, DefaultVDisk = c.DefaultVDisk != null ? c.DefaultVDisk.Name : null, Devices = c.Devices.Count })
+            .ToListAsync(cancellationToken);
+        return [.. rows.Select(r => ToView(r.c, r.DefaultVDisk, r.Devices))];
+    }
+
+    public async Task<AdminResult<CollectionView>> ShowAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var found = await Lookup.CollectionAsync(db, name, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var devices = await db.Devices.CountAsync(d => d.CollectionId == found.Value.Id, cancellationToken);
+        return ToView(found.Value, found.Value.DefaultVDisk?.Name, devices);
+    }
+
+    public async Task<AdminResult<CollectionView>> SetAsync(string name, CollectionChanges changes, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var found = await Lookup.CollectionAsync(db, name, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var collection = found.Value;
+        if (changes.Name is not null)
+        {
+            if (!Names.TryValidateObjectName("collection", changes.Name, out var nameError))
+            {
+                return AdminError.Invalid(nameError);
+            }
+
+            collection.Name = changes.Name;
+        }
+
+        var error = await ApplyAsync(db, collection, changes, cancellationToken);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        site.Audit(db, "collection.set", name, changes);
+        return await Persist.SaveAsync(db, _ => $"a collection named '{changes.Name}' already exists", cancellationToken) is { } saveError
+            ? saveError
+            : await ShowAsync(collection.Name, cancellationToken);
+    }
+
+    public async Task<AdminResult<CollectionView>> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var found = await Lookup.CollectionAsync(db, name, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var collection = found.Value;
+        var devices = await db.Devices.CountAsync(d => d.CollectionId == collection.Id, cancellationToken);
+        if (devices > 0)
+        {
+            return AdminError.Refused($"collection '{collection.Name}' still has {devices} device(s); move them with 'streamboot device set DEVICE --collection OTHER' or delete them first");
+        }
+
+        if (string.Equals(collection.Name, DefaultCollection, StringComparison.OrdinalIgnoreCase))
+        {
+            return AdminError.Refused($"collection '{DefaultCollection}' is where devices added without --collection go; it cannot be deleted");
+        }
+
+        var view = ToView(collection, collection.DefaultVDisk?.Name, 0);
+        db.Collections.Remove(collection);
+        site.Audit(db, "collection.delete", collection.Name);
+        return await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } saveError ? saveError : view;
+    }
+
+    private static async Task<AdminError?> ApplyAsync(StreambootDbContext db, Collection collection, CollectionChanges changes, CancellationToken cancellationToken)
+    {
+        if (changes.NamingPattern is not null)
+        {
+            if (!NamingPattern.TryParse(changes.NamingPattern, out _, out var patternError))
+            {
+                return AdminError.Invalid(patternError);
+            }
+
+            collection.NamingPattern = changes.NamingPattern;
+        }
+        else if (!NamingPattern.TryParse(collection.NamingPattern, out _, out var patternError))
+        {
+            // The pattern made from the collection's name is not usable (a name with '.' or '_').
+            return AdminError.Invalid($"{patternError}; give one with --pattern");
+        }
+
+        if (changes.UnknownDevicePolicy is not null)
+        {
+            if (!KebabCase.TryParse<UnknownDevicePolicy>(changes.UnknownDevicePolicy, out var policy))
+            {
+                return AdminError.Invalid($"'{changes.UnknownDevicePolicy}' is not a policy for unknown devices; use one of: {KebabCase.Choices<UnknownDevicePolicy>()}");
+            }
+
+            collection.UnknownDevicePolicy = policy;
+        }
+
+        if (changes.Description is not null)
+        {
+            collection.Description = changes.Description.Length == 0 ? null : changes.Description;
+        }
+
+        if (changes.DefaultVDisk is not null)
+        {
+            if (changes.DefaultVDisk.Length == 0 || string.Equals(changes.DefaultVDisk, "none", StringComparison.OrdinalIgnoreCase))
+            {
+                collection.DefaultVDiskId = null;
+                collection.DefaultVDisk = null;
+            }
+            else
+            {
+                var vdisk = await Lookup.VDiskAsync(db, changes.DefaultVDisk, cancellationToken);
+                if (!vdisk.Ok)
+                {
+                    return vdisk.Error;
+                }
+
+                collection.DefaultVDisk = vdisk.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private static CollectionView ToView(Collection c, string? defaultVDisk, int devices) =>
+        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, defaultVDisk, devices, c.CreatedAt);
+}

@@ -1,0 +1,50 @@
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Views;
+
+namespace Streamboot.Admin;
+
+/// <summary>Read-only views of what the site is doing: sessions, servers, the audit log.</summary>
+public sealed class SiteQueries(AdminSite site)
+{
+    public async Task<IReadOnlyList<SessionView>> SessionsAsync(bool includeEnded, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var query = db.Sessions.Include(s => s.Device).Include(s => s.VDisk).Include(s => s.Server).AsQueryable();
+        if (!includeEnded)
+        {
+            query = query.Where(s => s.EndedAt == null);
+        }
+
+        var sessions = await query.OrderBy(s => s.StartedAt).ToListAsync(cancellationToken);
+        return [.. sessions.Select(s => new SessionView(
+            s.Id,
+            s.Device?.Name,
+            s.Device?.Mac,
+            s.VDisk?.Name ?? "",
+            s.VersionNumber,
+            s.Server?.Name,
+            s.Protocol,
+            s.RemoteAddress,
+            s.WriteCacheMode,
+            s.StartedAt,
+            s.LastActivityAt,
+            s.EndedAt,
+            s.BytesRead,
+            s.BytesWritten,
+            s.WriteCacheBytes))];
+    }
+
+    public async Task<IReadOnlyList<ServerView>> ServersAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var servers = await db.Servers.OrderBy(s => s.Name).ToListAsync(cancellationToken);
+        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt))];
+    }
+
+    public async Task<IReadOnlyList<AuditView>> AuditAsync(int limit, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var entries = await db.AuditLog.OrderByDescending(a => a.Id).Take(limit).ToListAsync(cancellationToken);
+        return [.. entries.Select(a => new AuditView(a.Id, a.At, a.Actor, a.Action, a.Target, a.Details))];
+    }
+}

@@ -1,0 +1,3 @@
+namespace Streamboot.Admin.Views;
+
+public sealed record ServerView(string Name, string? Address, int HttpPort, bool Enabled, string? Version, DateTime StartedAt, DateTime LastHeartbeatAt);

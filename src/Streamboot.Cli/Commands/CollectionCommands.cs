@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Globalization;
+using Streamboot.Admin;
+using Streamboot.Admin.Views;
+using Streamboot.Cli.Output;
+using Streamboot.Data;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary><c>streamboot collection ...</c>: groups of devices.</summary>
+public static class CollectionCommands
+{
+    public static Command Create()
+    {
+        var command = new Command("collection", "Add, list, show, change and delete collections of devices");
+        command.Subcommands.Add(AddVerb());
+        command.Subcommands.Add(ListVerb());
+        command.Subcommands.Add(ShowVerb());
+        command.Subcommands.Add(SetVerb());
+        command.Subcommands.Add(DeleteVerb());
+        return command;
+    }
+
+    private static Command AddVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "Collection name" };
+        var fields = new CollectionFieldOptions(forAdd: true);
+        var verb = new Command("add", "Add a collection") { name };
+        fields.AddTo(verb);
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(
+                await new CollectionAdmin(site).AddAsync(parse.GetValue(name)!, fields.Read(parse), ct),
+                c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]"))));
+        return verb;
+    }
+
+    private static Command ListVerb()
+    {
+        var verb = new Command("list", "List collections");
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new CollectionAdmin(site).ListAsync(ct),
+                ["Name", "Pattern", "Unknown devices", "Default vDisk", "Devices"],
+                c => [c.Name, c.NamingPattern, KebabCase.Of(c.UnknownDevicePolicy), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
+                "No collections.")));
+        return verb;
+    }
+
+    private static Command ShowVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "Collection name" };
+        var verb = new Command("show", "Show a collection") { name };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await new CollectionAdmin(site).ShowAsync(parse.GetValue(name)!, ct), c => Print(output, c, null))));
+        return verb;
+    }
+
+    private static Command SetVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "Collection name" };
+        var fields = new CollectionFieldOptions(forAdd: false);
+        var verb = new Command("set", "Change a collection") { name };
+        fields.AddTo(verb);
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var changes = fields.Read(parse);
+            if (changes == new CollectionChanges())
+            {
+                return CliOutput.Usage("nothing to change; give at least one option, for example --pattern, --policy or --default-vdisk (see 'streamboot collection set --help')");
+            }
+
+            return output.Result(
+                await new CollectionAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct),
+                c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]"));
+        }));
+        return verb;
+    }
+
+    private static Command DeleteVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "Collection name" };
+        var verb = new Command("delete", "Delete an empty collection") { name };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(
+                await new CollectionAdmin(site).DeleteAsync(parse.GetValue(name)!, ct),
+                c => output.Json ? output.Item(c, []) : VDiskCommands.Done($"Deleted collection {c.Name}"))));
+        return verb;
+    }
+
+    private static int Print(CliOutput output, CollectionView c, string? heading) => output.Item(
+        c,
+        [
+            ("Name", c.Name),
+            ("Naming pattern", c.NamingPattern),
+            ("Unknown devices", KebabCase.Of(c.UnknownDevicePolicy)),
+            ("Default vDisk", c.DefaultVDisk ?? "(none)"),
+            ("Devices", c.Devices.ToString(CultureInfo.InvariantCulture)),
+            ("Description", c.Description ?? ""),
+            ("Created", CliOutput.Time(c.CreatedAt)),
+        ],
+        heading);
+
+    private sealed class CollectionFieldOptions(bool forAdd)
+    {
+        private readonly Option<string?> _rename = new("--rename") { Description = "New name", HelpName = "NAME" };
+        private readonly Option<string?> _pattern = new("--pattern") { Description = "Names of new devices, '#' for digits: LAB-### [default for add: NAME-###]", HelpName = "PATTERN" };
+        private readonly Option<string?> _policy = new("--policy") { Description = "Unknown devices: auto-register, menu or refuse [default for add: refuse]", HelpName = "POLICY" };
+        private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk that new devices get (none to clear)", HelpName = "VDISK" };
+        private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
+
+        public void AddTo(Command command)
+        {
+            if (!forAdd)
+            {
+                command.Options.Add(_rename);
+            }
+
+            command.Options.Add(_pattern);
+            command.Options.Add(_policy);
+            command.Options.Add(_defaultVDisk);
+            command.Options.Add(_description);
+        }
+
+        public CollectionChanges Read(ParseResult parse) => new(
+            Name: forAdd ? null : parse.GetValue(_rename),
+            Description: parse.GetValue(_description),
+            NamingPattern: parse.GetValue(_pattern),
+            UnknownDevicePolicy: parse.GetValue(_policy),
+            DefaultVDisk: parse.GetValue(_defaultVDisk));
+    }
+}

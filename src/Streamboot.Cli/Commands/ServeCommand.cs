@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Streamboot.Cli.Output;
+using Streamboot.Server;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary><c>streamboot serve</c>: run the server in the foreground (systemd runs it the same way).</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var httpPort = new Option<int?>("--http-port") { Description = "HTTP port: boot scripts, health, API [env: STREAMBOOT_HTTP_PORT; default 8080]", HelpName = "PORT" };
+        var bind = new Option<string?>("--bind") { Description = "Address to listen on [env: STREAMBOOT_BIND; default 0.0.0.0]", HelpName = "ADDRESS" };
+        var serverName = new Option<string?>("--server-name") { Description = "This server's name in the farm [default: host name]", HelpName = "NAME" };
+        var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
+        {
+            httpPort,
+            bind,
+            serverName,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var flags = new Dictionary<string, string?>();
+            if (parse.GetValue(httpPort) is { } port)
+            {
+                flags["HttpPort"] = port.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(bind) is { } address)
+            {
+                flags["Bind"] = address;
+            }
+
+            if (parse.GetValue(serverName) is { } name)
+            {
+                flags["ServerName"] = name;
+            }
+
+            var context = CliContext.Resolve(parse, flags, out var exitCode);
+            if (context is null)
+            {
+                return exitCode;
+            }
+
+            var options = context.Options;
+            if (options.HttpPort is < 1 or > 65535)
+            {
+                return CliOutput.Usage($"HTTP port {options.HttpPort} is out of range; use 1-65535 (--http-port)");
+            }
+
+            if (!StreambootServer.TryParseBind(options.Bind, out _))
+            {
+                return CliOutput.Usage($"'{options.Bind}' is not an IP address to listen on; use --bind 0.0.0.0, :: or one of this machine's addresses");
+            }
+
+            var database = await context.OpenDatabaseAsync(cancellationToken);
+            if (database is null)
+            {
+                return ExitCodes.Failure;
+            }
+
+            await using var app = StreambootServer.Build(context.Configuration, options, context.DataFolder, database);
+            try
+            {
+                await app.StartAsync(CancellationToken.None);
+            }
+            catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+            {
+                CliOutput.Fail($"cannot listen on {options.Bind}:{options.HttpPort}: {e.Message}; is another server using the port? choose another with --http-port");
+                return ExitCodes.Failure;
+            }
+            catch (SocketException e)
+            {
+                CliOutput.Fail($"cannot listen on {options.Bind}:{options.HttpPort}: {e.Message}; choose another with --http-port or --bind");
+                return ExitCodes.Failure;
+            }
+
+            // The host's own lifetime handles SIGTERM and Ctrl+C: it stops the
+            // listeners, lets requests finish and returns here.
+            await app.WaitForShutdownAsync(CancellationToken.None);
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}

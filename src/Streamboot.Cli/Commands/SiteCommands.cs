@@ -1,0 +1,80 @@
+using System.CommandLine;
+using System.Globalization;
+using Streamboot.Admin;
+using Streamboot.Cli.Output;
+using Streamboot.Data;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary>What the site is doing: sessions, servers, the audit log, the database.</summary>
+public static class SiteCommands
+{
+    public static Command Session()
+    {
+        var all = new Option<bool>("--all") { Description = "Include ended sessions" };
+        var list = new Command("list", "List streaming sessions (live ones unless --all)") { all };
+        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new SiteQueries(site).SessionsAsync(parse.GetValue(all), ct),
+                ["Id", "Device", "vDisk", "Version", "Server", "Protocol", "Since", "Read", "Written", "Write cache", "Ended"],
+                s =>
+                [
+                    s.Id.ToString(CultureInfo.InvariantCulture),
+                    s.Device ?? "(read-only)",
+                    s.VDisk,
+                    s.Version.ToString(CultureInfo.InvariantCulture),
+                    s.Server ?? "",
+                    s.Protocol,
+                    CliOutput.Time(s.StartedAt),
+                    ByteSize.Format(s.BytesRead),
+                    ByteSize.Format(s.BytesWritten),
+                    $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",
+                    s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
+                ],
+                parse.GetValue(all) ? "No sessions recorded." : "No live sessions.")));
+        return new Command("session", "Streaming sessions: who streams what, from which server") { list };
+    }
+
+    public static Command Server()
+    {
+        var list = new Command("list", "List the servers of this site and their last heartbeat");
+        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new SiteQueries(site).ServersAsync(ct),
+                ["Name", "Address", "HTTP", "Version", "Started", "Last heartbeat"],
+                s => [s.Name, s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
+                "No server has run on this database yet. Start one with: streamboot serve")));
+        return new Command("server", "Servers of this site") { list };
+    }
+
+    public static Command Audit()
+    {
+        var limit = new Option<int>("--limit") { Description = "How many of the newest entries", DefaultValueFactory = _ => 50, HelpName = "N" };
+        var list = new Command("list", "Show the newest changes admins made") { limit };
+        list.SetAction((parse, ct) =>
+        {
+            var n = parse.GetValue(limit);
+            return n < 1
+                ? Task.FromResult(CliOutput.Usage($"--limit {n}: give a positive number"))
+                : CliContext.RunAsync(parse, ct, async (site, output) =>
+                    output.List(
+                        await new SiteQueries(site).AuditAsync(n, ct),
+                        ["When", "Who", "What", "Target", "Details"],
+                        a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.Details ?? ""],
+                        "No changes recorded yet."));
+        });
+        return new Command("audit", "The audit log: every change made by an admin") { list };
+    }
+
+    public static Command Db()
+    {
+        var status = new Command("status", "Show which database is in use and its schema version (migrating it if needed)");
+        status.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var version = await site.Database.SchemaVersionAsync(ct);
+            var info = new { database = site.Database.Location.Describe(), provider = KebabCase.Of(site.Database.Location.Provider), schemaVersion = version, dataFolder = site.DataFolder };
+            return output.Item(info, [("Database", info.database), ("Schema version", version.ToString(CultureInfo.InvariantCulture)), ("Data folder", site.DataFolder)]);
+        }));
+        return new Command("db", "The site database") { status };
+    }
+}

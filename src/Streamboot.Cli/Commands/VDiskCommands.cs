@@ -1,0 +1,114 @@
+using System.CommandLine;
+using System.Globalization;
+using Streamboot.Admin;
+using Streamboot.Admin.Views;
+using Streamboot.Cli.Output;
+using Streamboot.Data;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary><c>streamboot vdisk ...</c>: the virtual disks clients boot.</summary>
+public static class VDiskCommands
+{
+    public static Command Create()
+    {
+        var command = new Command("vdisk", "Create, list, show and delete vDisks");
+        command.Subcommands.Add(CreateVerb());
+        command.Subcommands.Add(ListVerb());
+        command.Subcommands.Add(ShowVerb());
+        command.Subcommands.Add(DeleteVerb());
+        return command;
+    }
+
+    private static Command CreateVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "vDisk name (letters, digits, '.', '_', '-')" };
+        var size = new Option<string>("--size") { Description = "Disk size: 512M, 20G, 1T (powers of 1024, as qemu-img)", HelpName = "SIZE", Required = true };
+        var access = new Option<string?>("--access") { Description = "standard (shared, read-only, a write cache per client) or private (one client writes into it)", HelpName = "MODE" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, or none (private images)", HelpName = "MODE" };
+        var description = new Option<string?>("--description") { Description = "Free text", HelpName = "TEXT" };
+        var verb = new Command("create", "Create a vDisk: a sparse raw image in the data folder") { name, size, access, writeCache, description };
+        verb.SetAction((parse, ct) =>
+        {
+            if (!ByteSize.TryParse(parse.GetValue(size), out var bytes, out var sizeError))
+            {
+                return Task.FromResult(CliOutput.Usage($"--size: {sizeError}"));
+            }
+
+            return CliContext.RunAsync(parse, ct, async (site, output) =>
+                output.Result(
+                    await new VDiskAdmin(site).CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct),
+                    v => Print(output, v, $"Created vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)}, sparse)")));
+        });
+        return verb;
+    }
+
+    private static Command ListVerb()
+    {
+        var verb = new Command("list", "List vDisks");
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new VDiskAdmin(site).ListAsync(ct),
+                ["Name", "Size", "Format", "Access", "Write cache", "Versions", "Devices"],
+                v =>
+                [
+                    v.Name,
+                    ByteSize.Format(v.SizeBytes),
+                    KebabCase.Of(v.Format),
+                    KebabCase.Of(v.AccessMode),
+                    KebabCase.Of(v.WriteCacheMode),
+                    v.Versions.Count.ToString(CultureInfo.InvariantCulture),
+                    v.AssignedDevices.Count.ToString(CultureInfo.InvariantCulture),
+                ],
+                "No vDisks yet. Create one with: streamboot vdisk create NAME --size 20G")));
+        return verb;
+    }
+
+    private static Command ShowVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "vDisk name" };
+        var verb = new Command("show", "Show a vDisk, its version chain and its devices") { name };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await new VDiskAdmin(site).ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
+        return verb;
+    }
+
+    private static Command DeleteVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "vDisk name" };
+        var force = new Option<bool>("--force") { Description = "Also remove its assignments to devices" };
+        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the vDisk but leave its image files on disk" };
+        var verb = new Command("delete", "Delete a vDisk and its image files (refused while devices are assigned, unless --force)") { name, force, keepFiles };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(
+                await new VDiskAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(force), parse.GetValue(keepFiles), ct),
+                v => output.Json
+                    ? output.Item(v, [])
+                    : Done($"Deleted vDisk {v.Name}" + (parse.GetValue(keepFiles) ? $"; its files stay in {v.StorePath}" : $" and its files in {v.StorePath}")))));
+        return verb;
+    }
+
+    private static int Print(CliOutput output, VDiskView v, string? heading) => output.Item(
+        v,
+        [
+            ("Name", v.Name),
+            ("Size", $"{ByteSize.Format(v.SizeBytes)} ({v.SizeBytes.ToString(CultureInfo.InvariantCulture)} bytes)"),
+            ("Format", KebabCase.Of(v.Format)),
+            ("Access", KebabCase.Of(v.AccessMode)),
+            ("Write cache", KebabCase.Of(v.WriteCacheMode)),
+            ("Store", v.StorePath),
+            ("Versions", string.Join("\n", v.Versions.Select(x => $"{x.Number}  {KebabCase.Of(x.Stage),-11}  {x.File}  {x.Description}"))),
+            ("Devices", v.AssignedDevices.Count == 0 ? "(none)" : string.Join(", ", v.AssignedDevices)),
+            ("Description", v.Description ?? ""),
+            ("Created", CliOutput.Time(v.CreatedAt)),
+        ],
+        heading);
+
+    internal static int Done(string message)
+    {
+        System.Console.Out.WriteLine(message);
+        return ExitCodes.Ok;
+    }
+
+    internal static string Markup(string text) => Spectre.Console.Markup.Escape(text);
+}

@@ -1,0 +1,28 @@
+namespace Streamboot.Server.Configuration;
+
+/// <summary>
+/// The <c>Streamboot</c> configuration section. Sources, later winning:
+/// appsettings.json beside the program, /etc/streamboot/appsettings.json,
+/// <c>STREAMBOOT_*</c> environment variables, command-line flags.
+/// </summary>
+public sealed class StreambootOptions
+{
+    public const string Section = "Streamboot";
+
+    /// <summary>The data folder: database, vDisk store, write caches.</summary>
+    public string? Data { get; set; }
+
+    /// <summary>A database other than the embedded SQLite file (PostgreSQL URL or connection string).</summary>
+    public string? Db { get; set; }
+
+    /// <summary>Address the server's ports listen on.</summary>
+    public string Bind { get; set; } = "0.0.0.0";
+
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary>This server's name in the farm; the host name by default.</summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>Seconds between heartbeats written to the servers table.</summary>
+    public int HeartbeatSeconds { get; set; } = 10;
+}

@@ -1,0 +1,87 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streamboot.Data;
+using Streamboot.Server.Configuration;
+
+namespace Streamboot.Server.Farm;
+
+/// <summary>
+/// Puts this server in the servers table and keeps its heartbeat fresh, so
+/// admins (and, in a farm, the other servers) can see it is alive. Sessions a
+/// crashed earlier run of this server left open are ended at start: their
+/// clients are gone, and a live row would block those identities.
+/// </summary>
+internal sealed class ServerRegistration(
+    SiteDatabase database,
+    ServerIdentity identity,
+    IOptions<StreambootOptions> options,
+    TimeProvider clock,
+    ILogger<ServerRegistration> logger) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using (var db = database.CreateContext())
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            var lower = identity.Name.ToLowerInvariant();
+            var row = await db.Servers.FirstOrDefaultAsync(s => s.Name.ToLower() == lower, cancellationToken);
+            if (row is null)
+            {
+                row = new Data.Model.Server { Name = identity.Name };
+                db.Servers.Add(row);
+            }
+
+            row.Address = options.Value.Bind;
+            row.HttpPort = options.Value.HttpPort;
+            row.StartedAt = now;
+            row.LastHeartbeatAt = now;
+            row.Version = ServerInfo.Version;
+            await db.SaveChangesAsync(cancellationToken);
+            identity.Id = row.Id;
+
+            var stale = await db.Sessions.Where(s => s.ServerId == row.Id && s.EndedAt == null).ToListAsync(cancellationToken);
+            foreach (var session in stale)
+            {
+                session.EndedAt = now;
+            }
+
+            if (stale.Count > 0)
+            {
+                await db.SaveChangesAsync(cancellationToken);
+                ServerLog.EndedStaleSessions(logger, stale.Count, identity.Name);
+            }
+        }
+
+        ServerLog.Registered(logger, identity.Name, identity.Id);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.HeartbeatSeconds)), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await using var db = database.CreateContext();
+                    var now = clock.GetUtcNow().UtcDateTime;
+                    await db.Servers.Where(s => s.Id == identity.Id)
+                        .ExecuteUpdateAsync(u => u.SetProperty(s => s.LastHeartbeatAt, now), stoppingToken);
+                }
+                catch (DbException e)
+                {
+                    // A database that blinks must not stop streaming; the next beat retries.
+                    ServerLog.HeartbeatFailed(logger, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+}

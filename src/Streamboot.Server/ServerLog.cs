@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Streamboot.Server;
+
+/// <summary>The server's log lines, with stable event ids (1000-1999: host and farm).</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(1000, LogLevel.Information, "Streamboot {Version} serving: data {DataFolder}, database {Database}, HTTP on {Bind}:{HttpPort}")]
+    public static partial void Serving(ILogger logger, string version, string dataFolder, string database, string bind, int httpPort);
+
+    [LoggerMessage(1001, LogLevel.Information, "Registered as server '{ServerName}' (id {ServerId})")]
+    public static partial void Registered(ILogger logger, string serverName, long serverId);
+
+    [LoggerMessage(1002, LogLevel.Warning, "Ended {Count} session(s) left open by an earlier run of server '{ServerName}'")]
+    public static partial void EndedStaleSessions(ILogger logger, int count, string serverName);
+
+    [LoggerMessage(1003, LogLevel.Warning, "Heartbeat to the database failed: {Reason}")]
+    public static partial void HeartbeatFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1004, LogLevel.Information, "Streamboot stopping")]
+    public static partial void Stopping(ILogger logger);
+}

@@ -1,0 +1,76 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Streamboot.Data;
+using Streamboot.Server.Configuration;
+using Streamboot.Server.Farm;
+using Streamboot.Server.Health;
+
+namespace Streamboot.Server;
+
+/// <summary>
+/// <c>streamboot serve</c>: one Generic Host with Kestrel for HTTP. Stops
+/// gracefully on SIGTERM or Ctrl+C; under systemd (Type=notify) it tells the
+/// service manager when it is ready and when it is stopping.
+/// </summary>
+public static class StreambootServer
+{
+    /// <summary>Builds the host; the database is open and migrated before this is called.</summary>
+    public static WebApplication Build(IConfiguration configuration, StreambootOptions options, string dataFolder, SiteDatabase database)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Services.AddSystemd();
+        builder.Services.Configure<StreambootOptions>(o =>
+        {
+            o.Data = dataFolder;
+            o.Db = options.Db;
+            o.Bind = options.Bind;
+            o.HttpPort = options.HttpPort;
+            o.ServerName = options.ServerName;
+            o.HeartbeatSeconds = options.HeartbeatSeconds;
+        });
+        builder.Services.AddSingleton(database);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
+        builder.Services.AddHostedService<ServerRegistration>();
+        builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var address = ParseBind(options.Bind);
+            kestrel.Listen(address, options.HttpPort);
+        });
+
+        var app = builder.Build();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
+        app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStarted.Register(() =>
+            ServerLog.Serving(logger, ServerInfo.Version, dataFolder, database.Location.Describe(), options.Bind, options.HttpPort));
+        lifetime.ApplicationStopping.Register(() => ServerLog.Stopping(logger));
+        return app;
+    }
+
+    /// <summary><c>0.0.0.0</c>, <c>::</c>, <c>*</c> or one address of this machine.</summary>
+    public static bool TryParseBind(string? text, out IPAddress address)
+    {
+        address = IPAddress.Any;
+        return text is "*" || (text is not null && IPAddress.TryParse(text, out address!));
+    }
+
+    private static IPAddress ParseBind(string text) =>
+        TryParseBind(text, out var address) ? address : throw new ArgumentException($"'{text}' is not an IP address to bind to");
+}

@@ -1,0 +1,249 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Data.Model;
+using Streamboot.Testing;
+
+namespace Streamboot.Data.Tests;
+
+/// <summary>
+/// The schema's promises, checked against a real database: every test here
+/// runs on SQLite (<see cref="SqliteDatabaseTests"/>) and on PostgreSQL
+/// (<see cref="PostgresDatabaseTests"/>).
+/// </summary>
+public abstract class DatabaseTests : IAsyncLifetime
+{
+    private SiteDatabase? _database;
+
+    protected SiteDatabase Database => _database ?? throw new InvalidOperationException("not initialised");
+
+    protected DatabaseLocation Location { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Location = await CreateLocationAsync();
+        _database = await SiteDatabase.OpenAsync(Location);
+    }
+
+    public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    protected abstract Task<DatabaseLocation> CreateLocationAsync();
+
+    [Fact]
+    public async Task Migrations_bring_the_schema_to_the_latest_version()
+    {
+        Assert.Equal(SiteDatabase.LatestSchemaVersion, await Database.SchemaVersionAsync());
+        await using var db = Database.CreateContext();
+        // Every mapped table exists and maps: a query on each succeeds.
+        Assert.Empty(await db.Devices.ToListAsync());
+        Assert.Empty(await db.VDisks.ToListAsync());
+        Assert.Empty(await db.VDiskVersions.ToListAsync());
+        Assert.Empty(await db.Assignments.ToListAsync());
+        Assert.Empty(await db.Servers.ToListAsync());
+        Assert.Empty(await db.Sessions.ToListAsync());
+        Assert.Empty(await db.AuditLog.ToListAsync());
+        var collection = Assert.Single(await db.Collections.ToListAsync());
+        Assert.Equal("default", collection.Name);
+        Assert.Equal(UnknownDevicePolicy.Refuse, collection.UnknownDevicePolicy);
+    }
+
+    [Fact]
+    public async Task Opening_again_and_concurrently_migrates_once()
+    {
+        var opens = Enumerable.Range(0, 4).Select(_ => SiteDatabase.OpenAsync(Location));
+        await Task.WhenAll(opens);
+        await using var db = Database.CreateContext();
+        Assert.Single(await db.Collections.ToListAsync());
+        Assert.Equal(SiteDatabase.LatestSchemaVersion, await Database.SchemaVersionAsync());
+    }
+
+    [Fact]
+    public async Task A_MAC_is_unique()
+    {
+        await AddDeviceAsync("pc-1", "52:54:00:00:00:01");
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => AddDeviceAsync("pc-2", "52:54:00:00:00:01"));
+        Assert.Contains("mac", DbErrors.UniqueViolation(error), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_device_name_is_unique_without_regard_to_case()
+    {
+        await AddDeviceAsync("LAB-001", "52:54:00:00:00:01");
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => AddDeviceAsync("lab-001", "52:54:00:00:00:02"));
+        Assert.Contains("ux_devices_name", DbErrors.UniqueViolation(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_vdisk_name_is_unique_without_regard_to_case()
+    {
+        await AddVDiskAsync("Win11");
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => AddVDiskAsync("WIN11"));
+        Assert.Contains("ux_vdisks_name", DbErrors.UniqueViolation(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_device_has_at_most_one_default_vdisk()
+    {
+        var device = await AddDeviceAsync("pc-1", "52:54:00:00:00:01");
+        var a = await AddVDiskAsync("a");
+        var b = await AddVDiskAsync("b");
+        await using var db = Database.CreateContext();
+        db.Assignments.Add(new Assignment { DeviceId = device.Id, VDiskId = a.Id, IsDefault = true, Position = 1, CreatedAt = DateTime.UtcNow });
+        await db.SaveChangesAsync();
+        db.Assignments.Add(new Assignment { DeviceId = device.Id, VDiskId = b.Id, IsDefault = true, Position = 2, CreatedAt = DateTime.UtcNow });
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        Assert.Contains("ux_assignments_default", DbErrors.UniqueViolation(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_device_has_at_most_one_live_session_but_any_number_of_ended_ones()
+    {
+        var device = await AddDeviceAsync("pc-1", "52:54:00:00:00:01");
+        var vdisk = await AddVDiskAsync("a");
+        await using var db = Database.CreateContext();
+        Session NewSession(DateTime? ended) => new()
+        {
+            DeviceId = device.Id,
+            VDiskId = vdisk.Id,
+            VersionNumber = 1,
+            Protocol = "nbd",
+            StartedAt = DateTime.UtcNow,
+            LastActivityAt = DateTime.UtcNow,
+            EndedAt = ended,
+        };
+        db.Sessions.Add(NewSession(DateTime.UtcNow));
+        db.Sessions.Add(NewSession(DateTime.UtcNow));
+        db.Sessions.Add(NewSession(null));
+        await db.SaveChangesAsync();
+        db.Sessions.Add(NewSession(null));
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        Assert.Contains("ux_sessions_live_device", DbErrors.UniqueViolation(error), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_device_must_belong_to_an_existing_collection()
+    {
+        await using var db = Database.CreateContext();
+        db.Devices.Add(NewDevice("pc-1", "52:54:00:00:00:01", collectionId: 999_999));
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => db.SaveChangesAsync());
+        Assert.True(DbErrors.IsForeignKeyViolation(error), error.InnerException?.Message);
+    }
+
+    [Fact]
+    public async Task Deleting_a_vdisk_removes_its_versions_and_assignments()
+    {
+        var device = await AddDeviceAsync("pc-1", "52:54:00:00:00:01");
+        var vdisk = await AddVDiskAsync("a");
+        await using (var db = Database.CreateContext())
+        {
+            db.Assignments.Add(new Assignment { DeviceId = device.Id, VDiskId = vdisk.Id, IsDefault = true, Position = 1, CreatedAt = DateTime.UtcNow });
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Database.CreateContext())
+        {
+            await db.VDisks.Where(v => v.Id == vdisk.Id).ExecuteDeleteAsync();
+        }
+
+        await using (var db = Database.CreateContext())
+        {
+            Assert.Empty(await db.VDiskVersions.ToListAsync());
+            Assert.Empty(await db.Assignments.ToListAsync());
+            Assert.Single(await db.Devices.ToListAsync());
+        }
+    }
+
+    [Fact]
+    public async Task Enums_are_stored_as_readable_text_and_times_come_back_in_utc()
+    {
+        var created = new DateTime(2026, 11, 25, 8, 30, 15, 123, DateTimeKind.Utc);
+        await using (var db = Database.CreateContext())
+        {
+            var device = NewDevice("pc-1", "52:54:00:00:00:01");
+            device.Type = DeviceType.Maintenance;
+            device.WriteCacheMode = WriteCacheMode.ServerRam;
+            device.CreatedAt = created;
+            db.Devices.Add(device);
+            await db.SaveChangesAsync();
+        }
+
+        await using (var db = Database.CreateContext())
+        {
+            var connection = db.Database.GetDbConnection();
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT type, write_cache_mode FROM devices";
+            await using DbDataReader reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync());
+            Assert.Equal("maintenance", reader.GetString(0));
+            Assert.Equal("server-ram", reader.GetString(1));
+        }
+
+        await using (var db = Database.CreateContext())
+        {
+            var device = await db.Devices.SingleAsync();
+            Assert.Equal(DateTimeKind.Utc, device.CreatedAt.Kind);
+            Assert.Equal(created, device.CreatedAt);
+            Assert.Equal(DeviceType.Maintenance, device.Type);
+            Assert.Equal(WriteCacheMode.ServerRam, device.WriteCacheMode);
+        }
+    }
+
+    protected async Task<Device> AddDeviceAsync(string name, string mac)
+    {
+        await using var db = Database.CreateContext();
+        var device = NewDevice(name, mac);
+        db.Devices.Add(device);
+        await db.SaveChangesAsync();
+        return device;
+    }
+
+    protected async Task<VDisk> AddVDiskAsync(string name)
+    {
+        await using var db = Database.CreateContext();
+        var vdisk = new VDisk { Name = name, StorePath = "vdisks/" + name, SizeBytes = 1 << 20, CreatedAt = DateTime.UtcNow };
+        vdisk.Versions.Add(new VDiskVersion { Number = 1, FileName = name + ".1.raw", Stage = VersionStage.Production, CreatedAt = DateTime.UtcNow });
+        db.VDisks.Add(vdisk);
+        await db.SaveChangesAsync();
+        return vdisk;
+    }
+
+    private static Device NewDevice(string name, string mac, long collectionId = 1) => new()
+    {
+        Name = name,
+        Mac = mac,
+        MachineId = Guid.NewGuid(),
+        CollectionId = collectionId,
+        CreatedAt = DateTime.UtcNow,
+        UpdatedAt = DateTime.UtcNow,
+    };
+}
+
+public sealed class SqliteDatabaseTests : DatabaseTests
+{
+    private readonly TempFolder _folder = new();
+
+    public override Task DisposeAsync()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _folder.Dispose();
+        return Task.CompletedTask;
+    }
+
+    protected override Task<DatabaseLocation> CreateLocationAsync() => Task.FromResult(DatabaseLocation.InDataFolder(_folder.Path));
+
+    [Fact]
+    public async Task The_embedded_database_is_in_WAL_mode()
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Location.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
+    }
+}
+
+public sealed class PostgresDatabaseTests : DatabaseTests
+{
+    protected override async Task<DatabaseLocation> CreateLocationAsync() =>
+        await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+using Streamboot.Data;
+
+namespace Streamboot.Testing;
+
+/// <summary>
+/// A throwaway PostgreSQL server for the tests: initdb into a temporary
+/// folder, listening on a free loopback port, stopped when the test process
+/// exits. Each test gets a database of its own. PostgreSQL refuses to run as
+/// root, so as root the server runs as the 'postgres' user the package made.
+/// A missing PostgreSQL is a failure with instructions, never a skip.
+/// </summary>
+public sealed class PostgresCluster
+{
+    private static readonly Lazy<Task<PostgresCluster>> s_shared = new(StartAsync);
+    private readonly string _folder;
+    private readonly string _bin;
+    private readonly bool _asPostgresUser;
+
+    private PostgresCluster(string folder, string bin, int port, bool asPostgresUser)
+    {
+        _folder = folder;
+        _bin = bin;
+        Port = port;
+        _asPostgresUser = asPostgresUser;
+    }
+
+    public int Port { get; }
+
+    public static Task<PostgresCluster> SharedAsync() => s_shared.Value;
+
+    /// <summary>A new empty database on the shared server.</summary>
+    public async Task<DatabaseLocation> CreateDatabaseAsync()
+    {
+        var name = $"t_{Guid.NewGuid():N}";
+        await using (var connection = new NpgsqlConnection(ConnectionString("postgres")))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new DatabaseLocation(DatabaseProvider.PostgreSql, ConnectionString(name));
+    }
+
+    public string ConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "streamboot", Database = database, Pooling = true }.ConnectionString;
+
+    public string Url(string database) => $"postgresql://streamboot@127.0.0.1:{Port}/{database}";
+
+    private static async Task<PostgresCluster> StartAsync()
+    {
+        var bin = FindBin() ?? throw new InvalidOperationException(
+            "PostgreSQL server programs (initdb, pg_ctl) not found in /usr/lib/postgresql/*/bin: install Debian's 'postgresql' package (./test.sh installs it)");
+        var asPostgresUser = Environment.UserName == "root";
+        var folder = Path.Combine(Path.GetTempPath(), $"streamboot-pg-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        if (asPostgresUser)
+        {
+            await RunAsync("chown", ["postgres:postgres", folder]);
+        }
+
+        var port = FreePort();
+        var cluster = new PostgresCluster(folder, bin, port, asPostgresUser);
+        var data = Path.Combine(folder, "data");
+        await cluster.RunPgAsync("initdb", ["-D", data, "-U", "streamboot", "--auth=trust", "-E", "UTF8", "--no-sync"]);
+        await cluster.RunPgAsync("pg_ctl",
+        [
+            "-D", data, "-w", "-t", "60", "-l", Path.Combine(folder, "server.log"),
+            "-o", $"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "start",
+        ]);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            // Immediate stop: the data is thrown away with the folder.
+            cluster.RunPgAsync("pg_ctl", ["-D", data, "-m", "immediate", "stop"]).GetAwaiter().GetResult();
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+        return cluster;
+    }
+
+    private Task RunPgAsync(string program, string[] arguments) =>
+        _asPostgresUser
+            ? RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(_bin, program), .. arguments])
+            : RunAsync(Path.Combine(_bin, program), arguments);
+
+    private static async Task RunAsync(string program, string[] arguments)
+    {
+        var result = await ProcessRunner.RunAsync(program, arguments, timeout: TimeSpan.FromMinutes(2));
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed: {result}");
+        }
+    }
+
+    private static string? FindBin()
+    {
+        const string Root = "/usr/lib/postgresql";
+        if (!Directory.Exists(Root))
+        {
+            return null;
+        }
+
+        return Directory.GetDirectories(Root)
+            .Select(d => Path.Combine(d, "bin"))
+            .Where(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")))
+            .OrderByDescending(d => d, StringComparer.Ordinal)
+            .FirstOrDefault();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        Debug.Assert(port > 0);
+        return port;
+    }
+}
