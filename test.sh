@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs every Streamboot test on this machine: installs the Debian packages
+# the tests use as real peers (when missing), builds everything in Release,
+# runs each test project, and ends with one line: N passed, N failed, N skipped.
+set -uo pipefail
+
+root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+cd "$root"
+
+# Third-party peers and servers the tests run against (see ../shared/DESIGN.md).
+packages=(
+  postgresql   # a real PostgreSQL server for the database suite (initdb, pg_ctl)
+  qemu-utils   # qemu-img and qemu-io: the storage engine's interop peers
+  curl
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test.sh: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "test.sh: need root (or sudo) to install: ${missing[*]}" >&2
+      echo "0 passed, 1 failed"
+      exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { $sudo apt-get update -q && $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"; } >artifacts-apt.log 2>&1; then
+    cat artifacts-apt.log >&2
+    echo "test.sh: apt-get install ${missing[*]} failed (log above)" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  rm -f artifacts-apt.log
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "test.sh: the .NET SDK 10 is needed (dotnet not on PATH)" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+echo "test.sh: building (Release)"
+if ! dotnet build Streamboot.slnx -c Release -nologo -clp:ErrorsOnly -v quiet; then
+  echo "test.sh: build failed" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+passed=0 failed=0 skipped=0
+
+attr() { sed -n "s/.*<Counters[^>]* $1=\"\([0-9]*\)\".*/\1/p" "$2" | head -1; }
+
+for project in tests/*/*.Tests.csproj; do
+  name="$(basename "$project" .csproj)"
+  echo "test.sh: $name"
+  dotnet test "$project" -c Release --no-build --nologo \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=minimal" \
+    --results-directory "$results" -- RunConfiguration.TestSessionTimeout=3000000
+  code=$?
+  trx="$results/$name.trx"
+  if [[ -f "$trx" ]]; then
+    p=$(attr passed "$trx"); f=$(attr failed "$trx"); t=$(attr total "$trx"); e=$(attr executed "$trx")
+    p=${p:-0} f=${f:-0} t=${t:-0} e=${e:-0}
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+    # A test host that crashed or hung fails the run even when no test did.
+    if [[ $code -ne 0 && $f -eq 0 ]]; then failed=$((failed + 1)); fi
+  else
+    echo "test.sh: $name produced no results (exit $code)" >&2
+    failed=$((failed + 1))
+  fi
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,106 @@
+using System.Xml.Linq;
+using Streamboot.Testing;
+
+namespace Streamboot.Architecture.Tests;
+
+/// <summary>
+/// The dependency rule of docs/architecture.md, read from the project files:
+/// protocol code knows bytes and the block-device interface, never the
+/// database or the boot policy; storage knows no protocol; only the server
+/// (and the command line that starts it) composes everything.
+/// </summary>
+public class LayeringTests
+{
+    // What each layer may reference. A new project must be given its layer here.
+    private static readonly Dictionary<string, string[]> s_allowed = new(StringComparer.Ordinal)
+    {
+        ["Streamboot.Common"] = [],
+        ["Streamboot.Storage"] = ["Streamboot.Common"],
+        ["Streamboot.Data"] = ["Streamboot.Common"],
+        ["Streamboot.Protocols"] = ["Streamboot.Common", "Streamboot.Storage"],
+        ["Streamboot.Boot"] = ["Streamboot.Common", "Streamboot.Data"],
+        ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage"],
+        ["Streamboot.Server"] = ["*"],
+        ["Streamboot.Cli"] = ["*"],
+    };
+
+    // Packages that belong to one layer only.
+    private static readonly Dictionary<string, string[]> s_packageOwners = new(StringComparer.Ordinal)
+    {
+        ["Microsoft.EntityFrameworkCore"] = ["Streamboot.Data"],
+        ["Npgsql"] = ["Streamboot.Data"],
+        ["FluentMigrator"] = ["Streamboot.Data"],
+        ["System.CommandLine"] = ["Streamboot.Cli"],
+        ["Spectre.Console"] = ["Streamboot.Cli"],
+    };
+
+    public static TheoryData<string> Projects()
+    {
+        var data = new TheoryData<string>();
+        foreach (var project in Directory.GetFiles(Path.Combine(Repository.Root, "src"), "*.csproj", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetFileNameWithoutExtension(project));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void Each_project_references_only_the_layers_beneath_it(string project)
+    {
+        var layer = LayerOf(project);
+        Assert.True(layer is not null, $"{project} has no layer in LayeringTests: decide what it may reference and add it");
+        var allowed = s_allowed[layer];
+        if (allowed is ["*"])
+        {
+            return;
+        }
+
+        foreach (var reference in References(project))
+        {
+            var referenced = LayerOf(reference);
+            Assert.True(
+                referenced is not null && allowed.Contains(referenced),
+                $"{project} references {reference}, but the {layer} layer may only reference: {string.Join(", ", allowed)}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Projects))]
+    public void Layer_specific_packages_stay_in_their_layer(string project)
+    {
+        var layer = LayerOf(project)!;
+        foreach (var package in Packages(project))
+        {
+            foreach (var (prefix, owners) in s_packageOwners)
+            {
+                if (package.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    Assert.True(owners.Contains(layer), $"{project} uses {package}, which belongs to {string.Join(", ", owners)}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void The_rule_is_checked_against_real_project_files()
+    {
+        // Guards the guard: the scan finds the projects and their references.
+        Assert.Contains("Streamboot.Data", References("Streamboot.Admin"));
+        Assert.Contains("Npgsql.EntityFrameworkCore.PostgreSQL", Packages("Streamboot.Data"));
+        Assert.True(Projects().Count >= 6);
+    }
+
+    private static string? LayerOf(string project) =>
+        s_allowed.Keys.Where(k => project == k || project.StartsWith(k + ".", StringComparison.Ordinal)).MaxBy(k => k.Length);
+
+    private static XDocument Load(string project) =>
+        XDocument.Load(Directory.GetFiles(Path.Combine(Repository.Root, "src"), project + ".csproj", SearchOption.AllDirectories).Single());
+
+    private static IEnumerable<string> References(string project) =>
+        Load(project).Descendants("ProjectReference").Select(e => Path.GetFileNameWithoutExtension(e.Attribute("Include")!.Value.Replace('\\', '/')));
+
+    private static IEnumerable<string> Packages(string project) =>
+        Load(project).Descendants("PackageReference").Select(e => e.Attribute("Include")!.Value);
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Streamboot.Testing;
+
+namespace Streamboot.Cli.Tests;
+
+/// <summary>A running <c>./streamboot serve</c>, its output collected, stopped with a real SIGTERM.</summary>
+public sealed partial class ServerProcess : IAsyncDisposable
+{
+    private const int SigTerm = 15;
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private readonly bool _underParent;
+
+    private ServerProcess(Process process, bool underParent = false)
+    {
+        _process = process;
+        _underParent = underParent;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>
+    /// Starts the server as the child of a process named <paramref name="parentName"/>
+    /// (a shell under that name). .NET's systemd integration recognises
+    /// systemd by its parent's name, so this is how systemd itself starts it.
+    /// </summary>
+    public static ServerProcess StartUnder(string parentName, string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var parent = Path.Combine(folder, parentName);
+        File.CreateSymbolicLink(parent, "/bin/sh");
+        // "; exit" keeps the shell alive as the parent instead of exec'ing.
+        return Start(parent, ["-c", "\"$@\"; exit $?", "sh", Repository.Launcher, "serve", .. arguments], environment, underParent: true);
+    }
+
+    public static ServerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>
+        Start(Repository.Launcher, ["serve", .. arguments], environment, underParent: false);
+
+    private static ServerProcess Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment, bool underParent)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Repository.Root,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Remove("STREAMBOOT_DATA");
+        start.Environment.Remove("STREAMBOOT_DB");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[key] = value;
+        }
+
+        return new ServerProcess(Process.Start(start) ?? throw new InvalidOperationException("cannot start ./streamboot serve"), underParent);
+    }
+
+    /// <summary>Polls until <paramref name="url"/> answers, the server dies, or the time is up.</summary>
+    public async Task<HttpResponseMessage> WaitForHttpAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"serve exited with {_process.ExitCode} before answering:\n{Output}");
+            }
+
+            try
+            {
+                return await http.GetAsync(url);
+            }
+            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    /// <summary>Sends SIGTERM (what systemd and kill send) and returns the exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        Assert.Equal(0, Kill(ServerPid(), SigTerm));
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
+    /// <summary>The server's own pid: the process started, or its child when started under a named parent.</summary>
+    private int ServerPid()
+    {
+        if (!_underParent)
+        {
+            return _process.Id;
+        }
+
+        var children = File.ReadAllText($"/proc/{_process.Id}/task/{_process.Id}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return int.Parse(Assert.Single(children), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+}

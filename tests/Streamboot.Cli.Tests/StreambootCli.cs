@@ -1,0 +1,43 @@
+using System.Text.Json;
+using Streamboot.Testing;
+
+namespace Streamboot.Cli.Tests;
+
+/// <summary>Runs ./streamboot with its own data folder, as a user would.</summary>
+public sealed class StreambootCli : IDisposable
+{
+    private readonly TempFolder _data = new("streamboot-cli");
+
+    public string DataFolder => _data.Path;
+
+    /// <summary>Extra environment for every run (STREAMBOOT_* and the like).</summary>
+    public Dictionary<string, string?> Environment { get; } = new()
+    {
+        // The tests decide the data folder; a developer's own settings must not leak in.
+        ["STREAMBOOT_DATA"] = null,
+        ["STREAMBOOT_DB"] = null,
+    };
+
+    public Task<ProcessResult> RunAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync(Repository.Launcher, ["--data", DataFolder, .. arguments], Environment, Repository.Root);
+
+    /// <summary>Runs without adding --data (to test the other ways of choosing it).</summary>
+    public Task<ProcessResult> RunBareAsync(params string[] arguments) =>
+        ProcessRunner.RunAsync(Repository.Launcher, arguments, Environment, Repository.Root);
+
+    public async Task<JsonElement> JsonAsync(params string[] arguments)
+    {
+        var result = await RunAsync([.. arguments, "--json"]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return JsonDocument.Parse(result.Stdout).RootElement;
+    }
+
+    public async Task<ProcessResult> OkAsync(params string[] arguments)
+    {
+        var result = await RunAsync(arguments);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result;
+    }
+
+    public void Dispose() => _data.Dispose();
+}
