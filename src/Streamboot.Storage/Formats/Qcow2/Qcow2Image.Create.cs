@@ -14,7 +14,7 @@ public sealed partial class Qcow2Image
     /// is stored as given (relative names are relative to the new image's
     /// folder, as qemu resolves them) and the backing format is probed when
     /// not given. <paramref name="size"/> 0 with a backing file means "the
-    /// backing file's size".
+    /// backing file's size". The size is rounded up to a multiple of 512.
     /// </summary>
     /// <remarks>
     /// Layout: header cluster, refcount table, the refcount blocks that count
@@ -40,6 +40,10 @@ public sealed partial class Qcow2Image
         }
 
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+
+        // qemu counts a qcow2 disk in whole 512-byte sectors (and drops a
+        // partial last one), so the size is rounded up as qemu-img create does.
+        size = (size + 511) & ~511L;
         var clusterBits = int.Log2(clusterSize);
         long l2Entries = clusterSize / 8;
         var l1Size = (size + (clusterSize * l2Entries) - 1) / (clusterSize * l2Entries);
