@@ -10,7 +10,7 @@ namespace Streamboot.Storage.Tests.Support;
 /// </summary>
 public static class Qemu
 {
-    public static (int ExitCode, string Output) Run(string tool, params string[] args)
+    public static (int ExitCode, string Output, string Stdout) Run(string tool, params string[] args)
     {
         var psi = new ProcessStartInfo(tool)
         {
@@ -38,13 +38,13 @@ public static class Qemu
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEnd();
             process.WaitForExit();
-            return (process.ExitCode, stdout.Result + stderr);
+            return (process.ExitCode, stdout.Result + stderr, stdout.Result);
         }
     }
 
     public static string Img(params string[] args)
     {
-        var (code, output) = Run("qemu-img", args);
+        var (code, output, _) = Run("qemu-img", args);
         if (code != 0)
         {
             throw new InvalidOperationException($"qemu-img {string.Join(' ', args)} exited {code}: {output}");
@@ -55,7 +55,7 @@ public static class Qemu
 
     public static string Io(params string[] args)
     {
-        var (code, output) = Run("qemu-io", args);
+        var (code, output, _) = Run("qemu-io", args);
         if (code != 0 || output.Contains("Pattern verification failed", StringComparison.Ordinal) || output.Contains("failed", StringComparison.OrdinalIgnoreCase))
         {
             throw new InvalidOperationException($"qemu-io {string.Join(' ', args)} exited {code}: {output}");
@@ -67,8 +67,8 @@ public static class Qemu
     /// <summary>qemu-img check --output=json; asserts no corruptions or check errors and returns the leak count.</summary>
     public static long CheckClean(string path, bool allowLeaks = false)
     {
-        var (code, output) = Run("qemu-img", "check", "--output=json", path);
-        var json = output[output.IndexOf('{', StringComparison.Ordinal)..];
+        var (code, output, stdout) = Run("qemu-img", "check", "--output=json", path);
+        var json = stdout[stdout.IndexOf('{', StringComparison.Ordinal)..];
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
         long Get(string name) => root.TryGetProperty(name, out var v) ? v.GetInt64() : 0;

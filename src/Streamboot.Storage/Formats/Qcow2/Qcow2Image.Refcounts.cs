@@ -101,7 +101,9 @@ public sealed partial class Qcow2Image
                 throw Qcow2Header.Corrupt(Path, $"refcount block {blockIndex} is beyond the refcount table");
             }
 
+            // Counting the new table may already have created this block.
             GrowRefcountTable(blockIndex);
+            return GetRefcountBlock(blockIndex, create);
         }
 
         var offset = (long)(_refcountTable[blockIndex] & RefcountTableOffsetMask);
@@ -149,7 +151,17 @@ public sealed partial class Qcow2Image
         var clusters = (int)((entries + entriesPerCluster - 1) / entriesPerCluster);
         var table = new ulong[(long)clusters * entriesPerCluster];
         _refcountTable.CopyTo(table, 0);
-        _oldRefcountTable ??= (_refcountTableOffset, _refcountTableClusters);
+        if (_oldRefcountTable is null)
+        {
+            _oldRefcountTable = (_refcountTableOffset, _refcountTableClusters);
+        }
+        else
+        {
+            // Grown twice between flushes: the intermediate table never
+            // reached the header, so its clusters are simply released.
+            _pendingReleases.Add((_refcountTableOffset, (long)_refcountTableClusters * _clusterSize));
+        }
+
         var host = _nextFree;
         _nextFree += (long)clusters * _clusterSize;
         _refcountTable = table;
