@@ -1,0 +1,23 @@
+namespace Streamboot.Storage.BlockDevices;
+
+/// <summary>
+/// Why a request failed, so the protocol maps it to its own error code in one
+/// place (NBD: EPERM, EINVAL, ENOSPC, EIO; SCSI: sense keys).
+/// </summary>
+public enum BlockDeviceError
+{
+    /// <summary>Reading or writing the backing storage failed.</summary>
+    Io,
+
+    /// <summary>A write, trim or zero reached a read-only layer.</summary>
+    ReadOnly,
+
+    /// <summary>The request is outside the device.</summary>
+    OutOfRange,
+
+    /// <summary>A bounded cache or disk is full.</summary>
+    NoSpace,
+
+    /// <summary>An image's metadata is damaged or unsupported; the device should be closed.</summary>
+    Corrupt,
+}

@@ -1,0 +1,255 @@
+using System.Buffers;
+using System.IO.Compression;
+using Streamboot.Storage.BlockDevices;
+
+namespace Streamboot.Storage.Formats.Qcow2;
+
+/// <summary>Reads and extents: L2 lookup, then file, backing image, zeroes or inflate.</summary>
+public sealed partial class Qcow2Image
+{
+    private enum ClusterKind
+    {
+        Unallocated,
+        Zero,
+        Data,
+        Compressed,
+    }
+
+    private ClusterKind Classify(ulong entry)
+    {
+        if (Qcow2L2Entry.IsCompressed(entry))
+        {
+            return ClusterKind.Compressed;
+        }
+
+        if (_header.Version >= 3 && (entry & Qcow2L2Entry.ZeroFlag) != 0)
+        {
+            return ClusterKind.Zero;
+        }
+
+        return (entry & Qcow2L2Entry.OffsetMask) == 0 ? ClusterKind.Unallocated : ClusterKind.Data;
+    }
+
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        return ReadCoreAsync(offset, buffer);
+    }
+
+    private async ValueTask ReadCoreAsync(long offset, Memory<byte> buffer)
+    {
+        var mask = _clusterSize - 1;
+        while (!buffer.IsEmpty)
+        {
+            var clusterIndex = offset >> _clusterBits;
+            var inCluster = (int)(offset & mask);
+            var entry = GetL2Entry(clusterIndex);
+            var kind = Classify(entry);
+            var n = Math.Min(_clusterSize - inCluster, buffer.Length);
+
+            // Coalesce runs of the same kind into one request: a sequentially
+            // written image has contiguous host clusters, so a 1 MiB read is
+            // one pread instead of sixteen.
+            if (kind != ClusterKind.Compressed)
+            {
+                var expectedHost = Qcow2L2Entry.HostOffset(entry) + _clusterSize;
+                while (n < buffer.Length)
+                {
+                    var next = GetL2Entry(clusterIndex + 1);
+                    if (Classify(next) != kind || (kind == ClusterKind.Data && Qcow2L2Entry.HostOffset(next) != expectedHost))
+                    {
+                        break;
+                    }
+
+                    clusterIndex++;
+                    expectedHost += _clusterSize;
+                    n = Math.Min(n + _clusterSize, buffer.Length);
+                }
+            }
+
+            var piece = buffer[..n];
+            switch (kind)
+            {
+                case ClusterKind.Data:
+                    ReadData(Qcow2L2Entry.HostOffset(entry) + inCluster, piece.Span);
+                    break;
+                case ClusterKind.Zero:
+                    piece.Span.Clear();
+                    break;
+                case ClusterKind.Unallocated:
+                    await ReadBackingAsync(offset, piece).ConfigureAwait(false);
+                    break;
+                case ClusterKind.Compressed:
+                    ReadCompressed(entry, inCluster, piece.Span);
+                    break;
+            }
+
+            offset += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    private void ReadData(long hostOffset, Span<byte> buffer)
+    {
+        if (hostOffset >= Volatile.Read(ref _fileLength))
+        {
+            throw Qcow2Header.Corrupt(Path, $"an L2 entry points to host offset {hostOffset}, past the end of the file ({_fileLength} bytes)");
+        }
+
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                var n = RandomAccess.Read(_handle, buffer, hostOffset);
+                if (n == 0)
+                {
+                    // The last data cluster may be shorter than a cluster in the file.
+                    buffer.Clear();
+                    return;
+                }
+
+                buffer = buffer[n..];
+                hostOffset += n;
+            }
+        }
+        catch (IOException e) when (e is not BlockDeviceException)
+        {
+            throw new BlockDeviceException(BlockDeviceError.Io, $"{Path}: read at {hostOffset} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Unallocated clusters show the backing image; past its end (or without one) they read as zeroes.</summary>
+    private async ValueTask ReadBackingAsync(long offset, Memory<byte> buffer)
+    {
+        if (_backing is null || offset >= _backing.Size)
+        {
+            buffer.Span.Clear();
+            return;
+        }
+
+        var inBacking = (int)Math.Min(buffer.Length, _backing.Size - offset);
+        await _backing.ReadAsync(offset, buffer[..inBacking]).ConfigureAwait(false);
+        buffer.Span[inBacking..].Clear();
+    }
+
+    /// <summary>
+    /// Compressed cluster descriptor (qcow2.txt): with x = 62 - (cluster_bits - 8),
+    /// bits 0..x-1 are the host offset (any byte), bits x..61 the number of
+    /// 512-byte sectors after the one holding the offset. The data is a raw
+    /// deflate stream (compression type zlib) of one whole cluster.
+    /// </summary>
+    private void ReadCompressed(ulong entry, int inCluster, Span<byte> destination)
+    {
+        var cluster = ArrayPool<byte>.Shared.Rent(_clusterSize);
+        try
+        {
+            Decompress(entry, cluster.AsSpan(0, _clusterSize));
+            cluster.AsSpan(inCluster, destination.Length).CopyTo(destination);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(cluster);
+        }
+    }
+
+    private void Decompress(ulong entry, Span<byte> cluster)
+    {
+        var sizeShift = 62 - (_clusterBits - 8);
+        var hostOffset = (long)(entry & ((1UL << sizeShift) - 1));
+        var sectors = (long)((entry >> sizeShift) & ((1UL << (_clusterBits - 8)) - 1)) + 1;
+        var length = (sectors * 512) - (hostOffset & 511);
+        var fileLength = Volatile.Read(ref _fileLength);
+        if (hostOffset >= fileLength)
+        {
+            throw Qcow2Header.Corrupt(Path, $"a compressed cluster at host offset {hostOffset} is past the end of the file ({fileLength} bytes)");
+        }
+
+        length = Math.Min(length, fileLength - hostOffset);
+        var compressed = ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            var n = 0;
+            while (n < length)
+            {
+                var r = RandomAccess.Read(_handle, compressed.AsSpan(n, (int)length - n), hostOffset + n);
+                if (r == 0)
+                {
+                    break;
+                }
+
+                n += r;
+            }
+
+            using var source = new MemoryStream(compressed, 0, n, writable: false);
+            using var inflate = new DeflateStream(source, CompressionMode.Decompress);
+            var produced = inflate.ReadAtLeast(cluster, cluster.Length, throwOnEndOfStream: false);
+            if (produced < cluster.Length)
+            {
+                throw Qcow2Header.Corrupt(Path, $"the compressed cluster at host offset {hostOffset} inflates to {produced} bytes, not {cluster.Length}");
+            }
+        }
+        catch (InvalidDataException e)
+        {
+            throw new BlockDeviceException(BlockDeviceError.Corrupt, $"{Path}: the compressed cluster at host offset {hostOffset} is not a valid deflate stream: {e.Message}", e);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
+    }
+
+    public async ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        var end = offset + length;
+        var count = 0;
+        var backingExtents = new BlockExtent[16];
+        while (offset < end && count < extents.Length)
+        {
+            var clusterIndex = offset >> _clusterBits;
+            var pieceEnd = Math.Min(end, (clusterIndex + 1) << _clusterBits);
+            var kind = Classify(GetL2Entry(clusterIndex));
+            while (pieceEnd < end && Classify(GetL2Entry(pieceEnd >> _clusterBits)) == kind)
+            {
+                pieceEnd = Math.Min(end, pieceEnd + _clusterSize);
+            }
+
+            if (kind == ClusterKind.Unallocated && _backing is not null && offset < _backing.Size)
+            {
+                // What the chain below says, up to the end of this unallocated run.
+                var inBacking = Math.Min(pieceEnd, _backing.Size) - offset;
+                var n = await _backing.GetExtentsAsync(offset, inBacking, backingExtents, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < n && count < extents.Length; i++)
+                {
+                    count = Append(extents.Span, count, backingExtents[i]);
+                }
+
+                offset = extents.Span[count - 1].End;
+                continue;
+            }
+
+            var flags = kind switch
+            {
+                ClusterKind.Unallocated => ExtentFlags.Hole | ExtentFlags.Zero,
+                ClusterKind.Zero => ExtentFlags.Zero,
+                _ => ExtentFlags.Data,
+            };
+            count = Append(extents.Span, count, new BlockExtent(offset, pieceEnd - offset, flags));
+            offset = pieceEnd;
+        }
+
+        return count;
+    }
+
+    private static int Append(Span<BlockExtent> extents, int count, BlockExtent extent)
+    {
+        if (count > 0 && extents[count - 1].Flags == extent.Flags && extents[count - 1].End == extent.Offset)
+        {
+            extents[count - 1] = extents[count - 1] with { Length = extents[count - 1].Length + extent.Length };
+            return count;
+        }
+
+        extents[count] = extent;
+        return count + 1;
+    }
+}
