@@ -2,7 +2,12 @@ using Microsoft.EntityFrameworkCore;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
+using Streamboot.Storage.BlockDevices;
+using Streamboot.Storage.Formats;
+using Streamboot.Storage.Formats.Foreign;
+using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Formats.Raw;
+using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin;
 
@@ -21,11 +26,13 @@ public sealed class VDiskAdmin(AdminSite site)
         string? accessMode = null,
         string? writeCacheMode = null,
         string? description = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        string? format = null)
     {
-        if (!Names.TryValidateObjectName("vDisk", name, out var nameError))
+        var plan = await PlanAsync(name, accessMode, writeCacheMode, format ?? "raw", cancellationToken);
+        if (!plan.Ok)
         {
-            return AdminError.Invalid(nameError);
+            return plan.Error;
         }
 
         if (sizeBytes < MinimumSize)
@@ -36,6 +43,143 @@ public sealed class VDiskAdmin(AdminSite site)
         if (sizeBytes % SectorSize != 0)
         {
             return AdminError.Invalid($"a vDisk size must be a whole number of {SectorSize}-byte sectors; {sizeBytes} bytes is not");
+        }
+
+        var p = plan.Value;
+        try
+        {
+            Directory.CreateDirectory(p.Folder);
+            if (p.Format == ImageFormat.Qcow2)
+            {
+                Qcow2Image.Create(p.File, sizeBytes);
+            }
+            else
+            {
+                RawImage.CreateSparse(p.File, sizeBytes);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            return AdminError.Failed($"cannot create the image {p.File}: {e.Message}");
+        }
+
+        return await RegisterAsync(p, sizeBytes, description, "vdisk.create", new { sizeBytes }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Imports a disk image as a new vDisk (its version 1). Raw and qcow2
+    /// (with any backing chain, flattened) are read natively; VHD, VHDX, VMDK
+    /// and VDI are converted with qemu-img. The new image is qcow2 unless
+    /// <paramref name="format"/> says raw.
+    /// </summary>
+    public async Task<AdminResult<VDiskView>> ImportAsync(
+        string name,
+        string source,
+        string? sourceFormat = null,
+        string? format = null,
+        string? accessMode = null,
+        string? writeCacheMode = null,
+        string? description = null,
+        IProgress<(long Done, long Total)>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (!File.Exists(source))
+        {
+            return AdminError.NotFound($"no file {source} to import");
+        }
+
+        ForeignFormat? foreign = null;
+        if (sourceFormat is not null && !string.Equals(sourceFormat, "raw", StringComparison.OrdinalIgnoreCase) && !string.Equals(sourceFormat, "qcow2", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!ForeignImage.TryParse(sourceFormat, out var parsed))
+            {
+                return AdminError.Invalid($"'{sourceFormat}' is not an image format Streamboot imports; use raw, qcow2, vhd, vhdx, vmdk or vdi");
+            }
+
+            foreign = parsed;
+        }
+        else if (sourceFormat is null)
+        {
+            try
+            {
+                foreign = ImageChain.Probe(source) == Storage.Formats.ImageFormat.Qcow2 ? null : ForeignImage.Detect(source);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return AdminError.Failed($"cannot read {source}: {e.Message}");
+            }
+        }
+
+        var plan = await PlanAsync(name, accessMode, writeCacheMode, format ?? "qcow2", cancellationToken);
+        if (!plan.Ok)
+        {
+            return plan.Error;
+        }
+
+        var p = plan.Value;
+        long size;
+        try
+        {
+            Directory.CreateDirectory(p.Folder);
+            if (foreign is { } foreignFormat)
+            {
+                var total = new FileInfo(source).Length;
+                await ForeignImage.ConvertAsync(
+                    source,
+                    foreignFormat,
+                    p.File,
+                    KebabCase.Of(p.Format),
+                    progress is null ? null : new ProgressRelay<double>(f => progress.Report(((long)(f * total), total))),
+                    cancellationToken);
+                size = ImageChain.ReadVirtualSize(p.File);
+            }
+            else
+            {
+                await using var input = ImageChain.Open(source, readOnly: true);
+                // Block protocols count 512-byte sectors: a ragged raw file is padded with zeroes.
+                size = (input.Size + SectorSize - 1) / SectorSize * SectorSize;
+                if (p.Format == ImageFormat.Qcow2)
+                {
+                    Qcow2Image.Create(p.File, size);
+                }
+                else
+                {
+                    RawImage.CreateSparse(p.File, size);
+                }
+
+                await using var output = ImageChain.Open(p.File, readOnly: false);
+                var total = input.Size;
+                await ImageCopy.CopyAsync(input, output, progress is null ? null : new ProgressRelay<long>(done => progress.Report((done, total))), cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or BlockDeviceException)
+        {
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            return AdminError.Failed($"cannot import {source}: {e.Message}");
+        }
+        catch
+        {
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            throw;
+        }
+
+        return await RegisterAsync(p, size, description, "vdisk.import", new { source, sourceFormat = foreign?.ToString().ToLowerInvariant() ?? "native", sizeBytes = size }, cancellationToken);
+    }
+
+    /// <summary>What a new vDisk will be, checked before any file is made.</summary>
+    private sealed record NewVDiskPlan(string Name, AccessMode Access, WriteCacheMode Cache, ImageFormat Format, string StorePath, string Folder, string FileName, string File, bool CreatedFolder);
+
+    private async Task<AdminResult<NewVDiskPlan>> PlanAsync(string name, string? accessMode, string? writeCacheMode, string format, CancellationToken cancellationToken)
+    {
+        if (!Names.TryValidateObjectName("vDisk", name, out var nameError))
+        {
+            return AdminError.Invalid(nameError);
+        }
+
+        if (!KebabCase.TryParse<ImageFormat>(format, out var imageFormat))
+        {
+            return AdminError.Invalid($"'{format}' is not a vDisk format; use raw or qcow2 (other formats are imported with 'streamboot vdisk import')");
         }
 
         var access = AccessMode.Standard;
@@ -64,68 +208,61 @@ public sealed class VDiskAdmin(AdminSite site)
 
         var storePath = Path.Combine("vdisks", name);
         var folder = site.ResolveStorePath(storePath);
-        var fileName = $"{name}.1.raw";
-        var file = Path.Combine(folder, fileName);
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
             return AdminError.Refused($"the store folder {folder} already holds files (left from an earlier vDisk?); move them away or choose another name");
         }
 
-        var createdFolder = !Directory.Exists(folder);
-        try
-        {
-            Directory.CreateDirectory(folder);
-            RawImage.CreateSparse(file, sizeBytes);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Cleanup(file, folder, createdFolder);
-            return AdminError.Failed($"cannot create the image {file}: {e.Message}");
-        }
+        var fileName = $"{name}.1.{KebabCase.Of(imageFormat)}";
+        return new NewVDiskPlan(name, access, cache, imageFormat, storePath, folder, fileName, Path.Combine(folder, fileName), !Directory.Exists(folder));
+    }
 
+    /// <summary>Records the vDisk and its base version; on failure the image goes too (nothing half-made).</summary>
+    private async Task<AdminResult<VDiskView>> RegisterAsync(NewVDiskPlan p, long sizeBytes, string? description, string action, object details, CancellationToken cancellationToken)
+    {
+        await using var db = site.Database.CreateContext();
         var now = site.UtcNow;
         var vdisk = new VDisk
         {
-            Name = name,
+            Name = p.Name,
             Description = string.IsNullOrEmpty(description) ? null : description,
-            StorePath = storePath,
+            StorePath = p.StorePath,
             SizeBytes = sizeBytes,
-            Format = ImageFormat.Raw,
-            AccessMode = access,
-            WriteCacheMode = cache,
+            Format = p.Format,
+            AccessMode = p.Access,
+            WriteCacheMode = p.Cache,
             CreatedAt = now,
         };
         vdisk.Versions.Add(new VDiskVersion
         {
             Number = 1,
-            FileName = fileName,
-            Format = ImageFormat.Raw,
+            FileName = p.FileName,
+            Format = p.Format,
             Stage = VersionStage.Production,
             Description = "base",
             CreatedAt = now,
         });
         db.VDisks.Add(vdisk);
-        site.Audit(db, "vdisk.create", name, new { sizeBytes, access = KebabCase.Of(access), writeCache = KebabCase.Of(cache), file });
+        site.Audit(db, action, p.Name, new { details, format = KebabCase.Of(p.Format), access = KebabCase.Of(p.Access), writeCache = KebabCase.Of(p.Cache), file = p.File });
 
         AdminError? error;
         try
         {
-            error = await Persist.SaveAsync(db, _ => $"a vDisk named '{name}' already exists", cancellationToken);
+            error = await Persist.SaveAsync(db, _ => $"a vDisk named '{p.Name}' already exists", cancellationToken);
         }
         catch
         {
-            Cleanup(file, folder, createdFolder);
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
             throw;
         }
 
         if (error is not null)
         {
-            // Nothing half-made: the file goes with the row that failed.
-            Cleanup(file, folder, createdFolder);
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
             return error;
         }
 
-        return await ShowAsync(name, cancellationToken);
+        return await ShowAsync(p.Name, cancellationToken);
     }
 
     public async Task<IReadOnlyList<VDiskView>> ListAsync(CancellationToken cancellationToken = default)

@@ -17,6 +17,8 @@ public static class VDiskCommands
         command.Subcommands.Add(ListVerb());
         command.Subcommands.Add(ShowVerb());
         command.Subcommands.Add(DeleteVerb());
+        command.Subcommands.Add(ImportVerb());
+        command.Subcommands.Add(VersionCommands.Create());
         return command;
     }
 
@@ -27,7 +29,8 @@ public static class VDiskCommands
         var access = new Option<string?>("--access") { Description = "standard (shared, read-only, a write cache per client) or private (one client writes into it)", HelpName = "MODE" };
         var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, or none (private images)", HelpName = "MODE" };
         var description = new Option<string?>("--description") { Description = "Free text", HelpName = "TEXT" };
-        var verb = new Command("create", "Create a vDisk: a sparse raw image in the data folder") { name, size, access, writeCache, description };
+        var format = new Option<string?>("--format") { Description = "raw (a sparse file) or qcow2 [default: raw]", HelpName = "FORMAT" };
+        var verb = new Command("create", "Create an empty vDisk in the data folder (sparse: it takes no space until written)") { name, size, format, access, writeCache, description };
         verb.SetAction((parse, ct) =>
         {
             if (!ByteSize.TryParse(parse.GetValue(size), out var bytes, out var sizeError))
@@ -37,9 +40,29 @@ public static class VDiskCommands
 
             return CliContext.RunAsync(parse, ct, async (site, output) =>
                 output.Result(
-                    await new VDiskAdmin(site).CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct),
-                    v => Print(output, v, $"Created vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)}, sparse)")));
+                    await new VDiskAdmin(site).CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct, parse.GetValue(format)),
+                    v => Print(output, v, $"Created vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)} {KebabCase.Of(v.Format)}, sparse)")));
         });
+        return verb;
+    }
+
+    private static Command ImportVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "Name of the new vDisk" };
+        var file = new Argument<string>("FILE") { Description = "Disk image to import: raw, qcow2 (its backing chain is flattened), VHD, VHDX, VMDK or VDI" };
+        var sourceFormat = new Option<string?>("--source-format") { Description = "Format of FILE when detection is not wanted: raw, qcow2, vhd, vhdx, vmdk, vdi", HelpName = "FORMAT" };
+        var format = new Option<string?>("--format") { Description = "Format of the new vDisk: qcow2 or raw [default: qcow2]", HelpName = "FORMAT" };
+        var access = new Option<string?>("--access") { Description = "standard or private", HelpName = "MODE" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, or none (private images)", HelpName = "MODE" };
+        var description = new Option<string?>("--description") { Description = "Free text", HelpName = "TEXT" };
+        var verb = new Command("import", "Import a disk image as a new vDisk, with a progress bar (VHD, VHDX, VMDK and VDI need qemu-img)") { name, file, sourceFormat, format, access, writeCache, description };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var source = Path.GetFullPath(parse.GetValue(file)!);
+            var result = await ProgressBar.RunAsync($"Importing {Path.GetFileName(source)}", !output.Json, progress =>
+                new VDiskAdmin(site).ImportAsync(parse.GetValue(name)!, source, parse.GetValue(sourceFormat), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), progress, ct));
+            return output.Result(result, v => Print(output, v, $"Imported [bold]{Markup(source)}[/] as vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)} {KebabCase.Of(v.Format)})"));
+        }));
         return verb;
     }
 
@@ -88,7 +111,7 @@ public static class VDiskCommands
         return verb;
     }
 
-    private static int Print(CliOutput output, VDiskView v, string? heading) => output.Item(
+    internal static int Print(CliOutput output, VDiskView v, string? heading) => output.Item(
         v,
         [
             ("Name", v.Name),
