@@ -10,7 +10,11 @@ cd "$root"
 # Third-party peers and servers the tests run against (see ../shared/DESIGN.md).
 packages=(
   postgresql   # a real PostgreSQL server for the database suite (initdb, pg_ctl)
-  qemu-utils   # qemu-img and qemu-io: the storage engine's interop peers
+  qemu-utils   # qemu-img, qemu-io, qemu-nbd: storage interop peers, NBD peers
+  libnbd-bin   # nbdinfo, nbdcopy: NBD clients
+  python3-libnbd  # nbdsh: scripted NBD client
+  nbdkit       # the NBD server Streamboot is measured against
+  fio          # I/O load generator with an nbd engine
   curl
 )
 
