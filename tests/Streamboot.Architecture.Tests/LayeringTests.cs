@@ -92,6 +92,19 @@ public class LayeringTests
         Assert.True(Projects().Count >= 6);
     }
 
+    [Fact]
+    public void Every_project_is_in_the_solution_so_the_build_and_the_test_run_see_it()
+    {
+        var solution = File.ReadAllText(Path.Combine(Repository.Root, "Streamboot.slnx"));
+        var projects = new[] { "src", "tests" }
+            .Select(folder => Path.Combine(Repository.Root, folder))
+            .Where(Directory.Exists)
+            .SelectMany(folder => Directory.GetFiles(folder, "*.csproj", SearchOption.AllDirectories))
+            .Where(path => !path.Contains("/artifacts/", StringComparison.Ordinal))
+            .Select(path => Path.GetRelativePath(Repository.Root, path));
+        Assert.All(projects, project => Assert.Contains(project, solution, StringComparison.Ordinal));
+    }
+
     private static string? LayerOf(string project) =>
         s_allowed.Keys.Where(k => project == k || project.StartsWith(k + ".", StringComparison.Ordinal)).MaxBy(k => k.Length);
 
