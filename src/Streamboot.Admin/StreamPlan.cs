@@ -1,0 +1,21 @@
+using Streamboot.Data.Model;
+
+namespace Streamboot.Admin;
+
+/// <summary>
+/// What a protocol server streams for one export once the session is open:
+/// which version's file is the top of the chain, whether clients may write,
+/// and where their writes go.
+/// </summary>
+public sealed record StreamPlan(
+    long SessionId,
+    string VDisk,
+    string? Description,
+    int Version,
+    string TopFile,
+    long SizeBytes,
+    WriteCacheMode WriteCacheMode,
+    bool ReadOnly,
+    string? Device,
+    Guid? MachineId,
+    bool PersistentWriteCache);
