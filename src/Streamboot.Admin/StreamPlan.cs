@@ -17,5 +17,6 @@ public sealed record StreamPlan(
     WriteCacheMode WriteCacheMode,
     bool ReadOnly,
     string? Device,
+    string? Mac,
     Guid? MachineId,
     bool PersistentWriteCache);

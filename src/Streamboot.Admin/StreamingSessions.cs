@@ -102,6 +102,7 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             mode,
             readOnly,
             device?.Name,
+            device?.Mac,
             device?.MachineId,
             device?.PersistentWriteCache ?? false);
     }

@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Logging;
+using Streamboot.Admin;
+
+namespace Streamboot.Server.Streaming;
+
+/// <summary>
+/// The live sessions of this server. A device's connections (NBD multi-conn,
+/// a reconnect while the old connection lingers) share one session and one
+/// block device, so they see one another's writes; the session ends in the
+/// database when its last connection goes. Bare read-only exports get a
+/// session per connection.
+/// </summary>
+public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, WriteCacheStore caches, ILogger<SessionRegistry> logger) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<Shared> _byDevice = [];
+
+    /// <summary>Opens (or joins) the session of an export.</summary>
+    public async Task<AdminResult<SessionLease>> AcquireAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (Find(export) is { } joined)
+            {
+                joined.Connections++;
+                return new SessionLease(joined.Plan, joined.Device, () => ReleaseAsync(joined));
+            }
+
+            var plan = await sessions().OpenAsync(export, protocol, remoteAddress, cancellationToken);
+            if (!plan.Ok)
+            {
+                return plan.Error;
+            }
+
+            CountingBlockDevice device;
+            try
+            {
+                device = new CountingBlockDevice(caches.Open(plan.Value));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.BlockDevices.BlockDeviceException)
+            {
+                await sessions().CloseAsync(plan.Value.SessionId, 0, 0, 0, CancellationToken.None);
+                return AdminError.Failed($"cannot open vDisk '{plan.Value.VDisk}' version {plan.Value.Version}: {e.Message}");
+            }
+
+            var shared = new Shared(plan.Value, device) { Connections = 1 };
+            if (plan.Value.Device is not null)
+            {
+                _byDevice.Add(shared);
+            }
+
+            LogOpened(logger, plan.Value.SessionId, export, plan.Value.Version, protocol, remoteAddress ?? "");
+            return new SessionLease(plan.Value, device, () => ReleaseAsync(shared));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Writes every live session's counters to the database (called periodically).</summary>
+    public async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        List<Shared> live;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            live = [.. _byDevice];
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        foreach (var s in live)
+        {
+            await sessions().UpdateAsync(s.Plan.SessionId, s.Device.BytesRead, s.Device.BytesWritten, caches.SizeOf(s.Plan), cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var shared in _byDevice.ToList())
+        {
+            shared.Connections = 1;
+            await ReleaseAsync(shared);
+        }
+
+        _gate.Dispose();
+    }
+
+    private async ValueTask ReleaseAsync(Shared shared)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (--shared.Connections > 0)
+            {
+                return;
+            }
+
+            if (shared.Plan.Device is not null)
+            {
+                _byDevice.Remove(shared);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        // The last connection is gone: make what it wrote durable, then end the session.
+        try
+        {
+            await shared.Device.FlushAsync();
+        }
+        finally
+        {
+            await shared.Device.DisposeAsync();
+            await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, caches.SizeOf(shared.Plan), CancellationToken.None);
+            LogClosed(logger, shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten);
+        }
+    }
+
+    /// <summary>The live session a device export names, by device name or any spelling of its MAC.</summary>
+    private Shared? Find(string export)
+    {
+        var slash = export.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            return null;
+        }
+
+        var vdisk = export[..slash];
+        var key = export[(slash + 1)..];
+        var mac = MacAddress.TryParse(key, out var parsed) ? parsed.ToString() : null;
+        return _byDevice.Find(s =>
+            string.Equals(s.Plan.VDisk, vdisk, StringComparison.OrdinalIgnoreCase) &&
+            (string.Equals(s.Plan.Device, key, StringComparison.OrdinalIgnoreCase) || (mac is not null && s.Plan.Mac == mac)));
+    }
+
+    [LoggerMessage(1100, LogLevel.Information, "Session {SessionId} opened: {Export} version {Version} over {Protocol} from {Remote}")]
+    private static partial void LogOpened(ILogger logger, long sessionId, string export, int version, string protocol, string remote);
+
+    [LoggerMessage(1101, LogLevel.Information, "Session {SessionId} ended: {BytesRead} bytes read, {BytesWritten} written")]
+    private static partial void LogClosed(ILogger logger, long sessionId, long bytesRead, long bytesWritten);
+
+    private sealed class Shared(StreamPlan plan, CountingBlockDevice device)
+    {
+        public StreamPlan Plan { get; } = plan;
+
+        public CountingBlockDevice Device { get; } = device;
+
+        public int Connections { get; set; }
+    }
+}
