@@ -1,0 +1,76 @@
+using Streamboot.Storage.BlockDevices;
+
+namespace Streamboot.Protocols.Nbd.Exports;
+
+/// <summary>
+/// One opened export as the provider hands it to a connection: the device at
+/// the top of its stack, what to advertise, and what to do when the session
+/// ends. The connection calls <see cref="DisposeAsync"/> exactly once, which
+/// runs <see cref="SessionEnded"/> and then disposes the device unless
+/// <see cref="LeaveDeviceOpen"/> (a device shared by many sessions).
+/// </summary>
+public sealed class NbdExport : IAsyncDisposable
+{
+    private int _disposed;
+
+    public NbdExport(string name, IBlockDevice device)
+    {
+        Name = name;
+        Device = device;
+    }
+
+    public string Name { get; }
+
+    public IBlockDevice Device { get; }
+
+    /// <summary>NBD_INFO_DESCRIPTION.</summary>
+    public string? Description { get; init; }
+
+    /// <summary>Serve read-only even if the device could write (NBD_FLAG_READ_ONLY).</summary>
+    public bool ReadOnly { get; init; }
+
+    /// <summary>
+    /// Advertise NBD_FLAG_CAN_MULTI_CONN (the device must also say CanMultiConn):
+    /// only when every connection to this export sees the others' flushed writes,
+    /// i.e. they share one device, never per-connection write caches.
+    /// </summary>
+    public bool AllowMultiConn { get; init; }
+
+    /// <summary>Minimum block size (a power of two, 1 to 64 KiB); requests not aligned to it get EINVAL from clients that asked for block sizes.</summary>
+    public int MinimumBlockSize { get; init; } = 1;
+
+    /// <summary>Preferred block size advertised in NBD_INFO_BLOCK_SIZE.</summary>
+    public int PreferredBlockSize { get; init; } = 4096;
+
+    /// <summary>The session is over (runs once, before the device is disposed). Exceptions are logged, not thrown.</summary>
+    public Func<NbdSessionSummary, ValueTask>? SessionEnded { get; init; }
+
+    /// <summary>Do not dispose <see cref="Device"/> at the end (the provider shares it).</summary>
+    public bool LeaveDeviceOpen { get; init; }
+
+    /// <summary>How the session ended; the connection sets it before disposing.</summary>
+    internal NbdSessionSummary? Summary { get; set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (SessionEnded is { } ended && Summary is { } summary)
+            {
+                await ended(summary).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (!LeaveDeviceOpen)
+            {
+                await Device.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Streamboot.Protocols.Nbd.Connections;
+using Streamboot.Protocols.Nbd.Exports;
+
+namespace Streamboot.Protocols.Nbd;
+
+/// <summary>
+/// A fixed-newstyle NBD server. Either it listens itself (<see cref="Start"/>,
+/// then <see cref="StopAsync"/>) or a host that already accepts connections
+/// (Kestrel's ConnectionHandler: <c>connection.Transport.AsStream()</c>)
+/// hands each one to <see cref="HandleConnectionAsync"/>. What an export name
+/// means is the <see cref="INbdExportProvider"/>'s business.
+/// </summary>
+public sealed class NbdServer : IAsyncDisposable
+{
+    private readonly INbdExportProvider _provider;
+    private readonly NbdServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<long, Task> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private long _nextId;
+
+    public NbdServer(INbdExportProvider provider, NbdServerOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _provider = provider ?? throw new ArgumentNullException(nameof(provider));
+        _options = options ?? new NbdServerOptions();
+        _options.Validate();
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Nbd");
+    }
+
+    /// <summary>Where <see cref="Start"/> listens (the real port when 0 was asked).</summary>
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
+    /// <summary>Connections running now.</summary>
+    public int ConnectionCount => _connections.Count;
+
+    /// <summary>Listens on <paramref name="endPoint"/> (port 0 picks a free one) and accepts in the background.</summary>
+    public void Start(IPEndPoint endPoint)
+    {
+        if (_listener is not null)
+        {
+            throw new InvalidOperationException("the server is already listening");
+        }
+
+        var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            listener.Bind(endPoint);
+            listener.Listen(512);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+
+        _listener = listener;
+        NbdLog.Listening(_logger, listener.LocalEndPoint);
+        _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
+    }
+
+    /// <summary>
+    /// Runs one connection, from the greeting to the close, on any duplex
+    /// stream; returns when the connection is over. The stream is disposed.
+    /// </summary>
+    public async Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default)
+    {
+        var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remoteEndPoint, localEndPoint);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        NbdLog.Accepted(_logger, info);
+        var connection = new NbdConnection(transport, info, _provider, _options, _logger);
+        var run = connection.RunAsync(linked.Token);
+        _connections[info.Id] = run;
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(info.Id, out _);
+        }
+    }
+
+    /// <summary>Stops accepting, ends every connection (their sessions end with ServerStopped) and waits for them.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Dispose();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        NbdLog.Stopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets)
+            {
+                // A client gave up before accept, or the process is out of descriptors: keep going.
+                NbdLog.AcceptFailed(_logger, e);
+                await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+                continue;
+            }
+            catch (SocketException e) when (cancellationToken.IsCancellationRequested)
+            {
+                NbdLog.AcceptFailed(_logger, e);
+                return;
+            }
+
+            if (_connections.Count >= _options.MaxConnections)
+            {
+                NbdLog.TooManyConnections(_logger, socket.RemoteEndPoint, _options.MaxConnections);
+                socket.Dispose();
+                continue;
+            }
+
+            _ = RunSocketAsync(socket, cancellationToken);
+        }
+    }
+
+    private async Task RunSocketAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        // Replies are whole messages written once; Nagle would only delay the last segment.
+        socket.NoDelay = true;
+        if (_options.SocketBufferSize is { } size)
+        {
+            socket.SendBufferSize = size;
+            socket.ReceiveBufferSize = size;
+        }
+
+        var remote = socket.RemoteEndPoint;
+        var local = socket.LocalEndPoint;
+        // Yield so the accept loop goes on while this connection starts.
+        await Task.Yield();
+        await HandleConnectionAsync(new NetworkStream(socket, ownsSocket: true), remote, local, cancellationToken).ConfigureAwait(false);
+    }
+}

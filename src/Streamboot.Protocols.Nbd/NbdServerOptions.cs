@@ -1,0 +1,40 @@
+namespace Streamboot.Protocols.Nbd;
+
+/// <summary>Limits and tuning of an <see cref="NbdServer"/>. The defaults suit a boot server.</summary>
+public sealed class NbdServerOptions
+{
+    /// <summary>Requests one connection may have in flight before the server stops reading more (1 to 1024).</summary>
+    public int MaxRequestsInFlight { get; init; } = 32;
+
+    /// <summary>Largest READ/WRITE payload (NBD_INFO_BLOCK_SIZE maximum); 32 MiB is what clients assume.</summary>
+    public int MaxPayloadSize { get; init; } = 32 * 1024 * 1024;
+
+    /// <summary>Option data larger than this is skipped and answered NBD_REP_ERR_TOO_BIG.</summary>
+    public int MaxOptionLength { get; init; } = 64 * 1024;
+
+    /// <summary>A client must reach transmission (or leave) within this time.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Connections beyond this are closed right after accept.</summary>
+    public int MaxConnections { get; init; } = 4096;
+
+    /// <summary>SO_SNDBUF/SO_RCVBUF for accepted sockets; null keeps the kernel's autotuning.</summary>
+    public int? SocketBufferSize { get; init; }
+
+    /// <summary>Requests larger than this share <see cref="MaxLargeRequestsInFlight"/> slots, which bounds a connection's buffers.</summary>
+    public int LargeRequestThreshold { get; init; } = 1024 * 1024;
+
+    /// <summary>Requests above <see cref="LargeRequestThreshold"/> in flight at once per connection.</summary>
+    public int MaxLargeRequestsInFlight { get; init; } = 4;
+
+    internal void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestsInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxRequestsInFlight, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPayloadSize, 4096);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxPayloadSize, 256 * 1024 * 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxOptionLength, 4096 + 16);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxLargeRequestsInFlight, 1);
+    }
+}
