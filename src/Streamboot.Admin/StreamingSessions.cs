@@ -14,7 +14,14 @@ namespace Streamboot.Admin;
 public sealed class StreamingSessions(AdminSite site, long? serverId)
 {
     /// <summary>Resolves an export and records its session as live.</summary>
-    public async Task<AdminResult<StreamPlan>> OpenAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken = default)
+    public async Task<AdminResult<StreamPlan>> OpenAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken = default) =>
+        await ResolveAsync(export, protocol, remoteAddress, record: true, cancellationToken);
+
+    /// <summary>Resolves an export without opening a session (NBD_OPT_INFO asks only for size and flags); SessionId is 0.</summary>
+    public async Task<AdminResult<StreamPlan>> DescribeAsync(string export, CancellationToken cancellationToken = default) =>
+        await ResolveAsync(export, "", null, record: false, cancellationToken);
+
+    private async Task<AdminResult<StreamPlan>> ResolveAsync(string export, string protocol, string? remoteAddress, bool record, CancellationToken cancellationToken)
     {
         var slash = export.IndexOf('/', StringComparison.Ordinal);
         var vdiskName = slash < 0 ? export : export[..slash];
@@ -73,6 +80,11 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             return AdminError.NotFound($"vDisk '{vdisk.Value.Name}' has no version for {(device is null ? "production" : KebabCase.Of(device.Type) + " devices")}");
         }
 
+        if (!record)
+        {
+            return Plan(0);
+        }
+
         var now = site.UtcNow;
         var session = new Session
         {
@@ -92,8 +104,10 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             return AdminError.Refused(error.Message);
         }
 
-        return new StreamPlan(
-            session.Id,
+        return Plan(session.Id);
+
+        StreamPlan Plan(long sessionId) => new(
+            sessionId,
             vdisk.Value.Name,
             vdisk.Value.Description,
             version.Number,

@@ -5,8 +5,8 @@ namespace Streamboot.Server;
 /// <summary>The server's log lines, with stable event ids (1000-1999: host and farm).</summary>
 internal static partial class ServerLog
 {
-    [LoggerMessage(1000, LogLevel.Information, "Streamboot {Version} serving: data {DataFolder}, database {Database}, HTTP on {Bind}:{HttpPort}")]
-    public static partial void Serving(ILogger logger, string version, string dataFolder, string database, string bind, int httpPort);
+    [LoggerMessage(1000, LogLevel.Information, "Streamboot {Version} serving: data {DataFolder}, database {Database}, HTTP on {Bind}:{HttpPort}, NBD on port {NbdPort}")]
+    public static partial void Serving(ILogger logger, string version, string dataFolder, string database, string bind, int httpPort, int nbdPort);
 
     [LoggerMessage(1001, LogLevel.Information, "Registered as server '{ServerName}' (id {ServerId})")]
     public static partial void Registered(ILogger logger, string serverName, long serverId);

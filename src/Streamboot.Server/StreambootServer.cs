@@ -10,7 +10,10 @@ using Microsoft.Extensions.Logging;
 using Streamboot.Data;
 using Streamboot.Server.Configuration;
 using Streamboot.Server.Farm;
+using Streamboot.Admin;
 using Streamboot.Server.Health;
+using Streamboot.Server.Nbd;
+using Streamboot.Server.Streaming;
 
 namespace Streamboot.Server;
 
@@ -37,6 +40,7 @@ public static class StreambootServer
             o.Db = options.Db;
             o.Bind = options.Bind;
             o.HttpPort = options.HttpPort;
+            o.NbdPort = options.NbdPort;
             o.ServerName = options.ServerName;
             o.HeartbeatSeconds = options.HeartbeatSeconds;
         });
@@ -44,6 +48,16 @@ public static class StreambootServer
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
         builder.Services.AddHostedService<ServerRegistration>();
+        builder.Services.AddSingleton(new WriteCacheStore(dataFolder));
+        builder.Services.AddSingleton(sp =>
+        {
+            var site = new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name);
+            var identity = sp.GetRequiredService<ServerIdentity>();
+            return new Func<StreamingSessions>(() => new StreamingSessions(site, identity.Id == 0 ? null : identity.Id));
+        });
+        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<SiteNbdExports>();
+        builder.Services.AddHostedService<NbdService>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -59,7 +73,7 @@ public static class StreambootServer
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStarted.Register(() =>
-            ServerLog.Serving(logger, ServerInfo.Version, dataFolder, database.Location.Describe(), options.Bind, options.HttpPort));
+            ServerLog.Serving(logger, ServerInfo.Version, dataFolder, database.Location.Describe(), options.Bind, options.HttpPort, options.NbdPort));
         lifetime.ApplicationStopping.Register(() => ServerLog.Stopping(logger));
         return app;
     }

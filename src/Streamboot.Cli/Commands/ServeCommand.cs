@@ -13,11 +13,13 @@ public static class ServeCommand
     public static Command Create()
     {
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP port: boot scripts, health, API [env: STREAMBOOT_HTTP_PORT; default 8080]", HelpName = "PORT" };
+        var nbdPort = new Option<int?>("--nbd-port") { Description = "NBD port: vDisks to Linux clients, qemu, libnbd [env: STREAMBOOT_NBD_PORT; default 10809]", HelpName = "PORT" };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on [env: STREAMBOOT_BIND; default 0.0.0.0]", HelpName = "ADDRESS" };
         var serverName = new Option<string?>("--server-name") { Description = "This server's name in the farm [default: host name]", HelpName = "NAME" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
+            nbdPort,
             bind,
             serverName,
         };
@@ -27,6 +29,11 @@ public static class ServeCommand
             if (parse.GetValue(httpPort) is { } port)
             {
                 flags["HttpPort"] = port.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(nbdPort) is { } nbd)
+            {
+                flags["NbdPort"] = nbd.ToString(CultureInfo.InvariantCulture);
             }
 
             if (parse.GetValue(bind) is { } address)
@@ -49,6 +56,11 @@ public static class ServeCommand
             if (options.HttpPort is < 1 or > 65535)
             {
                 return CliOutput.Usage($"HTTP port {options.HttpPort} is out of range; use 1-65535 (--http-port)");
+            }
+
+            if (options.NbdPort is < 1 or > 65535)
+            {
+                return CliOutput.Usage($"NBD port {options.NbdPort} is out of range; use 1-65535 (--nbd-port)");
             }
 
             if (!StreambootServer.TryParseBind(options.Bind, out _))
@@ -74,7 +86,7 @@ public static class ServeCommand
             }
             catch (SocketException e)
             {
-                CliOutput.Fail($"cannot listen on {options.Bind}:{options.HttpPort}: {e.Message}; choose another with --http-port or --bind");
+                CliOutput.Fail($"cannot listen on {options.Bind} (HTTP port {options.HttpPort}, NBD port {options.NbdPort}): {e.Message}; is another server using the port? choose others with --http-port, --nbd-port or --bind");
                 return ExitCodes.Failure;
             }
 

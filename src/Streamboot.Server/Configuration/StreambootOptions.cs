@@ -20,6 +20,9 @@ public sealed class StreambootOptions
 
     public int HttpPort { get; set; } = 8080;
 
+    /// <summary>NBD port (10809 is NBD's IANA port).</summary>
+    public int NbdPort { get; set; } = 10809;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

@@ -86,12 +86,13 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
             shared.Connections = 1;
             await ReleaseAsync(shared);
         }
-
-        _gate.Dispose();
     }
 
     private async ValueTask ReleaseAsync(Shared shared)
     {
+        // The gate is held until the session has ended in the database: a
+        // client that reconnects the moment it disconnected must not find
+        // its old session still live.
         await _gate.WaitAsync();
         try
         {
@@ -100,26 +101,22 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
                 return;
             }
 
-            if (shared.Plan.Device is not null)
+            _byDevice.Remove(shared);
+            try
             {
-                _byDevice.Remove(shared);
+                // The last connection is gone: make what it wrote durable, then end the session.
+                await shared.Device.FlushAsync();
+            }
+            finally
+            {
+                await shared.Device.DisposeAsync();
+                await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, caches.SizeOf(shared.Plan), CancellationToken.None);
+                LogClosed(logger, shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten);
             }
         }
         finally
         {
             _gate.Release();
-        }
-
-        // The last connection is gone: make what it wrote durable, then end the session.
-        try
-        {
-            await shared.Device.FlushAsync();
-        }
-        finally
-        {
-            await shared.Device.DisposeAsync();
-            await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, caches.SizeOf(shared.Plan), CancellationToken.None);
-            LogClosed(logger, shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten);
         }
     }
 
