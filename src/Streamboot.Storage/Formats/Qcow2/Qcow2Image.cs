@@ -39,6 +39,7 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
     private long _fileLength;
     private bool _disposed;
+    private bool _ownsBacking = true;
 
     private Qcow2Image(string path, SafeFileHandle handle, Qcow2Header header, IBlockDevice? backing, bool readOnly, long fileLength)
     {
@@ -75,7 +76,15 @@ public sealed partial class Qcow2Image : IBlockDevice
     /// <summary>Opens an image and, through its backing file names, the whole chain below it.</summary>
     public static Qcow2Image Open(string path, bool readOnly) => Open(path, readOnly, new ImageChainContext());
 
-    internal static Qcow2Image Open(string path, bool readOnly, ImageChainContext chain)
+    /// <summary>
+    /// Opens an image for writing on top of a layer the caller owns and shares
+    /// (a per-session write cache over the shared read-only chain): unallocated
+    /// clusters read from <paramref name="lower"/>, whatever backing file name
+    /// the header holds, and disposing the image leaves <paramref name="lower"/> open.
+    /// </summary>
+    public static Qcow2Image OpenOver(string path, IBlockDevice lower) => Open(path, readOnly: false, new ImageChainContext(), lower);
+
+    internal static Qcow2Image Open(string path, bool readOnly, ImageChainContext chain, IBlockDevice? lower = null)
     {
         chain.Enter(path);
         var handle = File.OpenHandle(
@@ -93,12 +102,16 @@ public sealed partial class Qcow2Image : IBlockDevice
                 ThrowIfNotWritable(header, path);
             }
 
-            if (header.BackingFile is not null)
+            if (lower is not null)
+            {
+                backing = lower;
+            }
+            else if (header.BackingFile is not null)
             {
                 backing = ImageChain.OpenBacking(path, header.BackingFile, header.BackingFormat, chain);
             }
 
-            var image = new Qcow2Image(path, handle, header, backing, readOnly, fileLength);
+            var image = new Qcow2Image(path, handle, header, backing, readOnly, fileLength) { _ownsBacking = lower is null };
             image.LoadL1();
             if (!readOnly)
             {
@@ -110,7 +123,11 @@ public sealed partial class Qcow2Image : IBlockDevice
         }
         catch
         {
-            backing?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (lower is null)
+            {
+                backing?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
             handle.Dispose();
             throw;
         }
@@ -288,7 +305,7 @@ public sealed partial class Qcow2Image : IBlockDevice
         {
             _disposed = true;
             _handle.Dispose();
-            if (_backing is not null)
+            if (_backing is not null && _ownsBacking)
             {
                 await _backing.DisposeAsync().ConfigureAwait(false);
             }
