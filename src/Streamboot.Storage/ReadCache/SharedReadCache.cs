@@ -71,9 +71,27 @@ public sealed class SharedReadCache : IBlockDevice
 
     public long CapacityBytes => (long)_capacityBlocks * _blockSize;
 
-    public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        var inBlock = (int)(offset & (_blockSize - 1));
+        if (inBlock + buffer.Length <= _blockSize && _entries.TryGetValue(offset >> _blockBits, out var hit))
+        {
+            Interlocked.Increment(ref _hits);
+            if (hit.Frequency < MaxFrequency)
+            {
+                hit.Frequency++;
+            }
+
+            hit.Data.AsSpan(inBlock, buffer.Length).CopyTo(buffer.Span);
+            return default;
+        }
+
+        return ReadSlowAsync(offset, buffer, cancellationToken);
+    }
+
+    private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         while (!buffer.IsEmpty)
         {
             var block = offset >> _blockBits;

@@ -70,9 +70,38 @@ public sealed class OverlayWriteCache : IBlockDevice
         Volatile.Write(ref page[block & ((1 << PageBits) - 1)], value);
     }
 
-    public async ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+
+        // Fast path: a read inside one block is served or passed down without
+        // an async state machine of its own.
+        var inBlock = (int)(offset & (_blockSize - 1));
+        if (inBlock + buffer.Length <= _blockSize)
+        {
+            var entry = GetEntry(offset >> _blockBits);
+            if (entry == Absent)
+            {
+                return _lower.ReadAsync(offset, buffer, cancellationToken);
+            }
+
+            if (entry == Zeroed)
+            {
+                buffer.Span.Clear();
+            }
+            else
+            {
+                _store.Read(entry - 1, inBlock, buffer.Span);
+            }
+
+            return default;
+        }
+
+        return ReadSlowAsync(offset, buffer, cancellationToken);
+    }
+
+    private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         while (!buffer.IsEmpty)
         {
             var block = offset >> _blockBits;

@@ -34,6 +34,7 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly int _clusterBits;
     private readonly int _clusterSize;
     private readonly int _l2Bits;
+    private readonly bool _version3;
     private readonly ulong[] _l1;
     private readonly ulong[]?[] _l2Tables;
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
@@ -51,6 +52,7 @@ public sealed partial class Qcow2Image : IBlockDevice
         _clusterBits = header.ClusterBits;
         _clusterSize = header.ClusterSize;
         _l2Bits = header.ClusterBits - 3;
+        _version3 = header.Version >= 3;
         _fileLength = fileLength;
         _l1 = new ulong[header.L1Size];
         _l2Tables = new ulong[header.L1Size][];
