@@ -84,7 +84,7 @@ public sealed partial class Qcow2Image : IBlockDevice
     /// clusters read from <paramref name="lower"/>, whatever backing file name
     /// the header holds, and disposing the image leaves <paramref name="lower"/> open.
     /// </summary>
-    public static Qcow2Image OpenOver(string path, IBlockDevice lower) => Open(path, readOnly: false, new ImageChainContext(), lower);
+    public static Qcow2Image OpenOver(string path, IBlockDevice lower, bool readOnly = false) => Open(path, readOnly, new ImageChainContext(), lower);
 
     internal static Qcow2Image Open(string path, bool readOnly, ImageChainContext chain, IBlockDevice? lower = null)
     {
