@@ -30,6 +30,20 @@ public sealed partial class Qcow2Image
             {
                 WriteAt(data.Span[..n], Qcow2L2Entry.HostOffset(entry) + inCluster);
             }
+            else if (inCluster == 0 && data.Length >= 2 * _clusterSize)
+            {
+                // Whole new clusters in a row (an import, a large guest write)
+                // get one contiguous host range and one pwrite.
+                var run = 1;
+                while (run < MaxAllocationRun && (run + 1) * _clusterSize <= data.Length
+                    && !Qcow2L2Entry.IsWritableInPlace(GetL2Entry(clusterIndex + run)))
+                {
+                    run++;
+                }
+
+                n = run * _clusterSize;
+                await AllocatingWriteRunAsync(clusterIndex, run, data[..n]).ConfigureAwait(false);
+            }
             else
             {
                 await AllocatingWriteAsync(clusterIndex, inCluster, data[..n]).ConfigureAwait(false);
@@ -37,6 +51,59 @@ public sealed partial class Qcow2Image
 
             offset += n;
             data = data[n..];
+        }
+    }
+
+    private const int MaxAllocationRun = 256;
+
+    private async ValueTask AllocatingWriteRunAsync(long firstCluster, int count, ReadOnlyMemory<byte> data)
+    {
+        await _metadataLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var contiguous = true;
+            for (var i = 0; i < count && contiguous; i++)
+            {
+                contiguous = !Qcow2L2Entry.IsWritableInPlace(GetL2Entry(firstCluster + i));
+            }
+
+            if (!contiguous || _freeClusters.Count > 0)
+            {
+                // Someone allocated part of the run meanwhile, or freed
+                // clusters should be reused first: go cluster by cluster.
+                for (var i = 0; i < count; i++)
+                {
+                    await AllocatingWriteLockedAsync(firstCluster + i, 0, data.Slice(i * _clusterSize, _clusterSize)).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var tables = new ulong[count][];
+            for (var i = 0; i < count; i++)
+            {
+                tables[i] = EnsureL2Table((firstCluster + i) >> _l2Bits);
+            }
+
+            // Reserve the range first: refcount blocks created while counting
+            // it land after it, so the data stays in one piece.
+            var host = _nextFree;
+            _nextFree += (long)count * _clusterSize;
+            for (var i = 0; i < count; i++)
+            {
+                AddRefcount((host >> _clusterBits) + i, 1);
+            }
+
+            WriteAt(data.Span, host);
+            for (var i = 0; i < count; i++)
+            {
+                var old = GetL2Entry(firstCluster + i);
+                SetL2Entry(tables[i], firstCluster + i, (ulong)(host + ((long)i * _clusterSize)) | Qcow2L2Entry.Copied, old);
+            }
+        }
+        finally
+        {
+            _metadataLock.Release();
         }
     }
 
@@ -48,6 +115,18 @@ public sealed partial class Qcow2Image
     private async ValueTask AllocatingWriteAsync(long clusterIndex, int inCluster, ReadOnlyMemory<byte> piece)
     {
         await _metadataLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await AllocatingWriteLockedAsync(clusterIndex, inCluster, piece).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metadataLock.Release();
+        }
+    }
+
+    private async ValueTask AllocatingWriteLockedAsync(long clusterIndex, int inCluster, ReadOnlyMemory<byte> piece)
+    {
         var cluster = ArrayPool<byte>.Shared.Rent(_clusterSize);
         try
         {
@@ -77,7 +156,6 @@ public sealed partial class Qcow2Image
         finally
         {
             ArrayPool<byte>.Shared.Return(cluster);
-            _metadataLock.Release();
         }
     }
 
