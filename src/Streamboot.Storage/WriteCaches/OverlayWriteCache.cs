@@ -14,7 +14,11 @@ namespace Streamboot.Storage.WriteCaches;
 /// The map has two levels of int arrays (4096 blocks per page), allocated as
 /// the client writes, so a 100 GiB disk costs nothing until it is written.
 /// Entries are read without a lock (an int read is atomic); allocating,
-/// trimming and copy-up take one semaphore. Each session gets its own
+/// trimming and copy-up take one semaphore; writes into a block's slot hold a
+/// reader-writer gate shared, which trim takes exclusively to free slots, so
+/// a write racing a trim never lands in a slot reused by another block. (A
+/// read racing a trim of the same block may see the slot's next contents:
+/// the guest asked for both at once, and it is its own disk.) Each session gets its own
 /// overlay and its own store, so one client's writes are never visible to
 /// another.
 /// </remarks>
@@ -30,6 +34,7 @@ public sealed class OverlayWriteCache : IBlockDevice
     private readonly int _blockBits;
     private readonly int[]?[] _pages;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
 
     public OverlayWriteCache(IBlockDevice lower, IOverlayStore store, int blockSize = 4096)
     {
@@ -141,11 +146,7 @@ public sealed class OverlayWriteCache : IBlockDevice
             var inBlock = (int)(offset & (_blockSize - 1));
             var n = Math.Min(_blockSize - inBlock, data.Length);
             var entry = GetEntry(block);
-            if (entry > 0)
-            {
-                _store.Write(entry - 1, inBlock, data.Span[..n]);
-            }
-            else
+            if (entry <= 0 || !TryWriteInPlace(block, inBlock, data.Span[..n]))
             {
                 await CopyUpAndWriteAsync(block, inBlock, data[..n]).ConfigureAwait(false);
             }
@@ -157,6 +158,31 @@ public sealed class OverlayWriteCache : IBlockDevice
         if ((flags & WriteFlags.ForceUnitAccess) != 0)
         {
             _store.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Writes into the block's slot under the reuse gate, so a trim cannot
+    /// free the slot and give it to another block while this write is on its
+    /// way to the old place (trim frees slots holding the gate exclusively).
+    /// </summary>
+    private bool TryWriteInPlace(long block, int inBlock, ReadOnlySpan<byte> data)
+    {
+        _reuseGate.EnterReadLock();
+        try
+        {
+            var entry = GetEntry(block);
+            if (entry <= 0)
+            {
+                return false;
+            }
+
+            _store.Write(entry - 1, inBlock, data);
+            return true;
+        }
+        finally
+        {
+            _reuseGate.ExitReadLock();
         }
     }
 
@@ -227,18 +253,26 @@ public sealed class OverlayWriteCache : IBlockDevice
             await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                for (var block = firstWhole >> _blockBits; block < lastWhole >> _blockBits; block++)
+                _reuseGate.EnterWriteLock();
+                try
                 {
-                    var entry = GetEntry(block);
-                    if (entry > 0)
+                    for (var block = firstWhole >> _blockBits; block < lastWhole >> _blockBits; block++)
                     {
-                        _store.Free(entry - 1);
-                    }
+                        var entry = GetEntry(block);
+                        if (entry != Zeroed)
+                        {
+                            SetEntry(block, Zeroed);
+                        }
 
-                    if (entry != Zeroed)
-                    {
-                        SetEntry(block, Zeroed);
+                        if (entry > 0)
+                        {
+                            _store.Free(entry - 1);
+                        }
                     }
+                }
+                finally
+                {
+                    _reuseGate.ExitWriteLock();
                 }
             }
             finally
@@ -332,6 +366,7 @@ public sealed class OverlayWriteCache : IBlockDevice
     {
         _store.Dispose();
         _lock.Dispose();
+        _reuseGate.Dispose();
         return default;
     }
 }

@@ -120,4 +120,12 @@ public sealed class WriteCacheTests : IDisposable
         await Task.WhenAll(tasks);
         cache.Close();
     }
+
+    [Fact]
+    public async Task Writes_racing_trims_never_land_in_another_blocks_slot()
+    {
+        var cache = WriteCache.InRam(_base, 64 * 4096, _dir.File("race.overflow"));
+        await TrimRace.RunAsync(cache, 4096, 256);
+        cache.Close();
+    }
 }

@@ -93,10 +93,18 @@ public sealed partial class Qcow2Image
             _pendingReleases.Clear();
             WriteDirtyRefcountBlocks();
             Sync();
-            foreach (var host in freed)
+            _reuseGate.EnterWriteLock();
+            try
             {
-                _ = LibC.Fallocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, host, _clusterSize);
-                _freeClusters.Push(host);
+                foreach (var host in freed)
+                {
+                    _ = LibC.Fallocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, host, _clusterSize);
+                    _freeClusters.Push(host);
+                }
+            }
+            finally
+            {
+                _reuseGate.ExitWriteLock();
             }
         }
     }

@@ -26,9 +26,8 @@ public sealed partial class Qcow2Image
             var inCluster = (int)(offset & mask);
             var n = Math.Min(_clusterSize - inCluster, data.Length);
             var entry = GetL2Entry(clusterIndex);
-            if (Qcow2L2Entry.IsWritableInPlace(entry))
+            if (Qcow2L2Entry.IsWritableInPlace(entry) && TryWriteInPlace(clusterIndex, inCluster, data.Span[..n]))
             {
-                WriteAt(data.Span[..n], Qcow2L2Entry.HostOffset(entry) + inCluster);
             }
             else if (inCluster == 0 && data.Length >= 2 * _clusterSize)
             {
@@ -55,6 +54,32 @@ public sealed partial class Qcow2Image
     }
 
     private const int MaxAllocationRun = 256;
+
+    /// <summary>
+    /// The lock-free write: the entry is read again under the reuse gate, so
+    /// a cluster released by a concurrent trim cannot be handed to another
+    /// guest cluster (flush takes the gate exclusively before reusing it)
+    /// while this pwrite is still on its way to the old place.
+    /// </summary>
+    private bool TryWriteInPlace(long clusterIndex, int inCluster, ReadOnlySpan<byte> data)
+    {
+        _reuseGate.EnterReadLock();
+        try
+        {
+            var entry = GetL2Entry(clusterIndex);
+            if (!Qcow2L2Entry.IsWritableInPlace(entry))
+            {
+                return false;
+            }
+
+            WriteAt(data, Qcow2L2Entry.HostOffset(entry) + inCluster);
+            return true;
+        }
+        finally
+        {
+            _reuseGate.ExitReadLock();
+        }
+    }
 
     private async ValueTask AllocatingWriteRunAsync(long firstCluster, int count, ReadOnlyMemory<byte> data)
     {

@@ -21,9 +21,11 @@ namespace Streamboot.Storage.Formats.Qcow2;
 /// last flush plus, at worst, clusters that are counted but not referenced
 /// (leaks, which qemu-img check -r leaks repairs). Freed clusters are reused
 /// only after the flush that made their release durable. One semaphore
-/// serialises metadata changes and flushes; reads, and writes to clusters
-/// that are already allocated, take no lock: they look up the L2 entry
-/// (an atomic 64-bit read) and go to the file with pread/pwrite.
+/// serialises metadata changes and flushes; reads take no lock: they look up
+/// the L2 entry (an atomic 64-bit read) and pread. Writes to clusters that are
+/// already allocated only hold a reader-writer gate shared, which flush takes
+/// exclusively before it reuses released clusters, so a pwrite racing a trim
+/// can never land in a cluster that now belongs to another guest cluster.
 /// </remarks>
 public sealed partial class Qcow2Image : IBlockDevice
 {
@@ -38,6 +40,7 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly ulong[] _l1;
     private readonly ulong[]?[] _l2Tables;
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
+    private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
     private long _fileLength;
     private bool _disposed;
     private bool _ownsBacking = true;
@@ -313,6 +316,7 @@ public sealed partial class Qcow2Image : IBlockDevice
             }
 
             _metadataLock.Dispose();
+            _reuseGate.Dispose();
         }
     }
 }

@@ -77,4 +77,17 @@ public sealed class Qcow2ConcurrencyTests : IDisposable
         Qemu.CheckClean(_dir.File("top.qcow2"));
         Qcow2ModelTests.CompareWithQemu(_dir.File("top.qcow2"), model, _dir);
     }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(65536)]
+    public async Task Writes_racing_trims_and_flushes_never_land_in_reused_clusters(int clusterSize)
+    {
+        var path = _dir.File("race.qcow2");
+        Qcow2Image.Create(path, 256L * clusterSize, clusterSize);
+        var image = Qcow2Image.Open(path, readOnly: false);
+        await TrimRace.RunAsync(image, clusterSize, 256);
+        image.Close();
+        Qemu.CheckClean(path);
+    }
 }
