@@ -224,7 +224,7 @@ public sealed partial class Qcow2Image
 
         var host = AllocateCluster();
         table = new ulong[_clusterSize / 8];
-        Volatile.Write(ref _l2Tables[l1Index], table);
+        AddNewL2Table(l1Index, table);
         Volatile.Write(ref _l1[l1Index], (ulong)host | Qcow2L2Entry.Copied);
         _l1Dirty = true;
         _dirtyL2Tables.Add(l1Index);

@@ -39,6 +39,8 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly bool _version3;
     private readonly ulong[] _l1;
     private readonly ulong[]?[] _l2Tables;
+    private readonly Queue<long> _loadedL2Tables = new();
+    private readonly Lock _l2LoadLock = new();
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
     private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
     private long _fileLength;
@@ -186,38 +188,91 @@ public sealed partial class Qcow2Image : IBlockDevice
         }
     }
 
+    /// <summary>
+    /// Memory for cached L2 tables (64 MiB by default: 512 GiB of disk with
+    /// 64 KiB clusters). Read-only images evict the oldest tables as they load
+    /// new ones; writable images evict clean tables at each flush, because a
+    /// table with unwritten changes must stay.
+    /// </summary>
+    public long MaxL2CacheBytes { get; set; } = 64L << 20;
+
     /// <summary>The L2 table of an L1 index, loaded on first use; null when unallocated.</summary>
     private ulong[]? GetL2Table(long l1Index)
     {
         var table = Volatile.Read(ref _l2Tables[l1Index]);
-        if (table is not null)
+        return table ?? LoadL2Table(l1Index);
+    }
+
+    /// <summary>
+    /// Loads under a lock that eviction also takes, so a table read from disk
+    /// can never be installed after a newer copy was changed, flushed and evicted.
+    /// </summary>
+    private ulong[]? LoadL2Table(long l1Index)
+    {
+        lock (_l2LoadLock)
         {
+            var table = Volatile.Read(ref _l2Tables[l1Index]);
+            if (table is not null)
+            {
+                return table;
+            }
+
+            var entry = Volatile.Read(ref _l1[l1Index]);
+            var offset = (long)(entry & Qcow2L2Entry.OffsetMask);
+            if (offset == 0)
+            {
+                return null;
+            }
+
+            if (offset % _clusterSize != 0 || offset > _fileLength - _clusterSize)
+            {
+                throw Qcow2Header.Corrupt(Path, $"L1 entry {l1Index} points to an L2 table at {offset}, which is unaligned or past the end of the file ({_fileLength} bytes)");
+            }
+
+            var bytes = new byte[_clusterSize];
+            ReadExactly(bytes, offset, "L2 table");
+            table = new ulong[_clusterSize / 8];
+            for (var i = 0; i < table.Length; i++)
+            {
+                table[i] = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(i * 8));
+            }
+
+            Volatile.Write(ref _l2Tables[l1Index], table);
+            _loadedL2Tables.Enqueue(l1Index);
+            if (_readOnly)
+            {
+                EvictL2TablesLocked();
+            }
+
             return table;
         }
+    }
 
-        var entry = Volatile.Read(ref _l1[l1Index]);
-        var offset = (long)(entry & Qcow2L2Entry.OffsetMask);
-        if (offset == 0)
+    /// <summary>Registers a table created in memory (caller holds the metadata lock).</summary>
+    private void AddNewL2Table(long l1Index, ulong[] table)
+    {
+        lock (_l2LoadLock)
         {
-            return null;
+            Volatile.Write(ref _l2Tables[l1Index], table);
+            _loadedL2Tables.Enqueue(l1Index);
         }
+    }
 
-        if (offset % _clusterSize != 0 || offset > _fileLength - _clusterSize)
+    /// <summary>Drops the oldest clean tables over the bound (caller holds the load lock; writers hold the metadata lock too).</summary>
+    private void EvictL2TablesLocked()
+    {
+        var max = Math.Max(4, MaxL2CacheBytes / _clusterSize);
+        for (var tries = _loadedL2Tables.Count; _loadedL2Tables.Count > max && tries > 0; tries--)
         {
-            throw Qcow2Header.Corrupt(Path, $"L1 entry {l1Index} points to an L2 table at {offset}, which is unaligned or past the end of the file ({_fileLength} bytes)");
-        }
+            var l1Index = _loadedL2Tables.Dequeue();
+            if (_dirtyL2Tables.Contains(l1Index))
+            {
+                _loadedL2Tables.Enqueue(l1Index);
+                continue;
+            }
 
-        var bytes = new byte[_clusterSize];
-        ReadExactly(bytes, offset, "L2 table");
-        table = new ulong[_clusterSize / 8];
-        for (var i = 0; i < table.Length; i++)
-        {
-            table[i] = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(i * 8));
+            Volatile.Write(ref _l2Tables[l1Index], null);
         }
-
-        // Two readers may load the same table; the first one published wins so
-        // that an entry a writer changes is never overwritten by a stale copy.
-        return Interlocked.CompareExchange(ref _l2Tables[l1Index], table, null) ?? table;
     }
 
     private ulong GetL2Entry(long clusterIndex)
