@@ -51,6 +51,9 @@ public sealed partial class Qcow2Image
                     return default;
                 case ClusterKind.Unallocated when _backing is not null && offset + buffer.Length <= _backing.Size:
                     return _backing.ReadAsync(offset, buffer, cancellationToken);
+                case ClusterKind.Unallocated when _backing is null:
+                    buffer.Span.Clear();
+                    return default;
                 default:
                     break;
             }

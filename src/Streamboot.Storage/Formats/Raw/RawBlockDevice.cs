@@ -44,7 +44,10 @@ public sealed class RawBlockDevice : IBlockDevice
             path,
             FileMode.Open,
             readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            readOnly ? FileShare.ReadWrite : FileShare.Read);
+            // A writer holds the file exclusively (flock on Linux): a private
+            // image booted twice, or a version in use being merged, fails to
+            // open instead of being written by two owners.
+            readOnly ? FileShare.ReadWrite : FileShare.None);
         try
         {
             return new RawBlockDevice(path, handle, RandomAccess.GetLength(handle), readOnly);
