@@ -48,6 +48,7 @@ public sealed class SharedReadCache : IBlockDevice
         }
 
         _lower = lower;
+        Size = lower.Size;
         _ownsLower = ownsLower;
         _blockSize = blockSize;
         _blockBits = int.Log2(blockSize);
@@ -55,7 +56,7 @@ public sealed class SharedReadCache : IBlockDevice
         _smallTarget = Math.Max(1, _capacityBlocks / 10);
     }
 
-    public long Size => _lower.Size;
+    public long Size { get; }
 
     public BlockDeviceCapabilities Capabilities =>
         BlockDeviceCapabilities.ReadOnly | BlockDeviceCapabilities.CanMultiConn | (_lower.Capabilities & BlockDeviceCapabilities.CanExtents);
@@ -73,7 +74,7 @@ public sealed class SharedReadCache : IBlockDevice
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
         var inBlock = (int)(offset & (_blockSize - 1));
         if (inBlock + buffer.Length <= _blockSize && _entries.TryGetValue(offset >> _blockBits, out var hit))
         {

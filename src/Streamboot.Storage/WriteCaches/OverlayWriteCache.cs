@@ -44,6 +44,7 @@ public sealed class OverlayWriteCache : IBlockDevice
         }
 
         _lower = lower;
+        Size = lower.Size;
         _store = store;
         _blockSize = blockSize;
         _blockBits = int.Log2(blockSize);
@@ -51,7 +52,7 @@ public sealed class OverlayWriteCache : IBlockDevice
         _pages = new int[(blocks >> PageBits) + 1][];
     }
 
-    public long Size => _lower.Size;
+    public long Size { get; }
 
     /// <summary>Bytes the client's writes occupy now (RAM and disk).</summary>
     public long BytesUsed => _store.BytesUsed;
@@ -77,7 +78,7 @@ public sealed class OverlayWriteCache : IBlockDevice
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
 
         // Fast path: a read inside one block is served or passed down without
         // an async state machine of its own.
@@ -139,7 +140,7 @@ public sealed class OverlayWriteCache : IBlockDevice
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, data.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, data.Length);
         while (!data.IsEmpty)
         {
             var block = offset >> _blockBits;
@@ -238,7 +239,7 @@ public sealed class OverlayWriteCache : IBlockDevice
     /// <summary>Whole blocks are marked zero and their slots freed; partial blocks get zeroes written.</summary>
     public async ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var mask = (long)_blockSize - 1;
         var firstWhole = (offset + mask) & ~mask;
@@ -314,7 +315,7 @@ public sealed class OverlayWriteCache : IBlockDevice
 
     public async ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var count = 0;
         var below = new BlockExtent[16];

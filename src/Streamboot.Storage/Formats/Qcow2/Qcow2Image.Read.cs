@@ -32,7 +32,7 @@ public sealed partial class Qcow2Image
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
 
         // Fast path for the common small read inside one cluster: no async
         // state machine, and an unallocated cluster hands the request straight
@@ -226,7 +226,7 @@ public sealed partial class Qcow2Image
 
     public async ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var count = 0;
         var backingExtents = new BlockExtent[16];

@@ -9,7 +9,7 @@ public sealed partial class Qcow2Image
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, data.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, data.Length);
         await WriteCoreAsync(offset, data).ConfigureAwait(false);
         if ((flags & WriteFlags.ForceUnitAccess) != 0)
         {
@@ -243,7 +243,7 @@ public sealed partial class Qcow2Image
     public async ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var firstWhole = (offset + _clusterSize - 1) & ~(long)(_clusterSize - 1);
         var lastWhole = end == Size ? (end + _clusterSize - 1) & ~(long)(_clusterSize - 1) : end & ~(long)(_clusterSize - 1);

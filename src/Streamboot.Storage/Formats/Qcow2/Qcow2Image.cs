@@ -58,6 +58,7 @@ public sealed partial class Qcow2Image : IBlockDevice
         _clusterSize = header.ClusterSize;
         _l2Bits = header.ClusterBits - 3;
         _version3 = header.Version >= 3;
+        Size = header.Size;
         _fileLength = fileLength;
         _l1 = new ulong[header.L1Size];
         _l2Tables = new ulong[header.L1Size][];
@@ -65,7 +66,7 @@ public sealed partial class Qcow2Image : IBlockDevice
 
     public string Path { get; }
 
-    public long Size => _header.Size;
+    public long Size { get; }
 
     public int ClusterSize => _clusterSize;
 
