@@ -236,6 +236,28 @@ public sealed class SharedReadCache : IBlockDevice
         }
     }
 
+    /// <summary>
+    /// Loads a range into the cache without a reader waiting for it: the boot
+    /// profile of a vDisk (the blocks a boot read, in order) is replayed with
+    /// this before clients boot, so their first reads are hits.
+    /// </summary>
+    public async Task PrefetchAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        if (length == 0)
+        {
+            return;
+        }
+
+        for (var block = offset >> _blockBits; block <= (offset + length - 1) >> _blockBits; block++)
+        {
+            if (!_entries.ContainsKey(block))
+            {
+                await LoadAsync(block, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
         throw ReadOnly();
 

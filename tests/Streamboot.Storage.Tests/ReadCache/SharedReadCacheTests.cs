@@ -143,6 +143,18 @@ public sealed class SharedReadCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Prefetched_blocks_are_hits()
+    {
+        var counting = new CountingDevice(_raw);
+        var cache = new SharedReadCache(counting, 1 << 20, Block, ownsLower: false);
+        await cache.PrefetchAsync(10_000, 20_000); // blocks 2..7
+        Assert.Equal(6, counting.Reads);
+        Assert.Equal(_bytes.AsSpan(12_000, 15_000).ToArray(), cache.Read(12_000, 15_000));
+        Assert.Equal(6, counting.Reads);
+        Assert.Equal(5, cache.Hits); // blocks 2..6
+    }
+
+    [Fact]
     public void Read_cache_refuses_writes()
     {
         var cache = new SharedReadCache(_raw, 1 << 20, Block, ownsLower: false);
