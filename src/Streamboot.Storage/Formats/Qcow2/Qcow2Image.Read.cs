@@ -49,7 +49,7 @@ public sealed partial class Qcow2Image
                 case ClusterKind.Zero:
                     buffer.Span.Clear();
                     return default;
-                case ClusterKind.Unallocated when _backing is not null && offset + buffer.Length <= _backing.Size:
+                case ClusterKind.Unallocated when _backing is not null && offset + buffer.Length <= _backingSize:
                     return _backing.ReadAsync(offset, buffer, cancellationToken);
                 case ClusterKind.Unallocated when _backing is null:
                     buffer.Span.Clear();

@@ -37,6 +37,7 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly int _clusterSize;
     private readonly int _l2Bits;
     private readonly bool _version3;
+    private readonly long _backingSize;
     private readonly ulong[] _l1;
     private readonly ulong[]?[] _l2Tables;
     private readonly Queue<long> _loadedL2Tables = new();
@@ -59,6 +60,7 @@ public sealed partial class Qcow2Image : IBlockDevice
         _l2Bits = header.ClusterBits - 3;
         _version3 = header.Version >= 3;
         Size = header.Size;
+        _backingSize = backing?.Size ?? 0;
         _fileLength = fileLength;
         _l1 = new ulong[header.L1Size];
         _l2Tables = new ulong[header.L1Size][];
