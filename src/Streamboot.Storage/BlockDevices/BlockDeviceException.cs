@@ -14,13 +14,14 @@ public sealed class BlockDeviceException : IOException
 
     public BlockDeviceError Error { get; }
 
-    internal static void ThrowIfOutOfRange(IBlockDevice device, long offset, long length)
+    /// <summary>Takes the size, not the device: no interface call on the hot path.</summary>
+    internal static void ThrowIfOutOfRange(long size, long offset, long length)
     {
-        if (offset < 0 || length < 0 || offset > device.Size - length)
+        if (offset < 0 || length < 0 || offset > size - length)
         {
             throw new BlockDeviceException(
                 BlockDeviceError.OutOfRange,
-                $"Request [{offset}, +{length}) is outside the device of {device.Size} bytes.");
+                $"Request [{offset}, +{length}) is outside the device of {size} bytes.");
         }
     }
 }

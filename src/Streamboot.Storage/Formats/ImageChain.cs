@@ -70,6 +70,68 @@ public static class ImageChain
             : System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(imagePath)) ?? "", backingFile);
     }
 
+    /// <summary>
+    /// Merges a qcow2 version into the image below it (qemu-img commit): every
+    /// cluster the top maps itself is written into its backing image, which
+    /// then reads as the top did. The top file is left as it is (the caller
+    /// deletes it or keeps it as an empty layer). Progress is bytes of the
+    /// virtual disk scanned.
+    /// </summary>
+    public static async Task CommitAsync(string topPath, IProgress<long>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var header = ReadHeader(topPath);
+        if (header.BackingFile is null)
+        {
+            throw new InvalidOperationException($"{topPath} has no backing file to commit into.");
+        }
+
+        var lowerPath = ResolveBackingPath(topPath, header.BackingFile);
+        var lower = Open(lowerPath, readOnly: false);
+        try
+        {
+            var top = Qcow2Image.OpenOver(topPath, lower, readOnly: true);
+            try
+            {
+                var buffer = new byte[1 << 20];
+                foreach (var (offset, length, zero) in top.OwnRanges())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (offset + length > lower.Size)
+                    {
+                        throw new InvalidOperationException($"{topPath} holds data past the end of {lowerPath} ({lower.Size} bytes); grow the lower image first.");
+                    }
+
+                    if (zero)
+                    {
+                        await lower.WriteZeroesAsync(offset, length, WriteFlags.MayTrim, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        for (var at = offset; at < offset + length; at += buffer.Length)
+                        {
+                            var n = (int)Math.Min(buffer.Length, offset + length - at);
+                            await top.ReadAsync(at, buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                            await lower.WriteAsync(at, buffer.AsMemory(0, n), WriteFlags.None, cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+
+                    progress?.Report(offset + length);
+                }
+
+                await lower.FlushAsync(cancellationToken).ConfigureAwait(false);
+                progress?.Report(top.Size);
+            }
+            finally
+            {
+                await top.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            await lower.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     internal static IBlockDevice OpenBacking(string imagePath, string backingFile, string? backingFormat, ImageChainContext context)
     {
         var resolved = ResolveBackingPath(imagePath, backingFile);

@@ -72,6 +72,12 @@ public sealed partial class Qcow2Image
             Sync();
         }
 
+        // Every L2 table is clean now: keep the cache within its bound.
+        lock (_l2LoadLock)
+        {
+            EvictL2TablesLocked();
+        }
+
         // 5. Nothing on disk references the released clusters any more:
         //    drop their refcounts, punch them out, let them be reused.
         if (_pendingReleases.Count > 0)
@@ -93,10 +99,18 @@ public sealed partial class Qcow2Image
             _pendingReleases.Clear();
             WriteDirtyRefcountBlocks();
             Sync();
-            foreach (var host in freed)
+            _reuseGate.EnterWriteLock();
+            try
             {
-                _ = LibC.Fallocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, host, _clusterSize);
-                _freeClusters.Push(host);
+                foreach (var host in freed)
+                {
+                    _ = LibC.Fallocate(_handle, LibC.FallocPunchHole | LibC.FallocKeepSize, host, _clusterSize);
+                    _freeClusters.Push(host);
+                }
+            }
+            finally
+            {
+                _reuseGate.ExitWriteLock();
             }
         }
     }

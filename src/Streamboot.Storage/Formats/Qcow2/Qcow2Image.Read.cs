@@ -22,7 +22,7 @@ public sealed partial class Qcow2Image
             return ClusterKind.Compressed;
         }
 
-        if (_header.Version >= 3 && (entry & Qcow2L2Entry.ZeroFlag) != 0)
+        if (_version3 && (entry & Qcow2L2Entry.ZeroFlag) != 0)
         {
             return ClusterKind.Zero;
         }
@@ -32,7 +32,33 @@ public sealed partial class Qcow2Image
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
+
+        // Fast path for the common small read inside one cluster: no async
+        // state machine, and an unallocated cluster hands the request straight
+        // to the backing image, so a deep chain costs one L2 look-up per layer.
+        var inCluster = (int)(offset & (_clusterSize - 1));
+        if (inCluster + buffer.Length <= _clusterSize)
+        {
+            var entry = GetL2Entry(offset >> _clusterBits);
+            switch (Classify(entry))
+            {
+                case ClusterKind.Data:
+                    ReadData(Qcow2L2Entry.HostOffset(entry) + inCluster, buffer.Span);
+                    return default;
+                case ClusterKind.Zero:
+                    buffer.Span.Clear();
+                    return default;
+                case ClusterKind.Unallocated when _backing is not null && offset + buffer.Length <= _backingSize:
+                    return _backing.ReadAsync(offset, buffer, cancellationToken);
+                case ClusterKind.Unallocated when _backing is null:
+                    buffer.Span.Clear();
+                    return default;
+                default:
+                    break;
+            }
+        }
+
         return ReadCoreAsync(offset, buffer);
     }
 
@@ -200,7 +226,7 @@ public sealed partial class Qcow2Image
 
     public async ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var count = 0;
         var backingExtents = new BlockExtent[16];

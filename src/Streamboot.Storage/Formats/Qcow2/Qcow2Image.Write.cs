@@ -9,7 +9,7 @@ public sealed partial class Qcow2Image
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, data.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, data.Length);
         await WriteCoreAsync(offset, data).ConfigureAwait(false);
         if ((flags & WriteFlags.ForceUnitAccess) != 0)
         {
@@ -26,9 +26,22 @@ public sealed partial class Qcow2Image
             var inCluster = (int)(offset & mask);
             var n = Math.Min(_clusterSize - inCluster, data.Length);
             var entry = GetL2Entry(clusterIndex);
-            if (Qcow2L2Entry.IsWritableInPlace(entry))
+            if (Qcow2L2Entry.IsWritableInPlace(entry) && TryWriteInPlace(clusterIndex, inCluster, data.Span[..n]))
             {
-                WriteAt(data.Span[..n], Qcow2L2Entry.HostOffset(entry) + inCluster);
+            }
+            else if (inCluster == 0 && data.Length >= 2 * _clusterSize)
+            {
+                // Whole new clusters in a row (an import, a large guest write)
+                // get one contiguous host range and one pwrite.
+                var run = 1;
+                while (run < MaxAllocationRun && (run + 1) * _clusterSize <= data.Length
+                    && !Qcow2L2Entry.IsWritableInPlace(GetL2Entry(clusterIndex + run)))
+                {
+                    run++;
+                }
+
+                n = run * _clusterSize;
+                await AllocatingWriteRunAsync(clusterIndex, run, data[..n]).ConfigureAwait(false);
             }
             else
             {
@@ -40,6 +53,85 @@ public sealed partial class Qcow2Image
         }
     }
 
+    private const int MaxAllocationRun = 256;
+
+    /// <summary>
+    /// The lock-free write: the entry is read again under the reuse gate, so
+    /// a cluster released by a concurrent trim cannot be handed to another
+    /// guest cluster (flush takes the gate exclusively before reusing it)
+    /// while this pwrite is still on its way to the old place.
+    /// </summary>
+    private bool TryWriteInPlace(long clusterIndex, int inCluster, ReadOnlySpan<byte> data)
+    {
+        _reuseGate.EnterReadLock();
+        try
+        {
+            var entry = GetL2Entry(clusterIndex);
+            if (!Qcow2L2Entry.IsWritableInPlace(entry))
+            {
+                return false;
+            }
+
+            WriteAt(data, Qcow2L2Entry.HostOffset(entry) + inCluster);
+            return true;
+        }
+        finally
+        {
+            _reuseGate.ExitReadLock();
+        }
+    }
+
+    private async ValueTask AllocatingWriteRunAsync(long firstCluster, int count, ReadOnlyMemory<byte> data)
+    {
+        await _metadataLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var contiguous = true;
+            for (var i = 0; i < count && contiguous; i++)
+            {
+                contiguous = !Qcow2L2Entry.IsWritableInPlace(GetL2Entry(firstCluster + i));
+            }
+
+            if (!contiguous || _freeClusters.Count > 0)
+            {
+                // Someone allocated part of the run meanwhile, or freed
+                // clusters should be reused first: go cluster by cluster.
+                for (var i = 0; i < count; i++)
+                {
+                    await AllocatingWriteLockedAsync(firstCluster + i, 0, data.Slice(i * _clusterSize, _clusterSize)).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            var tables = new ulong[count][];
+            for (var i = 0; i < count; i++)
+            {
+                tables[i] = EnsureL2Table((firstCluster + i) >> _l2Bits);
+            }
+
+            // Reserve the range first: refcount blocks created while counting
+            // it land after it, so the data stays in one piece.
+            var host = _nextFree;
+            _nextFree += (long)count * _clusterSize;
+            for (var i = 0; i < count; i++)
+            {
+                AddRefcount((host >> _clusterBits) + i, 1);
+            }
+
+            WriteAt(data.Span, host);
+            for (var i = 0; i < count; i++)
+            {
+                var old = GetL2Entry(firstCluster + i);
+                SetL2Entry(tables[i], firstCluster + i, (ulong)(host + ((long)i * _clusterSize)) | Qcow2L2Entry.Copied, old);
+            }
+        }
+        finally
+        {
+            _metadataLock.Release();
+        }
+    }
+
     /// <summary>
     /// Copy-on-write of one cluster: the old contents (backing image, zeroes,
     /// compressed or shared data) are merged with the new bytes and written to
@@ -48,6 +140,18 @@ public sealed partial class Qcow2Image
     private async ValueTask AllocatingWriteAsync(long clusterIndex, int inCluster, ReadOnlyMemory<byte> piece)
     {
         await _metadataLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await AllocatingWriteLockedAsync(clusterIndex, inCluster, piece).ConfigureAwait(false);
+        }
+        finally
+        {
+            _metadataLock.Release();
+        }
+    }
+
+    private async ValueTask AllocatingWriteLockedAsync(long clusterIndex, int inCluster, ReadOnlyMemory<byte> piece)
+    {
         var cluster = ArrayPool<byte>.Shared.Rent(_clusterSize);
         try
         {
@@ -77,7 +181,6 @@ public sealed partial class Qcow2Image
         finally
         {
             ArrayPool<byte>.Shared.Return(cluster);
-            _metadataLock.Release();
         }
     }
 
@@ -121,7 +224,7 @@ public sealed partial class Qcow2Image
 
         var host = AllocateCluster();
         table = new ulong[_clusterSize / 8];
-        Volatile.Write(ref _l2Tables[l1Index], table);
+        AddNewL2Table(l1Index, table);
         Volatile.Write(ref _l1[l1Index], (ulong)host | Qcow2L2Entry.Copied);
         _l1Dirty = true;
         _dirtyL2Tables.Add(l1Index);
@@ -140,7 +243,7 @@ public sealed partial class Qcow2Image
     public async ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var firstWhole = (offset + _clusterSize - 1) & ~(long)(_clusterSize - 1);
         var lastWhole = end == Size ? (end + _clusterSize - 1) & ~(long)(_clusterSize - 1) : end & ~(long)(_clusterSize - 1);

@@ -21,9 +21,11 @@ namespace Streamboot.Storage.Formats.Qcow2;
 /// last flush plus, at worst, clusters that are counted but not referenced
 /// (leaks, which qemu-img check -r leaks repairs). Freed clusters are reused
 /// only after the flush that made their release durable. One semaphore
-/// serialises metadata changes and flushes; reads, and writes to clusters
-/// that are already allocated, take no lock: they look up the L2 entry
-/// (an atomic 64-bit read) and go to the file with pread/pwrite.
+/// serialises metadata changes and flushes; reads take no lock: they look up
+/// the L2 entry (an atomic 64-bit read) and pread. Writes to clusters that are
+/// already allocated only hold a reader-writer gate shared, which flush takes
+/// exclusively before it reuses released clusters, so a pwrite racing a trim
+/// can never land in a cluster that now belongs to another guest cluster.
 /// </remarks>
 public sealed partial class Qcow2Image : IBlockDevice
 {
@@ -34,11 +36,17 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly int _clusterBits;
     private readonly int _clusterSize;
     private readonly int _l2Bits;
+    private readonly bool _version3;
+    private readonly long _backingSize;
     private readonly ulong[] _l1;
     private readonly ulong[]?[] _l2Tables;
+    private readonly Queue<long> _loadedL2Tables = new();
+    private readonly Lock _l2LoadLock = new();
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
+    private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
     private long _fileLength;
     private bool _disposed;
+    private bool _ownsBacking = true;
 
     private Qcow2Image(string path, SafeFileHandle handle, Qcow2Header header, IBlockDevice? backing, bool readOnly, long fileLength)
     {
@@ -50,6 +58,9 @@ public sealed partial class Qcow2Image : IBlockDevice
         _clusterBits = header.ClusterBits;
         _clusterSize = header.ClusterSize;
         _l2Bits = header.ClusterBits - 3;
+        _version3 = header.Version >= 3;
+        Size = header.Size;
+        _backingSize = backing?.Size ?? 0;
         _fileLength = fileLength;
         _l1 = new ulong[header.L1Size];
         _l2Tables = new ulong[header.L1Size][];
@@ -57,7 +68,7 @@ public sealed partial class Qcow2Image : IBlockDevice
 
     public string Path { get; }
 
-    public long Size => _header.Size;
+    public long Size { get; }
 
     public int ClusterSize => _clusterSize;
 
@@ -75,14 +86,25 @@ public sealed partial class Qcow2Image : IBlockDevice
     /// <summary>Opens an image and, through its backing file names, the whole chain below it.</summary>
     public static Qcow2Image Open(string path, bool readOnly) => Open(path, readOnly, new ImageChainContext());
 
-    internal static Qcow2Image Open(string path, bool readOnly, ImageChainContext chain)
+    /// <summary>
+    /// Opens an image for writing on top of a layer the caller owns and shares
+    /// (a per-session write cache over the shared read-only chain): unallocated
+    /// clusters read from <paramref name="lower"/>, whatever backing file name
+    /// the header holds, and disposing the image leaves <paramref name="lower"/> open.
+    /// </summary>
+    public static Qcow2Image OpenOver(string path, IBlockDevice lower, bool readOnly = false) => Open(path, readOnly, new ImageChainContext(), lower);
+
+    internal static Qcow2Image Open(string path, bool readOnly, ImageChainContext chain, IBlockDevice? lower = null)
     {
         chain.Enter(path);
         var handle = File.OpenHandle(
             path,
             FileMode.Open,
             readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            readOnly ? FileShare.ReadWrite : FileShare.Read);
+            // A writer holds the file exclusively (flock on Linux): a private
+            // image booted twice, or a version in use being merged, fails to
+            // open instead of being written by two owners.
+            readOnly ? FileShare.ReadWrite : FileShare.None);
         IBlockDevice? backing = null;
         try
         {
@@ -93,12 +115,16 @@ public sealed partial class Qcow2Image : IBlockDevice
                 ThrowIfNotWritable(header, path);
             }
 
-            if (header.BackingFile is not null)
+            if (lower is not null)
+            {
+                backing = lower;
+            }
+            else if (header.BackingFile is not null)
             {
                 backing = ImageChain.OpenBacking(path, header.BackingFile, header.BackingFormat, chain);
             }
 
-            var image = new Qcow2Image(path, handle, header, backing, readOnly, fileLength);
+            var image = new Qcow2Image(path, handle, header, backing, readOnly, fileLength) { _ownsBacking = lower is null };
             image.LoadL1();
             if (!readOnly)
             {
@@ -110,7 +136,11 @@ public sealed partial class Qcow2Image : IBlockDevice
         }
         catch
         {
-            backing?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (lower is null)
+            {
+                backing?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+
             handle.Dispose();
             throw;
         }
@@ -164,38 +194,91 @@ public sealed partial class Qcow2Image : IBlockDevice
         }
     }
 
+    /// <summary>
+    /// Memory for cached L2 tables (64 MiB by default: 512 GiB of disk with
+    /// 64 KiB clusters). Read-only images evict the oldest tables as they load
+    /// new ones; writable images evict clean tables at each flush, because a
+    /// table with unwritten changes must stay.
+    /// </summary>
+    public long MaxL2CacheBytes { get; set; } = 64L << 20;
+
     /// <summary>The L2 table of an L1 index, loaded on first use; null when unallocated.</summary>
     private ulong[]? GetL2Table(long l1Index)
     {
         var table = Volatile.Read(ref _l2Tables[l1Index]);
-        if (table is not null)
+        return table ?? LoadL2Table(l1Index);
+    }
+
+    /// <summary>
+    /// Loads under a lock that eviction also takes, so a table read from disk
+    /// can never be installed after a newer copy was changed, flushed and evicted.
+    /// </summary>
+    private ulong[]? LoadL2Table(long l1Index)
+    {
+        lock (_l2LoadLock)
         {
+            var table = Volatile.Read(ref _l2Tables[l1Index]);
+            if (table is not null)
+            {
+                return table;
+            }
+
+            var entry = Volatile.Read(ref _l1[l1Index]);
+            var offset = (long)(entry & Qcow2L2Entry.OffsetMask);
+            if (offset == 0)
+            {
+                return null;
+            }
+
+            if (offset % _clusterSize != 0 || offset > _fileLength - _clusterSize)
+            {
+                throw Qcow2Header.Corrupt(Path, $"L1 entry {l1Index} points to an L2 table at {offset}, which is unaligned or past the end of the file ({_fileLength} bytes)");
+            }
+
+            var bytes = new byte[_clusterSize];
+            ReadExactly(bytes, offset, "L2 table");
+            table = new ulong[_clusterSize / 8];
+            for (var i = 0; i < table.Length; i++)
+            {
+                table[i] = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(i * 8));
+            }
+
+            Volatile.Write(ref _l2Tables[l1Index], table);
+            _loadedL2Tables.Enqueue(l1Index);
+            if (_readOnly)
+            {
+                EvictL2TablesLocked();
+            }
+
             return table;
         }
+    }
 
-        var entry = Volatile.Read(ref _l1[l1Index]);
-        var offset = (long)(entry & Qcow2L2Entry.OffsetMask);
-        if (offset == 0)
+    /// <summary>Registers a table created in memory (caller holds the metadata lock).</summary>
+    private void AddNewL2Table(long l1Index, ulong[] table)
+    {
+        lock (_l2LoadLock)
         {
-            return null;
+            Volatile.Write(ref _l2Tables[l1Index], table);
+            _loadedL2Tables.Enqueue(l1Index);
         }
+    }
 
-        if (offset % _clusterSize != 0 || offset > _fileLength - _clusterSize)
+    /// <summary>Drops the oldest clean tables over the bound (caller holds the load lock; writers hold the metadata lock too).</summary>
+    private void EvictL2TablesLocked()
+    {
+        var max = Math.Max(4, MaxL2CacheBytes / _clusterSize);
+        for (var tries = _loadedL2Tables.Count; _loadedL2Tables.Count > max && tries > 0; tries--)
         {
-            throw Qcow2Header.Corrupt(Path, $"L1 entry {l1Index} points to an L2 table at {offset}, which is unaligned or past the end of the file ({_fileLength} bytes)");
-        }
+            var l1Index = _loadedL2Tables.Dequeue();
+            if (_dirtyL2Tables.Contains(l1Index))
+            {
+                _loadedL2Tables.Enqueue(l1Index);
+                continue;
+            }
 
-        var bytes = new byte[_clusterSize];
-        ReadExactly(bytes, offset, "L2 table");
-        table = new ulong[_clusterSize / 8];
-        for (var i = 0; i < table.Length; i++)
-        {
-            table[i] = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(i * 8));
+            Volatile.Write(ref _l2Tables[l1Index], null);
         }
-
-        // Two readers may load the same table; the first one published wins so
-        // that an entry a writer changes is never overwritten by a stale copy.
-        return Interlocked.CompareExchange(ref _l2Tables[l1Index], table, null) ?? table;
     }
 
     private ulong GetL2Entry(long clusterIndex)
@@ -288,12 +371,13 @@ public sealed partial class Qcow2Image : IBlockDevice
         {
             _disposed = true;
             _handle.Dispose();
-            if (_backing is not null)
+            if (_backing is not null && _ownsBacking)
             {
                 await _backing.DisposeAsync().ConfigureAwait(false);
             }
 
             _metadataLock.Dispose();
+            _reuseGate.Dispose();
         }
     }
 }

@@ -44,7 +44,10 @@ public sealed class RawBlockDevice : IBlockDevice
             path,
             FileMode.Open,
             readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            readOnly ? FileShare.ReadWrite : FileShare.Read);
+            // A writer holds the file exclusively (flock on Linux): a private
+            // image booted twice, or a version in use being merged, fails to
+            // open instead of being written by two owners.
+            readOnly ? FileShare.ReadWrite : FileShare.None);
         try
         {
             return new RawBlockDevice(path, handle, RandomAccess.GetLength(handle), readOnly);
@@ -58,7 +61,7 @@ public sealed class RawBlockDevice : IBlockDevice
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, buffer.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
         Read(offset, buffer.Span);
         return default;
     }
@@ -91,7 +94,7 @@ public sealed class RawBlockDevice : IBlockDevice
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, data.Length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, data.Length);
         try
         {
             RandomAccess.Write(_handle, data.Span, offset);
@@ -122,7 +125,7 @@ public sealed class RawBlockDevice : IBlockDevice
     public ValueTask TrimAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         Zero(offset, length, LibC.FallocPunchHole | LibC.FallocKeepSize, flags);
         return default;
     }
@@ -130,7 +133,7 @@ public sealed class RawBlockDevice : IBlockDevice
     public ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         ThrowIfReadOnly();
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var mode = (flags & WriteFlags.MayTrim) != 0
             ? LibC.FallocPunchHole | LibC.FallocKeepSize
             : LibC.FallocZeroRange | LibC.FallocKeepSize;
@@ -140,7 +143,7 @@ public sealed class RawBlockDevice : IBlockDevice
 
     public ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default)
     {
-        BlockDeviceException.ThrowIfOutOfRange(this, offset, length);
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         return new ValueTask<int>(GetExtents(offset, length, extents.Span));
     }
 

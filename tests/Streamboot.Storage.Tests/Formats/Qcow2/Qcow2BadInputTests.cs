@@ -170,6 +170,17 @@ public sealed class Qcow2BadInputTests : IDisposable
         image.Close();
     }
 
+    [Fact]
+    public void An_image_open_for_writing_cannot_be_opened_again()
+    {
+        var path = NewImage();
+        var writer = Qcow2Image.Open(path, readOnly: false);
+        Assert.ThrowsAny<IOException>(() => Qcow2Image.Open(path, readOnly: false));
+        Assert.ThrowsAny<IOException>(() => Qcow2Image.Open(path, readOnly: true));
+        writer.Close();
+        Qcow2Image.Open(path, readOnly: true).Close();
+    }
+
     private string NewImage(bool write = false, string name = "x.qcow2")
     {
         var path = _dir.File(name);

@@ -79,15 +79,49 @@ public sealed class Qcow2ModelTests
             var path = dir.File("disk.qcow2");
             Qcow2Image.Create(path, size, clusterSize);
             var model = new byte[size];
-            var device = ModelHarness.Run(Qcow2Image.Open(path, readOnly: false), model, ops, d =>
+            // A cache of four L2 tables: with small clusters, flushes keep evicting.
+            var device = ModelHarness.Run(OpenTiny(path), model, ops, d =>
             {
                 d.Close();
-                return Qcow2Image.Open(path, readOnly: false);
+                return OpenTiny(path);
             });
             device.Close();
             Qemu.CheckClean(path);
             CompareWithQemu(path, model, dir);
         });
+
+    private static Qcow2Image OpenTiny(string path)
+    {
+        var image = Qcow2Image.Open(path, readOnly: false);
+        image.MaxL2CacheBytes = 0;
+        return image;
+    }
+
+    [Xunit.Fact]
+    public async Task Read_only_image_with_a_tiny_l2_cache_reads_right_under_concurrency()
+    {
+        using var dir = new TempDirectory();
+        var source = dir.File("source.raw");
+        var bytes = Sync.Pattern(4 << 20, 31);
+        File.WriteAllBytes(source, bytes);
+        var path = dir.File("small-clusters.qcow2");
+        Qemu.Img("convert", "-O", "qcow2", "-o", "cluster_size=512", source, path); // 128 L2 tables
+        var image = Qcow2Image.Open(path, readOnly: true);
+        image.MaxL2CacheBytes = 0;
+        var readers = Enumerable.Range(0, 4).Select(t => Task.Run(async () =>
+        {
+            var random = new Random(t);
+            var buffer = new byte[5000];
+            for (var i = 0; i < 3000; i++)
+            {
+                var offset = random.Next(0, bytes.Length - buffer.Length);
+                await image.ReadAsync(offset, buffer);
+                Xunit.Assert.True(buffer.AsSpan().SequenceEqual(bytes.AsSpan(offset, buffer.Length)), $"wrong bytes at {offset}");
+            }
+        })).ToArray();
+        await Task.WhenAll(readers);
+        image.Close();
+    }
 
     /// <summary>qemu-img convert the image to raw and compare it with the model, byte for byte.</summary>
     internal static void CompareWithQemu(string image, byte[] model, TempDirectory dir)

@@ -1,0 +1,288 @@
+using System.Collections.Concurrent;
+using Streamboot.Storage.BlockDevices;
+
+namespace Streamboot.Storage.ReadCache;
+
+/// <summary>
+/// Blocks of a read-only layer (a vDisk version chain) cached in server RAM
+/// once for every session that boots it, so N clients booting the same image
+/// read each block from storage once.
+/// </summary>
+/// <remarks>
+/// Eviction is S3-FIFO (Yang et al., SOSP 2023): new blocks enter a small
+/// FIFO (10 % of the space); a block read again while there moves to the
+/// main FIFO, which gives blocks with hits another lap instead of evicting
+/// them; blocks evicted from the small queue leave a ghost key, and a block
+/// whose ghost is found comes straight back into main. A one-time scan (a
+/// client copying the whole disk, an antivirus pass) therefore only churns
+/// the small queue and cannot flush the boot working set out of main.
+/// Hits take no lock: a concurrent dictionary look-up, a frequency bump and
+/// a copy out of an immutable block array. Misses are single-flight: two
+/// sessions missing the same block wait for one read of the layer below.
+/// </remarks>
+public sealed class SharedReadCache : IBlockDevice
+{
+    private const int MaxFrequency = 3;
+
+    private readonly IBlockDevice _lower;
+    private readonly bool _ownsLower;
+    private readonly int _blockSize;
+    private readonly int _blockBits;
+    private readonly int _capacityBlocks;
+    private readonly int _smallTarget;
+    private readonly ConcurrentDictionary<long, Entry> _entries = new();
+    private readonly Dictionary<long, TaskCompletionSource<Entry>> _loading = [];
+    private readonly Queue<Entry> _small = new();
+    private readonly Queue<Entry> _main = new();
+    private readonly Queue<long> _ghostOrder = new();
+    private readonly HashSet<long> _ghosts = [];
+    private readonly Lock _lock = new();
+    private long _hits;
+    private long _misses;
+
+    public SharedReadCache(IBlockDevice lower, long capacityBytes, int blockSize = 64 * 1024, bool ownsLower = true)
+    {
+        if (blockSize < 512 || (blockSize & (blockSize - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "The block size must be a power of two of at least 512.");
+        }
+
+        _lower = lower;
+        Size = lower.Size;
+        _ownsLower = ownsLower;
+        _blockSize = blockSize;
+        _blockBits = int.Log2(blockSize);
+        _capacityBlocks = (int)Math.Clamp(capacityBytes / blockSize, 2, int.MaxValue);
+        _smallTarget = Math.Max(1, _capacityBlocks / 10);
+    }
+
+    public long Size { get; }
+
+    public BlockDeviceCapabilities Capabilities =>
+        BlockDeviceCapabilities.ReadOnly | BlockDeviceCapabilities.CanMultiConn | (_lower.Capabilities & BlockDeviceCapabilities.CanExtents);
+
+    /// <summary>Block reads served from memory.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Block reads that went to the layer below.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>Bytes held now.</summary>
+    public long BytesCached => (long)_entries.Count * _blockSize;
+
+    public long CapacityBytes => (long)_capacityBlocks * _blockSize;
+
+    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
+        var inBlock = (int)(offset & (_blockSize - 1));
+        if (inBlock + buffer.Length <= _blockSize && _entries.TryGetValue(offset >> _blockBits, out var hit))
+        {
+            Interlocked.Increment(ref _hits);
+            if (hit.Frequency < MaxFrequency)
+            {
+                hit.Frequency++;
+            }
+
+            hit.Data.AsSpan(inBlock, buffer.Length).CopyTo(buffer.Span);
+            return default;
+        }
+
+        return ReadSlowAsync(offset, buffer, cancellationToken);
+    }
+
+    private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        while (!buffer.IsEmpty)
+        {
+            var block = offset >> _blockBits;
+            var inBlock = (int)(offset & (_blockSize - 1));
+            var n = Math.Min(_blockSize - inBlock, buffer.Length);
+            if (_entries.TryGetValue(block, out var entry))
+            {
+                Interlocked.Increment(ref _hits);
+                if (entry.Frequency < MaxFrequency)
+                {
+                    entry.Frequency++; // a lost increment under a race only costs a little precision
+                }
+            }
+            else
+            {
+                entry = await LoadAsync(block, cancellationToken).ConfigureAwait(false);
+            }
+
+            entry.Data.AsSpan(inBlock, n).CopyTo(buffer.Span);
+            offset += n;
+            buffer = buffer[n..];
+        }
+    }
+
+    private async ValueTask<Entry> LoadAsync(long block, CancellationToken cancellationToken)
+    {
+        TaskCompletionSource<Entry>? pending;
+        lock (_lock)
+        {
+            if (_entries.TryGetValue(block, out var cached))
+            {
+                Interlocked.Increment(ref _hits);
+                return cached;
+            }
+
+            if (!_loading.TryGetValue(block, out pending))
+            {
+                pending = new TaskCompletionSource<Entry>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _loading[block] = pending;
+                pending = null; // this caller reads the block
+            }
+            else
+            {
+                Interlocked.Increment(ref _hits); // another session is already reading it
+            }
+        }
+
+        if (pending is not null)
+        {
+            return await pending.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        lock (_lock)
+        {
+            pending = _loading[block];
+        }
+
+        Interlocked.Increment(ref _misses);
+        try
+        {
+            var start = block << _blockBits;
+            var data = new byte[_blockSize];
+            await _lower.ReadAsync(start, data.AsMemory(0, (int)Math.Min(_blockSize, Size - start)), cancellationToken).ConfigureAwait(false);
+            var entry = new Entry(block, data);
+            lock (_lock)
+            {
+                Insert(entry);
+                _loading.Remove(block);
+            }
+
+            pending.SetResult(entry);
+            return entry;
+        }
+        catch (Exception e)
+        {
+            lock (_lock)
+            {
+                _loading.Remove(block);
+            }
+
+            pending.SetException(e);
+            throw;
+        }
+    }
+
+    /// <summary>S3-FIFO insertion (caller holds the lock).</summary>
+    private void Insert(Entry entry)
+    {
+        while (_entries.Count >= _capacityBlocks)
+        {
+            Evict();
+        }
+
+        if (_ghosts.Remove(entry.Block))
+        {
+            _main.Enqueue(entry);
+        }
+        else
+        {
+            _small.Enqueue(entry);
+        }
+
+        _entries[entry.Block] = entry;
+    }
+
+    private void Evict()
+    {
+        if (_small.Count >= _smallTarget || _main.Count == 0)
+        {
+            var victim = _small.Dequeue();
+            if (victim.Frequency > 0)
+            {
+                victim.Frequency = 0;
+                _main.Enqueue(victim);
+                return;
+            }
+
+            _entries.TryRemove(victim.Block, out _);
+            _ghosts.Add(victim.Block);
+            _ghostOrder.Enqueue(victim.Block);
+            while (_ghostOrder.Count > _capacityBlocks)
+            {
+                _ghosts.Remove(_ghostOrder.Dequeue());
+            }
+
+            return;
+        }
+
+        while (true)
+        {
+            var victim = _main.Dequeue();
+            if (victim.Frequency > 0)
+            {
+                victim.Frequency--;
+                _main.Enqueue(victim);
+                continue;
+            }
+
+            _entries.TryRemove(victim.Block, out _);
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Loads a range into the cache without a reader waiting for it: the boot
+    /// profile of a vDisk (the blocks a boot read, in order) is replayed with
+    /// this before clients boot, so their first reads are hits.
+    /// </summary>
+    public async Task PrefetchAsync(long offset, long length, CancellationToken cancellationToken = default)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        if (length == 0)
+        {
+            return;
+        }
+
+        for (var block = offset >> _blockBits; block <= (offset + length - 1) >> _blockBits; block++)
+        {
+            if (!_entries.ContainsKey(block))
+            {
+                await LoadAsync(block, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
+        throw ReadOnly();
+
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => default;
+
+    public ValueTask TrimAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
+        throw ReadOnly();
+
+    public ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
+        throw ReadOnly();
+
+    public ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default) =>
+        _lower.GetExtentsAsync(offset, length, extents, cancellationToken);
+
+    public ValueTask DisposeAsync() => _ownsLower ? _lower.DisposeAsync() : default;
+
+    private static BlockDeviceException ReadOnly() =>
+        new(BlockDeviceError.ReadOnly, "The shared read cache is read-only: writes belong in a session's write cache above it.");
+
+    private sealed class Entry(long block, byte[] data)
+    {
+        public long Block { get; } = block;
+
+        public byte[] Data { get; } = data;
+
+        public int Frequency { get; set; }
+    }
+}
