@@ -4,9 +4,9 @@ using Streamboot.Data;
 using Streamboot.Data.Model;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Formats;
-using Streamboot.Storage.Formats.Foreign;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Formats.Raw;
+using Streamboot.Storage.Import;
 using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin;
@@ -89,25 +89,28 @@ public sealed class VDiskAdmin(AdminSite site)
             return AdminError.NotFound($"no file {source} to import");
         }
 
-        ForeignFormat? foreign = null;
-        if (sourceFormat is not null && !string.Equals(sourceFormat, "raw", StringComparison.OrdinalIgnoreCase) && !string.Equals(sourceFormat, "qcow2", StringComparison.OrdinalIgnoreCase))
+        ImportFormat detected;
+        try
         {
-            if (!ForeignImage.TryParse(sourceFormat, out var parsed))
+            detected = ImageImporter.Detect(source);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return AdminError.Failed($"cannot read {source}: {e.Message}");
+        }
+
+        var sourceKind = detected;
+        if (sourceFormat is not null)
+        {
+            if (!Enum.TryParse(sourceFormat.Trim(), ignoreCase: true, out sourceKind) || !Enum.IsDefined(sourceKind) || char.IsDigit(sourceFormat.Trim()[0]))
             {
                 return AdminError.Invalid($"'{sourceFormat}' is not an image format Streamboot imports; use raw, qcow2, vhd, vhdx, vmdk or vdi");
             }
 
-            foreign = parsed;
-        }
-        else if (sourceFormat is null)
-        {
-            try
+            // Raw and qcow2 are read natively, which tells them apart by signature only.
+            if (sourceKind is ImportFormat.Raw or ImportFormat.Qcow2 && sourceKind != detected)
             {
-                foreign = ImageChain.Probe(source) == Storage.Formats.ImageFormat.Qcow2 ? null : ForeignImage.Detect(source);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return AdminError.Failed($"cannot read {source}: {e.Message}");
+                return AdminError.Invalid($"{source} is {detected.ToString().ToLowerInvariant()}, not {sourceKind.ToString().ToLowerInvariant()}; leave out --source-format to detect it");
             }
         }
 
@@ -118,42 +121,32 @@ public sealed class VDiskAdmin(AdminSite site)
         }
 
         var p = plan.Value;
+        var target = p.Format == ImageFormat.Qcow2 ? Storage.Formats.ImageFormat.Qcow2 : Storage.Formats.ImageFormat.Raw;
         long size;
         try
         {
             Directory.CreateDirectory(p.Folder);
-            if (foreign is { } foreignFormat)
+            long total = 0;
+            var bytes = progress is null ? null : new ProgressRelay<long>(done => progress.Report((done, total)));
+            if (sourceKind is ImportFormat.Raw or ImportFormat.Qcow2)
             {
-                var total = new FileInfo(source).Length;
-                await ForeignImage.ConvertAsync(
-                    source,
-                    foreignFormat,
-                    p.File,
-                    KebabCase.Of(p.Format),
-                    progress is null ? null : new ProgressRelay<double>(f => progress.Report(((long)(f * total), total))),
-                    cancellationToken);
-                size = ImageChain.ReadVirtualSize(p.File);
+                total = ImageChain.ReadVirtualSize(source);
+                await ImageImporter.ImportAsync(source, p.File, target, bytes, cancellationToken: cancellationToken);
             }
             else
             {
-                await using var input = ImageChain.Open(source, readOnly: true);
-                // Block protocols count 512-byte sectors: a ragged raw file is padded with zeroes.
-                size = (input.Size + SectorSize - 1) / SectorSize * SectorSize;
-                if (p.Format == ImageFormat.Qcow2)
-                {
-                    Qcow2Image.Create(p.File, size);
-                }
-                else
-                {
-                    RawImage.CreateSparse(p.File, size);
-                }
+                total = new FileInfo(source).Length;
+                await ImageImporter.QemuImgConvertAsync(source, sourceKind, p.File, target, bytes, cancellationToken: cancellationToken);
+            }
 
-                await using var output = ImageChain.Open(p.File, readOnly: false);
-                var total = input.Size;
-                await ImageCopy.CopyAsync(input, output, progress is null ? null : new ProgressRelay<long>(done => progress.Report((done, total))), cancellationToken);
+            size = ImageChain.ReadVirtualSize(p.File);
+            if (size % SectorSize != 0)
+            {
+                // Block protocols count whole sectors; qemu-img keeps a ragged size as it is.
+                throw new ImageImportException($"the imported disk is {size} bytes, not a whole number of {SectorSize}-byte sectors");
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or BlockDeviceException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ImageImportException or BlockDeviceException)
         {
             Cleanup(p.File, p.Folder, p.CreatedFolder);
             return AdminError.Failed($"cannot import {source}: {e.Message}");
@@ -164,7 +157,7 @@ public sealed class VDiskAdmin(AdminSite site)
             throw;
         }
 
-        return await RegisterAsync(p, size, description, "vdisk.import", new { source, sourceFormat = foreign?.ToString().ToLowerInvariant() ?? "native", sizeBytes = size }, cancellationToken);
+        return await RegisterAsync(p, size, description, "vdisk.import", new { source, sourceFormat = sourceKind.ToString().ToLowerInvariant(), sizeBytes = size }, cancellationToken);
     }
 
     /// <summary>What a new vDisk will be, checked before any file is made.</summary>

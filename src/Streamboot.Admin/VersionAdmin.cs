@@ -4,6 +4,7 @@ using Streamboot.Data;
 using Streamboot.Data.Model;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
+using Streamboot.Storage.Import;
 using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin;
@@ -187,7 +188,7 @@ public sealed class VersionAdmin(AdminSite site)
             await using var source = ImageChain.Open(Path.Combine(folder, top.FileName), readOnly: true);
             await using var destination = Qcow2Image.Open(file, readOnly: false);
             var total = source.Size;
-            await ImageCopy.CopyAsync(source, destination, progress is null ? null : new ProgressRelay<long>(done => progress.Report((done, total))), cancellationToken);
+            await ImageCopier.CopyAsync(source, destination, progress is null ? null : new ProgressRelay<long>(done => progress.Report((done, total))), destinationReadsZero: true, cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.BlockDevices.BlockDeviceException)
         {
