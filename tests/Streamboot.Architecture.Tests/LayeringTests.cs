@@ -96,7 +96,7 @@ public class LayeringTests
     public void Every_project_is_in_the_solution_so_the_build_and_the_test_run_see_it()
     {
         var solution = File.ReadAllText(Path.Combine(Repository.Root, "Streamboot.slnx"));
-        var projects = new[] { "src", "tests" }
+        var projects = new[] { "src", "tests", "bench" }
             .Select(folder => Path.Combine(Repository.Root, folder))
             .Where(Directory.Exists)
             .SelectMany(folder => Directory.GetFiles(folder, "*.csproj", SearchOption.AllDirectories))
