@@ -48,7 +48,7 @@ public static class StreambootServer
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
         builder.Services.AddHostedService<ServerRegistration>();
-        builder.Services.AddSingleton(new WriteCacheStore(dataFolder));
+        builder.Services.AddSingleton(new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20));
         builder.Services.AddSingleton(sp =>
         {
             var site = new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name);

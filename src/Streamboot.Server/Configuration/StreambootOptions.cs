@@ -23,6 +23,12 @@ public sealed class StreambootOptions
     /// <summary>NBD port (10809 is NBD's IANA port).</summary>
     public int NbdPort { get; set; } = 10809;
 
+    /// <summary>MiB of the shared read cache for each vDisk version being streamed.</summary>
+    public int ReadCacheMiB { get; set; } = 256;
+
+    /// <summary>MiB of RAM each server-ram write cache may hold before it overflows to disk.</summary>
+    public int RamWriteCacheMiB { get; set; } = 256;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

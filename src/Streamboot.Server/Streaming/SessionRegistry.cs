@@ -13,7 +13,12 @@ namespace Streamboot.Server.Streaming;
 public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, WriteCacheStore caches, ILogger<SessionRegistry> logger) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposing;
     private readonly List<Shared> _byDevice = [];
+
+    // RAM write caches whose connections are gone: kept for the device's
+    // reconnect within the same boot, since RAM has no file to reopen.
+    private readonly List<Shared> _parked = [];
 
     /// <summary>Opens (or joins) the session of an export.</summary>
     public async Task<AdminResult<SessionLease>> AcquireAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken)
@@ -34,9 +39,30 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
             }
 
             CountingBlockDevice device;
+            Func<long> cacheBytes;
             try
             {
-                device = new CountingBlockDevice(caches.Open(plan.Value));
+                var parked = _parked.Find(p => p.Plan.VDisk == plan.Value.VDisk && p.Plan.Device == plan.Value.Device && p.Plan.Version == plan.Value.Version);
+                foreach (var old in _parked.Where(p => p.Plan.VDisk == plan.Value.VDisk && p.Plan.Device == plan.Value.Device).ToList())
+                {
+                    _parked.Remove(old);
+                    if (old != parked)
+                    {
+                        await old.Device.DisposeAsync();
+                    }
+                }
+
+                if (parked is not null)
+                {
+                    device = parked.Device;
+                    cacheBytes = parked.CacheBytes;
+                }
+                else
+                {
+                    var stack = caches.Open(plan.Value);
+                    device = new CountingBlockDevice(stack.Device);
+                    cacheBytes = stack.WriteCacheBytes;
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.BlockDevices.BlockDeviceException)
             {
@@ -44,7 +70,7 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
                 return AdminError.Failed($"cannot open vDisk '{plan.Value.VDisk}' version {plan.Value.Version}: {e.Message}");
             }
 
-            var shared = new Shared(plan.Value, device) { Connections = 1 };
+            var shared = new Shared(plan.Value, device, cacheBytes) { Connections = 1 };
             if (plan.Value.Device is not null)
             {
                 _byDevice.Add(shared);
@@ -75,12 +101,19 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
 
         foreach (var s in live)
         {
-            await sessions().UpdateAsync(s.Plan.SessionId, s.Device.BytesRead, s.Device.BytesWritten, caches.SizeOf(s.Plan), cancellationToken);
+            await sessions().UpdateAsync(s.Plan.SessionId, s.Device.BytesRead, s.Device.BytesWritten, s.CacheBytes(), cancellationToken);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
+        foreach (var parked in _parked)
+        {
+            await parked.Device.DisposeAsync();
+        }
+
+        _parked.Clear();
         foreach (var shared in _byDevice.ToList())
         {
             shared.Connections = 1;
@@ -109,8 +142,16 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
             }
             finally
             {
-                await shared.Device.DisposeAsync();
-                await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, caches.SizeOf(shared.Plan), CancellationToken.None);
+                if (shared.Plan.WriteCacheMode == Data.Model.WriteCacheMode.ServerRam && shared.Plan.Device is not null && !_disposing)
+                {
+                    _parked.Add(shared);
+                }
+                else
+                {
+                    await shared.Device.DisposeAsync();
+                }
+
+                await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, shared.CacheBytes(), CancellationToken.None);
                 LogClosed(logger, shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten);
             }
         }
@@ -143,8 +184,10 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
     [LoggerMessage(1101, LogLevel.Information, "Session {SessionId} ended: {BytesRead} bytes read, {BytesWritten} written")]
     private static partial void LogClosed(ILogger logger, long sessionId, long bytesRead, long bytesWritten);
 
-    private sealed class Shared(StreamPlan plan, CountingBlockDevice device)
+    private sealed class Shared(StreamPlan plan, CountingBlockDevice device, Func<long> cacheBytes)
     {
+        public Func<long> CacheBytes { get; } = cacheBytes;
+
         public StreamPlan Plan { get; } = plan;
 
         public CountingBlockDevice Device { get; } = device;

@@ -1,69 +1,89 @@
+using Streamboot.Admin;
 using Streamboot.Data.Model;
-using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
+using Streamboot.Storage.ReadCache;
+using Streamboot.Storage.WriteCaches;
 
 namespace Streamboot.Server.Streaming;
 
 /// <summary>
-/// Builds the block device a session streams, from its plan. Read-only views
-/// and client-disk mode read the version chain; private images and versions
-/// in maintenance are written in place; server-disk mode puts the device's
-/// writes in a qcow2 overlay of its own, <c>DATA/cache/VDISK/DEVICE.vN.qcow2</c>,
-/// whose backing file is the version it booted. The overlay outlives the
-/// connection, so a client that reconnects within one boot keeps its writes;
-/// it is replaced when the device boots another version.
+/// Builds the block-device stack a session streams from its plan:
+/// <code>
+///   session:   qcow2 overlay | RAM overlay | read-only layer | (in place)
+///   shared:    SharedReadCache (one per version, all sessions)
+///   storage:   ImageChain (the version and its backing files, read-only)
+/// </code>
+/// Server-disk writes go to a qcow2 overlay of the device's own,
+/// <c>DATA/cache/VDISK/DEVICE.vN.qcow2</c>: durable at flush, so it survives a
+/// reconnect and a server restart within one boot, and qemu-img can check
+/// it. RAM writes go to an in-memory overlay overflowing to
+/// <c>DATA/cache/VDISK/DEVICE.vN.ram-overflow</c>. Private images and
+/// versions in maintenance are written in place. Read-only views and
+/// client-disk mode refuse writes.
 /// </summary>
-public sealed class WriteCacheStore(string dataFolder)
+public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = WriteCacheStore.DefaultReadCacheBytes, long ramCacheBytes = WriteCacheStore.DefaultRamCacheBytes) : IAsyncDisposable
 {
+    public const long DefaultReadCacheBytes = 256L << 20;
+    public const long DefaultRamCacheBytes = 256L << 20;
+
+    private readonly Dictionary<string, SharedReadCache> _shared = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
     public string Root { get; } = Path.Combine(dataFolder, "cache");
 
     /// <summary>The overlay file for a device's session on a version.</summary>
     public string OverlayPath(string vdisk, string device, int version) =>
         Path.Combine(Root, vdisk, $"{device}.v{version}.qcow2");
 
-    public IBlockDevice Open(Admin.StreamPlan plan)
+    /// <summary>Hits and misses of the shared read caches, for metrics and tests.</summary>
+    public (long Hits, long Misses) ReadCacheCounters()
     {
-        if (plan.ReadOnly || plan.Device is null)
+        lock (_lock)
         {
-            return ImageChain.Open(plan.TopFile, readOnly: true);
-        }
-
-        switch (plan.WriteCacheMode)
-        {
-            case WriteCacheMode.None:
-                return ImageChain.Open(plan.TopFile, readOnly: false);
-            case WriteCacheMode.ServerDisk:
-            case WriteCacheMode.ServerRam:
-                var overlay = OverlayPath(plan.VDisk, plan.Device, plan.Version);
-                Directory.CreateDirectory(Path.GetDirectoryName(overlay)!);
-                // Overlays of other versions are from earlier boots: gone.
-                foreach (var stale in Directory.GetFiles(Path.GetDirectoryName(overlay)!, $"{plan.Device}.v*.qcow2").Where(f => f != overlay))
-                {
-                    File.Delete(stale);
-                }
-
-                if (!File.Exists(overlay))
-                {
-                    Qcow2Image.Create(overlay, plan.SizeBytes, backingFile: plan.TopFile, backingFormat: ImageChain.Probe(plan.TopFile) == Storage.Formats.ImageFormat.Qcow2 ? "qcow2" : "raw");
-                }
-
-                return ImageChain.Open(overlay, readOnly: false);
-            default:
-                return ImageChain.Open(plan.TopFile, readOnly: true);
+            return (_shared.Values.Sum(c => c.Hits), _shared.Values.Sum(c => c.Misses));
         }
     }
 
-    /// <summary>Bytes the device's write cache holds on the server (0 where writes stay elsewhere).</summary>
-    public long SizeOf(Admin.StreamPlan plan)
+    public OpenedStack Open(StreamPlan plan)
     {
-        if (plan.Device is null || plan.WriteCacheMode is not (WriteCacheMode.ServerDisk or WriteCacheMode.ServerRam))
+        if (plan.Device is not null && plan.WriteCacheMode == WriteCacheMode.None && !plan.ReadOnly)
         {
-            return 0;
+            var inPlace = ImageChain.Open(plan.TopFile, readOnly: false);
+            return new OpenedStack(inPlace, () => 0);
         }
 
-        var overlay = new FileInfo(OverlayPath(plan.VDisk, plan.Device, plan.Version));
-        return overlay.Exists ? overlay.Length : 0;
+        // The lower layers are shared and never written: every session reads
+        // them through one cache and never disposes them.
+        var lower = WriteCache.OnClientDisk(SharedFor(plan.TopFile));
+        if (plan.ReadOnly || plan.Device is null || plan.WriteCacheMode == WriteCacheMode.ClientDisk)
+        {
+            return new OpenedStack(lower, () => 0);
+        }
+
+        var folder = Path.Combine(Root, plan.VDisk);
+        Directory.CreateDirectory(folder);
+        // Caches of other versions are from earlier boots: gone.
+        foreach (var stale in Directory.GetFiles(folder, $"{plan.Device}.v*").Where(f => !Path.GetFileName(f).StartsWith($"{plan.Device}.v{plan.Version}.", StringComparison.Ordinal)))
+        {
+            File.Delete(stale);
+        }
+
+        if (plan.WriteCacheMode == WriteCacheMode.ServerRam)
+        {
+            var overflow = Path.Combine(folder, $"{plan.Device}.v{plan.Version}.ram-overflow");
+            var ram = WriteCache.InRam(lower, ramCacheBytes, overflow);
+            return new OpenedStack(ram, () => ram.BytesUsed);
+        }
+
+        var overlay = OverlayPath(plan.VDisk, plan.Device, plan.Version);
+        if (!File.Exists(overlay))
+        {
+            Qcow2Image.Create(overlay, plan.SizeBytes, backingFile: plan.TopFile, backingFormat: ImageChain.Probe(plan.TopFile) == Storage.Formats.ImageFormat.Qcow2 ? "qcow2" : "raw");
+        }
+
+        var disk = Qcow2Image.OpenOver(overlay, lower);
+        return new OpenedStack(disk, () => new FileInfo(overlay) is { Exists: true } f ? f.Length : 0);
     }
 
     /// <summary>Discards a device's write cache: its next boot starts clean (not for persistent caches).</summary>
@@ -72,10 +92,39 @@ public sealed class WriteCacheStore(string dataFolder)
         var folder = Path.Combine(Root, vdisk);
         if (Directory.Exists(folder))
         {
-            foreach (var file in Directory.GetFiles(folder, $"{device}.v*.qcow2"))
+            foreach (var file in Directory.GetFiles(folder, $"{device}.v*"))
             {
                 File.Delete(file);
             }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<SharedReadCache> caches;
+        lock (_lock)
+        {
+            caches = [.. _shared.Values];
+            _shared.Clear();
+        }
+
+        foreach (var cache in caches)
+        {
+            await cache.DisposeAsync();
+        }
+    }
+
+    private SharedReadCache SharedFor(string topFile)
+    {
+        lock (_lock)
+        {
+            if (!_shared.TryGetValue(topFile, out var cache))
+            {
+                cache = new SharedReadCache(ImageChain.Open(topFile, readOnly: true), readCacheBytes);
+                _shared[topFile] = cache;
+            }
+
+            return cache;
         }
     }
 }

@@ -103,6 +103,49 @@ public sealed class SessionRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_ram_write_cache_keeps_a_reconnecting_clients_writes_and_puts_nothing_in_the_image()
+    {
+        await new DeviceAdmin(_site).SetAsync("pc2", new DeviceChanges(WriteCacheMode: "server-ram"));
+        var before = await HashAsync(_base);
+        await using (var lease = await AcquireAsync("gold/pc2"))
+        {
+            Assert.Equal(Data.Model.WriteCacheMode.ServerRam, lease.Plan.WriteCacheMode);
+            await lease.Device.WriteAsync(3 << 20, Fill(0x3C, 65536));
+            await lease.Device.FlushAsync();
+        }
+
+        var ended = Assert.Single(await new SiteQueries(_site).SessionsAsync(true));
+        Assert.True(ended.WriteCacheBytes >= 65536, $"write cache {ended.WriteCacheBytes}");
+        await using (var again = await AcquireAsync("gold/pc2"))
+        {
+            Assert.Equal(0x3C, await ByteAtAsync(again, 3 << 20));
+        }
+
+        Assert.Equal(before, await HashAsync(_base));
+        Assert.False(File.Exists(new WriteCacheStore(_data.Path).OverlayPath("gold", "pc2", 1)));
+    }
+
+    [Fact]
+    public async Task Clients_of_one_version_read_each_block_from_storage_once()
+    {
+        var store = new WriteCacheStore(_data.Path);
+        await using var registry = new SessionRegistry(() => new StreamingSessions(_site, null), store, NullLogger<SessionRegistry>.Instance);
+        foreach (var export in new[] { "gold/pc1", "gold/pc2", "gold" })
+        {
+            var lease = await registry.AcquireAsync(export, "nbd", null, CancellationToken.None);
+            var buffer = new byte[1 << 20];
+            await lease.Value!.Device.ReadAsync(0, buffer);
+            Assert.All(buffer, b => Assert.Equal(0x11, b));
+            await lease.Value.DisposeAsync();
+        }
+
+        var (hits, misses) = store.ReadCacheCounters();
+        Assert.True(misses > 0);
+        Assert.True(hits >= 2 * misses, $"hits {hits}, misses {misses}");
+        await store.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_private_image_takes_the_writes_itself()
     {
         await using (var lease = await AcquireAsync("own/pc1"))
