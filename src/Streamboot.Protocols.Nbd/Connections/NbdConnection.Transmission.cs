@@ -78,17 +78,32 @@ internal sealed partial class NbdConnection
 
                 var (error, reason) = Validate(export, request);
                 byte[]? payload = null;
-                if (request.Command == NbdCommand.Write)
+                try
                 {
-                    if (error != NbdError.None)
+                    if (request.Command == NbdCommand.Write)
                     {
-                        await _input.SkipAsync(request.Length, token).ConfigureAwait(false);
+                        if (error != NbdError.None)
+                        {
+                            // Refused writes still carry their payload: read past it, never hold it.
+                            await _input.SkipAsync(request.Length, token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
+                            await _input.ReadExactlyAsync(payload.AsMemory(0, (int)request.Length), token).ConfigureAwait(false);
+                        }
                     }
-                    else
+                }
+                catch
+                {
+                    // The client vanished mid-payload: the request never started.
+                    if (payload is not null)
                     {
-                        payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
-                        await _input.ReadExactlyAsync(payload.AsMemory(0, (int)request.Length), token).ConfigureAwait(false);
+                        ArrayPool<byte>.Shared.Return(payload);
                     }
+
+                    Release(large);
+                    throw;
                 }
 
                 var running = error == NbdError.None
@@ -435,6 +450,13 @@ internal sealed partial class NbdConnection
                 count = 1;
             }
 
+            if (extents[0].Offset != (long)request.Offset || extents[count - 1].End > end)
+            {
+                // A device broke the GetExtentsAsync contract; a wrong map would be worse than an error.
+                await SendDeviceErrorAsync(request, new BlockDeviceException(BlockDeviceError.Io, $"the device described [{extents[0].Offset}, {extents[count - 1].End}) for [{request.Offset}, {end})"), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var position = NbdProtocol.StructuredReplyHeaderSize;
             BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(position), NbdProtocol.BaseAllocationContextId);
             position += 4;
@@ -465,7 +487,8 @@ internal sealed partial class NbdConnection
     /// <summary>Appends <paramref name="added"/> extents at <paramref name="count"/>, merging neighbours of the same state.</summary>
     private static int Merge(BlockExtent[] extents, int count, int added)
     {
-        for (var i = count; i < count + added; i++)
+        var stop = count + added;
+        for (var i = count; i < stop; i++)
         {
             var extent = extents[i];
             if (extent.Length <= 0)
