@@ -18,10 +18,12 @@ public sealed class NbdshTests
 
         """;
 
-    [Fact]
-    public async Task Every_command_with_structured_replies()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Every_command_with_structured_replies(bool threadPerConnection)
     {
-        await using var server = NbdTestServer.Start();
+        await using var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
         var path = server.AddRaw("disk", 8 * 1024 * 1024, fill: false);
         await Peers.CheckAsync("nbdsh", "libnbd-bin (and python3-libnbd)", "-c", Prelude + $$"""
             h.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)

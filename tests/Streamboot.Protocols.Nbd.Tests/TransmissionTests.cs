@@ -112,13 +112,16 @@ public sealed class TransmissionTests
     }
 
     [Theory]
-    [InlineData("mid-header")]
-    [InlineData("mid-payload")]
-    [InlineData("reset-with-reads-in-flight")]
-    [InlineData("after-go")]
-    public async Task A_client_that_vanishes_ends_its_session_exactly_once(string when)
+    [InlineData("mid-header", true)]
+    [InlineData("mid-payload", true)]
+    [InlineData("reset-with-reads-in-flight", true)]
+    [InlineData("after-go", true)]
+    [InlineData("mid-header", false)]
+    [InlineData("mid-payload", false)]
+    [InlineData("reset-with-reads-in-flight", false)]
+    public async Task A_client_that_vanishes_ends_its_session_exactly_once(string when, bool threadPerConnection)
     {
-        await using var server = NbdTestServer.Start();
+        await using var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
         server.AddRaw("disk", 8 * Size);
         var client = await RawNbdClient.OpenAsync(server.Port, "disk");
         switch (when)
@@ -147,10 +150,12 @@ public sealed class TransmissionTests
         await Peers.NbdInfoAsync(server.Url("disk"));
     }
 
-    [Fact]
-    public async Task Stopping_the_server_ends_open_sessions()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stopping_the_server_ends_open_sessions(bool threadPerConnection)
     {
-        var server = NbdTestServer.Start();
+        var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
         server.AddRaw("disk", Size);
         await using var client = await RawNbdClient.OpenAsync(server.Port, "disk");
         await server.Server.StopAsync();

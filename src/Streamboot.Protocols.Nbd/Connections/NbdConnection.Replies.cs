@@ -24,13 +24,30 @@ internal sealed partial class NbdConnection
         BinaryPrimitives.WriteUInt32BigEndian(buffer[16..], length);
     }
 
+    /// <summary>
+    /// Every write to the stream. On a connection with its own thread the
+    /// write is a blocking call: one asynchronous socket operation would switch
+    /// the socket to non-blocking mode for good, and blocking reads would then
+    /// be emulated through the socket engine, hop and all.
+    /// </summary>
+    private ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_blocking)
+        {
+            _stream.Write(data.Span);
+            return default;
+        }
+
+        return _stream.WriteAsync(data, cancellationToken);
+    }
+
     /// <summary>Writes one complete reply; replies of concurrent requests never interleave.</summary>
     private async ValueTask SendAsync(ReadOnlyMemory<byte> reply, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(reply, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -44,7 +61,7 @@ internal sealed partial class NbdConnection
         try
         {
             WriteSimpleHeader(_scratch, cookie, error);
-            await _stream.WriteAsync(_scratch.AsMemory(0, NbdProtocol.SimpleReplyHeaderSize), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, NbdProtocol.SimpleReplyHeaderSize), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -58,7 +75,7 @@ internal sealed partial class NbdConnection
         try
         {
             WriteStructuredHeader(_scratch, cookie, NbdReplyFlags.Done, NbdReplyType.None, 0);
-            await _stream.WriteAsync(_scratch.AsMemory(0, NbdProtocol.StructuredReplyHeaderSize), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, NbdProtocol.StructuredReplyHeaderSize), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -105,7 +122,7 @@ internal sealed partial class NbdConnection
             WriteStructuredHeader(_scratch, request.Cookie, NbdReplyFlags.Done, NbdReplyType.Error, (uint)(6 + textLength));
             BinaryPrimitives.WriteUInt32BigEndian(_scratch.AsSpan(NbdProtocol.StructuredReplyHeaderSize), (uint)error);
             BinaryPrimitives.WriteUInt16BigEndian(_scratch.AsSpan(NbdProtocol.StructuredReplyHeaderSize + 4), (ushort)textLength);
-            await _stream.WriteAsync(_scratch.AsMemory(0, Start + textLength), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, Start + textLength), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -32,7 +32,8 @@ internal sealed partial class NbdConnection
             {
                 if (!await _input.EnsureAsync(NbdProtocol.RequestHeaderSize, token).ConfigureAwait(false))
                 {
-                    _endReason = NbdSessionEndReason.ConnectionLost;
+                    // A stopping server closes the stream under a blocking read, which then sees an end.
+                    _endReason = cancellationToken.IsCancellationRequested ? NbdSessionEndReason.ServerStopped : NbdSessionEndReason.ConnectionLost;
                     return;
                 }
 
@@ -62,12 +63,28 @@ internal sealed partial class NbdConnection
                 }
 
                 var large = request.Length > _options.LargeRequestThreshold;
-                await _slots.WaitAsync(token).ConfigureAwait(false);
+                // A connection with its own thread waits on it: its loop must not move to the pool.
+                if (_blocking)
+                {
+                    _slots.Wait(token);
+                }
+                else
+                {
+                    await _slots.WaitAsync(token).ConfigureAwait(false);
+                }
+
                 if (large)
                 {
                     try
                     {
-                        await _largeSlots.WaitAsync(token).ConfigureAwait(false);
+                        if (_blocking)
+                        {
+                            _largeSlots.Wait(token);
+                        }
+                        else
+                        {
+                            await _largeSlots.WaitAsync(token).ConfigureAwait(false);
+                        }
                     }
                     catch
                     {
