@@ -41,10 +41,26 @@ internal sealed partial class NbdConnection
         return _stream.WriteAsync(data, cancellationToken);
     }
 
+    /// <summary>
+    /// Takes the reply lock. Blocking connections wait synchronously: their
+    /// writers already block in send, and an asynchronous wait would give each
+    /// contended reply a heap-allocated continuation.
+    /// </summary>
+    private ValueTask LockWritesAsync(CancellationToken cancellationToken)
+    {
+        if (_blocking)
+        {
+            _writeLock.Wait(cancellationToken);
+            return default;
+        }
+
+        return new ValueTask(_writeLock.WaitAsync(cancellationToken));
+    }
+
     /// <summary>Writes one complete reply; replies of concurrent requests never interleave.</summary>
     private async ValueTask SendAsync(ReadOnlyMemory<byte> reply, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await WriteAsync(reply, cancellationToken).ConfigureAwait(false);
@@ -57,7 +73,13 @@ internal sealed partial class NbdConnection
 
     private async ValueTask SendSimpleReplyAsync(ulong cookie, NbdError error, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (CanBatch(NbdProtocol.SimpleReplyHeaderSize))
+        {
+            WriteSimpleHeader(BatchSpan(NbdProtocol.SimpleReplyHeaderSize), cookie, error);
+            return;
+        }
+
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             WriteSimpleHeader(_scratch, cookie, error);
@@ -71,7 +93,7 @@ internal sealed partial class NbdConnection
 
     private async ValueTask SendStructuredNoneAsync(ulong cookie, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             WriteStructuredHeader(_scratch, cookie, NbdReplyFlags.Done, NbdReplyType.None, 0);
@@ -113,7 +135,7 @@ internal sealed partial class NbdConnection
             return;
         }
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             const int Start = NbdProtocol.StructuredReplyHeaderSize + 6;

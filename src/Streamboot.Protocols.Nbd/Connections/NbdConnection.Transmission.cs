@@ -26,10 +26,16 @@ internal sealed partial class NbdConnection
         // Cancelled when the server stops or a reply cannot be sent (the client is gone).
         _broken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = _broken.Token;
+        StartBatching();
         try
         {
             while (true)
             {
+                if (_input.Buffered < NbdProtocol.RequestHeaderSize)
+                {
+                    FlushBatch(); // about to wait for the client: it must have every reply first
+                }
+
                 if (!await _input.EnsureAsync(NbdProtocol.RequestHeaderSize, token).ConfigureAwait(false))
                 {
                     // A stopping server closes the stream under a blocking read, which then sees an end.
@@ -66,6 +72,11 @@ internal sealed partial class NbdConnection
                 // A connection with its own thread waits on it: its loop must not move to the pool.
                 if (_blocking)
                 {
+                    if (_slots.CurrentCount == 0)
+                    {
+                        FlushBatch();
+                    }
+
                     _slots.Wait(token);
                 }
                 else
@@ -99,6 +110,11 @@ internal sealed partial class NbdConnection
                 {
                     if (request.Command == NbdCommand.Write)
                     {
+                        if (_input.Buffered < request.Length)
+                        {
+                            FlushBatch();
+                        }
+
                         if (error != NbdError.None)
                         {
                             // Refused writes still carry their payload: read past it, never hold it.
@@ -138,7 +154,17 @@ internal sealed partial class NbdConnection
         }
         finally
         {
+            try
+            {
+                FlushBatch();
+            }
+            catch (Exception e) when (IsConnectionFailure(e))
+            {
+                // The client is gone; its replies with it.
+            }
+
             await DrainAsync().ConfigureAwait(false);
+            StopBatching();
         }
     }
 
@@ -403,7 +429,15 @@ internal sealed partial class NbdConnection
                 WriteSimpleHeader(buffer, request.Cookie, NbdError.None);
             }
 
-            await SendAsync(buffer.AsMemory(0, headerSize + length), cancellationToken).ConfigureAwait(false);
+            if (CanBatch(headerSize + length))
+            {
+                buffer.AsSpan(0, headerSize + length).CopyTo(BatchSpan(headerSize + length));
+            }
+            else
+            {
+                await SendAsync(buffer.AsMemory(0, headerSize + length), cancellationToken).ConfigureAwait(false);
+            }
+
             Interlocked.Add(ref _bytesRead, length);
         }
         finally
