@@ -23,6 +23,7 @@ public sealed class NbdServer : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Task> _connections = new();
     private readonly ConcurrentDictionary<long, Task> _threads = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lazy<NbdWorkers> _workers;
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
@@ -33,6 +34,8 @@ public sealed class NbdServer : IAsyncDisposable
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _options = options ?? new NbdServerOptions();
         _options.Validate();
+        var workers = _options.WorkerThreads > 0 ? _options.WorkerThreads : Math.Max(16, 4 * Environment.ProcessorCount);
+        _workers = new Lazy<NbdWorkers>(() => new NbdWorkers(workers));
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Nbd");
     }
 
@@ -80,7 +83,7 @@ public sealed class NbdServer : IAsyncDisposable
         var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remoteEndPoint, localEndPoint);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         NbdLog.Accepted(_logger, info);
-        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking);
+        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking ? _workers.Value : null);
         var run = connection.RunAsync(linked.Token);
         _connections[info.Id] = run;
         try
@@ -117,6 +120,10 @@ public sealed class NbdServer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        if (_workers.IsValueCreated)
+        {
+            _workers.Value.Dispose();
+        }
     }
 
     private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)

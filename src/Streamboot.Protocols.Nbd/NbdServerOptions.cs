@@ -34,6 +34,13 @@ public sealed class NbdServerOptions
     /// </summary>
     public bool ThreadPerConnection { get; init; } = true;
 
+    /// <summary>
+    /// Threads shared by thread-per-connection connections for big reads (128 KiB
+    /// and more), so copying one overlaps with reading the next request; 0 picks
+    /// max(16, 4 x CPUs).
+    /// </summary>
+    public int WorkerThreads { get; init; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestsInFlight, 1);
@@ -43,5 +50,6 @@ public sealed class NbdServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOptionLength, 4096 + 16);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLargeRequestsInFlight, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(WorkerThreads);
     }
 }

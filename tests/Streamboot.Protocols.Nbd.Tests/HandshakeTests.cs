@@ -130,4 +130,23 @@ public sealed class HandshakeTests
         Assert.Equal(NbdOptionReply.Ack, (await client.ReadOptionReplyAsync()).Reply);
         Assert.True(await client.ClosedByServerAsync());
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_client_that_stalls_in_the_handshake_is_dropped(bool threadPerConnection)
+    {
+        await using var server = NbdTestServer.Start(new NbdServerOptions { HandshakeTimeout = TimeSpan.FromMilliseconds(500), ThreadPerConnection = threadPerConnection });
+        server.AddRaw("disk", 4096);
+        await using var client = await RawNbdClient.ConnectAsync(server.Port);
+        await client.HandshakeAsync();
+        await client.SendOptionHeaderAsync(NbdOption.Go, 100);
+        Assert.True(await client.ClosedByServerAsync());
+        for (var i = 0; i < 100 && server.Server.ConnectionCount > 0; i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, server.Server.ConnectionCount);
+    }
 }

@@ -13,6 +13,7 @@ namespace Streamboot.Protocols.Nbd.Connections;
 internal sealed partial class NbdConnection
 {
     private const int MaxExtents = 1024;
+    private const int OffloadThreshold = 128 * 1024;
     private int _minimumBlockSize = 1;
     private SemaphoreSlim? _slots;
     private SemaphoreSlim? _largeSlots;
@@ -137,6 +138,14 @@ internal sealed partial class NbdConnection
 
                     Release(large);
                     throw;
+                }
+
+                // A big read is mostly copying (page cache to buffer, buffer to socket): on a
+                // worker it overlaps with the next requests instead of queueing behind them.
+                if (_workers is not null && error == NbdError.None && request.Command == NbdCommand.Read && request.Length >= OffloadThreshold)
+                {
+                    _workers.Queue(new OffloadedRead(this, export, request, large, token));
+                    continue;
                 }
 
                 var running = error == NbdError.None
@@ -591,6 +600,23 @@ internal sealed partial class NbdConnection
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>A big read handed to <see cref="NbdWorkers"/>.</summary>
+    private sealed class OffloadedRead(NbdConnection connection, NbdExport export, NbdRequest request, bool large, CancellationToken token) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            var running = connection.RunAsync(export, request, null, large, token);
+            if (running.IsCompleted)
+            {
+                running.GetAwaiter().GetResult();
+            }
+            else
+            {
+                _ = running.AsTask();
+            }
         }
     }
 }

@@ -33,9 +33,14 @@ internal sealed partial class NbdConnection
 
     private readonly bool _blocking;
 
-    // blocking: the caller gave this connection a thread of its own, so reads are blocking calls (see NbdInput).
-    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, bool blocking)
+    // workers: set when the caller gave this connection a thread of its own; reads are
+    // then blocking calls (see NbdInput) and big reads go to the workers.
+    private readonly NbdWorkers? _workers;
+
+    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, NbdWorkers? workers)
     {
+        var blocking = workers is not null;
+        _workers = workers;
         _stream = stream;
         _blocking = blocking;
         _input = new NbdInput(stream, blocking);
