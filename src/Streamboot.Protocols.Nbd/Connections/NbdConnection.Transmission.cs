@@ -174,6 +174,7 @@ internal sealed partial class NbdConnection
 
             await DrainAsync().ConfigureAwait(false);
             StopBatching();
+            ClearOutbox();
         }
     }
 
@@ -403,6 +404,7 @@ internal sealed partial class NbdConnection
         var length = (int)request.Length;
         var headerSize = _structuredReplies ? NbdProtocol.StructuredReplyHeaderSize + 8 : NbdProtocol.SimpleReplyHeaderSize;
         var buffer = ArrayPool<byte>.Shared.Rent(headerSize + length);
+        var posted = false;
         try
         {
             Exception? failure = null;
@@ -442,6 +444,11 @@ internal sealed partial class NbdConnection
             {
                 buffer.AsSpan(0, headerSize + length).CopyTo(BatchSpan(headerSize + length));
             }
+            else if (_workers is not null && length >= OffloadThreshold)
+            {
+                posted = true;
+                Post(buffer, headerSize + length);
+            }
             else
             {
                 await SendAsync(buffer.AsMemory(0, headerSize + length), cancellationToken).ConfigureAwait(false);
@@ -451,7 +458,10 @@ internal sealed partial class NbdConnection
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!posted)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
