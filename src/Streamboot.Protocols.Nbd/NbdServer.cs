@@ -21,16 +21,21 @@ public sealed class NbdServer : IAsyncDisposable
     private readonly NbdServerOptions _options;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, Task> _connections = new();
+    private readonly ConcurrentDictionary<long, Task> _threads = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lazy<NbdWorkers> _workers;
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
+    private long _nextThreadId;
 
     public NbdServer(INbdExportProvider provider, NbdServerOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _options = options ?? new NbdServerOptions();
         _options.Validate();
+        var workers = _options.WorkerThreads > 0 ? _options.WorkerThreads : Math.Max(16, 4 * Environment.ProcessorCount);
+        _workers = new Lazy<NbdWorkers>(() => new NbdWorkers(workers));
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Nbd");
     }
 
@@ -70,12 +75,15 @@ public sealed class NbdServer : IAsyncDisposable
     /// Runs one connection, from the greeting to the close, on any duplex
     /// stream; returns when the connection is over. The stream is disposed.
     /// </summary>
-    public async Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default)
+    public Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default) =>
+        RunConnectionAsync(transport, remoteEndPoint, localEndPoint, blocking: false, cancellationToken);
+
+    private async Task RunConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, bool blocking, CancellationToken cancellationToken)
     {
         var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remoteEndPoint, localEndPoint);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         NbdLog.Accepted(_logger, info);
-        var connection = new NbdConnection(transport, info, _provider, _options, _logger);
+        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking ? _workers.Value : null);
         var run = connection.RunAsync(linked.Token);
         _connections[info.Id] = run;
         try
@@ -103,6 +111,7 @@ public sealed class NbdServer : IAsyncDisposable
             await _acceptLoop.ConfigureAwait(false);
         }
 
+        await Task.WhenAll(_threads.Values).ConfigureAwait(false);
         await Task.WhenAll(_connections.Values).ConfigureAwait(false);
         NbdLog.Stopped(_logger);
     }
@@ -111,6 +120,10 @@ public sealed class NbdServer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        if (_workers.IsValueCreated)
+        {
+            _workers.Value.Dispose();
+        }
     }
 
     private async Task AcceptLoopAsync(Socket listener, CancellationToken cancellationToken)
@@ -139,31 +152,67 @@ public sealed class NbdServer : IAsyncDisposable
                 return;
             }
 
-            if (_connections.Count >= _options.MaxConnections)
+            if (Math.Max(_connections.Count, _threads.Count) >= _options.MaxConnections)
             {
                 NbdLog.TooManyConnections(_logger, socket.RemoteEndPoint, _options.MaxConnections);
                 socket.Dispose();
                 continue;
             }
 
-            _ = RunSocketAsync(socket, cancellationToken);
+            RunSocket(socket, cancellationToken);
         }
     }
 
-    private async Task RunSocketAsync(Socket socket, CancellationToken cancellationToken)
+    private void RunSocket(Socket socket, CancellationToken cancellationToken)
     {
-        // Replies are whole messages written once; Nagle would only delay the last segment.
-        socket.NoDelay = true;
-        if (_options.SocketBufferSize is { } size)
+        try
         {
-            socket.SendBufferSize = size;
-            socket.ReceiveBufferSize = size;
-        }
+            // Replies are whole messages written once; Nagle would only delay the last segment.
+            socket.NoDelay = true;
+            if (_options.SocketBufferSize is { } size)
+            {
+                socket.SendBufferSize = size;
+                socket.ReceiveBufferSize = size;
+            }
 
-        var remote = socket.RemoteEndPoint;
-        var local = socket.LocalEndPoint;
-        // Yield so the accept loop goes on while this connection starts.
-        await Task.Yield();
-        await HandleConnectionAsync(new NetworkStream(socket, ownsSocket: true), remote, local, cancellationToken).ConfigureAwait(false);
+            var remote = socket.RemoteEndPoint;
+            var local = socket.LocalEndPoint;
+            var stream = new NetworkStream(socket, ownsSocket: true);
+            if (!_options.ThreadPerConnection)
+            {
+                _ = RunConnectionAsync(stream, remote, local, blocking: false, cancellationToken);
+                return;
+            }
+
+            // nbdkit's model: a thread per connection reading with blocking calls,
+            // so a request served from the page cache runs start to reply on the
+            // thread the kernel woke. Anything that really waits (a device going
+            // asynchronous) continues on the thread pool meanwhile.
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var key = Interlocked.Increment(ref _nextThreadId);
+            _threads[key] = done.Task;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    RunConnectionAsync(stream, remote, local, blocking: true, cancellationToken).GetAwaiter().GetResult();
+                }
+                finally
+                {
+                    _threads.TryRemove(key, out _);
+                    done.TrySetResult();
+                }
+            })
+            {
+                IsBackground = true,
+                Name = $"nbd {remote}",
+            };
+            thread.UnsafeStart();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // The client left between accept and start.
+            socket.Dispose();
+        }
     }
 }

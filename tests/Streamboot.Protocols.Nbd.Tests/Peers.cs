@@ -8,8 +8,16 @@ public static class Peers
     public static string Path(string tool, string package) =>
         ProcessRunner.Find(tool) ?? throw new InvalidOperationException($"{tool} is not installed: install Debian's '{package}' package");
 
+    // Debian's tools first on PATH: nbdsh runs "python3", which must be the
+    // Debian interpreter that has libnbd's module (python3-libnbd), not a pyenv one.
+    private static readonly Dictionary<string, string?> s_environment = new(StringComparer.Ordinal)
+    {
+        ["PATH"] = "/usr/bin:/bin:/usr/sbin:/sbin:" + Environment.GetEnvironmentVariable("PATH"),
+        ["PYENV_VERSION"] = "system",
+    };
+
     public static Task<ProcessResult> RunAsync(string tool, string package, params string[] arguments) =>
-        ProcessRunner.RunAsync(Path(tool, package), arguments, timeout: TimeSpan.FromSeconds(60));
+        ProcessRunner.RunAsync(Path(tool, package), arguments, s_environment, timeout: TimeSpan.FromSeconds(60));
 
     /// <summary>Runs a tool and fails the test with its output unless it exits 0.</summary>
     public static async Task<string> CheckAsync(string tool, string package, params string[] arguments)

@@ -17,7 +17,7 @@ internal sealed partial class NbdConnection
         BinaryPrimitives.WriteUInt64BigEndian(greeting.Span, NbdProtocol.InitPasswd);
         BinaryPrimitives.WriteUInt64BigEndian(greeting.Span[8..], NbdProtocol.IHaveOpt);
         BinaryPrimitives.WriteUInt16BigEndian(greeting.Span[16..], (ushort)(NbdHandshakeFlags.FixedNewstyle | NbdHandshakeFlags.NoZeroes));
-        await _stream.WriteAsync(greeting, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(greeting, cancellationToken).ConfigureAwait(false);
 
         if (!await _input.EnsureAsync(4, cancellationToken).ConfigureAwait(false))
         {
@@ -146,7 +146,7 @@ internal sealed partial class NbdConnection
         reply.Span.Clear();
         BinaryPrimitives.WriteUInt64BigEndian(reply.Span, (ulong)export.Device.Size);
         BinaryPrimitives.WriteUInt16BigEndian(reply.Span[8..], (ushort)flags);
-        await _stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(reply, cancellationToken).ConfigureAwait(false);
         NbdLog.ExportOpened(_logger, _info, name, export.Device.Size, flags);
     }
 
@@ -504,6 +504,6 @@ internal sealed partial class NbdConnection
         BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(12), (uint)reply);
         BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(16), (uint)data.Length);
         data.Span.CopyTo(message.AsSpan(NbdProtocol.OptionReplyHeaderSize));
-        await _stream.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(message, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -24,13 +24,46 @@ internal sealed partial class NbdConnection
         BinaryPrimitives.WriteUInt32BigEndian(buffer[16..], length);
     }
 
+    /// <summary>
+    /// Every write to the stream. On a connection with its own thread the
+    /// write is a blocking call: one asynchronous socket operation would switch
+    /// the socket to non-blocking mode for good, and blocking reads would then
+    /// be emulated through the socket engine, hop and all.
+    /// </summary>
+    private ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        if (_blocking)
+        {
+            _stream.Write(data.Span);
+            return default;
+        }
+
+        return _stream.WriteAsync(data, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes the reply lock. Blocking connections wait synchronously: their
+    /// writers already block in send, and an asynchronous wait would give each
+    /// contended reply a heap-allocated continuation.
+    /// </summary>
+    private ValueTask LockWritesAsync(CancellationToken cancellationToken)
+    {
+        if (_blocking)
+        {
+            _writeLock.Wait(cancellationToken);
+            return default;
+        }
+
+        return new ValueTask(_writeLock.WaitAsync(cancellationToken));
+    }
+
     /// <summary>Writes one complete reply; replies of concurrent requests never interleave.</summary>
     private async ValueTask SendAsync(ReadOnlyMemory<byte> reply, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await _stream.WriteAsync(reply, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(reply, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -40,11 +73,17 @@ internal sealed partial class NbdConnection
 
     private async ValueTask SendSimpleReplyAsync(ulong cookie, NbdError error, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (CanBatch(NbdProtocol.SimpleReplyHeaderSize))
+        {
+            WriteSimpleHeader(BatchSpan(NbdProtocol.SimpleReplyHeaderSize), cookie, error);
+            return;
+        }
+
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             WriteSimpleHeader(_scratch, cookie, error);
-            await _stream.WriteAsync(_scratch.AsMemory(0, NbdProtocol.SimpleReplyHeaderSize), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, NbdProtocol.SimpleReplyHeaderSize), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -54,11 +93,11 @@ internal sealed partial class NbdConnection
 
     private async ValueTask SendStructuredNoneAsync(ulong cookie, CancellationToken cancellationToken)
     {
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             WriteStructuredHeader(_scratch, cookie, NbdReplyFlags.Done, NbdReplyType.None, 0);
-            await _stream.WriteAsync(_scratch.AsMemory(0, NbdProtocol.StructuredReplyHeaderSize), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, NbdProtocol.StructuredReplyHeaderSize), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -96,7 +135,7 @@ internal sealed partial class NbdConnection
             return;
         }
 
-        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await LockWritesAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             const int Start = NbdProtocol.StructuredReplyHeaderSize + 6;
@@ -105,7 +144,7 @@ internal sealed partial class NbdConnection
             WriteStructuredHeader(_scratch, request.Cookie, NbdReplyFlags.Done, NbdReplyType.Error, (uint)(6 + textLength));
             BinaryPrimitives.WriteUInt32BigEndian(_scratch.AsSpan(NbdProtocol.StructuredReplyHeaderSize), (uint)error);
             BinaryPrimitives.WriteUInt16BigEndian(_scratch.AsSpan(NbdProtocol.StructuredReplyHeaderSize + 4), (ushort)textLength);
-            await _stream.WriteAsync(_scratch.AsMemory(0, Start + textLength), cancellationToken).ConfigureAwait(false);
+            await WriteAsync(_scratch.AsMemory(0, Start + textLength), cancellationToken).ConfigureAwait(false);
         }
         finally
         {

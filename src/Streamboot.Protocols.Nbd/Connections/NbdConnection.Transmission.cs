@@ -13,6 +13,7 @@ namespace Streamboot.Protocols.Nbd.Connections;
 internal sealed partial class NbdConnection
 {
     private const int MaxExtents = 1024;
+    private const int OffloadThreshold = 128 * 1024;
     private int _minimumBlockSize = 1;
     private SemaphoreSlim? _slots;
     private SemaphoreSlim? _largeSlots;
@@ -26,13 +27,20 @@ internal sealed partial class NbdConnection
         // Cancelled when the server stops or a reply cannot be sent (the client is gone).
         _broken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var token = _broken.Token;
+        StartBatching();
         try
         {
             while (true)
             {
+                if (_input.Buffered < NbdProtocol.RequestHeaderSize)
+                {
+                    FlushBatch(); // about to wait for the client: it must have every reply first
+                }
+
                 if (!await _input.EnsureAsync(NbdProtocol.RequestHeaderSize, token).ConfigureAwait(false))
                 {
-                    _endReason = NbdSessionEndReason.ConnectionLost;
+                    // A stopping server closes the stream under a blocking read, which then sees an end.
+                    _endReason = cancellationToken.IsCancellationRequested ? NbdSessionEndReason.ServerStopped : NbdSessionEndReason.ConnectionLost;
                     return;
                 }
 
@@ -62,12 +70,33 @@ internal sealed partial class NbdConnection
                 }
 
                 var large = request.Length > _options.LargeRequestThreshold;
-                await _slots.WaitAsync(token).ConfigureAwait(false);
+                // A connection with its own thread waits on it: its loop must not move to the pool.
+                if (_blocking)
+                {
+                    if (_slots.CurrentCount == 0)
+                    {
+                        FlushBatch();
+                    }
+
+                    _slots.Wait(token);
+                }
+                else
+                {
+                    await _slots.WaitAsync(token).ConfigureAwait(false);
+                }
+
                 if (large)
                 {
                     try
                     {
-                        await _largeSlots.WaitAsync(token).ConfigureAwait(false);
+                        if (_blocking)
+                        {
+                            _largeSlots.Wait(token);
+                        }
+                        else
+                        {
+                            await _largeSlots.WaitAsync(token).ConfigureAwait(false);
+                        }
                     }
                     catch
                     {
@@ -78,17 +107,45 @@ internal sealed partial class NbdConnection
 
                 var (error, reason) = Validate(export, request);
                 byte[]? payload = null;
-                if (request.Command == NbdCommand.Write)
+                try
                 {
-                    if (error != NbdError.None)
+                    if (request.Command == NbdCommand.Write)
                     {
-                        await _input.SkipAsync(request.Length, token).ConfigureAwait(false);
+                        if (_input.Buffered < request.Length)
+                        {
+                            FlushBatch();
+                        }
+
+                        if (error != NbdError.None)
+                        {
+                            // Refused writes still carry their payload: read past it, never hold it.
+                            await _input.SkipAsync(request.Length, token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
+                            await _input.ReadExactlyAsync(payload.AsMemory(0, (int)request.Length), token).ConfigureAwait(false);
+                        }
                     }
-                    else
+                }
+                catch
+                {
+                    // The client vanished mid-payload: the request never started.
+                    if (payload is not null)
                     {
-                        payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
-                        await _input.ReadExactlyAsync(payload.AsMemory(0, (int)request.Length), token).ConfigureAwait(false);
+                        ArrayPool<byte>.Shared.Return(payload);
                     }
+
+                    Release(large);
+                    throw;
+                }
+
+                // A big read is mostly copying (page cache to buffer, buffer to socket): on a
+                // worker it overlaps with the next requests instead of queueing behind them.
+                if (_workers is not null && error == NbdError.None && request.Command == NbdCommand.Read && request.Length >= OffloadThreshold)
+                {
+                    _workers.Queue(new OffloadedRead(this, export, request, large, token));
+                    continue;
                 }
 
                 var running = error == NbdError.None
@@ -106,7 +163,18 @@ internal sealed partial class NbdConnection
         }
         finally
         {
+            try
+            {
+                FlushBatch();
+            }
+            catch (Exception e) when (IsConnectionFailure(e))
+            {
+                // The client is gone; its replies with it.
+            }
+
             await DrainAsync().ConfigureAwait(false);
+            StopBatching();
+            ClearOutbox();
         }
     }
 
@@ -336,6 +404,7 @@ internal sealed partial class NbdConnection
         var length = (int)request.Length;
         var headerSize = _structuredReplies ? NbdProtocol.StructuredReplyHeaderSize + 8 : NbdProtocol.SimpleReplyHeaderSize;
         var buffer = ArrayPool<byte>.Shared.Rent(headerSize + length);
+        var posted = false;
         try
         {
             Exception? failure = null;
@@ -371,12 +440,28 @@ internal sealed partial class NbdConnection
                 WriteSimpleHeader(buffer, request.Cookie, NbdError.None);
             }
 
-            await SendAsync(buffer.AsMemory(0, headerSize + length), cancellationToken).ConfigureAwait(false);
+            if (CanBatch(headerSize + length))
+            {
+                buffer.AsSpan(0, headerSize + length).CopyTo(BatchSpan(headerSize + length));
+            }
+            else if (_workers is not null && length >= OffloadThreshold)
+            {
+                posted = true;
+                Post(buffer, headerSize + length);
+            }
+            else
+            {
+                await SendAsync(buffer.AsMemory(0, headerSize + length), cancellationToken).ConfigureAwait(false);
+            }
+
             Interlocked.Add(ref _bytesRead, length);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (!posted)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -435,6 +520,13 @@ internal sealed partial class NbdConnection
                 count = 1;
             }
 
+            if (extents[0].Offset != (long)request.Offset || extents[count - 1].End > end)
+            {
+                // A device broke the GetExtentsAsync contract; a wrong map would be worse than an error.
+                await SendDeviceErrorAsync(request, new BlockDeviceException(BlockDeviceError.Io, $"the device described [{extents[0].Offset}, {extents[count - 1].End}) for [{request.Offset}, {end})"), cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
             var position = NbdProtocol.StructuredReplyHeaderSize;
             BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(position), NbdProtocol.BaseAllocationContextId);
             position += 4;
@@ -465,7 +557,8 @@ internal sealed partial class NbdConnection
     /// <summary>Appends <paramref name="added"/> extents at <paramref name="count"/>, merging neighbours of the same state.</summary>
     private static int Merge(BlockExtent[] extents, int count, int added)
     {
-        for (var i = count; i < count + added; i++)
+        var stop = count + added;
+        for (var i = count; i < stop; i++)
         {
             var extent = extents[i];
             if (extent.Length <= 0)
@@ -517,6 +610,23 @@ internal sealed partial class NbdConnection
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>A big read handed to <see cref="NbdWorkers"/>.</summary>
+    private sealed class OffloadedRead(NbdConnection connection, NbdExport export, NbdRequest request, bool large, CancellationToken token) : IThreadPoolWorkItem
+    {
+        public void Execute()
+        {
+            var running = connection.RunAsync(export, request, null, large, token);
+            if (running.IsCompleted)
+            {
+                running.GetAwaiter().GetResult();
+            }
+            else
+            {
+                _ = running.AsTask();
+            }
         }
     }
 }

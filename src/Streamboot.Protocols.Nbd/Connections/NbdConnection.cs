@@ -31,10 +31,19 @@ internal sealed partial class NbdConnection
     private long _bytesRead;
     private long _bytesWritten;
 
-    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger)
+    private readonly bool _blocking;
+
+    // workers: set when the caller gave this connection a thread of its own; reads are
+    // then blocking calls (see NbdInput) and big reads go to the workers.
+    private readonly NbdWorkers? _workers;
+
+    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, NbdWorkers? workers)
     {
+        var blocking = workers is not null;
+        _workers = workers;
         _stream = stream;
-        _input = new NbdInput(stream);
+        _blocking = blocking;
+        _input = new NbdInput(stream, blocking);
         _info = info;
         _provider = provider;
         _options = options;
@@ -45,12 +54,15 @@ internal sealed partial class NbdConnection
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
+        // Blocking reads do not see tokens: closing the stream is what wakes them.
+        using var stopping = _blocking ? cancellationToken.Register(static s => ((Stream)s!).Dispose(), _stream) : default;
         try
         {
             bool transmission;
             using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 handshakeTimeout.CancelAfter(_options.HandshakeTimeout);
+                using var timeout = _blocking ? handshakeTimeout.Token.Register(static s => ((Stream)s!).Dispose(), _stream) : default;
                 transmission = await NegotiateAsync(handshakeTimeout.Token).ConfigureAwait(false);
             }
 
@@ -60,19 +72,19 @@ internal sealed partial class NbdConnection
                 await TransmitAsync(cancellationToken).ConfigureAwait(false);
             }
         }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            if (_export is not null)
+            {
+                _endReason = NbdSessionEndReason.ServerStopped;
+            }
+        }
         catch (NbdProtocolException e)
         {
             NbdLog.ProtocolError(_logger, _info, e.Message);
             if (_export is not null)
             {
                 _endReason = NbdSessionEndReason.ProtocolError;
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            if (_export is not null)
-            {
-                _endReason = NbdSessionEndReason.ServerStopped;
             }
         }
         catch (Exception e) when (IsConnectionFailure(e))

@@ -12,6 +12,8 @@ namespace Streamboot.Protocols.Nbd.Exports;
 public sealed class NbdExport : IAsyncDisposable
 {
     private int _disposed;
+    private int _minimumBlockSize = 1;
+    private int _preferredBlockSize = 4096;
 
     public NbdExport(string name, IBlockDevice device)
     {
@@ -37,10 +39,18 @@ public sealed class NbdExport : IAsyncDisposable
     public bool AllowMultiConn { get; init; }
 
     /// <summary>Minimum block size (a power of two, 1 to 64 KiB); requests not aligned to it get EINVAL from clients that asked for block sizes.</summary>
-    public int MinimumBlockSize { get; init; } = 1;
+    public int MinimumBlockSize
+    {
+        get => _minimumBlockSize;
+        init => _minimumBlockSize = IsPowerOfTwoUpTo(value, 64 * 1024) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "a power of two from 1 to 65536");
+    }
 
-    /// <summary>Preferred block size advertised in NBD_INFO_BLOCK_SIZE.</summary>
-    public int PreferredBlockSize { get; init; } = 4096;
+    /// <summary>Preferred block size advertised in NBD_INFO_BLOCK_SIZE (a power of two, at least the minimum).</summary>
+    public int PreferredBlockSize
+    {
+        get => _preferredBlockSize;
+        init => _preferredBlockSize = IsPowerOfTwoUpTo(value, 32 * 1024 * 1024) ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "a power of two from 1 to 32 MiB");
+    }
 
     /// <summary>The session is over (runs once, before the device is disposed). Exceptions are logged, not thrown.</summary>
     public Func<NbdSessionSummary, ValueTask>? SessionEnded { get; init; }
@@ -50,6 +60,8 @@ public sealed class NbdExport : IAsyncDisposable
 
     /// <summary>How the session ended; the connection sets it before disposing.</summary>
     internal NbdSessionSummary? Summary { get; set; }
+
+    private static bool IsPowerOfTwoUpTo(int value, int max) => value > 0 && value <= max && (value & (value - 1)) == 0;
 
     public async ValueTask DisposeAsync()
     {
