@@ -34,8 +34,11 @@ internal static class Benchmark
         {
             var image = Path.Combine(folder, "disk.raw");
             CreateImage(image, sizeMiB);
+            var chainTop = await SessionStack.BuildChainAsync(image, folder);
+            var overlay = Path.Combine(folder, "session-cache.qcow2");
             var servers = new (string Name, Func<int, (string File, string[] Args)> Command)[]
             {
+                ("streamboot chain+cache", port => (Environment.ProcessPath!, [.. SelfArguments(), "serve-chain", chainTop, overlay, port.ToString(s_invariant)])),
                 ("streamboot", port => (Environment.ProcessPath!, [.. SelfArguments(), "serve", image, port.ToString(s_invariant)])),
                 ("nbdkit", port => ("nbdkit", ["-f", "-i", "127.0.0.1", "-p", port.ToString(s_invariant), "file", image])),
                 ("qemu-nbd", port => ("qemu-nbd", ["-f", "raw", "-b", "127.0.0.1", "-p", port.ToString(s_invariant), "-x", "", "-e", "16", "-t", image])),
@@ -221,6 +224,13 @@ internal static class Benchmark
         if (nbdkit.Name is not null && sb.Name is not null)
         {
             Console.WriteLine($"| streamboot / nbdkit | {sb.Copy / nbdkit.Copy:F2}x | {sb.Seq / nbdkit.Seq:F2}x | {sb.Iops / nbdkit.Iops:F2}x |");
+        }
+
+        // The stack a device's session streams: 3-version qcow2 chain, shared read cache, write-cache overlay (target 0.8x).
+        var chain = results.Find(r => r.Name == "streamboot chain+cache");
+        if (nbdkit.Name is not null && chain.Name is not null)
+        {
+            Console.WriteLine($"| streamboot chain+cache / nbdkit raw | {chain.Copy / nbdkit.Copy:F2}x | {chain.Seq / nbdkit.Seq:F2}x | {chain.Iops / nbdkit.Iops:F2}x |");
         }
     }
 }

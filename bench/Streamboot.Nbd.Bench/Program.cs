@@ -3,6 +3,22 @@ using System.Net;
 using Streamboot.Nbd.Bench;
 using Streamboot.Protocols.Nbd;
 
+if (args is ["serve-chain", var top, var overlay, var chainPort])
+{
+    // serve-chain TOP OVERLAY PORT: the session stack of 'streamboot serve' (chain, shared read cache, write-cache overlay).
+    var device = SessionStack.Open(top, overlay);
+    await using var server = new NbdServer(new SingleFileProvider(device, top), new NbdServerOptions());
+    server.Start(new IPEndPoint(IPAddress.Loopback, int.Parse(chainPort, CultureInfo.InvariantCulture)));
+    var stopped = new TaskCompletionSource();
+    using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+    {
+        c.Cancel = true;
+        stopped.TrySetResult();
+    });
+    await stopped.Task;
+    return 0;
+}
+
 if (args is ["serve", var file, var port, ..])
 {
     // serve FILE PORT [--read-only] [--async] [--socket-buffer BYTES]: the server alone, for the bench and by hand.

@@ -18,6 +18,9 @@ public sealed class FileExportProvider : INbdExportProvider
 
     private int _openCount;
 
+    private readonly Dictionary<string, (Storage.BlockDevices.IBlockDevice Device, int Handles)> _open = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
     public void Add(string name, string path, bool readOnly = false, string? description = null, int minimumBlockSize = 1, bool refuse = false)
         => _exports[name] = new ExportDefinition(path, readOnly, description, minimumBlockSize, refuse);
 
@@ -27,20 +30,20 @@ public sealed class FileExportProvider : INbdExportProvider
         return ValueTask.FromResult(list);
     }
 
-    public ValueTask<NbdOpenResult> OpenAsync(string name, NbdOpenPurpose purpose, NbdConnectionInfo connection, CancellationToken cancellationToken)
+    public async ValueTask<NbdOpenResult> OpenAsync(string name, NbdOpenPurpose purpose, NbdConnectionInfo connection, CancellationToken cancellationToken)
     {
         if (!_exports.TryGetValue(name, out var definition))
         {
-            return ValueTask.FromResult(NbdOpenResult.Failed(NbdOpenError.Unknown, $"no export named '{name}'"));
+            return NbdOpenResult.Failed(NbdOpenError.Unknown, $"no export named '{name}'");
         }
 
         if (definition.Refuse)
         {
-            return ValueTask.FromResult(NbdOpenResult.Failed(NbdOpenError.Refused, "this client may not use the export"));
+            return NbdOpenResult.Failed(NbdOpenError.Refused, "this client may not use the export");
         }
 
         Interlocked.Increment(ref _openCount);
-        var device = ImageChain.Open(definition.Path, definition.ReadOnly);
+        var device = await AcquireAsync(name, definition);
         var export = new NbdExport(name, device)
         {
             Description = definition.Description,
@@ -53,7 +56,48 @@ public sealed class FileExportProvider : INbdExportProvider
                 return ValueTask.CompletedTask;
             },
         };
-        return ValueTask.FromResult(NbdOpenResult.Opened(export));
+        return NbdOpenResult.Opened(export);
+    }
+
+    private async ValueTask<SharedDevice> AcquireAsync(string name, ExportDefinition definition)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var entry = _open.TryGetValue(name, out var open) ? open : (Device: ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
+            _open[name] = (entry.Device, entry.Handles + 1);
+            return new SharedDevice(entry.Device, () => ReleaseAsync(name));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async ValueTask ReleaseAsync(string name)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            var (device, handles) = _open[name];
+            if (handles > 1)
+            {
+                _open[name] = (device, handles - 1);
+                return;
+            }
+
+            _open.Remove(name);
+            if (!device.Capabilities.HasFlag(Storage.BlockDevices.BlockDeviceCapabilities.ReadOnly))
+            {
+                await device.FlushAsync();
+            }
+
+            await device.DisposeAsync();
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     private sealed record ExportDefinition(string Path, bool ReadOnly, string? Description, int MinimumBlockSize, bool Refuse);

@@ -1,0 +1,56 @@
+using Streamboot.Storage.BlockDevices;
+using Streamboot.Storage.Formats;
+using Streamboot.Storage.Formats.Qcow2;
+using Streamboot.Storage.Import;
+using Streamboot.Storage.ReadCache;
+using Streamboot.Storage.WriteCaches;
+
+namespace Streamboot.Nbd.Bench;
+
+/// <summary>
+/// The block-device stack a device's session streams in <c>streamboot serve</c>
+/// (Server/Streaming/WriteCacheStore): a three-version qcow2 chain, the shared
+/// read cache over it, and the device's qcow2 write-cache overlay on top.
+/// </summary>
+internal static class SessionStack
+{
+    private const int ClusterSize = 64 * 1024;
+
+    /// <summary>v1 is the raw image imported as qcow2; v2 and v3 each rewrite 5 % of the clusters.</summary>
+    public static async Task<string> BuildChainAsync(string rawImage, string folder)
+    {
+        var v1 = Path.Combine(folder, "chain.1.qcow2");
+        await ImageImporter.ImportAsync(rawImage, v1, ImageFormat.Qcow2);
+        var below = v1;
+        var random = new Random(7);
+        var buffer = new byte[ClusterSize];
+        for (var n = 2; n <= 3; n++)
+        {
+            var top = Path.Combine(folder, $"chain.{n}.qcow2");
+            Qcow2Image.Create(top, 0, ClusterSize, Path.GetFileName(below), "qcow2");
+            await using (var image = ImageChain.Open(top, readOnly: false))
+            {
+                var clusters = image.Size / ClusterSize;
+                for (long i = 0; i < clusters / 20; i++)
+                {
+                    random.NextBytes(buffer);
+                    await image.WriteAsync(random.NextInt64(clusters) * ClusterSize, buffer);
+                }
+
+                await image.FlushAsync();
+            }
+
+            below = top;
+        }
+
+        return below;
+    }
+
+    /// <summary>The session stack over <paramref name="top"/>, its write cache in <paramref name="overlay"/>.</summary>
+    public static IBlockDevice Open(string top, string overlay)
+    {
+        var shared = new SharedReadCache(ImageChain.Open(top, readOnly: true), 2L << 30);
+        Qcow2Image.Create(overlay, shared.Size, backingFile: top, backingFormat: "qcow2");
+        return Qcow2Image.OpenOver(overlay, WriteCache.OnClientDisk(shared));
+    }
+}
