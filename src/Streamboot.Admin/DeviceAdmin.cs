@@ -67,7 +67,7 @@ public sealed class DeviceAdmin(AdminSite site)
                 db,
                 index =>
                 {
-                    nameTaken = index.Names("name") && !index.Names("machine_id");
+                    nameTaken = index.Mentions("name") && !index.Mentions("machine_id");
                     return Describe(index, device);
                 },
                 cancellationToken);
@@ -259,9 +259,9 @@ public sealed class DeviceAdmin(AdminSite site)
     }
 
     private static string Describe(string index, Device device) =>
-        index.Names("machine_id") ? "machine id collision; retry"
-        : index.Names("mac") ? $"a device with MAC {device.Mac} already exists; 'streamboot device show {device.Mac}' shows it"
-        : index.Names("name") ? $"a device named '{device.Name}' already exists; names are unique, without regard to case"
+        index.Mentions("machine_id") ? "machine id collision; retry"
+        : index.Mentions("mac") ? $"a device with MAC {device.Mac} already exists; 'streamboot device show {device.Mac}' shows it"
+        : index.Mentions("name") ? $"a device named '{device.Name}' already exists; names are unique, without regard to case"
         : $"conflicts with an existing device ({index})";
 
     internal static DeviceView ToView(Device d) => new(

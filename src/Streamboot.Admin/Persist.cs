@@ -27,5 +27,5 @@ internal static class Persist
         }
     }
 
-    public static bool Names(this string index, string column) => index.Contains(column, StringComparison.OrdinalIgnoreCase);
+    public static bool Mentions(this string index, string column) => index.Contains(column, StringComparison.OrdinalIgnoreCase);
 }

@@ -86,16 +86,8 @@ public sealed class SiteDatabase
         }
     }
 
-    public async Task<long> SchemaVersionAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = CreateContext();
-        var connection = db.Database.GetDbConnection();
-        await connection.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MAX(\"Version\") FROM \"VersionInfo\"";
-        var result = await command.ExecuteScalarAsync(cancellationToken);
-        return result is null or DBNull ? 0 : Convert.ToInt64(result, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    /// <summary>The newest migration applied to this database.</summary>
+    public Task<long> SchemaVersionAsync(CancellationToken cancellationToken = default) => CurrentVersionAsync(Location, cancellationToken);
 
     private static async Task<long> CurrentVersionAsync(DatabaseLocation location, CancellationToken cancellationToken)
     {

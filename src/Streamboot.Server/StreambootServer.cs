@@ -51,8 +51,8 @@ public static class StreambootServer
         builder.Services.AddSingleton(new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20));
         builder.Services.AddSingleton(sp =>
         {
-            var site = new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name);
             var identity = sp.GetRequiredService<ServerIdentity>();
+            var site = new AdminSite(database, dataFolder, "server:" + identity.Name);
             return new Func<StreamingSessions>(() => new StreamingSessions(site, identity.Id == 0 ? null : identity.Id));
         });
         builder.Services.AddSingleton<SessionRegistry>();

@@ -10,13 +10,8 @@ namespace Streamboot.Admin.Tests;
 /// and PostgreSQL (<see cref="PostgresAdminTests"/>): what each does, what it
 /// refuses, and that a refusal writes nothing.
 /// </summary>
-public abstract class AdminTests : IAsyncLifetime
+public abstract class AdminTests : SiteTests
 {
-    private readonly TempFolder _data = new();
-    private AdminSite? _site;
-
-    protected AdminSite Site => _site ?? throw new InvalidOperationException("not initialised");
-
     protected DeviceAdmin Devices => new(Site);
 
     protected VDiskAdmin VDisks => new(Site);
@@ -24,21 +19,6 @@ public abstract class AdminTests : IAsyncLifetime
     protected CollectionAdmin Collections => new(Site);
 
     protected AssignmentAdmin Assignments => new(Site);
-
-    public async Task InitializeAsync()
-    {
-        var database = await SiteDatabase.OpenAsync(await CreateLocationAsync(_data.Path));
-        _site = new AdminSite(database, _data.Path, "tester@test");
-    }
-
-    public Task DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
-
-    protected abstract Task<DatabaseLocation> CreateLocationAsync(string dataFolder);
 
     [Fact]
     public async Task New_devices_are_named_from_their_collections_pattern()

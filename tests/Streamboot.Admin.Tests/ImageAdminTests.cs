@@ -10,31 +10,16 @@ namespace Streamboot.Admin.Tests;
 /// vDisk images, imports and versions, with qemu-img and qemu-io as the
 /// judges of every file Streamboot writes. Runs on SQLite and PostgreSQL.
 /// </summary>
-public abstract class ImageAdminTests : IAsyncLifetime
+public abstract class ImageAdminTests : SiteTests
 {
-    private readonly TempFolder _data = new();
-    private AdminSite? _site;
-
-    protected AdminSite Site => _site ?? throw new InvalidOperationException("not initialised");
-
     private VDiskAdmin VDisks => new(Site);
 
     private VersionAdmin Versions => new(Site);
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        var database = await SiteDatabase.OpenAsync(await CreateLocationAsync(_data.Path));
-        _site = new AdminSite(database, _data.Path, "tester@test");
+        await base.InitializeAsync();
     }
-
-    public Task DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
-
-    protected abstract Task<DatabaseLocation> CreateLocationAsync(string dataFolder);
 
     [Fact]
     public async Task A_qcow2_vdisk_is_what_qemu_img_expects()

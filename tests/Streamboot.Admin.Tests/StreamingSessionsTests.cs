@@ -5,19 +5,13 @@ using Streamboot.Testing;
 namespace Streamboot.Admin.Tests;
 
 /// <summary>Resolving exports to sessions, on SQLite and PostgreSQL.</summary>
-public abstract class StreamingSessionsTests : IAsyncLifetime
+public abstract class StreamingSessionsTests : SiteTests
 {
-    private readonly TempFolder _data = new();
-    private AdminSite? _site;
-
-    private AdminSite Site => _site ?? throw new InvalidOperationException("not initialised");
-
     private StreamingSessions Sessions => new(Site, serverId: null);
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        var database = await SiteDatabase.OpenAsync(await CreateLocationAsync(_data.Path));
-        _site = new AdminSite(database, _data.Path, "tester@test");
+        await base.InitializeAsync();
         Assert.True((await new VDiskAdmin(Site).CreateAsync("gold", 16L << 20, format: "qcow2")).Ok);
         await new DeviceAdmin(Site).AddAsync("52:54:00:00:00:01", new DeviceChanges(Name: "pc1"));
         await new DeviceAdmin(Site).AddAsync("52:54:00:00:00:02", new DeviceChanges(Name: "tester", Type: "test"));
@@ -27,15 +21,6 @@ public abstract class StreamingSessionsTests : IAsyncLifetime
             await new AssignmentAdmin(Site).AssignAsync(device, "gold", false);
         }
     }
-
-    public Task DisposeAsync()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        _data.Dispose();
-        return Task.CompletedTask;
-    }
-
-    protected abstract Task<DatabaseLocation> CreateLocationAsync(string dataFolder);
 
     [Fact]
     public async Task The_bare_vdisk_export_is_a_read_only_view_of_production()

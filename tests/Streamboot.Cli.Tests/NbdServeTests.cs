@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Streamboot.Testing;
 
@@ -26,8 +25,8 @@ public sealed class NbdServeTests : IAsyncLifetime
         await _cli.OkAsync("device", "add", "52:54:00:00:00:03", "--name", "stranger");
         await _cli.OkAsync("assign", "pc1", "gold");
         await _cli.OkAsync("assign", "pc2", "gold");
-        var http = FreePort();
-        _nbdPort = FreePort();
+        var http = Ports.Free();
+        _nbdPort = Ports.Free();
         _server = ServerProcess.Start(["--data", _cli.DataFolder, "--bind", "127.0.0.1", "--http-port", http.ToString(CultureInfo.InvariantCulture), "--nbd-port", _nbdPort.ToString(CultureInfo.InvariantCulture)]);
         using var health = await _server.WaitForHttpAsync($"http://127.0.0.1:{http}/healthz", TimeSpan.FromMinutes(2));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
@@ -154,10 +153,4 @@ public sealed class NbdServeTests : IAsyncLifetime
         return result.Stdout;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

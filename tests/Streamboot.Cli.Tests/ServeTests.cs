@@ -17,7 +17,7 @@ public sealed class ServeTests : IDisposable
     [Fact]
     public async Task Serve_answers_healthz_registers_itself_and_stops_cleanly_on_SIGTERM()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         await using var server = ServerProcess.Start(["--data", _cli.DataFolder, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--server-name", "sb-test-1"]);
         using var response = await server.WaitForHttpAsync($"http://127.0.0.1:{port}/healthz", s_startTimeout);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -42,7 +42,7 @@ public sealed class ServeTests : IDisposable
         var socketPath = Path.Combine(_cli.DataFolder, "notify.sock");
         using var notify = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
         notify.Bind(new UnixDomainSocketEndPoint(socketPath));
-        var port = FreePort();
+        var port = Ports.Free();
         await using var server = ServerProcess.StartUnder(
             "systemd",
             _cli.DataFolder,
@@ -60,7 +60,7 @@ public sealed class ServeTests : IDisposable
     [Fact]
     public async Task Serve_takes_its_port_from_the_environment()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         await using var server = ServerProcess.Start(
             ["--bind", "127.0.0.1"],
             new Dictionary<string, string?> { ["STREAMBOOT_DATA"] = _cli.DataFolder, ["STREAMBOOT_HTTP_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
@@ -101,7 +101,7 @@ public sealed class ServeTests : IDisposable
         await _cli.OkAsync("--db", url, "vdisk", "create", "pgdisk", "--size", "16M");
         await _cli.OkAsync("--db", url, "assign", "pg-client", "pgdisk");
 
-        var port = FreePort();
+        var port = Ports.Free();
         await using var server = ServerProcess.Start(["--data", _cli.DataFolder, "--db", url, "--http-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1"]);
         using var response = await server.WaitForHttpAsync($"http://127.0.0.1:{port}/healthz", s_startTimeout);
         var body = await response.Content.ReadAsStringAsync();
@@ -124,10 +124,4 @@ public sealed class ServeTests : IDisposable
         return Encoding.UTF8.GetString(buffer, 0, n);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

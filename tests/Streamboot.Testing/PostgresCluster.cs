@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 using Streamboot.Data;
 
@@ -63,7 +60,7 @@ public sealed class PostgresCluster
             await RunAsync("chown", ["postgres:postgres", folder]);
         }
 
-        var port = FreePort();
+        var port = Ports.Free();
         var cluster = new PostgresCluster(folder, bin, port, asPostgresUser);
         var data = Path.Combine(folder, "data");
         await cluster.RunPgAsync("initdb", ["-D", data, "-U", "streamboot", "--auth=trust", "-E", "UTF8", "--no-sync"]);
@@ -115,15 +112,5 @@ public sealed class PostgresCluster
             .Where(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")))
             .OrderByDescending(d => d, StringComparer.Ordinal)
             .FirstOrDefault();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        Debug.Assert(port > 0);
-        return port;
     }
 }

@@ -7,28 +7,19 @@ namespace Streamboot.Server.Nbd;
 /// flags a session would have (writable for a device's own view) without
 /// opening a session or a write cache. Never used to transmit.
 /// </summary>
-internal sealed class DescribedBlockDevice(IBlockDevice chain, bool readOnly) : IBlockDevice
+internal sealed class DescribedBlockDevice(IBlockDevice chain, bool readOnly) : BlockDeviceFilter(chain)
 {
-    public long Size => chain.Size;
+    public override BlockDeviceCapabilities Capabilities => readOnly
+        ? Next.Capabilities | BlockDeviceCapabilities.ReadOnly
+        : (Next.Capabilities & ~BlockDeviceCapabilities.ReadOnly) | BlockDeviceCapabilities.CanFlush | BlockDeviceCapabilities.CanFua | BlockDeviceCapabilities.CanTrim | BlockDeviceCapabilities.CanZero;
 
-    public BlockDeviceCapabilities Capabilities => readOnly
-        ? chain.Capabilities | BlockDeviceCapabilities.ReadOnly
-        : (chain.Capabilities & ~BlockDeviceCapabilities.ReadOnly) | BlockDeviceCapabilities.CanFlush | BlockDeviceCapabilities.CanFua | BlockDeviceCapabilities.CanTrim | BlockDeviceCapabilities.CanZero;
+    public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
 
-    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => chain.ReadAsync(offset, buffer, cancellationToken);
+    public override ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
+    public override ValueTask TrimAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
-
-    public ValueTask TrimAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
-
-    public ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
-
-    public ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default) =>
-        chain.GetExtentsAsync(offset, length, extents, cancellationToken);
-
-    public ValueTask DisposeAsync() => chain.DisposeAsync();
+    public override ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) => throw NotForTransmission();
 
     private static InvalidOperationException NotForTransmission() => new("an NBD_OPT_INFO description is not a session");
 }

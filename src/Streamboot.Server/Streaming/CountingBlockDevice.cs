@@ -3,11 +3,11 @@ using Streamboot.Storage.BlockDevices;
 namespace Streamboot.Server.Streaming;
 
 /// <summary>
-/// Passes every operation to the device below and counts the bytes read and
-/// written, for <c>streamboot session list</c>. Shared by all connections of
-/// one session, so the counters are updated atomically.
+/// Counts the bytes read and written through it, for <c>streamboot session
+/// list</c>. Shared by all connections of one session, so the counters are
+/// updated atomically.
 /// </summary>
-internal sealed class CountingBlockDevice(IBlockDevice inner) : IBlockDevice
+internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilter(inner)
 {
     private long _bytesRead;
     private long _bytesWritten;
@@ -16,37 +16,21 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : IBlockDevice
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
-    public IBlockDevice Inner => inner;
-
-    public long Size => inner.Size;
-
-    public BlockDeviceCapabilities Capabilities => inner.Capabilities;
-
-    public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         Interlocked.Add(ref _bytesRead, buffer.Length);
-        return inner.ReadAsync(offset, buffer, cancellationToken);
+        return Next.ReadAsync(offset, buffer, cancellationToken);
     }
 
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         Interlocked.Add(ref _bytesWritten, data.Length);
-        return inner.WriteAsync(offset, data, flags, cancellationToken);
+        return Next.WriteAsync(offset, data, flags, cancellationToken);
     }
 
-    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => inner.FlushAsync(cancellationToken);
-
-    public ValueTask TrimAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
-        inner.TrimAsync(offset, length, flags, cancellationToken);
-
-    public ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
+    public override ValueTask WriteZeroesAsync(long offset, long length, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         Interlocked.Add(ref _bytesWritten, length);
-        return inner.WriteZeroesAsync(offset, length, flags, cancellationToken);
+        return Next.WriteZeroesAsync(offset, length, flags, cancellationToken);
     }
-
-    public ValueTask<int> GetExtentsAsync(long offset, long length, Memory<BlockExtent> extents, CancellationToken cancellationToken = default) =>
-        inner.GetExtentsAsync(offset, length, extents, cancellationToken);
-
-    public ValueTask DisposeAsync() => inner.DisposeAsync();
 }

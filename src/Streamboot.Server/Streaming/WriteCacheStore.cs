@@ -86,19 +86,6 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
         return new OpenedStack(disk, () => new FileInfo(overlay) is { Exists: true } f ? f.Length : 0);
     }
 
-    /// <summary>Discards a device's write cache: its next boot starts clean (not for persistent caches).</summary>
-    public void Discard(string vdisk, string device)
-    {
-        var folder = Path.Combine(Root, vdisk);
-        if (Directory.Exists(folder))
-        {
-            foreach (var file in Directory.GetFiles(folder, $"{device}.v*"))
-            {
-                File.Delete(file);
-            }
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         List<SharedReadCache> caches;
