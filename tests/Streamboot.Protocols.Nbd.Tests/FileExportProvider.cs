@@ -59,6 +59,34 @@ public sealed class FileExportProvider : INbdExportProvider
         return NbdOpenResult.Opened(export);
     }
 
+    /// <summary>
+    /// Waits until every export's device is closed: a client's exit does not
+    /// wait for the server to close its side, and a writable image stays
+    /// locked (and its last writes unflushed) until then.
+    /// </summary>
+    public async Task WaitUntilClosedAsync()
+    {
+        for (var i = 0; i < 400; i++)
+        {
+            await _gate.WaitAsync();
+            try
+            {
+                if (_open.Count == 0)
+                {
+                    return;
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            await Task.Delay(25);
+        }
+
+        throw new TimeoutException("export devices still open 10 s after the clients finished");
+    }
+
     private async ValueTask<SharedDevice> AcquireAsync(string name, ExportDefinition definition)
     {
         await _gate.WaitAsync();

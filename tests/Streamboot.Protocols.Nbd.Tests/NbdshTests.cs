@@ -81,6 +81,7 @@ public sealed class NbdshTests
                 assert buffers[i].to_bytearray() == (data[i * 4096:(i + 1) * 4096] if i < 16 else bytes(4096)), i
             h.shutdown()
             """);
+        await server.Provider.WaitUntilClosedAsync();
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.Equal(1, bytes[65537]);
     }

@@ -52,6 +52,7 @@ public sealed class PeerTests
         var other = server.Folder.Combine("other.raw");
         await File.WriteAllBytesAsync(other, NbdTestServer.Pattern(24 * MiB, 7));
         await Peers.NbdCopyAsync("--flush", other, server.Url("target"));
+        await server.Provider.WaitUntilClosedAsync();
         Assert.True(FilesEqual(other, target), "nbdcopy to the server changed the data");
     }
 
@@ -75,6 +76,7 @@ public sealed class PeerTests
         // Write through qemu-img into the qcow2 export, then let qemu check the file.
         var blank = server.AddRaw("blank", 16 * MiB, fill: false);
         await QemuImg.RunAsync("convert", "-n", "-f", "raw", "-O", "raw", raw, server.Url("blank"));
+        await server.Provider.WaitUntilClosedAsync();
         Assert.True(FilesEqual(raw, blank));
         await QemuImg.RunAsync("check", qcow2);
     }
@@ -86,6 +88,7 @@ public sealed class PeerTests
         var path = server.AddRaw("disk", 8 * MiB, fill: false);
         await QemuImg.IoAsync("raw", server.Url("disk"), "write -P 0xab 1M 64k", "write -P 0x5c -f 3M 4k", "flush", "write -z 1M 4k");
         await QemuImg.IoAsync("raw", server.Url("disk"), "read -P 0 1M 4k", "read -P 0xab 1052672 61440", "read -P 0x5c 3M 4k", "read -P 0 0 1M");
+        await server.Provider.WaitUntilClosedAsync();
         var bytes = await File.ReadAllBytesAsync(path);
         Assert.Equal(0xab, bytes[MiB + 4096]);
         Assert.Equal(0x5c, bytes[(3 * MiB) + 100]);
