@@ -32,7 +32,7 @@ public sealed class CollectionAdmin(AdminSite site)
 
         db.Collections.Add(collection);
         site.Audit(db, "collection.add", name, fields);
-        return await Persist.SaveAsync(db, _ => $"a collection named '{name}' already exists", cancellationToken) is { } saveError
+        return await SaveAsync(db, collection, fields, _ => $"a collection named '{name}' already exists", cancellationToken) is { } saveError
             ? saveError
             : await ShowAsync(name, cancellationToken);
     }
@@ -87,7 +87,7 @@ public sealed class CollectionAdmin(AdminSite site)
         }
 
         site.Audit(db, "collection.set", name, changes);
-        return await Persist.SaveAsync(db, _ => $"a collection named '{changes.Name}' already exists", cancellationToken) is { } saveError
+        return await SaveAsync(db, collection, changes, _ => $"a collection named '{changes.Name}' already exists", cancellationToken) is { } saveError
             ? saveError
             : await ShowAsync(collection.Name, cancellationToken);
     }
@@ -117,6 +117,36 @@ public sealed class CollectionAdmin(AdminSite site)
         db.Collections.Remove(collection);
         site.Audit(db, "collection.delete", collection.Name);
         return await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } saveError ? saveError : view;
+    }
+
+    /// <summary>
+    /// Saves; a collection that takes over unknown devices first takes the
+    /// role from whichever had it, in the same transaction, so the unique
+    /// index (one at a time) never sees two.
+    /// </summary>
+    private static async Task<AdminError?> SaveAsync(StreambootDbContext db, Collection collection, CollectionChanges changes, Func<string, string> describe, CancellationToken cancellationToken)
+    {
+        if (changes.ReceivesUnknown != true)
+        {
+            if (changes.ReceivesUnknown == false)
+            {
+                collection.ReceivesUnknown = false;
+            }
+
+            return await Persist.SaveAsync(db, describe, cancellationToken);
+        }
+
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await db.Collections.Where(c => c.ReceivesUnknown && c.Id != collection.Id)
+            .ExecuteUpdateAsync(u => u.SetProperty(c => c.ReceivesUnknown, false), cancellationToken);
+        collection.ReceivesUnknown = true;
+        if (await Persist.SaveAsync(db, describe, cancellationToken) is { } error)
+        {
+            return error;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return null;
     }
 
     private static async Task<AdminError?> ApplyAsync(StreambootDbContext db, Collection collection, CollectionChanges changes, CancellationToken cancellationToken)
@@ -174,5 +204,5 @@ public sealed class CollectionAdmin(AdminSite site)
     }
 
     private static CollectionView ToView(Collection c, string? defaultVDisk, int devices) =>
-        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, defaultVDisk, devices, c.CreatedAt);
+        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt);
 }

@@ -65,13 +65,7 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             }
 
             version = VersionSelection.ForDevice(device.Type, vdisk.Value.Versions);
-            mode = vdisk.Value.AccessMode == AccessMode.Private ? WriteCacheMode.None : device.WriteCacheMode ?? vdisk.Value.WriteCacheMode;
-            // A maintenance device writes into the version in maintenance itself.
-            if (device.Type == DeviceType.Maintenance && version?.Stage == VersionStage.Maintenance)
-            {
-                mode = WriteCacheMode.None;
-            }
-
+            mode = WriteCachePolicy.For(device, vdisk.Value, version);
             readOnly = mode == WriteCacheMode.ClientDisk;
         }
 

@@ -258,6 +258,14 @@ public sealed class VDiskAdmin(AdminSite site)
         return await ShowAsync(p.Name, cancellationToken);
     }
 
+    /// <summary>The folder that holds a vDisk's files (its images, and boot files in <c>boot/</c>), or null when there is no such vDisk.</summary>
+    public async Task<string?> StoreFolderAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var found = await Lookup.VDiskAsync(db, name, cancellationToken);
+        return found.Ok ? site.ResolveStorePath(found.Value.StorePath) : null;
+    }
+
     public async Task<IReadOnlyList<VDiskView>> ListAsync(CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();

@@ -24,6 +24,7 @@ root.Subcommands.Add(SiteCommands.Session());
 root.Subcommands.Add(SiteCommands.Server());
 root.Subcommands.Add(SiteCommands.Audit());
 root.Subcommands.Add(SiteCommands.Db());
+root.Subcommands.Add(BootstrapCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
 
 var parse = root.Parse(args);

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Streamboot.Data;
+using Streamboot.Server.Boot;
 using Streamboot.Server.Configuration;
 using Streamboot.Server.Farm;
 using Streamboot.Admin;
@@ -43,16 +44,19 @@ public static class StreambootServer
             o.NbdPort = options.NbdPort;
             o.ServerName = options.ServerName;
             o.HeartbeatSeconds = options.HeartbeatSeconds;
+            o.BootMenuSeconds = options.BootMenuSeconds;
+            o.BootRetrySeconds = options.BootRetrySeconds;
         });
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
         builder.Services.AddHostedService<ServerRegistration>();
         builder.Services.AddSingleton(new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20));
+        builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name));
         builder.Services.AddSingleton(sp =>
         {
             var identity = sp.GetRequiredService<ServerIdentity>();
-            var site = new AdminSite(database, dataFolder, "server:" + identity.Name);
+            var site = sp.GetRequiredService<AdminSite>();
             return new Func<StreamingSessions>(() => new StreamingSessions(site, identity.Id == 0 ? null : identity.Id));
         });
         builder.Services.AddSingleton<SessionRegistry>();
@@ -69,6 +73,7 @@ public static class StreambootServer
         var app = builder.Build();
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
+        BootEndpoints.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

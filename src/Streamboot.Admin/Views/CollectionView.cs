@@ -7,6 +7,7 @@ public sealed record CollectionView(
     string? Description,
     string NamingPattern,
     UnknownDevicePolicy UnknownDevicePolicy,
+    bool ReceivesUnknown,
     string? DefaultVDisk,
     int Devices,
     DateTime CreatedAt);

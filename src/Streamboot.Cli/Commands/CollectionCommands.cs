@@ -41,7 +41,7 @@ public static class CollectionCommands
             output.List(
                 await new CollectionAdmin(site).ListAsync(ct),
                 ["Name", "Pattern", "Unknown devices", "Default vDisk", "Devices"],
-                c => [c.Name, c.NamingPattern, KebabCase.Of(c.UnknownDevicePolicy), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
+                c => [c.Name, c.NamingPattern, UnknownText(c), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
                 "No collections.")));
         return verb;
     }
@@ -92,13 +92,17 @@ public static class CollectionCommands
         [
             ("Name", c.Name),
             ("Naming pattern", c.NamingPattern),
-            ("Unknown devices", KebabCase.Of(c.UnknownDevicePolicy)),
+            ("Unknown devices", UnknownText(c)),
             ("Default vDisk", c.DefaultVDisk ?? "(none)"),
             ("Devices", c.Devices.ToString(CultureInfo.InvariantCulture)),
             ("Description", c.Description ?? ""),
             ("Created", CliOutput.Time(c.CreatedAt)),
         ],
         heading);
+
+    /// <summary>The policy, and whether this is the collection unknown machines fall into (only then does it apply).</summary>
+    private static string UnknownText(CollectionView c) =>
+        c.ReceivesUnknown ? $"{KebabCase.Of(c.UnknownDevicePolicy)} (receives unknown)" : KebabCase.Of(c.UnknownDevicePolicy);
 
     private sealed class CollectionFieldOptions(bool forAdd)
     {
@@ -107,6 +111,11 @@ public static class CollectionCommands
         private readonly Option<string?> _policy = new("--policy") { Description = "Unknown devices: auto-register, menu or refuse [default for add: refuse]", HelpName = "POLICY" };
         private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk that new devices get (none to clear)", HelpName = "VDISK" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
+        private readonly Option<bool?> _receivesUnknown = new("--receives-unknown")
+        {
+            Description = "Machines the server does not know fall into this collection, whose --policy then applies (one collection at a time; false to stop)",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
 
         public void AddTo(Command command)
         {
@@ -119,6 +128,7 @@ public static class CollectionCommands
             command.Options.Add(_policy);
             command.Options.Add(_defaultVDisk);
             command.Options.Add(_description);
+            command.Options.Add(_receivesUnknown);
         }
 
         public CollectionChanges Read(ParseResult parse) => new(
@@ -126,6 +136,7 @@ public static class CollectionCommands
             Description: parse.GetValue(_description),
             NamingPattern: parse.GetValue(_pattern),
             UnknownDevicePolicy: parse.GetValue(_policy),
-            DefaultVDisk: parse.GetValue(_defaultVDisk));
+            DefaultVDisk: parse.GetValue(_defaultVDisk),
+            ReceivesUnknown: parse.GetResult(_receivesUnknown) is null ? null : parse.GetValue(_receivesUnknown) ?? true);
     }
 }

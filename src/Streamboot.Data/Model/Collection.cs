@@ -18,6 +18,9 @@ public sealed class Collection
 
     public UnknownDevicePolicy UnknownDevicePolicy { get; set; } = UnknownDevicePolicy.Refuse;
 
+    /// <summary>Machines the database does not know fall into this collection (at most one does).</summary>
+    public bool ReceivesUnknown { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public List<Device> Devices { get; } = [];

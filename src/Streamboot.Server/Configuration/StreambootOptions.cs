@@ -32,6 +32,12 @@ public sealed class StreambootOptions
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 
+    /// <summary>Seconds a boot menu waits before it boots the default vDisk.</summary>
+    public int BootMenuSeconds { get; set; } = 10;
+
+    /// <summary>Seconds a refused or failed client waits before it asks for its boot script again.</summary>
+    public int BootRetrySeconds { get; set; } = 30;
+
     /// <summary>Seconds between heartbeats written to the servers table.</summary>
     public int HeartbeatSeconds { get; set; } = 10;
 }

@@ -85,6 +85,43 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
         }
     }
 
+    /// <summary>
+    /// A device asked for its boot script: a new boot begins. What its last
+    /// boot wrote is thrown away (a standard image boots clean every time)
+    /// unless its write cache is persistent; a session still live is left
+    /// alone (the boot planner refuses a second machine under a live identity).
+    /// </summary>
+    public async Task NewBootAsync(string device, bool persistent)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_byDevice.Exists(s => string.Equals(s.Plan.Device, device, StringComparison.OrdinalIgnoreCase)))
+            {
+                return;
+            }
+
+            foreach (var old in _parked.Where(p => string.Equals(p.Plan.Device, device, StringComparison.OrdinalIgnoreCase)).ToList())
+            {
+                _parked.Remove(old);
+                await old.Device.DisposeAsync();
+            }
+
+            if (!persistent)
+            {
+                var discarded = caches.Discard(device);
+                if (discarded > 0)
+                {
+                    LogDiscarded(logger, device, discarded);
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>Writes every live session's counters to the database (called periodically).</summary>
     public async Task ReportAsync(CancellationToken cancellationToken)
     {
@@ -183,6 +220,9 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
 
     [LoggerMessage(1101, LogLevel.Information, "Session {SessionId} ended: {BytesRead} bytes read, {BytesWritten} written")]
     private static partial void LogClosed(ILogger logger, long sessionId, long bytesRead, long bytesWritten);
+
+    [LoggerMessage(1102, LogLevel.Information, "New boot of {Device}: discarded {Files} write-cache file(s) of its last boot")]
+    private static partial void LogDiscarded(ILogger logger, string device, int files);
 
     private sealed class Shared(StreamPlan plan, CountingBlockDevice device, Func<long> cacheBytes)
     {

@@ -86,6 +86,27 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
         return new OpenedStack(disk, () => new FileInfo(overlay) is { Exists: true } f ? f.Length : 0);
     }
 
+    /// <summary>Deletes a device's write-cache files on every vDisk (a new boot starts clean); returns how many.</summary>
+    public int Discard(string device)
+    {
+        if (!Directory.Exists(Root))
+        {
+            return 0;
+        }
+
+        var count = 0;
+        foreach (var folder in Directory.GetDirectories(Root))
+        {
+            foreach (var file in Directory.GetFiles(folder, $"{device}.v*"))
+            {
+                File.Delete(file);
+                count++;
+            }
+        }
+
+        return count;
+    }
+
     public async ValueTask DisposeAsync()
     {
         List<SharedReadCache> caches;

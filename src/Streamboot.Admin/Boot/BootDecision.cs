@@ -1,0 +1,63 @@
+using Streamboot.Data.Model;
+
+namespace Streamboot.Admin.Boot;
+
+/// <summary>What the server tells a client that asked how to boot; the HTTP layer renders it as an iPXE script.</summary>
+public abstract record BootDecision;
+
+/// <summary>Who a device is: the computer name and machine id its OS must take, never another device's.</summary>
+public sealed record BootIdentity(string Name, string Mac, Guid MachineId, string Collection)
+{
+    /// <summary>The machine id as systemd writes it in /etc/machine-id: 32 lower-case hex digits.</summary>
+    public string MachineIdHex => MachineId.ToString("N");
+}
+
+/// <summary>
+/// One vDisk a device may boot: the version its type selects, the export it
+/// streams it from and where its writes go. <see cref="StoreFolder"/> holds
+/// the vDisk's files (boot files beside the images).
+/// </summary>
+public sealed record BootTarget(
+    string VDisk,
+    string? Description,
+    int Version,
+    string Export,
+    WriteCacheMode WriteCacheMode,
+    string StoreFolder);
+
+/// <summary>Boot this vDisk under this identity.</summary>
+public sealed record BootVDisk(BootIdentity Device, BootTarget Target, bool Registered, bool PersistentWriteCache) : BootDecision;
+
+/// <summary>A device with several vDisks: a menu in assignment order, the default chosen after the timeout.</summary>
+public sealed record BootMenu(BootIdentity Device, IReadOnlyList<BootMenuItem> Items, int DefaultIndex) : BootDecision;
+
+/// <summary>An unknown client whose collection lets it pick a vDisk (and so register) from a menu.</summary>
+public sealed record RegistrationMenu(string Mac, string Collection, IReadOnlyList<BootMenuItem> Items) : BootDecision;
+
+public sealed record BootMenuItem(string VDisk, string? Description);
+
+/// <summary>The client is not booted; <see cref="Message"/> is shown on its screen, in words its user can act on.</summary>
+public sealed record BootRefused(BootRefusal Reason, string Message) : BootDecision;
+
+public enum BootRefusal
+{
+    /// <summary>The request itself is wrong (no MAC, a malformed MAC).</summary>
+    BadRequest,
+
+    /// <summary>The database does not know the machine and its collection's policy refuses it.</summary>
+    UnknownDevice,
+
+    Disabled,
+
+    /// <summary>The device has no vDisk, or asked for one it is not assigned.</summary>
+    NotAssigned,
+
+    /// <summary>The vDisk has no version this device's type may boot.</summary>
+    NoVersion,
+
+    /// <summary>Another machine is running under this identity right now.</summary>
+    IdentityInUse,
+
+    /// <summary>Registering the unknown machine failed.</summary>
+    RegistrationFailed,
+}

@@ -1,0 +1,198 @@
+using System.Globalization;
+using System.Text;
+using Streamboot.Admin.Boot;
+using Streamboot.Data;
+
+namespace Streamboot.Server.Boot;
+
+/// <summary>
+/// Renders a <see cref="BootDecision"/> as an iPXE script. Everything a
+/// client's OS needs to know about its session goes on the kernel command
+/// line as <c>streamboot.*</c> parameters (the client boot component reads
+/// them; <c>/boot/identity</c> answers the same for images booted another way):
+/// <code>
+///   streamboot.url=http://SERVER:PORT        this server's HTTP base
+///   streamboot.nbd=SERVER:PORT               its NBD endpoint
+///   streamboot.export=VDISK/DEVICE           the device's session export
+///   streamboot.name=NAME                     computer name
+///   streamboot.machine_id=HEX32              /etc/machine-id
+///   streamboot.cache=server-disk|server-ram|client-disk|none
+/// </code>
+/// </summary>
+public static class IpxeScript
+{
+    /// <summary>Where the script's URLs point and how long menus and messages wait.</summary>
+    public sealed record Context(string BaseUrl, string NbdHost, int NbdPort, int MenuTimeoutSeconds, int RetrySeconds);
+
+    /// <summary>Boot files a vDisk may keep beside its images, in <c>STORE/boot/</c>: the kernel, the initrd, extra kernel parameters.</summary>
+    public const string KernelFile = "vmlinuz";
+    public const string InitrdFile = "initrd.img";
+    public const string CmdlineFile = "cmdline";
+
+    public static string Render(BootDecision decision, Context context) => decision switch
+    {
+        BootVDisk boot => Boot(boot, context),
+        BootMenu menu => Menu(menu, context),
+        RegistrationMenu registration => Registration(registration, context),
+        BootRefused refused => Refused(refused, context),
+        _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "unknown boot decision"),
+    };
+
+    /// <summary>The kernel parameters of a session (without the boot files' own).</summary>
+    public static string SessionParameters(BootVDisk boot, Context context) => string.Join(' ',
+        $"streamboot.url={context.BaseUrl}",
+        $"streamboot.nbd={context.NbdHost}:{context.NbdPort.ToString(CultureInfo.InvariantCulture)}",
+        $"streamboot.export={boot.Target.Export}",
+        $"streamboot.name={boot.Device.Name}",
+        $"streamboot.machine_id={boot.Device.MachineIdHex}",
+        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}");
+
+    private static string Boot(BootVDisk boot, Context context)
+    {
+        var s = Header($"{boot.Device.Name} ({boot.Device.Mac})");
+        if (boot.Registered)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: registered this machine as {Text(boot.Device.Name)} in collection {Text(boot.Device.Collection)}");
+        }
+
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: this is {Text(boot.Device.Name)}, machine id {boot.Device.MachineIdHex}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: booting vDisk {Text(boot.Target.VDisk)} version {boot.Target.Version} (write cache: {KebabCase.Of(boot.Target.WriteCacheMode)})");
+        var files = Path.Combine(boot.Target.StoreFolder, "boot");
+        var vdiskUrl = $"{context.BaseUrl}/boot/files/{Uri.EscapeDataString(boot.Target.VDisk)}";
+        if (File.Exists(Path.Combine(files, KernelFile)))
+        {
+            var extra = File.Exists(Path.Combine(files, CmdlineFile))
+                ? string.Join(' ', File.ReadAllText(Path.Combine(files, CmdlineFile)).Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries))
+                : "";
+            var hasInitrd = File.Exists(Path.Combine(files, InitrdFile));
+            var parameters = string.Join(' ', new[] { hasInitrd ? $"initrd={InitrdFile}" : "", extra, SessionParameters(boot, context) }.Where(p => p.Length > 0));
+            s.AppendLine(CultureInfo.InvariantCulture, $"kernel {vdiskUrl}/{KernelFile} {parameters} || goto failed");
+            if (hasInitrd)
+            {
+                s.AppendLine(CultureInfo.InvariantCulture, $"initrd {vdiskUrl}/{InitrdFile} || goto failed");
+            }
+
+            s.AppendLine("boot || goto failed");
+        }
+        else
+        {
+            // A whole-disk image with its own boot loader: iPXE reads it over
+            // HTTP range requests and hands it to the BIOS as drive 0x80.
+            s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {context.BaseUrl}/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)} || goto failed");
+        }
+
+        s.AppendLine(":failed");
+        s.AppendLine("echo Streamboot: the boot failed (${errno}); trying again shortly");
+        Retry(s, boot.Device.Mac, context);
+        return s.ToString();
+    }
+
+    private static string Menu(BootMenu menu, Context context)
+    {
+        var s = Header($"{menu.Device.Name} ({menu.Device.Mac})");
+        s.AppendLine(CultureInfo.InvariantCulture, $"menu Streamboot: {Text(menu.Device.Name)} - choose a vDisk");
+        for (var i = 0; i < menu.Items.Count; i++)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"item v{i} {Text(Label(menu.Items[i]))}{(i == menu.DefaultIndex ? " (default)" : "")}");
+        }
+
+        Choose(s, menu.DefaultIndex, context);
+        for (var i = 0; i < menu.Items.Count; i++)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $":v{i}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: {Text(menu.Device.Name)} chose vDisk {Text(menu.Items[i].VDisk)}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"chain --replace --autofree {ScriptUrl(menu.Device.Mac, context)}&vdisk={Uri.EscapeDataString(menu.Items[i].VDisk)}");
+        }
+
+        return s.ToString();
+    }
+
+    private static string Registration(RegistrationMenu menu, Context context)
+    {
+        var s = Header($"unregistered {menu.Mac}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"menu Streamboot: this machine ({menu.Mac}) is not registered - pick a vDisk to register it with");
+        for (var i = 0; i < menu.Items.Count; i++)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"item v{i} {Text(Label(menu.Items[i]))}");
+        }
+
+        s.AppendLine("item --gap");
+        s.AppendLine("item skip Do not register; boot from the next device");
+        s.AppendLine("choose selected || goto skip");
+        s.AppendLine("goto ${selected}");
+        for (var i = 0; i < menu.Items.Count; i++)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $":v{i}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"chain --replace --autofree {ScriptUrl(menu.Mac, context)}&register={Uri.EscapeDataString(menu.Items[i].VDisk)}");
+        }
+
+        s.AppendLine(":skip");
+        s.AppendLine("echo Streamboot: not registered; leaving network boot");
+        s.AppendLine("exit 1");
+        return s.ToString();
+    }
+
+    private static string Refused(BootRefused refused, Context context)
+    {
+        var s = Header("refused");
+        s.AppendLine("echo");
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: {Text(refused.Message)}");
+        s.AppendLine("echo");
+        // The machine tries again by itself: once an admin acts on the
+        // message, it boots without anyone at its keyboard.
+        Retry(s, null, context);
+        return s.ToString();
+    }
+
+    private static StringBuilder Header(string about)
+    {
+        var s = new StringBuilder();
+        s.AppendLine("#!ipxe");
+        s.AppendLine(CultureInfo.InvariantCulture, $"# Streamboot boot script: {Comment(about)}");
+        return s;
+    }
+
+    private static void Choose(StringBuilder s, int defaultIndex, Context context)
+    {
+        var timeout = (context.MenuTimeoutSeconds * 1000).ToString(CultureInfo.InvariantCulture);
+        s.AppendLine(CultureInfo.InvariantCulture, $"choose --default v{defaultIndex} --timeout {timeout} selected || goto v{defaultIndex}");
+        s.AppendLine("goto ${selected}");
+    }
+
+    private static void Retry(StringBuilder s, string? mac, Context context)
+    {
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: asking again in {context.RetrySeconds} s");
+        s.AppendLine(CultureInfo.InvariantCulture, $"sleep {context.RetrySeconds}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"chain --replace --autofree {(mac is null ? $"{context.BaseUrl}/boot.ipxe?mac=${{net0/mac}}" : ScriptUrl(mac, context))}");
+    }
+
+    private static string ScriptUrl(string mac, Context context) => $"{context.BaseUrl}/boot.ipxe?mac={mac}";
+
+    private static string Label(BootMenuItem item) =>
+        string.IsNullOrWhiteSpace(item.Description) ? item.VDisk : $"{item.VDisk} - {item.Description}";
+
+    /// <summary>
+    /// Text for <c>echo</c>, <c>menu</c> and <c>item</c>: iPXE expands
+    /// <c>${...}</c> and may treat quotes and backslashes specially, so
+    /// those and control characters are neutralised.
+    /// </summary>
+    private static string Text(string text)
+    {
+        var clean = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            clean.Append(c switch
+            {
+                '$' => "_",     // never a ${setting} expansion of the client's
+                '\\' => "\\\\",
+                '"' or '\'' => "",
+                _ when char.IsControl(c) => " ",
+                _ => c.ToString(),
+            });
+        }
+
+        return clean.ToString();
+    }
+
+    private static string Comment(string text) => new([.. text.Select(c => char.IsControl(c) ? ' ' : c)]);
+}
