@@ -12,7 +12,11 @@ public sealed class DeviceAdmin(AdminSite site)
     // the unique index refuses one, which then takes the next number.
     private const int NameAttempts = 8;
 
-    public async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, CancellationToken cancellationToken = default)
+    public Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, CancellationToken cancellationToken = default) =>
+        AddAsync(mac, fields, assignVDiskId: null, cancellationToken);
+
+    /// <summary>Adds a device, with <paramref name="assignVDiskId"/> assigned as its default in the same transaction (registration at boot).</summary>
+    internal async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, long? assignVDiskId, CancellationToken cancellationToken)
     {
         if (!MacAddress.TryParse(mac, out var address))
         {
@@ -61,7 +65,12 @@ public sealed class DeviceAdmin(AdminSite site)
             }
 
             db.Devices.Add(device);
-            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields });
+            if (assignVDiskId is { } vdiskId)
+            {
+                db.Assignments.Add(new Assignment { Device = device, VDiskId = vdiskId, IsDefault = true, Position = 1, CreatedAt = now });
+            }
+
+            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields, assigned = assignVDiskId });
             var nameTaken = false;
             var saveError = await Persist.SaveAsync(
                 db,

@@ -117,9 +117,10 @@ public sealed class BootPlanner(AdminSite site)
         }
     }
 
-    /// <summary>Adds the machine to the collection with the vDisk assigned; a concurrent request that registered it first is fine.</summary>
+    /// <summary>Adds the machine to the collection with the vDisk assigned, in one transaction; a concurrent request that registered it first is fine.</summary>
     private async Task<BootDecision?> RegisterAsync(MacAddress mac, Collection collection, string vdisk, CancellationToken cancellationToken)
     {
+        long vdiskId;
         await using (var db = site.Database.CreateContext())
         {
             var chosen = await Lookup.VDiskAsync(db, vdisk, cancellationToken);
@@ -127,22 +128,28 @@ public sealed class BootPlanner(AdminSite site)
             {
                 return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): {chosen.Error.Message}");
             }
+
+            if (chosen.Value.AccessMode == AccessMode.Private && await db.Assignments.AnyAsync(a => a.VDiskId == chosen.Value.Id, cancellationToken))
+            {
+                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}) with vDisk '{chosen.Value.Name}': it is a private image and already has its device");
+            }
+
+            vdiskId = chosen.Value.Id;
         }
 
-        var added = await new DeviceAdmin(site).AddAsync(mac.ToString(), new DeviceChanges(Collection: collection.Name), cancellationToken);
-        if (!added.Ok)
+        var added = await new DeviceAdmin(site).AddAsync(mac.ToString(), new DeviceChanges(Collection: collection.Name), vdiskId, cancellationToken);
+        if (added.Ok)
         {
-            await using var db = site.Database.CreateContext();
+            return null;
+        }
+
+        await using (var db = site.Database.CreateContext())
+        {
             // Two boot requests from one machine race: the other one registered it.
             return await db.Devices.AnyAsync(d => d.Mac == mac.ToString(), cancellationToken)
                 ? null
                 : new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): {added.Error.Message}");
         }
-
-        var assigned = await new AssignmentAdmin(site).AssignAsync(mac.ToString(), vdisk, makeDefault: true, cancellationToken);
-        return assigned.Ok
-            ? null
-            : new BootRefused(BootRefusal.RegistrationFailed, $"registered this machine ({mac}) as {added.Value.Name} but could not assign vDisk '{vdisk}': {assigned.Error.Message}");
     }
 
     private async Task<BootDecision> KnownAsync(MacAddress mac, BootRequest request, bool registered, CancellationToken cancellationToken)
