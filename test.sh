@@ -16,6 +16,12 @@ packages=(
   nbdkit       # the NBD server Streamboot is measured against
   fio          # I/O load generator with an nbd engine
   curl
+  xorriso         # streamboot bootstrap writes its ISO with it
+  isolinux        # the bootstrap ISO's boot loader
+  syslinux-common # ldlinux.c32 for ISOLINUX
+  ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
+  qemu-system-x86 # diskless VMs that boot from Streamboot
+  ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
 )
 
 missing=()
