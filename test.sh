@@ -22,6 +22,7 @@ packages=(
   ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
   qemu-system-x86 # diskless VMs that boot from Streamboot
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
+  dnsmasq-base    # a site's existing DHCP server in the boot tests
 )
 
 missing=()

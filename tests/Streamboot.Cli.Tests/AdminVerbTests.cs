@@ -1,3 +1,5 @@
+using Streamboot.Testing;
+
 namespace Streamboot.Cli.Tests;
 
 /// <summary>The admin verbs through the real launcher: output for people, JSON for scripts, exit codes.</summary>

@@ -1,9 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using Streamboot.Testing;
 
-namespace Streamboot.Cli.Tests;
+namespace Streamboot.Testing;
 
 /// <summary>A running <c>./streamboot serve</c>, its output collected, stopped with a real SIGTERM.</summary>
 public sealed partial class ServerProcess : IAsyncDisposable
@@ -52,6 +51,10 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public static ServerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>
         Start(Repository.Launcher, ["serve", .. arguments], environment, underParent: false);
+
+    /// <summary>Starts the server inside a network namespace (<c>ip netns exec</c> execs it, so the PID stays the server's).</summary>
+    public static ServerProcess StartIn(string networkNamespace, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>
+        Start("ip", ["netns", "exec", networkNamespace, Repository.Launcher, "serve", .. arguments], environment, underParent: false);
 
     private static ServerProcess Start(string program, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment, bool underParent)
     {

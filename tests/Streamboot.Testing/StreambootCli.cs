@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Streamboot.Testing;
 
-namespace Streamboot.Cli.Tests;
+namespace Streamboot.Testing;
 
 /// <summary>Runs ./streamboot with its own data folder, as a user would.</summary>
 public sealed class StreambootCli : IDisposable

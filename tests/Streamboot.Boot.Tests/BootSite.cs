@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using Streamboot.Testing;
+
+namespace Streamboot.Boot.Tests;
+
+/// <summary>
+/// One test's whole site: a data folder set up through the CLI, a private
+/// boot network, <c>streamboot serve</c> running inside it, and the VMs and
+/// peers a test starts there. Everything stops and goes at the end.
+/// </summary>
+public sealed class BootSite : IAsyncDisposable
+{
+    public const int HttpPort = 8080;
+    public const int NbdPort = 10809;
+    private readonly List<IAsyncDisposable> _owned = [];
+    private readonly List<Process> _peers = [];
+
+    private BootSite(BootNetwork network)
+    {
+        Network = network;
+    }
+
+    public StreambootCli Cli { get; } = new();
+
+    public TempFolder Folder { get; } = new("boot-site");
+
+    public BootNetwork Network { get; }
+
+    public ServerProcess? Server { get; private set; }
+
+    public string BaseUrl => $"http://{Network.ServerAddress}:{HttpPort}";
+
+    public static async Task<BootSite> CreateAsync() => new(await BootNetwork.CreateAsync());
+
+    /// <summary>Starts the server in the boot network with extra <c>serve</c> flags and environment; waits until it answers.</summary>
+    public async Task StartServerAsync(IEnumerable<string>? flags = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var env = new Dictionary<string, string?>(Cli.Environment)
+        {
+            ["STREAMBOOT_BOOT_MENU_SECONDS"] = "2",
+            ["STREAMBOOT_BOOT_RETRY_SECONDS"] = "3",
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            env[key] = value;
+        }
+
+        Server = ServerProcess.StartIn(
+            Network.Name,
+            ["--data", Cli.DataFolder, "--bind", "0.0.0.0", "--http-port", HttpPort.ToString(CultureInfo.InvariantCulture), "--nbd-port", NbdPort.ToString(CultureInfo.InvariantCulture), .. flags ?? []],
+            env);
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            Assert.False(Server.HasExited, $"serve exited:\n{Server.Output}");
+            var probe = await Network.ExecAsync("curl", "-sf", "-o", "/dev/null", $"http://127.0.0.1:{HttpPort}/healthz");
+            if (probe.ExitCode == 0)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"serve did not answer in 3 minutes:\n{Server.Output}");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>A site's existing DHCP server (dnsmasq, addresses only, no PXE) on another host of the boot network.</summary>
+    public async Task StartExistingDhcpAsync()
+    {
+        var dnsmasq = ProcessRunner.Find("dnsmasq", "/usr/sbin")
+            ?? throw new InvalidOperationException("dnsmasq is not installed; apt-get install dnsmasq-base (test.sh installs it)");
+        var host = await Network.AddHostAsync($"{Network.Prefix}.2");
+        var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[]
+        {
+            "netns", "exec", host, dnsmasq, "--keep-in-foreground", "--no-resolv", "--no-hosts", "--port=0",
+            "--interface=eth0", "--bind-interfaces", $"--dhcp-range={Network.Prefix}.100,{Network.Prefix}.199,255.255.255.0,1h",
+            $"--dhcp-leasefile={Folder.Combine("dnsmasq.leases")}", "--log-dhcp", "--log-facility=-",
+        })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start dnsmasq");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _peers.Add(process);
+    }
+
+    public async Task<QemuVm> StartVmAsync(string mac, IEnumerable<string>? extra = null)
+    {
+        var vm = await QemuVm.StartAsync(Network, mac, Folder.Path, extra);
+        _owned.Add(vm);
+        return vm;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var owned in _owned)
+        {
+            await owned.DisposeAsync();
+        }
+
+        foreach (var peer in _peers)
+        {
+            if (!peer.HasExited)
+            {
+                peer.Kill(entireProcessTree: true);
+                await peer.WaitForExitAsync();
+            }
+
+            peer.Dispose();
+        }
+
+        if (Server is not null)
+        {
+            if (!Server.HasExited)
+            {
+                Assert.Equal(0, await Server.TerminateAsync(TimeSpan.FromSeconds(30)));
+            }
+
+            await Server.DisposeAsync();
+        }
+
+        await Network.DisposeAsync();
+        Cli.Dispose();
+        Folder.Dispose();
+    }
+}
