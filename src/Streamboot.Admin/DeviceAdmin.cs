@@ -264,12 +264,29 @@ public sealed class DeviceAdmin(AdminSite site)
             device.PersistentWriteCache = persistent;
         }
 
+        if (changes.IpAddress is not null)
+        {
+            if (changes.IpAddress.Length == 0 || string.Equals(changes.IpAddress, "none", StringComparison.OrdinalIgnoreCase))
+            {
+                device.IpAddress = null;
+            }
+            else if (System.Net.IPAddress.TryParse(changes.IpAddress, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && changes.IpAddress.Count(c => c == '.') == 3)
+            {
+                device.IpAddress = ip.ToString();
+            }
+            else
+            {
+                return AdminError.Invalid($"'{changes.IpAddress}' is not an IPv4 address; write it as 10.0.0.21 (or none to remove the reservation)");
+            }
+        }
+
         return null;
     }
 
     private static string Describe(string index, Device device) =>
         index.Mentions("machine_id") ? "machine id collision; retry"
         : index.Mentions("mac") ? $"a device with MAC {device.Mac} already exists; 'streamboot device show {device.Mac}' shows it"
+        : index.Mentions("ip_address") ? $"address {device.IpAddress} is already reserved for another device"
         : index.Mentions("name") ? $"a device named '{device.Name}' already exists; names are unique, without regard to case"
         : $"conflicts with an existing device ({index})";
 
@@ -282,6 +299,7 @@ public sealed class DeviceAdmin(AdminSite site)
         d.Enabled,
         d.WriteCacheMode,
         d.PersistentWriteCache,
+        d.IpAddress,
         d.Description,
         [.. d.Assignments.OrderBy(a => a.Position).Select(a => new DeviceAssignmentView(a.VDisk?.Name ?? "", a.IsDefault, a.Position))],
         d.CreatedAt,

@@ -3,7 +3,7 @@ namespace Streamboot.Admin;
 /// <summary>
 /// A device's fields as an admin typed them; null leaves a field as it is.
 /// <see cref="WriteCacheMode"/> "inherit" removes the device's override so the
-/// vDisk's mode applies.
+/// vDisk's mode applies; <see cref="IpAddress"/> "none" removes its reserved address.
 /// </summary>
 public sealed record DeviceChanges(
     string? Name = null,
@@ -13,4 +13,5 @@ public sealed record DeviceChanges(
     string? Type = null,
     string? WriteCacheMode = null,
     bool? Enabled = null,
-    bool? PersistentWriteCache = null);
+    bool? PersistentWriteCache = null,
+    string? IpAddress = null);

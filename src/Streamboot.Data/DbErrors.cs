@@ -20,6 +20,7 @@ public static class DbErrors
     {
         ["devices.mac"] = "ux_devices_mac",
         ["devices.machine_id"] = "ux_devices_machine_id",
+        ["devices.ip_address"] = "ux_devices_ip_address",
         ["assignments.device_id"] = "ux_assignments_default",
         ["assignments.device_id, assignments.vdisk_id"] = "pk_assignments",
         ["sessions.device_id"] = "ux_sessions_live_device",

@@ -27,6 +27,8 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
+    public DbSet<DhcpLeaseRow> DhcpLeases => Set<DhcpLeaseRow>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         configurationBuilder.Properties<DeviceType>().HaveConversion<KebabEnumConverter<DeviceType>>();
@@ -73,6 +75,11 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
             e.HasOne(s => s.Server).WithMany().HasForeignKey(s => s.ServerId).OnDelete(DeleteBehavior.SetNull);
         });
         modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
+        modelBuilder.Entity<DhcpLeaseRow>(e =>
+        {
+            e.ToTable("dhcp_leases");
+            e.HasKey(l => l.Address);
+        });
     }
 
     /// <summary>

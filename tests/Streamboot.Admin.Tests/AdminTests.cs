@@ -230,6 +230,21 @@ public abstract class AdminTests : SiteTests
         Assert.Contains("front desk", log[0].Details, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_device_may_reserve_one_ipv4_address_no_other_device_has()
+    {
+        var devices = new DeviceAdmin(Site);
+        Assert.True((await devices.AddAsync("52:54:00:00:10:01", new DeviceChanges(Name: "a", IpAddress: "10.0.0.21"))).Ok);
+        Assert.Equal("10.0.0.21", (await devices.ShowAsync("a")).Value!.IpAddress);
+        Assert.Equal(AdminErrorKind.Invalid, (await devices.AddAsync("52:54:00:00:10:02", new DeviceChanges(Name: "b", IpAddress: "10.0.0"))).Error?.Kind);
+        Assert.Equal(AdminErrorKind.Invalid, (await devices.AddAsync("52:54:00:00:10:02", new DeviceChanges(Name: "b", IpAddress: "fe80::1"))).Error?.Kind);
+        var taken = await devices.AddAsync("52:54:00:00:10:02", new DeviceChanges(Name: "b", IpAddress: "10.0.0.21"));
+        Assert.Equal(AdminErrorKind.Conflict, taken.Error?.Kind);
+        Assert.Contains("10.0.0.21 is already reserved", taken.Error!.Message, StringComparison.Ordinal);
+        Assert.True((await devices.SetAsync("a", new DeviceChanges(IpAddress: "none"))).Ok);
+        Assert.True((await devices.AddAsync("52:54:00:00:10:02", new DeviceChanges(Name: "b", IpAddress: "10.0.0.21"))).Ok);
+    }
+
     private async Task<int> AuditCountAsync()
     {
         await using var db = Site.Database.CreateContext();

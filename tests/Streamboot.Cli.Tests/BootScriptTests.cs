@@ -133,7 +133,10 @@ public sealed class BootScriptTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_requests_get_a_readable_refusal()
     {
-        Assert.Contains("names no MAC address", await ScriptAsync(""), StringComparison.Ordinal);
+        Assert.Contains("names no MAC address", await ScriptAsync("mac="), StringComparison.Ordinal);
+        Assert.Equal(
+            $"#!ipxe\nchain --replace --autofree {_base}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}\n",
+            await ScriptAsync(""));
         var bad = await ScriptAsync("mac=" + Uri.EscapeDataString("${evil}\n#!ipxe\nshell"));
         Assert.Contains("is not a MAC address", bad, StringComparison.Ordinal);
         Assert.DoesNotContain("${evil}", bad, StringComparison.Ordinal);

@@ -11,6 +11,7 @@ public sealed record DeviceView(
     bool Enabled,
     WriteCacheMode? WriteCacheMode,
     bool PersistentWriteCache,
+    string? IpAddress,
     string? Description,
     IReadOnlyList<DeviceAssignmentView> Assignments,
     DateTime CreatedAt,

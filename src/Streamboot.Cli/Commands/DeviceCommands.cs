@@ -98,6 +98,7 @@ public static class DeviceCommands
             ("Enabled", CliOutput.YesNo(d.Enabled)),
             ("Write cache", d.WriteCacheMode is { } mode ? KebabCase.Of(mode) : "(the vDisk's)"),
             ("Persistent cache", CliOutput.YesNo(d.PersistentWriteCache)),
+            ("Reserved address", d.IpAddress ?? "(none)"),
             ("vDisks", VDisks(d)),
             ("Description", d.Description ?? ""),
             ("Created", CliOutput.Time(d.CreatedAt)),
@@ -118,6 +119,7 @@ public static class DeviceCommands
         private readonly Option<string?> _writeCache = new("--write-cache") { Description = "Override the vDisk's write cache: server-disk, server-ram, client-disk, none, or inherit", HelpName = "MODE" };
         private readonly Option<bool?> _enabled = new("--enabled") { Description = "true or false: a disabled device is refused at boot", HelpName = "BOOL" };
         private readonly Option<bool?> _persistent = new("--persistent-write-cache") { Description = "true or false: keep its write cache across boots", HelpName = "BOOL" };
+        private readonly Option<string?> _ip = new("--ip") { Description = "A fixed IPv4 address the server's DHCP (full mode) always gives it; none to remove", HelpName = "ADDRESS" };
         private readonly bool _forAdd;
 
         public DeviceFieldOptions(bool forAdd) => _forAdd = forAdd;
@@ -136,6 +138,7 @@ public static class DeviceCommands
             command.Options.Add(_writeCache);
             command.Options.Add(_enabled);
             command.Options.Add(_persistent);
+            command.Options.Add(_ip);
         }
 
         public DeviceChanges Read(ParseResult parse) => new(
@@ -146,6 +149,7 @@ public static class DeviceCommands
             Type: parse.GetValue(_type),
             WriteCacheMode: parse.GetValue(_writeCache),
             Enabled: parse.GetValue(_enabled),
-            PersistentWriteCache: parse.GetValue(_persistent));
+            PersistentWriteCache: parse.GetValue(_persistent),
+            IpAddress: parse.GetValue(_ip));
     }
 }

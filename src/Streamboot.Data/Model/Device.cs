@@ -30,6 +30,9 @@ public sealed class Device
     /// <summary>Keep the server-side write cache across boots instead of discarding it.</summary>
     public bool PersistentWriteCache { get; set; }
 
+    /// <summary>A fixed IPv4 address the server's DHCP (full mode) always gives this device.</summary>
+    public string? IpAddress { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public DateTime UpdatedAt { get; set; }

@@ -32,6 +32,12 @@ public static partial class BootEndpoints
     {
         var logger = loggers.CreateLogger("Streamboot.Boot");
         var query = http.Request.Query;
+        if (!query.ContainsKey("mac"))
+        {
+            // The bare URL DHCP hands to iPXE: iPXE fills in who it is and asks again.
+            return Results.Text(IpxeScript.Identify(Context(http, options.Value)), "text/plain; charset=utf-8");
+        }
+
         var remote = http.Connection.RemoteIpAddress is { } ip ? Normal(ip).ToString() : null;
         var request = new BootRequest(
             Mac: query["mac"].FirstOrDefault(),
