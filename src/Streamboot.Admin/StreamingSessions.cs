@@ -66,7 +66,7 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
 
             version = VersionSelection.ForDevice(device.Type, vdisk.Value.Versions);
             mode = WriteCachePolicy.For(device, vdisk.Value, version);
-            readOnly = mode == WriteCacheMode.ClientDisk;
+            readOnly = mode.OnClient();
         }
 
         if (version is null)

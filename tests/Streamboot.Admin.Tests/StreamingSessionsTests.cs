@@ -91,6 +91,10 @@ public abstract class StreamingSessionsTests : SiteTests
         await new DeviceAdmin(Site).SetAsync("tester", new DeviceChanges(WriteCacheMode: "client-disk"));
         var local = (await Sessions.OpenAsync("gold/tester", "nbd", null)).Value!;
         Assert.Equal((WriteCacheMode.ClientDisk, true), (local.WriteCacheMode, local.ReadOnly));
+        await new StreamingSessions(Site, serverId: null).CloseAsync(local.SessionId, 0, 0, 0);
+        await new DeviceAdmin(Site).SetAsync("tester", new DeviceChanges(WriteCacheMode: "client-ram"));
+        var ram = (await Sessions.OpenAsync("gold/tester", "nbd", null)).Value!;
+        Assert.Equal((WriteCacheMode.ClientRam, true), (ram.WriteCacheMode, ram.ReadOnly));
     }
 }
 

@@ -23,8 +23,17 @@ public enum WriteCacheMode
     /// <summary>The client's own disk; the server serves reads only.</summary>
     ClientDisk,
 
+    /// <summary>The client's own RAM (an overlay on tmpfs); the server serves reads only and never sees a write.</summary>
+    ClientRam,
+
     /// <summary>No cache: writes go into the image (private images).</summary>
     None,
+}
+
+public static class WriteCacheModes
+{
+    /// <summary>Modes where the client keeps its own writes and the server streams a read-only view.</summary>
+    public static bool OnClient(this WriteCacheMode mode) => mode is WriteCacheMode.ClientDisk or WriteCacheMode.ClientRam;
 }
 
 /// <summary>Standard: shared and read-only, one write cache per client. Private: one client writes into the image.</summary>

@@ -56,7 +56,7 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
         // The lower layers are shared and never written: every session reads
         // them through one cache and never disposes them.
         var lower = WriteCache.OnClientDisk(SharedFor(plan.TopFile));
-        if (plan.ReadOnly || plan.Device is null || plan.WriteCacheMode == WriteCacheMode.ClientDisk)
+        if (plan.ReadOnly || plan.Device is null || plan.WriteCacheMode.OnClient())
         {
             return new OpenedStack(lower, () => 0);
         }
