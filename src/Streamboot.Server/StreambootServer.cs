@@ -13,6 +13,7 @@ using Streamboot.Server.Configuration;
 using Streamboot.Server.Farm;
 using Streamboot.Admin;
 using Streamboot.Server.Health;
+using Streamboot.Server.Http;
 using Streamboot.Server.Nbd;
 using Streamboot.Server.Streaming;
 
@@ -61,6 +62,7 @@ public static class StreambootServer
         });
         builder.Services.AddSingleton<SessionRegistry>();
         builder.Services.AddSingleton<SiteNbdExports>();
+        builder.Services.AddSingleton<HttpSessions>();
         builder.Services.AddHostedService<NbdService>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -74,6 +76,7 @@ public static class StreambootServer
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
         BootEndpoints.Map(app);
+        VDiskOverHttp.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

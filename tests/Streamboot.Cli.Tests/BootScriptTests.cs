@@ -206,7 +206,54 @@ public sealed class BootScriptTests : IAsyncLifetime
         var script = await other.GetStringAsync($"{_base}/boot.ipxe?mac=52:54:00:00:00:01");
         Assert.Contains("pc1 (52:54:00:00:00:01) is running right now from 127.0.0.1", script, StringComparison.Ordinal);
         Assert.Contains("its identity is live elsewhere", _server!.Output, StringComparison.Ordinal);
+
+        // Nor may it stream the device's view, over HTTP or any protocol: the session is not joined.
+        using var stream = await other.GetAsync($"{_base}/vdisk/gold/pc1");
+        Assert.Equal(HttpStatusCode.Forbidden, stream.StatusCode);
+        Assert.Contains("is streaming to 127.0.0.1", await stream.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("Refused gold/pc1 to 127.0.0.2", _server.Output, StringComparison.Ordinal);
         await holder;
+    }
+
+    [Fact]
+    public async Task The_device_view_is_served_over_http_ranges_as_ipxe_sanboot_reads_it()
+    {
+        await QemuImg.IoAsync("qcow2", Path.Combine(_cli.DataFolder, "vdisks", "gold", "gold.1.qcow2"), "write -P 0x3c 1M 64k");
+        await QemuImg.IoAsync("raw", $"nbd://127.0.0.1:{_nbdPort}/gold%2Fpc1", "write -P 0x4d 2M 4k");
+        await WaitForNoLiveSessionAsync();
+
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{_base}/vdisk/gold/pc1"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(64L << 20, head.Content.Headers.ContentLength);
+        Assert.Equal("bytes", Assert.Single(head.Headers.AcceptRanges));
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+
+        // curl, a client nobody here wrote, reads ranges of it.
+        var part = Path.Combine(_cli.DataFolder, "part.bin");
+        var curl = await ProcessRunner.RunAsync("curl", ["-sSf", "-r", $"{(1L << 20) - 512}-{(2L << 20) + 4095}", "-o", part, $"{_base}/vdisk/gold/pc1"]);
+        Assert.True(curl.ExitCode == 0, curl.ToString());
+        var bytes = await File.ReadAllBytesAsync(part);
+        Assert.Equal((1 << 20) + 4096 + 512, bytes.Length);
+        Assert.All(bytes[..512], b => Assert.Equal(0, b));
+        Assert.All(bytes[512..(512 + 65536)], b => Assert.Equal(0x3c, b));
+        Assert.All(bytes[^4096..], b => Assert.Equal(0x4d, b));   // the device's own write, from its write cache
+
+        using var suffix = new HttpRequestMessage(HttpMethod.Get, $"{_base}/vdisk/gold/pc1");
+        suffix.Headers.Range = new RangeHeaderValue(null, 1000);
+        using var tail = await _http.SendAsync(suffix);
+        Assert.Equal(HttpStatusCode.PartialContent, tail.StatusCode);
+        Assert.Equal($"bytes {(64L << 20) - 1000}-{(64L << 20) - 1}/{64L << 20}", tail.Content.Headers.ContentRange?.ToString());
+        using var beyond = new HttpRequestMessage(HttpMethod.Get, $"{_base}/vdisk/gold/pc1");
+        beyond.Headers.Range = new RangeHeaderValue(64L << 20, null);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await _http.SendAsync(beyond)).StatusCode);
+
+        var sessions = await _cli.JsonAsync("session", "list");
+        var live = Assert.Single(sessions.EnumerateArray());
+        Assert.Equal(("pc1", "http"), (live.GetProperty("device").GetString(), live.GetProperty("protocol").GetString()));
+
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/vdisk/nope/pc1")).StatusCode);
+        await _cli.OkAsync("device", "add", "52:54:00:00:00:02", "--name", "pc2");
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/vdisk/gold/pc2")).StatusCode);
     }
 
     private async Task<string> ScriptAsync(string query)

@@ -223,7 +223,7 @@ public sealed class BootPlanner(AdminSite site)
     private static BootIdentity Identity(Device device) => new(device.Name, device.Mac, device.MachineId, device.Collection?.Name ?? "");
 
     /// <summary>Whether two remote addresses (<c>ip</c> or <c>ip:port</c>) are the same machine.</summary>
-    internal static bool SameHost(string? a, string? b) =>
+    public static bool SameHost(string? a, string? b) =>
         HostOf(a) is { } x && HostOf(b) is { } y && x.Equals(y);
 
     private static IPAddress? HostOf(string? remote)

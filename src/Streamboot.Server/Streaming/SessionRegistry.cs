@@ -28,6 +28,14 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
         {
             if (Find(export) is { } joined)
             {
+                // A device's connections come from the device: another machine
+                // presenting the same identity is refused, never joined.
+                if (joined.Remote is not null && remoteAddress is not null && !Admin.Boot.BootPlanner.SameHost(joined.Remote, remoteAddress))
+                {
+                    LogIdentityElsewhere(logger, export, remoteAddress, joined.Remote);
+                    return AdminError.Refused($"device '{joined.Plan.Device}' is streaming to {joined.Remote} now; one identity never runs twice (see 'streamboot session list')");
+                }
+
                 joined.Connections++;
                 return new SessionLease(joined.Plan, joined.Device, () => ReleaseAsync(joined));
             }
@@ -70,7 +78,7 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
                 return AdminError.Failed($"cannot open vDisk '{plan.Value.VDisk}' version {plan.Value.Version}: {e.Message}");
             }
 
-            var shared = new Shared(plan.Value, device, cacheBytes) { Connections = 1 };
+            var shared = new Shared(plan.Value, device, cacheBytes) { Connections = 1, Remote = remoteAddress };
             if (plan.Value.Device is not null)
             {
                 _byDevice.Add(shared);
@@ -221,6 +229,9 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
     [LoggerMessage(1101, LogLevel.Information, "Session {SessionId} ended: {BytesRead} bytes read, {BytesWritten} written")]
     private static partial void LogClosed(ILogger logger, long sessionId, long bytesRead, long bytesWritten);
 
+    [LoggerMessage(1103, LogLevel.Warning, "Refused {Export} to {Remote}: the identity is streaming to {Holder} now")]
+    private static partial void LogIdentityElsewhere(ILogger logger, string export, string remote, string holder);
+
     [LoggerMessage(1102, LogLevel.Information, "New boot of {Device}: discarded {Files} write-cache file(s) of its last boot")]
     private static partial void LogDiscarded(ILogger logger, string device, int files);
 
@@ -233,5 +244,8 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
         public CountingBlockDevice Device { get; } = device;
 
         public int Connections { get; set; }
+
+        /// <summary>Where the session's first connection came from.</summary>
+        public string? Remote { get; init; }
     }
 }

@@ -1,0 +1,106 @@
+using System.Buffers;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+using Streamboot.Admin;
+using Streamboot.Storage.BlockDevices;
+
+namespace Streamboot.Server.Http;
+
+/// <summary>
+/// A vDisk over HTTP range requests, for iPXE's <c>sanboot http://...</c>:
+/// <c>/vdisk/VDISK/DEVICE</c> is the device's session view (the same one NBD
+/// serves, write cache and all), <c>/vdisk/VDISK</c> the read-only view of
+/// production. HEAD answers the size with no body; GET answers one byte
+/// range (206) or the whole disk (200). Read-only: iPXE never writes to an
+/// HTTP SAN device.
+/// </summary>
+public static class VDiskOverHttp
+{
+    private const int Chunk = 256 * 1024;
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/vdisk/{vdisk}", ["GET", "HEAD"], (HttpContext http, string vdisk, [FromServices] HttpSessions sessions) => ServeAsync(http, vdisk, sessions));
+        app.MapMethods("/vdisk/{vdisk}/{device}", ["GET", "HEAD"], (HttpContext http, string vdisk, string device, [FromServices] HttpSessions sessions) => ServeAsync(http, $"{vdisk}/{device}", sessions));
+    }
+
+    private static async Task ServeAsync(HttpContext http, string export, HttpSessions sessions)
+    {
+        var remote = http.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : null;
+        var use = await sessions.UseAsync(export, remote, http.RequestAborted);
+        if (!use.Ok)
+        {
+            http.Response.StatusCode = use.Error.Kind switch
+            {
+                AdminErrorKind.NotFound => StatusCodes.Status404NotFound,
+                AdminErrorKind.Refused or AdminErrorKind.Conflict => StatusCodes.Status403Forbidden,
+                _ => StatusCodes.Status503ServiceUnavailable,
+            };
+            await http.Response.WriteAsync(use.Error.Message + "\n", http.RequestAborted);
+            return;
+        }
+
+        using var held = use.Value;
+        var device = held.Lease.Device;
+        var size = device.Size;
+        var response = http.Response;
+        response.Headers.AcceptRanges = "bytes";
+        response.ContentType = "application/octet-stream";
+        long start = 0, length = size;
+        if (RangeHeaderValue.TryParse(http.Request.Headers.Range.ToString(), out var range) && range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase) && range.Ranges.Count == 1)
+        {
+            var r = range.Ranges.First();
+            if (r.From is { } from)
+            {
+                start = from;
+                length = r.To is { } to ? Math.Min(to, size - 1) - from + 1 : size - from;
+            }
+            else if (r.To is { } suffix)
+            {
+                length = Math.Min(suffix, size);
+                start = size - length;
+            }
+
+            if (start >= size || length <= 0)
+            {
+                response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                response.Headers.ContentRange = $"bytes */{size.ToString(CultureInfo.InvariantCulture)}";
+                return;
+            }
+
+            response.StatusCode = StatusCodes.Status206PartialContent;
+            response.Headers.ContentRange = $"bytes {start.ToString(CultureInfo.InvariantCulture)}-{(start + length - 1).ToString(CultureInfo.InvariantCulture)}/{size.ToString(CultureInfo.InvariantCulture)}";
+        }
+
+        response.ContentLength = length;
+        if (HttpMethods.IsHead(http.Request.Method))
+        {
+            return;
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Chunk, Math.Max(length, 1)));
+        try
+        {
+            for (var done = 0L; done < length;)
+            {
+                var n = (int)Math.Min(buffer.Length, length - done);
+                await device.ReadAsync(start + done, buffer.AsMemory(0, n), http.RequestAborted);
+                await response.Body.WriteAsync(buffer.AsMemory(0, n), http.RequestAborted);
+                done += n;
+            }
+        }
+        catch (BlockDeviceException)
+        {
+            // Headers are gone: all that is left is to cut the response short, which the client sees.
+            http.Abort();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
