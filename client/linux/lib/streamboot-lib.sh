@@ -19,7 +19,12 @@ SB_NBD_PORT=10809
 SB_RUN=/run/streamboot
 
 sb_log() {
-	echo "streamboot: $*"
+	echo "streamboot: [$(sb_uptime)] $*"
+}
+
+sb_uptime() {
+	read -r up _ </proc/uptime
+	echo "$up"
 }
 
 # One line that says what failed, then the framework's shell.
@@ -65,8 +70,11 @@ sb_parse_cmdline() {
 sb_http_get() {
 	if command -v curl >/dev/null 2>&1; then
 		curl -fsS --max-time 10 "$1"
+	elif command -v timeout >/dev/null 2>&1; then
+		# Not wget -T: busybox 1.35's wget crashes with it.
+		timeout 15 wget -q -O - "$1"
 	else
-		wget -q -T 10 -O - "$1"
+		wget -q -O - "$1"
 	fi
 }
 
