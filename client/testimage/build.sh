@@ -50,7 +50,7 @@ kernel="/boot/vmlinuz-$kver"
 file /bin/busybox 2>/dev/null | grep -q "statically linked" || [[ ! -x /usr/bin/file ]] || die "/bin/busybox is not static: apt-get install busybox-static"
 
 # Up to date when every output is newer than every input.
-inputs=("$here" "$client" "$kernel" /bin/busybox "$(command -v nbd-client)")
+inputs=("$here" "$client/lib" "$client/initramfs-tools" "$kernel" /bin/busybox "$(command -v nbd-client)")
 outputs=("$out/vmlinuz" "$out/initrd.img" "$out/disk.img" "$out/cmdline")
 exec 9>"$out/.lock"
 flock 9
