@@ -23,6 +23,16 @@ packages=(
   qemu-system-x86 # diskless VMs that boot from Streamboot
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
   dnsmasq-base    # a site's existing DHCP server in the boot tests
+  linux-image-amd64 # the test OS's kernel and modules (nbd, overlay, ext4, e1000, virtio)
+  initramfs-tools # mkinitramfs builds the test OS's initrd with client/linux's hook
+  busybox-static  # the test OS's userland and the initramfs's shell tools
+  nbd-client      # the NBD client the initramfs connects the root with
+  e2fsprogs       # mke2fs -d: the test OS's root file system without a loop mount
+  dosfstools      # mkfs.fat: the test disk's boot partition
+  mtools          # mcopy: files into that FAT partition without a mount
+  syslinux        # the test disk's own boot loader (installed through mtools)
+  fdisk           # sfdisk: the test disk's MBR partition table
+  zstd            # the initrd's compression
 )
 
 missing=()

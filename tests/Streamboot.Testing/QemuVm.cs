@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -9,18 +10,32 @@ namespace Streamboot.Testing;
 /// on a tap of a <see cref="BootNetwork"/>, its serial console collected.
 /// Plain emulation (TCG): KVM on this kind of machine cannot run iPXE or a
 /// Linux kernel (see DESIGN.md). Killed by its own PID when disposed.
+/// The serial port is a unix socket that QEMU also logs to the console
+/// file: the file is what the VM printed, the socket takes what a test
+/// types (<see cref="SendLineAsync"/>, <see cref="RunAsync"/>).
 /// </summary>
 public sealed class QemuVm : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _console = new();
     private readonly string _consoleFile;
+    private readonly string _serialSocket;
+    private readonly SemaphoreSlim _serialLock = new(1, 1);
+    private Socket? _serial;
+    private Task? _drain;
+    private int _commands;
 
-    private QemuVm(Process process, string consoleFile)
+    private QemuVm(Process process, string consoleFile, string serialSocket)
     {
         _process = process;
         _consoleFile = consoleFile;
+        _serialSocket = serialSocket;
     }
+
+    /// <summary>When QEMU was started, for boot times.</summary>
+    public Stopwatch SinceStart { get; } = Stopwatch.StartNew();
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>The console so far, with terminal escape sequences removed.</summary>
     public string Console
@@ -43,7 +58,8 @@ public sealed class QemuVm : IAsyncDisposable
         var qemu = ProcessRunner.Find("qemu-system-x86_64")
             ?? throw new InvalidOperationException("qemu-system-x86_64 is not installed; apt-get install qemu-system-x86 ipxe-qemu (test.sh installs them)");
         var tap = await network.AddTapAsync();
-        var console = Path.Combine(folder, $"console-{mac.Replace(':', '-')}.log");
+        var console = Path.Combine(folder, $"console-{mac.Replace(':', '-')}-{tap}.log");
+        var serial = Path.Combine(folder, $"serial-{mac.Replace(':', '-')}-{tap}.sock");
         var start = new ProcessStartInfo("ip")
         {
             RedirectStandardOutput = true,
@@ -58,7 +74,9 @@ public sealed class QemuVm : IAsyncDisposable
             "-display", "none", "-monitor", "none", "-no-reboot",
             // No screen: SeaBIOS and iPXE then write their console to the serial port too.
             "-machine", "graphics=off",
-            "-serial", $"file:{console}",
+            // A socket for input that logs everything the VM prints to the console file.
+            "-chardev", $"socket,id=serial0,path={serial},server=on,wait=off,logfile={console}",
+            "-serial", "chardev:serial0",
             "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
             "-device", $"{nic},netdev=n0,mac={mac}",
         }.Concat(extra ?? ["-boot", "n"]))
@@ -67,7 +85,7 @@ public sealed class QemuVm : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start qemu");
-        var vm = new QemuVm(process, console) { Mac = mac };
+        var vm = new QemuVm(process, console, serial) { Mac = mac };
         process.OutputDataReceived += (_, e) => vm.Append(e.Data);
         process.ErrorDataReceived += (_, e) => vm.Append(e.Data);
         process.BeginOutputReadLine();
@@ -107,8 +125,103 @@ public sealed class QemuVm : IAsyncDisposable
         }
     }
 
+    /// <summary>Types <paramref name="line"/> and Enter on the serial console.</summary>
+    public async Task SendLineAsync(string line)
+    {
+        await _serialLock.WaitAsync();
+        try
+        {
+            if (_serial is null)
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_serialSocket));
+                _serial = socket;
+                // What the VM prints also comes down the socket; the console
+                // file has it already, but unread it would stall the VM.
+                _drain = DrainAsync(socket);
+            }
+
+            await _serial.SendAsync(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+        finally
+        {
+            _serialLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs a shell command on the VM's serial console and returns what it
+    /// printed. The markers are split by quotes in the typed line, so only
+    /// the shell's own output matches them. Fails if the command fails
+    /// unless <paramref name="check"/> is false.
+    /// </summary>
+    public async Task<string> RunAsync(string command, TimeSpan? timeout = null, bool check = true)
+    {
+        var id = Interlocked.Increment(ref _commands);
+        var begin = $"SB-BEGIN-{id}\n";
+        var done = $"SB-DONE-{id}:";
+        await SendLineAsync($"echo \"SB-BEGIN\"\"-{id}\"; {command}; echo \"SB-DONE\"\"-{id}:$?\"");
+        var limit = timeout ?? TimeSpan.FromSeconds(60);
+        await WaitForAsync(done, limit);
+        var text = Console;
+        var end = text.IndexOf(done, StringComparison.Ordinal);
+        var start = text.IndexOf(begin, StringComparison.Ordinal);
+        while (text.IndexOf('\n', end) < 0)
+        {
+            await Task.Delay(100);
+            text = Console;
+        }
+
+        var output = start >= 0 && start < end ? text[(start + begin.Length)..end] : "";
+        var status = text[(end + done.Length)..text.IndexOf('\n', end)].Trim();
+        if (check && status != "0")
+        {
+            throw new InvalidOperationException($"'{command}' exited {status} on the VM:\n{output}");
+        }
+
+        return output;
+    }
+
+    /// <summary>Waits until QEMU exits (the guest powered off or rebooted: QEMU runs with -no-reboot).</summary>
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"QEMU did not exit in {timeout.TotalSeconds} s. Console:\n{Tail(Console)}");
+        }
+    }
+
+    private static async Task DrainAsync(Socket socket)
+    {
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer) > 0)
+            {
+            }
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
+        _serial?.Dispose();
+        if (_drain is not null)
+        {
+            await _drain;
+        }
+
+        _serialLock.Dispose();
         if (!_process.HasExited)
         {
             // ip netns exec runs QEMU in place (exec), so this PID is QEMU's.

@@ -1,0 +1,38 @@
+using Xunit.Abstractions;
+
+namespace Streamboot.Boot.Tests;
+
+/// <summary>
+/// The whole diskless boot of the test OS: dnsmasq chains the VM's iPXE to
+/// the boot script, iPXE loads the vDisk's kernel and initrd over HTTP,
+/// the initramfs (client/linux) connects its root over NBD and mounts it.
+/// </summary>
+public sealed class NetworkRootBootTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_diskless_vm_boots_its_vdisk_over_nbd_as_the_device_the_database_names()
+    {
+        await using var site = await BootSite.CreateAsync();
+        await TestOs.ImportAsync(site, "testos");
+        await site.Cli.OkAsync("device", "add", "52:54:00:5b:10:01", "--name", "lab-pc1");
+        await site.Cli.OkAsync("assign", "lab-pc1", "testos");
+        await site.StartServerAsync();
+        await site.StartIpxeDhcpAsync();
+
+        var vm = await site.StartVmAsync("52:54:00:5b:10:01");
+        var up = await TestOs.WaitUpAsync(vm);
+        output.WriteLine($"QEMU start to test OS: {up.Seconds:F1} s ({up.Line})");
+
+        var (name, machineId) = await TestOs.DeviceAsync(site, "lab-pc1");
+        Assert.Equal(name, up["hostname"]);
+        Assert.Equal(machineId, up["machine-id"]);
+        Assert.Equal("/dev/nbd0p2", up["root"]);
+        Assert.Equal("server-disk", up["cache"]);
+        Assert.Equal($"{name}\n{machineId}\n", await vm.RunAsync("cat /etc/hostname /etc/machine-id"));
+
+        var session = await TestOs.LiveSessionAsync(site, "lab-pc1");
+        Assert.True(session is not null, "no live session for lab-pc1 while it runs");
+        Assert.Equal("nbd", session.Value.GetProperty("protocol").GetString());
+        Assert.Equal("testos", session.Value.GetProperty("vDisk").GetString());
+    }
+}
