@@ -15,7 +15,11 @@ public sealed class ScriptEvents
     public IReadOnlyList<IReadOnlyDictionary<string, string>> Events { get; }
 
     public IReadOnlyDictionary<string, string>? Last(params string[] reasons) =>
-        Events.LastOrDefault(e => reasons.Contains(e.GetValueOrDefault("event") ?? e.GetValueOrDefault("reason")));
+        Events.LastOrDefault(e => reasons.Contains(Reason(e)));
+
+    /// <summary>udhcpc passes the event as $1, dhclient as $reason.</summary>
+    private static string? Reason(IReadOnlyDictionary<string, string> e) =>
+        e.GetValueOrDefault("event") is { Length: > 0 } udhcpc ? udhcpc : e.GetValueOrDefault("reason");
 
     /// <summary>A script that records its environment to <paramref name="output"/> and runs <paramref name="configure"/>.</summary>
     public static string WriteScript(string path, string output, string configure)
