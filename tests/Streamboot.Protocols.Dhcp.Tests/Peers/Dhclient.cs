@@ -51,6 +51,13 @@ public sealed class Dhclient : IAsyncDisposable
         Assert.True(result.ExitCode == 0, $"dhclient failed: {result}\n{events}\n--- server\n{_bench.Log}");
         var bound = events.Last("BOUND", "REBOOT");
         Assert.True(bound is not null, $"{events}\n{result}");
+
+        // The parent exits once the daemon is forked; the daemon writes the pid file a moment later.
+        for (var i = 0; i < 100 && RunningPid() is null; i++)
+        {
+            await Task.Delay(50);
+        }
+
         return bound;
     }
 
@@ -63,12 +70,47 @@ public sealed class Dhclient : IAsyncDisposable
 
     private string[] Files => ["-cf", _config, "-lf", _leases, "-pf", _pid, "-sf", _script];
 
-    /// <summary>Stops a dhclient left running (dhclient -x: no release), by its own pid file.</summary>
+    /// <summary>Stops the dhclient this object started (dhclient -x: no release), by its own pid file.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (File.Exists(_pid) && !string.IsNullOrWhiteSpace(await File.ReadAllTextAsync(_pid)))
+        if (RunningPid() is not { } pid)
         {
-            await _bench.Link.RunAsync(Tools.Dhclient, [.. Files, "-x", _bench.Link.ClientInterface], TimeSpan.FromSeconds(30));
+            return;
+        }
+
+        await _bench.Link.RunAsync(Tools.Dhclient, [.. Files, "-x", _bench.Link.ClientInterface], TimeSpan.FromSeconds(30));
+        for (var i = 0; i < 40 && RunningPid() == pid; i++)
+        {
+            await Task.Delay(50);
+        }
+
+        if (RunningPid() == pid)
+        {
+            throw new InvalidOperationException($"dhclient {pid} did not stop");
+        }
+    }
+
+    /// <summary>The pid in our pid file while that process is a dhclient using it (not a zombie, not a reused pid).</summary>
+    private int? RunningPid()
+    {
+        try
+        {
+            if (!int.TryParse(File.ReadAllText(_pid).Trim(), out var pid))
+            {
+                return null;
+            }
+
+            var status = File.ReadAllText($"/proc/{pid}/status");
+            var commandLine = File.ReadAllText($"/proc/{pid}/cmdline");
+            return commandLine.Contains(_pid, StringComparison.Ordinal) && !status.Contains("State:\tZ", StringComparison.Ordinal) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 }
