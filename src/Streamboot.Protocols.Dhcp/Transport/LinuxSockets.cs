@@ -41,6 +41,9 @@ internal static class LinuxSockets
         {
             ReuseAddress(socket);
             socket.EnableBroadcast = true;
+            // A boot storm (a room powering on) sends hundreds of DISCOVERs at once;
+            // the kernel caps this at net.core.rmem_max.
+            socket.ReceiveBufferSize = 1 << 20;
             BindToDevice(socket, interfaceName);
             socket.Bind(new IPEndPoint(IPAddress.Any, port));
             return socket;
