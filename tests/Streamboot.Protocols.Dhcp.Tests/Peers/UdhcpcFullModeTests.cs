@@ -1,4 +1,5 @@
 using Streamboot.Protocols.Dhcp.Boot;
+using Streamboot.Protocols.Dhcp.Codec;
 using Streamboot.Protocols.Dhcp.Leases;
 using Streamboot.Protocols.Dhcp.Tests.Support;
 
@@ -101,7 +102,7 @@ public sealed class UdhcpcFullModeTests
             Assert.True(renewed, $"no renewal: {events}\n{udhcpc.Stderr}\n--- server\n{bench.Log}");
             Assert.Equal(bench.Link.Address(77).ToString(), events.Last("bound")!["ip"]);
             Assert.Equal(bench.Link.Address(77).ToString(), events.Last("renew")!["ip"]);
-            Assert.True(bench.Server.Counters.Sent(Codec.DhcpMessageType.Ack) >= 2);
+            Assert.True(bench.Server.Counters.Sent(DhcpMessageType.Ack) >= 2);
 
             var other = await Nmap.BroadcastDiscoverAsync(bench, "02:5b:00:00:00:99");
             Assert.DoesNotContain("IP Offered", other, StringComparison.Ordinal);
