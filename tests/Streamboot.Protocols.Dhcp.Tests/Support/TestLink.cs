@@ -43,6 +43,11 @@ public sealed class TestLink : IAsyncDisposable
 
     public static async Task<TestLink> CreateAsync(string? clientMac = null)
     {
+        if (Environment.UserName != "root")
+        {
+            throw new InvalidOperationException("the DHCP tests make network namespaces and veth pairs: run them as root");
+        }
+
         var id = Interlocked.Increment(ref s_next);
         var link = new TestLink(id, FreeSubnet(id));
         try
