@@ -22,6 +22,7 @@ public sealed class GarbageTests
         Assert.Equal(bench.Link.Address(100), offer.Yiaddr);
 
         var counters = bench.Server.Counters;
+        await Eventually.TrueAsync(() => counters.TotalDropped == bad.Count);
         foreach (var group in bad.GroupBy(b => b.Reason))
         {
             Assert.True(counters.Dropped(group.Key) == group.Count(), $"{group.Key}: {counters.Dropped(group.Key)} dropped, {group.Count()} sent\n{bench.Log}");

@@ -19,7 +19,7 @@ public sealed class DhclientTests
         Assert.Equal(bench.ServerAddress.ToString(), bound["new_server_name"]);
         Assert.Equal("255.255.255.0", bound["new_subnet_mask"]);
         Assert.Equal("3600", bound["new_dhcp_lease_time"]);
-        Assert.True(bench.Log.Contains(3002, "arch EfiBc"), bench.Log.ToString());
+        Assert.True(await Eventually.TrueAsync(() => bench.Log.Contains(3002, "arch EfiBc")), bench.Log.ToString());
     }
 
     [Fact]
@@ -34,11 +34,7 @@ public sealed class DhclientTests
         Assert.Equal(DhcpLeaseState.Bound, Assert.Single(bench.Store.Leases).State);
 
         await dhclient.ReleaseAsync();
-        for (var i = 0; i < 50 && bench.Store.Leases.Single().State != DhcpLeaseState.Released; i++)
-        {
-            await Task.Delay(100);
-        }
-
+        await Eventually.TrueAsync(() => bench.Store.Leases.Single().State == DhcpLeaseState.Released);
         Assert.Equal(DhcpLeaseState.Released, bench.Store.Leases.Single().State);
     }
 

@@ -20,7 +20,7 @@ public sealed class TsharkTests
         {
             await Udhcpc.LeaseOnceAsync(bench, Udhcpc.BiosPxe);
             await Udhcpc.LeaseOnceAsync(bench, Udhcpc.Ipxe);
-            await dump.StopAsync();
+            await StopCaptureAsync(dump);
         }
 
         var text = await DecodeAsync(pcap);
@@ -49,7 +49,7 @@ public sealed class TsharkTests
             await bench.Link.AddClientAddressAsync(bench.Link.Address(50));
             var request = Requests.PxeDiscover(mac, DhcpClientArchitecture.EfiBc, DhcpMessageType.Request);
             await client.ExchangeAsync(request, new IPEndPoint(bench.ServerAddress, DhcpProtocol.PxePort));
-            await dump.StopAsync();
+            await StopCaptureAsync(dump);
         }
 
         var text = await DecodeAsync(pcap, "-d", $"udp.port=={DhcpProtocol.PxePort},dhcp");
@@ -72,6 +72,13 @@ public sealed class TsharkTests
         var dump = BackgroundProcess.Start(Tools.Tcpdump, "-Z", "root", "--immediate-mode", "-i", bench.Link.HostInterface, "-U", "-n", "-w", pcap, "udp port 67 or udp port 68 or udp port 4011");
         Assert.True(await dump.WaitForAsync(p => p.Stderr.Contains("listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(10)), dump.Stderr);
         return dump;
+    }
+
+    /// <summary>The client may have the last reply before tcpdump has written it: give it a moment.</summary>
+    private static async Task StopCaptureAsync(BackgroundProcess dump)
+    {
+        await Task.Delay(500);
+        await dump.StopAsync();
     }
 
     /// <summary>tshark's full decode of our replies; fails on anything it flags.</summary>

@@ -29,7 +29,7 @@ public sealed class UdhcpcFullModeTests
         Assert.False(bound.ContainsKey("opt175"), "only iPXE gets option 175");
         var lease = Assert.Single(bench.Store.Leases);
         Assert.Equal(DhcpLeaseState.Bound, lease.State);
-        Assert.True(bench.Log.Contains(3002, "file undionly.kpxe"), bench.Log.ToString());
+        Assert.True(await Eventually.TrueAsync(() => bench.Log.Contains(3002, "file undionly.kpxe")), bench.Log.ToString());
     }
 
     [Theory]
@@ -102,7 +102,7 @@ public sealed class UdhcpcFullModeTests
             Assert.True(renewed, $"no renewal: {events}\n{udhcpc.Stderr}\n--- server\n{bench.Log}");
             Assert.Equal(bench.Link.Address(77).ToString(), events.Last("bound")!["ip"]);
             Assert.Equal(bench.Link.Address(77).ToString(), events.Last("renew")!["ip"]);
-            Assert.True(bench.Server.Counters.Sent(DhcpMessageType.Ack) >= 2);
+            Assert.True(await Eventually.TrueAsync(() => bench.Server.Counters.Sent(DhcpMessageType.Ack) >= 2));
 
             var other = await Nmap.BroadcastDiscoverAsync(bench, "02:5b:00:00:00:99");
             Assert.DoesNotContain("IP Offered", other, StringComparison.Ordinal);
@@ -111,6 +111,7 @@ public sealed class UdhcpcFullModeTests
             await udhcpc.StopAsync();
         }
 
+        await Eventually.TrueAsync(() => bench.Store.Leases.Single().State == DhcpLeaseState.Released);
         Assert.Equal(DhcpLeaseState.Released, Assert.Single(bench.Store.Leases).State);
         var offered = await Nmap.BroadcastDiscoverAsync(bench, "02:5b:00:00:00:99");
         Assert.True(offered.Contains($"IP Offered: {bench.Link.Address(77)}", StringComparison.Ordinal), $"{offered}\n--- server\n{bench.Log}");
