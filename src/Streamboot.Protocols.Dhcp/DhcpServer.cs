@@ -75,7 +75,7 @@ public sealed class DhcpServer : IAsyncDisposable
 
         _started = true;
         var serverAddress = _options.ServerAddress
-            ?? InterfaceAddress.Find(_options.InterfaceName).Address
+            ?? InterfaceAddress.FirstIPv4(_options.InterfaceName)
             ?? throw new InvalidOperationException($"interface '{_options.InterfaceName}' has no IPv4 address to answer from");
         if (_options.Mode == DhcpMode.Full)
         {

@@ -45,9 +45,14 @@ public sealed class DhcpServerOptions
             throw new ArgumentException($"interface name '{InterfaceName}' is longer than Linux's 15 characters");
         }
 
-        if (Mode == DhcpMode.Full && Pool is null)
+        if (Mode == DhcpMode.Full)
         {
-            throw new ArgumentException("full mode needs a Pool");
+            if (Pool is null)
+            {
+                throw new ArgumentException("full mode needs a Pool");
+            }
+
+            Pool.Validate();
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(ServerPort, 1);

@@ -52,7 +52,6 @@ public sealed class DhcpBench : IAsyncDisposable
             {
                 InterfaceName = link.HostInterface,
                 Mode = mode,
-                ServerAddress = link.HostAddress,
                 SendRouterAdvertisements = routerAdvertisements,
                 Pool = new DhcpPoolOptions
                 {
