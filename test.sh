@@ -23,6 +23,9 @@ packages=(
   tcpdump      # records the DHCP server's replies and router advertisements
   tshark       # decodes them as a second opinion on the wire format
   ndisc6       # rdisc6: router solicitation / advertisement peer
+  dnsmasq-base # the "existing" DHCP server beside the proxyDHCP tests
+  qemu-system-x86  # a real PXE ROM (emulated) for the DHCP tests
+  ipxe-qemu    # that ROM: iPXE for QEMU's e1000
 )
 
 missing=()

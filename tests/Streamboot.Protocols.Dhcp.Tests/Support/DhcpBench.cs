@@ -39,7 +39,8 @@ public sealed class DhcpBench : IAsyncDisposable
         TimeSpan? leaseTime = null,
         DefaultDhcpBootPolicyOptions? boot = null,
         Action<DhcpReservations, TestLink>? reserve = null,
-        bool routerAdvertisements = false)
+        bool routerAdvertisements = false,
+        IDhcpBootPolicy? policy = null)
     {
         var link = await TestLink.CreateAsync(clientMac);
         try
@@ -63,7 +64,7 @@ public sealed class DhcpBench : IAsyncDisposable
                     LeaseTime = leaseTime ?? TimeSpan.FromHours(1),
                 },
             };
-            var server = new DhcpServer(options, new DefaultDhcpBootPolicy(boot), store, reservations, log);
+            var server = new DhcpServer(options, policy ?? new DefaultDhcpBootPolicy(boot), store, reservations, log);
             await server.StartAsync();
             return new DhcpBench(link, server, log, store, reservations);
         }

@@ -23,6 +23,13 @@ public static class Tools
 
     public static string Rdisc6 => Path("rdisc6", "ndisc6");
 
+    public static string Dnsmasq => Path("dnsmasq", "dnsmasq-base");
+
+    /// <summary>QEMU; its e1000 boot ROM (iPXE) comes from Debian's ipxe-qemu.</summary>
+    public static string Qemu => File.Exists("/usr/lib/ipxe/qemu/efi-e1000.rom")
+        ? Path("qemu-system-x86_64", "qemu-system-x86")
+        : throw new InvalidOperationException("QEMU's e1000 boot ROM is missing: install Debian's 'ipxe-qemu' package (test.sh does)");
+
     // Debian's tools first on PATH (a pyenv or local shim must not shadow them).
     private static readonly Dictionary<string, string?> s_environment = new(StringComparer.Ordinal)
     {
