@@ -1,4 +1,5 @@
 using System.Net;
+using Streamboot.Protocols.Dhcp.Boot;
 using Streamboot.Protocols.Dhcp.Codec;
 using Streamboot.Protocols.Dhcp.Tests.Support;
 
@@ -85,5 +86,24 @@ public sealed class GarbageTests
         Assert.Equal(IPAddress.Any, offer.Yiaddr);
         Assert.Equal(0, bench.Server.Counters.Dropped(DhcpDropReason.HostFailed));
         Assert.Equal(301, bench.Server.Counters.Received);
+    }
+
+    [Fact]
+    public async Task A_failing_boot_policy_costs_one_answer_not_the_server()
+    {
+        var calls = 0;
+        var policy = new DelegateBootPolicy(r => Interlocked.Increment(ref calls) == 1
+            ? throw new InvalidOperationException("database is down")
+            : DhcpBootDecision.Boot("undionly.kpxe"));
+        await using var bench = await DhcpBench.StartAsync(DhcpMode.Proxy, policy: policy);
+        using var client = RawDhcpClient.Open(bench.Link);
+        var first = Requests.PxeDiscover(MacAddress.Parse("02:5b:00:00:02:04"), DhcpClientArchitecture.IntelX86Pc);
+        await client.BroadcastAsync(first);
+        Assert.Null(await client.ReceiveAsync(first.TransactionId, TimeSpan.FromSeconds(1)));
+
+        var offer = await client.ExchangeAsync(Requests.PxeDiscover(MacAddress.Parse("02:5b:00:00:02:04"), DhcpClientArchitecture.IntelX86Pc));
+        Assert.Equal("undionly.kpxe", offer.File);
+        Assert.Equal(1, bench.Server.Counters.Dropped(DhcpDropReason.HostFailed));
+        Assert.True(bench.Log.Contains(3007, "database is down"), bench.Log.ToString());
     }
 }
