@@ -33,6 +33,13 @@ packages=(
   syslinux        # the test disk's own boot loader (installed through mtools)
   fdisk           # sfdisk: the test disk's MBR partition table
   zstd            # the initrd's compression
+  iproute2     # ip netns / veth: the DHCP tests' private links
+  udhcpc       # busybox DHCP client against the DHCP server
+  isc-dhcp-client  # dhclient: DHCP client with custom options (93, 60)
+  nmap         # broadcast-dhcp-discover and dhcp-discover (INFORM) scripts
+  tcpdump      # records the DHCP server's replies and router advertisements
+  tshark       # decodes them as a second opinion on the wire format
+  ndisc6       # rdisc6: router solicitation / advertisement peer
 )
 
 missing=()

@@ -1,0 +1,37 @@
+using Streamboot.Protocols.Dhcp.Codec;
+
+namespace Streamboot.Protocols.Dhcp;
+
+/// <summary>What a <see cref="DhcpServer"/> has done since it started; safe to read at any time.</summary>
+public sealed class DhcpCounters
+{
+    private readonly long[] _sent = new long[(int)DhcpMessageType.Inform + 1];
+    private readonly long[] _dropped = new long[Enum.GetValues<DhcpDropReason>().Length];
+    private long _received;
+    private long _handled;
+
+    /// <summary>Datagrams read from the sockets.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>RELEASE and DECLINE handled (they get no answer by design).</summary>
+    public long HandledWithoutReply => Interlocked.Read(ref _handled);
+
+    public long Sent(DhcpMessageType type) => Interlocked.Read(ref _sent[(int)type]);
+
+    public long Dropped(DhcpDropReason reason) => Interlocked.Read(ref _dropped[(int)reason]);
+
+    public long TotalDropped => _dropped.Sum(d => Interlocked.Read(ref d));
+
+    public override string ToString() =>
+        $"received {Received}, " +
+        string.Join(", ", Enum.GetValues<DhcpMessageType>().Where(t => Sent(t) > 0).Select(t => $"{t} {Sent(t)}")) +
+        $", dropped {TotalDropped}";
+
+    internal void CountReceived() => Interlocked.Increment(ref _received);
+
+    internal void CountSent(DhcpMessageType type) => Interlocked.Increment(ref _sent[(int)type]);
+
+    internal void CountDropped(DhcpDropReason reason) => Interlocked.Increment(ref _dropped[(int)reason]);
+
+    internal void CountHandled() => Interlocked.Increment(ref _handled);
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using Streamboot.Protocols.Dhcp.Boot;
+using Streamboot.Protocols.Dhcp.Leases;
+using Streamboot.Testing;
+
+namespace Streamboot.Protocols.Dhcp.Tests.Support;
+
+/// <summary>A test's whole setup: a veth link, the server in this process on its root end, logs, leases and a temp folder.</summary>
+public sealed class DhcpBench : IAsyncDisposable
+{
+    private DhcpBench(TestLink link, DhcpServer server, LogCapture log, InMemoryDhcpLeaseStore store, DhcpReservations reservations)
+    {
+        Link = link;
+        Server = server;
+        Log = log;
+        Store = store;
+        Reservations = reservations;
+    }
+
+    public TestLink Link { get; }
+
+    public DhcpServer Server { get; }
+
+    public LogCapture Log { get; }
+
+    public InMemoryDhcpLeaseStore Store { get; }
+
+    public DhcpReservations Reservations { get; }
+
+    public TempFolder Folder { get; } = new("streamboot-dhcp");
+
+    public IPAddress ServerAddress => Link.HostAddress;
+
+    public static async Task<DhcpBench> StartAsync(
+        DhcpMode mode,
+        string? clientMac = null,
+        int rangeStart = 100,
+        int rangeEnd = 150,
+        TimeSpan? leaseTime = null,
+        DefaultDhcpBootPolicyOptions? boot = null,
+        Action<DhcpReservations, TestLink>? reserve = null,
+        bool routerAdvertisements = false,
+        IDhcpBootPolicy? policy = null)
+    {
+        var link = await TestLink.CreateAsync(clientMac);
+        try
+        {
+            var log = new LogCapture();
+            var store = new InMemoryDhcpLeaseStore();
+            var reservations = new DhcpReservations();
+            reserve?.Invoke(reservations, link);
+            var options = new DhcpServerOptions
+            {
+                InterfaceName = link.HostInterface,
+                Mode = mode,
+                SendRouterAdvertisements = routerAdvertisements,
+                Pool = new DhcpPoolOptions
+                {
+                    RangeStart = link.Address(rangeStart),
+                    RangeEnd = link.Address(rangeEnd),
+                    SubnetMask = IPAddress.Parse("255.255.255.0"),
+                    DnsServers = [link.Address(2), link.Address(3)],
+                    DomainName = "boot.test",
+                    LeaseTime = leaseTime ?? TimeSpan.FromHours(1),
+                },
+            };
+            var server = new DhcpServer(options, policy ?? new DefaultDhcpBootPolicy(boot), store, reservations, log);
+            await server.StartAsync();
+            return new DhcpBench(link, server, log, store, reservations);
+        }
+        catch
+        {
+            await link.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        await Link.DisposeAsync();
+        Folder.Dispose();
+    }
+}
