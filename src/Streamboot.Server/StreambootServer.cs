@@ -15,6 +15,7 @@ using Streamboot.Admin;
 using Streamboot.Server.Health;
 using Streamboot.Server.Http;
 using Streamboot.Server.Nbd;
+using Streamboot.Server.Network;
 using Streamboot.Server.Streaming;
 
 namespace Streamboot.Server;
@@ -36,18 +37,9 @@ public static class StreambootServer
         });
         builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddSystemd();
-        builder.Services.Configure<StreambootOptions>(o =>
-        {
-            o.Data = dataFolder;
-            o.Db = options.Db;
-            o.Bind = options.Bind;
-            o.HttpPort = options.HttpPort;
-            o.NbdPort = options.NbdPort;
-            o.ServerName = options.ServerName;
-            o.HeartbeatSeconds = options.HeartbeatSeconds;
-            o.BootMenuSeconds = options.BootMenuSeconds;
-            o.BootRetrySeconds = options.BootRetrySeconds;
-        });
+        // The options serve resolved (files, environment, flags), as they are: one source of truth.
+        options.Data = dataFolder;
+        builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
@@ -64,6 +56,8 @@ public static class StreambootServer
         builder.Services.AddSingleton<SiteNbdExports>();
         builder.Services.AddSingleton<HttpSessions>();
         builder.Services.AddHostedService<NbdService>();
+        builder.Services.AddSingleton<SiteDhcpStore>();
+        builder.Services.AddHostedService<DhcpService>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -3,10 +3,12 @@ using Xunit.Abstractions;
 namespace Streamboot.Boot.Tests;
 
 /// <summary>
-/// The test disk's own boot loader (SYSLINUX on its first partition, as
-/// iPXE sanboot hands the disk to the BIOS): the kernel command line names
-/// no session, so the initramfs asks the server's /boot/identity (server
-/// from the DHCP next-server), and finds the root partition by itself.
+/// SAN boot of a whole disk image: the vDisk keeps no kernel beside it, so
+/// the boot script has iPXE <c>sanboot</c> the device's view over HTTP range
+/// requests; the BIOS boots the disk's own boot loader (SYSLINUX on its first
+/// partition), which loads the kernel from the disk itself. That command
+/// line names no session, so the initramfs asks the server's /boot/identity
+/// (server from the DHCP next-server) and finds the root partition by itself.
 /// </summary>
 public sealed class DiskBootLoaderBootTests(ITestOutputHelper output)
 {
@@ -19,12 +21,11 @@ public sealed class DiskBootLoaderBootTests(ITestOutputHelper output)
         await site.Cli.OkAsync("assign", "san1", "sandisk");
         await site.StartServerAsync();
         await site.StartIpxeDhcpAsync();
+        var store = (await site.Cli.JsonAsync("vdisk", "show", "sandisk")).GetProperty("storePath").GetString()!;
+        Directory.Delete(Path.Combine(store, "boot"), recursive: true);
 
-        // The BIOS boots a copy of the disk image from a local IDE disk, which
-        // is what it sees of a sanboot disk; root and writes still go over NBD.
-        var disk = site.Folder.Combine("san.img");
-        File.Copy(Path.Combine(await TestOs.FolderAsync(), "disk.img"), disk);
-        var vm = await site.StartVmAsync("52:54:00:5b:60:01", ["-boot", "c", "-drive", $"file={disk},if=ide,format=raw,snapshot=on"]);
+        var vm = await site.StartVmAsync("52:54:00:5b:60:01");
+        await vm.WaitForAsync("SAN-booting the whole disk over HTTP", TimeSpan.FromMinutes(2));
         var up = await TestOs.WaitUpAsync(vm);
         output.WriteLine($"QEMU start to test OS: {up.Seconds:F1} s ({up.Line})");
 
@@ -34,5 +35,6 @@ public sealed class DiskBootLoaderBootTests(ITestOutputHelper output)
         Assert.Equal("/dev/nbd0p2", up["root"]);
         Assert.Equal("sandisk/san1", up["export"]);
         Assert.NotNull(await TestOs.LiveSessionAsync(site, "san1"));
+        Assert.Contains("over http from", site.Server!.Output, StringComparison.Ordinal);
     }
 }

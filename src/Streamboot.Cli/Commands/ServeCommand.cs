@@ -16,12 +16,21 @@ public static class ServeCommand
         var nbdPort = new Option<int?>("--nbd-port") { Description = "NBD port: vDisks to Linux clients, qemu, libnbd [env: STREAMBOOT_NBD_PORT; default 10809]", HelpName = "PORT" };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on [env: STREAMBOOT_BIND; default 0.0.0.0]", HelpName = "ADDRESS" };
         var serverName = new Option<string?>("--server-name") { Description = "This server's name in the farm [default: host name]", HelpName = "NAME" };
+        var dhcp = new Option<string?>("--dhcp") { Description = "DHCP for PXE clients: off, proxy (beside the network's DHCP server) or full (hand out addresses) [env: STREAMBOOT_DHCP; default off]", HelpName = "MODE" };
+        dhcp.CompletionSources.Add("off", "proxy", "full");
+        var dhcpInterface = new Option<string?>("--dhcp-interface") { Description = "The boot network's interface DHCP answers on [env: STREAMBOOT_DHCP_INTERFACE]", HelpName = "NAME" };
+        var dhcpRange = new Option<string?>("--dhcp-range") { Description = "Full mode: addresses to hand out, FIRST-LAST [env: STREAMBOOT_DHCP_RANGE]", HelpName = "RANGE" };
+        var tftpPort = new Option<int?>("--tftp-port") { Description = "TFTP port for PXE clients' first download; 0 turns it off [env: STREAMBOOT_TFTP_PORT; default 69]", HelpName = "PORT" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
             nbdPort,
             bind,
             serverName,
+            dhcp,
+            dhcpInterface,
+            dhcpRange,
+            tftpPort,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,6 +55,19 @@ public static class ServeCommand
                 flags["ServerName"] = name;
             }
 
+            foreach (var (option, key) in new[] { (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange") })
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    flags[key] = value;
+                }
+            }
+
+            if (parse.GetValue(tftpPort) is { } tftp)
+            {
+                flags["TftpPort"] = tftp.ToString(CultureInfo.InvariantCulture);
+            }
+
             var context = CliContext.Resolve(parse, flags, out var exitCode);
             if (context is null)
             {
@@ -61,6 +83,16 @@ public static class ServeCommand
             if (options.NbdPort is < 1 or > 65535)
             {
                 return CliOutput.Usage($"NBD port {options.NbdPort} is out of range; use 1-65535 (--nbd-port)");
+            }
+
+            if (options.TftpPort is < 0 or > 65535)
+            {
+                return CliOutput.Usage($"TFTP port {options.TftpPort} is out of range; use 1-65535, or 0 to turn TFTP off (--tftp-port)");
+            }
+
+            if (!Streamboot.Server.Network.DhcpSettings.TryCreate(options, out _, out var dhcpError))
+            {
+                return CliOutput.Usage(dhcpError!);
             }
 
             if (!StreambootServer.TryParseBind(options.Bind, out _))
@@ -82,6 +114,11 @@ public static class ServeCommand
             catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
             {
                 CliOutput.Fail($"cannot listen on {options.Bind}:{options.HttpPort}: {e.Message}; is another server using the port? choose another with --http-port");
+                return ExitCodes.Failure;
+            }
+            catch (InvalidOperationException e) when (options.Dhcp is not null && !options.Dhcp.Equals("off", StringComparison.OrdinalIgnoreCase))
+            {
+                CliOutput.Fail($"cannot start DHCP on {options.DhcpInterface}: {e.Message}");
                 return ExitCodes.Failure;
             }
             catch (SocketException e)

@@ -32,7 +32,7 @@ public sealed class DhcpPoolOptions
     /// <summary>How long a declined address (in use by someone unknown) stays out of the pool.</summary>
     public TimeSpan DeclineQuarantine { get; init; } = TimeSpan.FromMinutes(10);
 
-    internal void Validate()
+    public void Validate()
     {
         var mask = IPv4.ToUInt32(SubnetMask);
         if (mask == 0 || (~mask & (~mask + 1)) != 0)

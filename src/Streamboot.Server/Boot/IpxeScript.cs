@@ -82,6 +82,7 @@ public static class IpxeScript
         {
             // A whole-disk image with its own boot loader: iPXE reads it over
             // HTTP range requests and hands it to the BIOS as drive 0x80.
+            s.AppendLine("echo Streamboot: no kernel beside this vDisk; SAN-booting the whole disk over HTTP");
             s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {context.BaseUrl}/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)} || goto failed");
         }
 

@@ -38,6 +38,49 @@ public sealed class StreambootOptions
     /// <summary>Seconds a refused or failed client waits before it asks for its boot script again.</summary>
     public int BootRetrySeconds { get; set; } = 30;
 
+    /// <summary>DHCP: off (the default: a DHCP server never starts by surprise), proxy (beside the network's own DHCP server, answering PXE clients only) or full (this server hands out addresses).</summary>
+    public string Dhcp { get; set; } = "off";
+
+    /// <summary>The interface DHCP answers on (the boot network), for example eth1.</summary>
+    public string? DhcpInterface { get; set; }
+
+    /// <summary>Full mode: the addresses handed out, FIRST-LAST, for example 10.0.0.100-10.0.0.199.</summary>
+    public string? DhcpRange { get; set; }
+
+    /// <summary>Full mode: the subnet mask; the interface's own by default.</summary>
+    public string? DhcpSubnetMask { get; set; }
+
+    /// <summary>Full mode: the default gateway given to clients (none by default: a boot network needs none).</summary>
+    public string? DhcpRouter { get; set; }
+
+    /// <summary>Full mode: DNS servers given to clients, comma separated.</summary>
+    public string? DhcpDns { get; set; }
+
+    /// <summary>Full mode: the domain name given to clients.</summary>
+    public string? DhcpDomain { get; set; }
+
+    /// <summary>Full mode: minutes a lease lasts.</summary>
+    public int DhcpLeaseMinutes { get; set; } = 60;
+
+    /// <summary>
+    /// Send IPv6 router advertisements (lifetime 0: never a default router) on
+    /// the DHCP interface, so iPXE does not wait about 13 s for them. On by
+    /// default in full mode, where the boot network is this server's own.
+    /// </summary>
+    public bool? DhcpRouterAdvertisements { get; set; }
+
+    /// <summary>What x64 UEFI PXE clients load: ipxe.efi (iPXE's own NIC drivers) or snponly.efi (the firmware's).</summary>
+    public string UefiBootFile { get; set; } = "ipxe.efi";
+
+    /// <summary>TFTP port for PXE clients' first download; 0 turns TFTP off.</summary>
+    public int TftpPort { get; set; } = 69;
+
+    /// <summary>Files TFTP serves before the iPXE folder: DATA/tftp by default.</summary>
+    public string? TftpFolder { get; set; }
+
+    /// <summary>Where the iPXE binaries are (Debian's ipxe package).</summary>
+    public string IpxeFolder { get; set; } = "/usr/lib/ipxe";
+
     /// <summary>Seconds between heartbeats written to the servers table.</summary>
     public int HeartbeatSeconds { get; set; } = 10;
 }
