@@ -41,6 +41,20 @@ public sealed class SiteQueries(AdminSite site)
         return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt))];
     }
 
+    /// <summary>Full-mode DHCP leases, in address order (as they sort as numbers, not text).</summary>
+    public async Task<IReadOnlyList<LeaseView>> LeasesAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var leases = await db.DhcpLeases.AsNoTracking().ToListAsync(cancellationToken);
+        var devices = await db.Devices.AsNoTracking().Select(d => new { d.Mac, d.Name }).ToDictionaryAsync(d => d.Mac, d => d.Name, cancellationToken);
+        return
+        [
+            .. leases
+                .OrderBy(l => System.Net.IPAddress.TryParse(l.Address, out var a) ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(a.GetAddressBytes()) : uint.MaxValue)
+                .Select(l => new LeaseView(l.Address, l.Mac, devices.GetValueOrDefault(l.Mac), l.State, l.ExpiresAt, l.HostName)),
+        ];
+    }
+
     public async Task<IReadOnlyList<AuditView>> AuditAsync(int limit, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();

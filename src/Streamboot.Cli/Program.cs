@@ -22,6 +22,7 @@ root.Subcommands.Add(AssignCommands.Assign());
 root.Subcommands.Add(AssignCommands.Unassign());
 root.Subcommands.Add(SiteCommands.Session());
 root.Subcommands.Add(SiteCommands.Server());
+root.Subcommands.Add(SiteCommands.Dhcp());
 root.Subcommands.Add(SiteCommands.Audit());
 root.Subcommands.Add(SiteCommands.Db());
 root.Subcommands.Add(BootstrapCommand.Create());

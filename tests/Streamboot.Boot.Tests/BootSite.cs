@@ -65,6 +65,11 @@ public sealed class BootSite : IAsyncDisposable
         }
     }
 
+    /// <summary>Flags that make the server the boot network's DHCP server (full mode: addresses .100-.199) or its proxyDHCP.</summary>
+    public string[] DhcpFlags(string mode) => mode == "full"
+        ? ["--dhcp", "full", "--dhcp-interface", Network.Bridge, "--dhcp-range", $"{Network.Prefix}.100-{Network.Prefix}.199"]
+        : ["--dhcp", mode, "--dhcp-interface", Network.Bridge];
+
     /// <summary>A site's existing DHCP server (dnsmasq, addresses only, no PXE) on another host of the boot network.</summary>
     public Task StartExistingDhcpAsync() => StartDnsmasqAsync([]);
 

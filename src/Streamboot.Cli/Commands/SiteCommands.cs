@@ -35,6 +35,18 @@ public static class SiteCommands
         return new Command("session", "Streaming sessions: who streams what, from which server") { list };
     }
 
+    public static Command Dhcp()
+    {
+        var leases = new Command("leases", "List the addresses DHCP handed out in full mode (like dnsmasq's lease file)");
+        leases.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new SiteQueries(site).LeasesAsync(ct),
+                ["Address", "MAC", "Device", "State", "Expires"],
+                l => [l.Address, l.Mac, l.Device ?? "(unknown)", l.State, CliOutput.Time(l.ExpiresAt)],
+                "No leases. DHCP hands out addresses only in full mode: streamboot serve --dhcp full --dhcp-interface NAME --dhcp-range FIRST-LAST")));
+        return new Command("dhcp", "DHCP of this site") { leases };
+    }
+
     public static Command Server()
     {
         var list = new Command("list", "List the servers of this site and their last heartbeat");
