@@ -15,7 +15,11 @@ packages=(
   python3-libnbd  # nbdsh: scripted NBD client
   nbdkit       # the NBD server Streamboot is measured against
   fio          # I/O load generator with an nbd engine
-  curl
+  curl         # HTTP client; also a TFTP client (tftp://) for the TFTP suite
+  tftp-hpa     # tftp: the TFTP client most Linux boxes have
+  atftp        # atftp: TFTP client with blksize/windowsize/tsize options (not atftpd: it removes tftpd-hpa)
+  tftpd-hpa    # in.tftpd: the TFTP server Streamboot is measured against (bench/Streamboot.Tftp.Bench)
+  ipxe         # /usr/lib/ipxe: the real boot binaries the TFTP tests fetch
 )
 
 missing=()
