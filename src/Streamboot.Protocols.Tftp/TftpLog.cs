@@ -68,4 +68,7 @@ internal static partial class TftpLog
 
     [LoggerMessage(3032, LogLevel.Debug, "TFTP transfer of '{File}' to {Client} cut by the server stopping")]
     public static partial void StoppedTransfer(ILogger logger, EndPoint client, string file);
+
+    [LoggerMessage(3040, LogLevel.Error, "TFTP transfer pump: unexpected failure; the pump goes on")]
+    public static partial void PumpFailed(ILogger logger, Exception exception);
 }

@@ -18,6 +18,7 @@ internal sealed record TftpNegotiation(int BlockSize, int WindowSize, TimeSpan T
         var timeout = options.RetransmitTimeout;
         var acknowledged = new List<KeyValuePair<string, string>>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var windowGranted = false;
         foreach (var (name, value) in request.Options)
         {
             // A repeated option: the first one counts.
@@ -60,9 +61,22 @@ internal sealed record TftpNegotiation(int BlockSize, int WindowSize, TimeSpan T
                 // RFC 7440: 1 to 65535; the server may answer with a smaller window.
                 if (TryParseNumber(value, out var window) && window is >= 1 and <= TftpProtocol.MaxWindowSize)
                 {
+                    // Bounded again by bytes below, once blksize is known.
                     windowSize = (int)Math.Min(window, options.MaxWindowSize);
+                    windowGranted = true;
                     acknowledged.Add(new(TftpProtocol.WindowSizeOption, Format(windowSize)));
                 }
+            }
+        }
+
+        if (windowGranted)
+        {
+            var byBytes = Math.Max(1, options.MaxWindowBytes / blockSize);
+            if (windowSize > byBytes)
+            {
+                windowSize = byBytes;
+                var index = acknowledged.FindIndex(o => o.Key == TftpProtocol.WindowSizeOption);
+                acknowledged[index] = new(TftpProtocol.WindowSizeOption, Format(windowSize));
             }
         }
 

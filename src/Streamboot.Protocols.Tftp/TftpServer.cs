@@ -10,9 +10,10 @@ namespace Streamboot.Protocols.Tftp;
 
 /// <summary>
 /// A read-only TFTP server. One socket takes requests (port 69 in
-/// production); each read gets a transfer on a socket of its own, all of
-/// them asynchronous on the thread pool (no thread per transfer). What a file
-/// name means is the <see cref="ITftpFileSource"/>'s business.
+/// production); each read gets a transfer on a socket of its own, driven by
+/// a few event-loop threads (<see cref="TransferPump"/>, epoll: Linux only),
+/// never a thread per transfer. What a file name means is the
+/// <see cref="ITftpFileSource"/>'s business.
 /// </summary>
 public sealed class TftpServer : IAsyncDisposable
 {
@@ -23,6 +24,7 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Task> _transfers = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
+    private TransferPump[] _pumps = [];
     private IPEndPoint? _boundEndPoint;
     private Task? _receiveLoop;
     private long _nextId;
@@ -48,6 +50,11 @@ public sealed class TftpServer : IAsyncDisposable
         if (_socket is not null)
         {
             throw new InvalidOperationException("the server is already listening");
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("the TFTP transfer pump uses epoll (Linux)");
         }
 
         var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -77,6 +84,7 @@ public sealed class TftpServer : IAsyncDisposable
 
         _socket = socket;
         _boundEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _pumps = [.. Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 4)).Select(i => new TransferPump($"tftp pump {i}", _logger))];
         TftpLog.Listening(_logger, _boundEndPoint);
         _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, _stopping.Token));
     }
@@ -96,7 +104,18 @@ public sealed class TftpServer : IAsyncDisposable
             await _receiveLoop.ConfigureAwait(false);
         }
 
+        // Every waiting transfer gets Stopped and ends; then the pumps close.
+        foreach (var pump in _pumps)
+        {
+            pump.Stop();
+        }
+
         await Task.WhenAll(_transfers.Values).ConfigureAwait(false);
+        foreach (var pump in _pumps)
+        {
+            pump.Dispose();
+        }
+
         TftpLog.Stopped(_logger);
     }
 
@@ -195,10 +214,11 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         var local = arrivedOn is null || arrivedOn.Equals(IPAddress.Any) || arrivedOn.Equals(IPAddress.IPv6Any) ? _boundEndPoint!.Address : arrivedOn;
-        Socket transferSocket;
+        var id = Interlocked.Increment(ref _nextId);
+        UdpChannel channel;
         try
         {
-            transferSocket = OpenTransferSocket(local);
+            channel = new UdpChannel(_pumps[id % _pumps.Length], OpenTransferSocket(local), client, id);
         }
         catch (SocketException e)
         {
@@ -210,8 +230,7 @@ public sealed class TftpServer : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _counters.TransfersStarted);
-        var id = Interlocked.Increment(ref _nextId);
-        var transfer = new TftpTransfer(id, transferSocket, client, local, request, _source, _options, _counters, _logger);
+        var transfer = new TftpTransfer(id, channel, client, local, request, _source, _options, _counters, _logger);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _transfers[id] = done.Task;
         _ = Task.Run(async () =>

@@ -13,6 +13,15 @@ public sealed record TftpServerOptions
     /// <summary>The largest windowsize granted (RFC 7440 allows up to 65535; at most 32768 here so block numbers in a window never wrap onto each other).</summary>
     public int MaxWindowSize { get; init; } = 64;
 
+    /// <summary>
+    /// The most file bytes one window may carry: windowsize is granted no
+    /// larger than this divided by blksize (at least 1). A Linux client's
+    /// default receive buffer (208 KiB, and every datagram costs the kernel
+    /// about twice its size) drops the tail of anything bigger, and each such
+    /// loss costs a timeout. 96 KiB keeps windowsize 64 at blksize 1468.
+    /// </summary>
+    public int MaxWindowBytes { get; init; } = 96 * 1024;
+
     /// <summary>How long to wait for an ACK before sending the window again, unless the client negotiated timeout.</summary>
     public TimeSpan RetransmitTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -37,6 +46,7 @@ public sealed record TftpServerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxBlockSize, TftpProtocol.MaxBlockSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxWindowSize, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxWindowSize, 32768);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxWindowBytes, TftpProtocol.MinBlockSize);
         ArgumentOutOfRangeException.ThrowIfLessThan(RetransmitTimeout, TimeSpan.FromMilliseconds(10));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(RetransmitTimeout, TimeSpan.FromSeconds(TftpProtocol.MaxTimeoutSeconds));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetransmissions);

@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Tftp.Files;
@@ -18,14 +18,10 @@ namespace Streamboot.Protocols.Tftp.Transfers;
 /// </summary>
 internal sealed class TftpTransfer
 {
-    private const int ReceiveBufferSize = 1024;
-
     private static readonly byte[] s_unknownTransferId = ErrorPacket(TftpErrorCode.UnknownTransferId, "Unknown transfer ID");
 
-    private readonly Socket _socket;
+    private readonly UdpChannel _channel;
     private readonly IPEndPoint _clientEndPoint;
-    private readonly SocketAddress _client;
-    private readonly SocketAddress _from;
     private readonly IPAddress _localAddress;
     private readonly TftpRequest _request;
     private readonly ITftpFileSource _source;
@@ -34,8 +30,7 @@ internal sealed class TftpTransfer
     private readonly ILogger _logger;
     private readonly long _id;
     private byte[] _packet = [];
-    private byte[] _receive = [];
-    private CancellationTokenSource? _timer;
+    private long _timeoutTicks;
 
     // The highest block the client acknowledged (-1 while the OACK, block 0,
     // is unanswered), the highest block sent, and the last block of the file
@@ -44,13 +39,11 @@ internal sealed class TftpTransfer
     private long _sent;
     private long _lastBlock = long.MaxValue;
 
-    public TftpTransfer(long id, Socket socket, IPEndPoint client, IPAddress localAddress, TftpRequest request, ITftpFileSource source, TftpServerOptions options, TftpCounters counters, ILogger logger)
+    public TftpTransfer(long id, UdpChannel channel, IPEndPoint client, IPAddress localAddress, TftpRequest request, ITftpFileSource source, TftpServerOptions options, TftpCounters counters, ILogger logger)
     {
         _id = id;
-        _socket = socket;
+        _channel = channel;
         _clientEndPoint = client;
-        _client = client.Serialize();
-        _from = new SocketAddress(client.AddressFamily);
         _localAddress = localAddress;
         _request = request;
         _source = source;
@@ -67,7 +60,7 @@ internal sealed class TftpTransfer
         {
             if (_logger.IsEnabled(LogLevel.Debug))
             {
-                TftpLog.TransferStarted(_logger, _id, _clientEndPoint, _request.FileName, _request.Mode, _socket.LocalEndPoint, string.Join(' ', _request.Options.Select(o => $"{o.Key}={o.Value}")));
+                TftpLog.TransferStarted(_logger, _id, _clientEndPoint, _request.FileName, _request.Mode, _channel.LocalEndPoint, string.Join(' ', _request.Options.Select(o => $"{o.Key}={o.Value}")));
             }
 
             TftpOpenResult opened;
@@ -79,19 +72,19 @@ internal sealed class TftpTransfer
             {
                 TftpLog.SourceFailed(_logger, _clientEndPoint, _request.FileName, e);
                 Interlocked.Increment(ref _counters.TransfersFailed);
-                await SendErrorAsync(TftpErrorCode.NotDefined, "Cannot open the file", stopping).ConfigureAwait(false);
+                SendError(TftpErrorCode.NotDefined, "Cannot open the file");
                 return;
             }
 
             if (opened.File is null)
             {
-                await RefuseAsync(opened, stopping).ConfigureAwait(false);
+                Refuse(opened);
                 return;
             }
 
             file = opened.File;
             var negotiation = TftpNegotiation.Negotiate(_request, file.Length, _options);
-            var (outcome, retransmissions) = await SendFileAsync(file, negotiation, stopping).ConfigureAwait(false);
+            var (outcome, retransmissions) = await SendFileAsync(file, negotiation).ConfigureAwait(false);
             switch (outcome)
             {
                 case TransferOutcome.Completed:
@@ -117,49 +110,42 @@ internal sealed class TftpTransfer
             // A file that cannot be read, a socket that broke: this transfer ends, the server goes on.
             Interlocked.Increment(ref _counters.TransfersFailed);
             TftpLog.TransferFailed(_logger, _clientEndPoint, _request.FileName, e);
-            await SendErrorAsync(TftpErrorCode.NotDefined, "Transfer failed", CancellationToken.None).ConfigureAwait(false);
+            SendError(TftpErrorCode.NotDefined, "Transfer failed");
         }
         finally
         {
             file?.Dispose();
-            _timer?.Dispose();
-            _socket.Dispose();
+            _channel.Dispose();
             if (_packet.Length > 0)
             {
                 ArrayPool<byte>.Shared.Return(_packet);
-            }
-
-            if (_receive.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(_receive);
             }
 
             Interlocked.Decrement(ref _counters.ActiveTransfers);
         }
     }
 
-    private async Task RefuseAsync(TftpOpenResult refusal, CancellationToken stopping)
+    private void Refuse(TftpOpenResult refusal)
     {
         Interlocked.Increment(ref _counters.RequestsRefused);
         if (refusal.Error == TftpOpenError.NotFound)
         {
             TftpLog.NotFound(_logger, _clientEndPoint, _request.FileName, refusal.Reason);
-            await SendErrorAsync(TftpErrorCode.FileNotFound, "File not found", stopping).ConfigureAwait(false);
+            SendError(TftpErrorCode.FileNotFound, "File not found");
         }
         else
         {
             // The reason (server paths) goes to the log, not to the client.
             TftpLog.AccessViolation(_logger, _clientEndPoint, _request.FileName, refusal.Reason);
-            await SendErrorAsync(TftpErrorCode.AccessViolation, "Access violation", stopping).ConfigureAwait(false);
+            SendError(TftpErrorCode.AccessViolation, "Access violation");
         }
     }
 
-    private async Task<(TransferOutcome Outcome, int Retransmissions)> SendFileAsync(TftpFile file, TftpNegotiation negotiation, CancellationToken stopping)
+    private async Task<(TransferOutcome Outcome, int Retransmissions)> SendFileAsync(TftpFile file, TftpNegotiation negotiation)
     {
         // Sized from what was granted, never from what the client asked.
         _packet = ArrayPool<byte>.Shared.Rent(Math.Max(TftpProtocol.HeaderSize + negotiation.BlockSize, 512));
-        _receive = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
-        _timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _timeoutTicks = (long)(negotiation.Timeout.TotalSeconds * Stopwatch.Frequency);
         using var reader = BlockReader.Create(file, _request.Mode, negotiation.BlockSize, negotiation.WindowSize, _options.ReadChunkSize);
         if (_request.Mode == TftpMode.Octet)
         {
@@ -175,14 +161,15 @@ internal sealed class TftpTransfer
         {
             if (_acked < 0)
             {
-                await SendOptionAcknowledgmentAsync(negotiation, stopping).ConfigureAwait(false);
+                var length = TftpProtocol.WriteOptionAcknowledgment(_packet, negotiation.Acknowledged);
+                await _channel.SendAsync(_packet, length, Stopwatch.GetTimestamp() + _timeoutTicks).ConfigureAwait(false);
             }
             else
             {
-                await SendWindowAsync(reader, negotiation, stopping).ConfigureAwait(false);
+                await SendWindowAsync(reader, negotiation).ConfigureAwait(false);
             }
 
-            switch (await WaitForAckAsync(negotiation.Timeout, stopping).ConfigureAwait(false))
+            switch (await WaitForAckAsync().ConfigureAwait(false))
             {
                 case AckResult.Advanced:
                     inARow = 0;
@@ -211,22 +198,19 @@ internal sealed class TftpTransfer
         }
     }
 
-    private async ValueTask SendOptionAcknowledgmentAsync(TftpNegotiation negotiation, CancellationToken stopping)
-    {
-        var length = TftpProtocol.WriteOptionAcknowledgment(_packet, negotiation.Acknowledged);
-        await _socket.SendToAsync(_packet.AsMemory(0, length), SocketFlags.None, _client, stopping).ConfigureAwait(false);
-    }
-
     /// <summary>Sends blocks acked + 1 to acked + windowsize (fewer at the end of the file).</summary>
-    private async ValueTask SendWindowAsync(BlockReader reader, TftpNegotiation negotiation, CancellationToken stopping)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendWindowAsync(BlockReader reader, TftpNegotiation negotiation)
     {
         var blockSize = negotiation.BlockSize;
         var end = Math.Min(_acked + negotiation.WindowSize, _lastBlock);
+        var deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
         long bytes = 0;
         var packets = 0;
         for (var block = _acked + 1; block <= end; block++)
         {
-            var length = await reader.FillAsync(block, _packet.AsMemory(TftpProtocol.HeaderSize, blockSize), stopping).ConfigureAwait(false);
+            var fill = reader.FillAsync(block, _packet.AsMemory(TftpProtocol.HeaderSize, blockSize), CancellationToken.None);
+            var length = fill.IsCompletedSuccessfully ? fill.Result : await fill.ConfigureAwait(false);
             if (length < blockSize)
             {
                 _lastBlock = block;
@@ -234,7 +218,12 @@ internal sealed class TftpTransfer
             }
 
             TftpProtocol.WriteDataHeader(_packet, unchecked((ushort)block));
-            await _socket.SendToAsync(_packet.AsMemory(0, TftpProtocol.HeaderSize + length), SocketFlags.None, _client, stopping).ConfigureAwait(false);
+            var send = _channel.SendAsync(_packet, TftpProtocol.HeaderSize + length, deadline);
+            if (!send.IsCompletedSuccessfully)
+            {
+                await send.ConfigureAwait(false);
+            }
+
             bytes += length;
             packets++;
         }
@@ -248,49 +237,45 @@ internal sealed class TftpTransfer
     /// Waits for an ACK that moves forward. Duplicate and stale ACKs are
     /// ignored and never answered with data: answering them is what makes
     /// the Sorcerer's Apprentice (RFC 1123 section 4.2.3.1); the timeout
-    /// resends instead. Packets from another TID get ERROR 5 and change nothing.
+    /// resends instead. Packets from another TID get ERROR 5 and change
+    /// nothing, not even the deadline.
     /// </summary>
-    private async ValueTask<AckResult> WaitForAckAsync(TimeSpan timeout, CancellationToken stopping)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<AckResult> WaitForAckAsync()
     {
-        var timer = _timer!;
-        timer.CancelAfter(timeout);
+        var deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
         while (true)
         {
+            switch (await _channel.WaitAsync(writable: false, deadline).ConfigureAwait(false))
+            {
+                case PumpSignal.TimedOut:
+                    return AckResult.TimedOut;
+                case PumpSignal.Stopped:
+                    throw new OperationCanceledException("the server is stopping");
+            }
+
+            // Everything queued, until an answer or nothing is left.
             int received;
-            try
+            while ((received = _channel.Receive()) != -LinuxUdp.EAgain)
             {
-                received = await _socket.ReceiveFromAsync(_receive, SocketFlags.None, _from, timer.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
-            {
-                timer.Dispose();
-                _timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-                return AckResult.TimedOut;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.MessageSize or SocketError.ConnectionReset or SocketError.ConnectionRefused)
-            {
-                // An oversized datagram, or an ICMP error for an earlier send: not an answer.
-                Interlocked.Increment(ref _counters.MalformedPackets);
-                TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, 0, e.SocketErrorCode.ToString());
-                continue;
-            }
-
-            if (!_from.Equals(_client))
-            {
-                await AnswerStrangerAsync(stopping).ConfigureAwait(false);
-                continue;
-            }
-
-            var result = Interpret(received);
-            if (result is { } done)
-            {
-                if (done == AckResult.Advanced && !timer.TryReset())
+                if (received < 0)
                 {
-                    timer.Dispose();
-                    _timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    // An ICMP error for an earlier send, reported on this socket: not an answer.
+                    Interlocked.Increment(ref _counters.MalformedPackets);
+                    TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, 0, $"errno {-received}");
+                    continue;
                 }
 
-                return done;
+                if (!_channel.FromClient)
+                {
+                    AnswerStranger();
+                    continue;
+                }
+
+                if (Interpret(received) is { } result)
+                {
+                    return result;
+                }
             }
         }
     }
@@ -298,7 +283,7 @@ internal sealed class TftpTransfer
     /// <summary>What a datagram from the client means: an ACK forward, an ERROR, or nothing.</summary>
     private AckResult? Interpret(int received)
     {
-        var packet = _receive.AsSpan(0, received);
+        var packet = _channel.Buffer.AsSpan(0, Math.Min(received, _channel.Buffer.Length));
         var opcode = received >= 2 ? (TftpOpcode)BinaryPrimitives.ReadUInt16BigEndian(packet) : 0;
         if (opcode == TftpOpcode.Acknowledgment && received >= 4)
         {
@@ -340,32 +325,20 @@ internal sealed class TftpTransfer
         return null;
     }
 
-    private async ValueTask AnswerStrangerAsync(CancellationToken stopping)
+    private void AnswerStranger()
     {
         Interlocked.Increment(ref _counters.MalformedPackets);
         Interlocked.Increment(ref _counters.ErrorsSent);
-        TftpLog.UnknownTransferId(_logger, _clientEndPoint, _request.FileName, _clientEndPoint.Create(_from));
-        try
-        {
-            await _socket.SendToAsync(s_unknownTransferId, SocketFlags.None, _from, stopping).ConfigureAwait(false);
-        }
-        catch (SocketException)
-        {
-            // The stranger's problem, not the transfer's.
-        }
+        TftpLog.UnknownTransferId(_logger, _clientEndPoint, _request.FileName, _channel.Sender);
+        _channel.ReplyToSender(s_unknownTransferId);
     }
 
-    private async Task SendErrorAsync(TftpErrorCode code, string message, CancellationToken cancellationToken)
+    /// <summary>Best effort: a client that misses it times out on its own.</summary>
+    private void SendError(TftpErrorCode code, string message)
     {
-        try
-        {
-            Interlocked.Increment(ref _counters.ErrorsSent);
-            await _socket.SendToAsync(ErrorPacket(code, message), SocketFlags.None, _client, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            // Best effort: the client times out on its own.
-        }
+        Interlocked.Increment(ref _counters.ErrorsSent);
+        var packet = ErrorPacket(code, message);
+        _ = _channel.TrySend(packet, packet.Length);
     }
 
     internal static byte[] ErrorPacket(TftpErrorCode code, string message)
