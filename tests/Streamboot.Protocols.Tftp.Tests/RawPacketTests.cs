@@ -147,6 +147,20 @@ public sealed class RawPacketTests
         Assert.Equal(File.ReadAllBytes(original), content);
     }
 
+    [Theory]
+    [InlineData("1468", "64", "64")]
+    [InlineData("8192", "16", "12")]
+    [InlineData("65464", "4", "1")]
+    public async Task A_window_never_carries_more_than_MaxWindowBytes(string blockSize, string asked, string granted)
+    {
+        await using var server = TftpTestServer.Start(s_fast);
+        var original = server.AddRandom("file.bin", 300_000);
+        using var client = new RawTftpClient(server.EndPoint);
+        var (content, oack) = await client.GetAsync("file.bin", windowSize: int.Parse(granted, System.Globalization.CultureInfo.InvariantCulture), options: [("blksize", blockSize), ("windowsize", asked)]);
+        Assert.Equal(granted, oack!["windowsize"]);
+        Assert.Equal(File.ReadAllBytes(original), content);
+    }
+
     [Fact]
     public async Task Netascii_converts_line_ends_and_leaves_tsize_out()
     {
