@@ -13,7 +13,8 @@ namespace Streamboot.Tftp.Bench;
 /// and is killed by its PID at the end. The same client with the same
 /// options fetches the file from each, rounds interleaved so machine noise
 /// spreads evenly; the table shows medians. Then Streamboot alone with
-/// RFC 7440 windows (tftpd-hpa has no windowsize).
+/// RFC 7440 windows (tftpd-hpa has no windowsize). All of it twice: with
+/// servers and clients pinned to one CPU, then unpinned.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class Benchmark
@@ -39,80 +40,106 @@ internal static class Benchmark
         Directory.CreateDirectory(folder);
         // tftpd-hpa drops to 'nobody': the folder and file must be readable by all.
         File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
-        var processes = new List<Process>();
         try
         {
             var file = Path.Combine(folder, "big.bin");
             var size = CreateFile(file, sizeMiB);
             var hash = Sha256(file);
+            var cpu = (Environment.ProcessorCount - 1).ToString(s_invariant);
+            var tools = new Tools(tftpd, atftp, tftp, curl, Tool("/usr/bin/taskset", "util-linux"));
+            foreach (var pinned in new[] { true, false })
+            {
+                Console.Error.WriteLine(pinned ? $"servers and clients pinned to CPU {cpu}" : "unpinned");
+                await RunModeAsync(tools, folder, size, hash, sizeMiB, runs, pinned ? cpu : null);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// One set of rounds. Pinned, each server and every client share one CPU:
+    /// on a small VM a lock-step transfer whose two ends land on different
+    /// CPUs runs up to 10x slower (the wake-up crosses CPUs every block), and
+    /// where the scheduler puts them changes from run to run.
+    /// </summary>
+    private static async Task RunModeAsync(Tools tools, string folder, long size, string hash, int sizeMiB, int runs, string? cpu)
+    {
+        var processes = new List<Process>();
+        try
+        {
+            string[] Pin(string program, params string[] arguments) => cpu is null ? [program, .. arguments] : [tools.Taskset, "-c", cpu, program, .. arguments];
 
             var streambootPort = FreeUdpPort();
-            processes.Add(Start(Environment.ProcessPath!, [.. SelfArguments(), "serve", streambootPort.ToString(s_invariant), folder]));
+            processes.Add(Start(Pin(Environment.ProcessPath!, [.. SelfArguments(), "serve", streambootPort.ToString(s_invariant), folder])));
             var hpaPort = FreeUdpPort();
-            processes.Add(Start(tftpd, ["--listen", "--foreground", "--address", $"127.0.0.1:{hpaPort}", "--secure", folder]));
+            processes.Add(Start(Pin(tools.Tftpd, "--listen", "--foreground", "--address", $"127.0.0.1:{hpaPort}", "--secure", folder)));
             await WaitForServerAsync(streambootPort, processes[0]);
             await WaitForServerAsync(hpaPort, processes[1]);
 
             var output = Path.Combine(folder, "out.bin");
             string[] Atftp(int port, params string[] options) =>
-                [.. options.SelectMany(o => new[] { "--option", o }), "-g", "-r", "big.bin", "-l", output, "127.0.0.1", port.ToString(s_invariant)];
+                Pin(tools.Atftp, [.. options.SelectMany(o => new[] { "--option", o }), "-g", "-r", "big.bin", "-l", output, "127.0.0.1", port.ToString(s_invariant)]);
 
             // Same client, same options, both servers.
-            var compared = new (string Name, string Client, Func<int, string[]> Arguments)[]
+            var compared = new (string Name, Func<int, string[]> Command)[]
             {
-                ("atftp blksize 1468", atftp, port => Atftp(port, "blksize 1468", "tsize 0")),
-                ("tftp-hpa client, 512-byte blocks", tftp, port => ["-m", "binary", "127.0.0.1", port.ToString(s_invariant), "-c", "get", "big.bin", output]),
-                ("curl --tftp-blksize 1468", curl, port => ["-sS", "--tftp-blksize", "1468", "-o", output, $"tftp://127.0.0.1:{port}/big.bin"]),
+                ("atftp blksize 1468", port => Atftp(port, "blksize 1468", "tsize 0")),
+                ("tftp-hpa client, 512-byte blocks", port => Pin(tools.Tftp, "-m", "binary", "127.0.0.1", port.ToString(s_invariant), "-c", "get", "big.bin", output)),
+                ("curl --tftp-blksize 1468", port => Pin(tools.Curl, "-sS", "--tftp-blksize", "1468", "-o", output, $"tftp://127.0.0.1:{port}/big.bin")),
             };
-            var windowed = new (string Name, string Client, Func<int, string[]> Arguments)[]
+            var windowed = new (string Name, Func<int, string[]> Command)[]
             {
-                ("atftp blksize 1468 windowsize 16", atftp, port => Atftp(port, "blksize 1468", "windowsize 16")),
-                ("atftp blksize 1468 windowsize 64", atftp, port => Atftp(port, "blksize 1468", "windowsize 64")),
-                ("atftp blksize 8192 windowsize 16 (granted 12: MaxWindowBytes)", atftp, port => Atftp(port, "blksize 8192", "windowsize 16")),
+                ("atftp blksize 1468 windowsize 16", port => Atftp(port, "blksize 1468", "windowsize 16")),
+                ("atftp blksize 1468 windowsize 64", port => Atftp(port, "blksize 1468", "windowsize 64")),
+                ("atftp blksize 8192 windowsize 16 (granted 12: MaxWindowBytes)", port => Atftp(port, "blksize 8192", "windowsize 16")),
             };
 
             var samples = new Dictionary<string, List<double>>();
             var checkedOnce = new HashSet<string>();
+            async Task MeasureAsync(string key, string[] command)
+            {
+                var rate = await FetchAsync(command, output, size, checkedOnce.Add(key) ? hash : null);
+                (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(rate);
+            }
+
             for (var round = 0; round < runs; round++)
             {
-                foreach (var (name, client, arguments) in compared)
+                foreach (var (name, command) in compared)
                 {
-                    foreach (var (server, port) in new[] { ("streamboot", streambootPort), ("tftpd-hpa", hpaPort) })
-                    {
-                        var key = $"{name}|{server}";
-                        var rate = await FetchAsync(client, arguments(port), output, size, checkedOnce.Add(key) ? hash : null);
-                        (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(rate);
-                    }
+                    await MeasureAsync($"{name}|streamboot", command(streambootPort));
+                    await MeasureAsync($"{name}|tftpd-hpa", command(hpaPort));
                 }
 
-                foreach (var (name, client, arguments) in windowed)
+                foreach (var (name, command) in windowed)
                 {
-                    var key = $"{name}|streamboot";
-                    var rate = await FetchAsync(client, arguments(streambootPort), output, size, checkedOnce.Add(key) ? hash : null);
-                    (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(rate);
+                    await MeasureAsync($"{name}|streamboot", command(streambootPort));
                 }
 
                 Console.Error.WriteLine($"round {round + 1}/{runs} done");
             }
 
             Console.WriteLine();
-            Console.WriteLine($"{sizeMiB} MiB random file, page cache hot, loopback, median of {runs} (MB/s = 10^6 bytes/s, client wall-clock time)");
+            Console.WriteLine($"{sizeMiB} MiB random file, page cache hot, loopback, {(cpu is null ? "unpinned" : $"server and client pinned to CPU {cpu}")}, median of {runs} (MB/s = 10^6 bytes/s, client wall-clock time; min-max in brackets)");
             Console.WriteLine();
             Console.WriteLine("| client and options | Streamboot MB/s | tftpd-hpa MB/s | Streamboot / tftpd-hpa |");
             Console.WriteLine("| --- | ---: | ---: | ---: |");
-            foreach (var (name, _, _) in compared)
+            foreach (var (name, _) in compared)
             {
-                var ours = Median(samples[$"{name}|streamboot"]);
-                var theirs = Median(samples[$"{name}|tftpd-hpa"]);
-                Console.WriteLine($"| {name} | {ours:F1} | {theirs:F1} | {ours / theirs:F2} |");
+                var ours = samples[$"{name}|streamboot"];
+                var theirs = samples[$"{name}|tftpd-hpa"];
+                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | {Median(theirs):F1} [{theirs.Min():F0}-{theirs.Max():F0}] | {Median(ours) / Median(theirs):F2} |");
             }
 
-            foreach (var (name, _, _) in windowed)
+            foreach (var (name, _) in windowed)
             {
-                Console.WriteLine($"| {name} | {Median(samples[$"{name}|streamboot"]):F1} | (no windowsize) | |");
+                var ours = samples[$"{name}|streamboot"];
+                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | (no windowsize) | |");
             }
-
-            return 0;
         }
         finally
         {
@@ -127,10 +154,10 @@ internal static class Benchmark
 
                 process.Dispose();
             }
-
-            Directory.Delete(folder, recursive: true);
         }
     }
+
+    private sealed record Tools(string Tftpd, string Atftp, string Tftp, string Curl, string Taskset);
 
     private static string Tool(string path, string package) =>
         File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: install Debian's '{package}' package");
@@ -176,10 +203,11 @@ internal static class Benchmark
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    private static Process Start(string file, string[] arguments)
+    private static Process Start(string[] command)
     {
+        var file = command[0];
         var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
+        foreach (var argument in command[1..])
         {
             start.ArgumentList.Add(argument);
         }
@@ -230,9 +258,10 @@ internal static class Benchmark
     }
 
     /// <summary>One fetch; MB/s from the client's wall-clock time. The file is checked by size, and by SHA-256 when <paramref name="hash"/> is given.</summary>
-    private static async Task<double> FetchAsync(string client, string[] arguments, string output, long size, string? hash)
+    private static async Task<double> FetchAsync(string[] command, string output, long size, string? hash)
     {
         File.Delete(output);
+        var (client, arguments) = (command[0], command[1..]);
         var start = new ProcessStartInfo(client) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {

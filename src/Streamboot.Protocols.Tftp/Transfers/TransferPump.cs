@@ -5,9 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace Streamboot.Protocols.Tftp.Transfers;
 
 /// <summary>
-/// An event loop on one thread for many transfers: epoll says which transfer
-/// socket is ready and the transfer's continuation runs right here, so an ACK
-/// is answered by the thread the kernel woke. The thread pool's socket
+/// An event loop on one thread for many transfers: epoll (level-triggered)
+/// says which transfer socket is ready and the transfer's continuation runs
+/// right here, so an ACK is answered by the thread the kernel woke, with one
+/// epoll_wait, one recvfrom and one sendto per lock-step block. The thread pool's socket
 /// completions cost a second thread wake-up per ACK, which halved lock-step
 /// throughput on loopback (bench/Streamboot.Tftp.Bench/README.md). A server
 /// has a few pumps, never a thread per transfer; deadlines are checked every
@@ -43,7 +44,7 @@ internal sealed class TransferPump : IDisposable
     {
         _channels[channel.Id] = channel;
         Interlocked.Increment(ref _count);
-        var error = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlAdd, channel.Descriptor, 0, channel.Id);
+        var error = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlAdd, channel.Descriptor, LinuxUdp.EpollIn, channel.Id);
         if (error != 0)
         {
             Remove(channel);
@@ -90,7 +91,7 @@ internal sealed class TransferPump : IDisposable
                     if (_channels.TryGetValue(LinuxUdp.EventData(events, i), out var channel))
                     {
                         // Runs the transfer's continuation on this thread.
-                        channel.Signal(PumpSignal.Ready);
+                        channel.OnEvent();
                     }
                 }
 

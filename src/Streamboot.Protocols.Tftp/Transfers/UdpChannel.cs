@@ -10,7 +10,7 @@ namespace Streamboot.Protocols.Tftp.Transfers;
 /// A transfer's socket (its TID) as the pump drives it: non-blocking
 /// receives and sends that report "nothing now" as a value, and an awaitable
 /// wait for readiness or a deadline whose continuation runs on the pump
-/// thread. One wait at a time; no allocation per wait.
+/// thread. One wait at a time; no allocation and no system call per wait.
 /// </summary>
 internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
 {
@@ -24,7 +24,10 @@ internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
     private readonly int _clientLength;
     private readonly byte[] _from = new byte[LinuxUdp.SocketAddressSize];
     private readonly byte[] _scratch = new byte[16];
+    private readonly Lock _gate = new();
     private ManualResetValueTaskSourceCore<PumpSignal> _core;
+    private int _events = LinuxUdp.EpollIn;
+    private bool _pending;
     private int _fromLength;
     private int _state;
     private long _deadline;
@@ -68,19 +71,39 @@ internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
     /// <summary>Who sent the last datagram, for the log.</summary>
     public IPEndPoint Sender => LinuxUdp.ReadAddress(_from.AsSpan(0, _fromLength));
 
-    /// <summary>Until the socket is readable (or writable), the deadline (a Stopwatch timestamp) passes, or the server stops.</summary>
+    /// <summary>
+    /// Until the socket is readable (or writable), the deadline (a Stopwatch
+    /// timestamp) passes, or the server stops. The socket stays registered
+    /// level-triggered for input, so the usual wait costs no system call;
+    /// the registration changes only for a send wait or after input came
+    /// while nobody waited (see <see cref="OnEvent"/>).
+    /// </summary>
     public ValueTask<PumpSignal> WaitAsync(bool writable, long deadline)
     {
-        _core.Reset();
-        Volatile.Write(ref _deadline, deadline);
-        Volatile.Write(ref _state, Waiting);
-
-        // One-shot: the event fires once per wait, and re-arming reports data already queued.
-        var error = LinuxUdp.Control(_pump.Epoll, LinuxUdp.EpollCtlMod, Descriptor, (writable ? LinuxUdp.EpollOut : LinuxUdp.EpollIn) | LinuxUdp.EpollOneShot, Id, _scratch);
-        if (error != 0)
+        var want = writable ? LinuxUdp.EpollOut : LinuxUdp.EpollIn;
+        lock (_gate)
         {
-            Volatile.Write(ref _state, Idle);
-            throw new SocketException(error);
+            if (!writable && _pending)
+            {
+                // Input arrived while the transfer was busy: look at it now.
+                _pending = false;
+                return new ValueTask<PumpSignal>(PumpSignal.Ready);
+            }
+
+            if (_events != want)
+            {
+                var error = LinuxUdp.Control(_pump.Epoll, LinuxUdp.EpollCtlMod, Descriptor, want, Id, _scratch);
+                if (error != 0)
+                {
+                    throw new SocketException(error);
+                }
+
+                _events = want;
+            }
+
+            _core.Reset();
+            Volatile.Write(ref _deadline, deadline);
+            Volatile.Write(ref _state, Waiting);
         }
 
         if (_pump.IsStopping)
@@ -91,13 +114,48 @@ internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
         return new ValueTask<PumpSignal>(this, _core.Version);
     }
 
-    /// <summary>Ends the current wait, if any; only the first signal of a wait counts.</summary>
+    /// <summary>
+    /// The pump saw the socket ready. Nobody waiting means the transfer is busy
+    /// elsewhere: the socket is muted (level-triggered input would otherwise be
+    /// reported again and again) and the next wait returns at once.
+    /// </summary>
+    public void OnEvent()
+    {
+        lock (_gate)
+        {
+            if (_state != Waiting)
+            {
+                _pending = true;
+                if (_events != 0)
+                {
+                    _ = LinuxUdp.Control(_pump.Epoll, LinuxUdp.EpollCtlMod, Descriptor, 0, Id, _scratch);
+                    _events = 0;
+                }
+
+                return;
+            }
+
+            _state = Idle;
+        }
+
+        // Outside the lock: this runs the transfer's continuation.
+        _core.SetResult(PumpSignal.Ready);
+    }
+
+    /// <summary>Ends the current wait (a timeout, the server stopping), if any.</summary>
     public void Signal(PumpSignal signal)
     {
-        if (Interlocked.CompareExchange(ref _state, Idle, Waiting) == Waiting)
+        lock (_gate)
         {
-            _core.SetResult(signal);
+            if (_state != Waiting)
+            {
+                return;
+            }
+
+            _state = Idle;
         }
+
+        _core.SetResult(signal);
     }
 
     /// <summary>One queued datagram into <see cref="Buffer"/>: its length, or -errno (-EAGAIN when none).</summary>
