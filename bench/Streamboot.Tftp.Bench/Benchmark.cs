@@ -80,6 +80,7 @@ internal static class Benchmark
             processes.Add(Start(Pin(tools.Tftpd, "--listen", "--foreground", "--address", $"127.0.0.1:{hpaPort}", "--secure", folder)));
             await WaitForServerAsync(streambootPort, processes[0]);
             await WaitForServerAsync(hpaPort, processes[1]);
+            var accounts = processes.Select(CpuAccount.Create).ToArray();
 
             var output = Path.Combine(folder, "out.bin");
             string[] Atftp(int port, params string[] options) =>
@@ -100,24 +101,29 @@ internal static class Benchmark
             };
 
             var samples = new Dictionary<string, List<double>>();
+            var cpuSamples = new Dictionary<string, List<double>>();
             var checkedOnce = new HashSet<string>();
-            async Task MeasureAsync(string key, string[] command)
+            async Task MeasureAsync(string key, string[] command, CpuAccount server)
             {
+                var before = server.Seconds();
                 var rate = await FetchAsync(command, output, size, checkedOnce.Add(key) ? hash : null);
+                await Task.Delay(100);
+                var cpu = server.Seconds() - before;
                 (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(rate);
+                (cpuSamples.TryGetValue(key, out var cpus) ? cpus : cpuSamples[key] = []).Add(cpu * 1e9 / size);
             }
 
             for (var round = 0; round < runs; round++)
             {
                 foreach (var (name, command) in compared)
                 {
-                    await MeasureAsync($"{name}|streamboot", command(streambootPort));
-                    await MeasureAsync($"{name}|tftpd-hpa", command(hpaPort));
+                    await MeasureAsync($"{name}|streamboot", command(streambootPort), accounts[0]);
+                    await MeasureAsync($"{name}|tftpd-hpa", command(hpaPort), accounts[1]);
                 }
 
                 foreach (var (name, command) in windowed)
                 {
-                    await MeasureAsync($"{name}|streamboot", command(streambootPort));
+                    await MeasureAsync($"{name}|streamboot", command(streambootPort), accounts[0]);
                 }
 
                 Console.Error.WriteLine($"round {round + 1}/{runs} done");
@@ -126,19 +132,23 @@ internal static class Benchmark
             Console.WriteLine();
             Console.WriteLine($"{sizeMiB} MiB random file, page cache hot, loopback, {(cpu is null ? "unpinned" : $"server and client pinned to CPU {cpu}")}, median of {runs} (MB/s = 10^6 bytes/s, client wall-clock time; min-max in brackets)");
             Console.WriteLine();
-            Console.WriteLine("| client and options | Streamboot MB/s | tftpd-hpa MB/s | Streamboot / tftpd-hpa |");
-            Console.WriteLine("| --- | ---: | ---: | ---: |");
+            Console.WriteLine($"Throughput, and the server's CPU time per GB sent ({CpuAccount.How}):");
+            Console.WriteLine();
+            Console.WriteLine("| client and options | Streamboot MB/s | tftpd-hpa MB/s | ratio | Streamboot CPU s/GB | tftpd-hpa CPU s/GB | CPU ratio |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
             foreach (var (name, _) in compared)
             {
                 var ours = samples[$"{name}|streamboot"];
                 var theirs = samples[$"{name}|tftpd-hpa"];
-                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | {Median(theirs):F1} [{theirs.Min():F0}-{theirs.Max():F0}] | {Median(ours) / Median(theirs):F2} |");
+                var ourCpu = Median(cpuSamples[$"{name}|streamboot"]);
+                var theirCpu = Median(cpuSamples[$"{name}|tftpd-hpa"]);
+                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | {Median(theirs):F1} [{theirs.Min():F0}-{theirs.Max():F0}] | {Median(ours) / Median(theirs):F2} | {ourCpu:F2} | {theirCpu:F2} | {ourCpu / theirCpu:F2} |");
             }
 
             foreach (var (name, _) in windowed)
             {
                 var ours = samples[$"{name}|streamboot"];
-                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | (no windowsize) | |");
+                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | (no windowsize) | | {Median(cpuSamples[$"{name}|streamboot"]):F2} | | |");
             }
         }
         finally
@@ -152,6 +162,7 @@ internal static class Benchmark
                     await process.WaitForExitAsync();
                 }
 
+                CpuAccount.Remove(process.Id);
                 process.Dispose();
             }
         }
