@@ -425,6 +425,35 @@ public sealed class RawPacketTests
     }
 
     [Fact]
+    public async Task A_boot_storm_of_300_clients_is_served_and_leaves_nothing_behind()
+    {
+        await using var server = TftpTestServer.Start(s_fast with { RetransmitTimeout = TimeSpan.FromSeconds(1) });
+        var original = File.ReadAllBytes(server.AddRandom("undionly.kpxe", 74_213));
+        var clients = Enumerable.Range(0, 300).Select(_ => new RawTftpClient(server.EndPoint)).ToList();
+        try
+        {
+            var transfers = clients.Select((client, i) => Task.Run(() => client.GetAsync(
+                "undionly.kpxe",
+                windowSize: i % 3 == 0 ? 8 : 1,
+                options: i % 3 == 0 ? [("blksize", "1432"), ("windowsize", "8")] : i % 3 == 1 ? [("blksize", "1432"), ("tsize", "0")] : [])));
+            foreach (var (content, _) in await Task.WhenAll(transfers))
+            {
+                Assert.Equal(original, content);
+            }
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+
+        await server.WaitIdleAsync();
+        var statistics = server.Server.Statistics;
+        Assert.True(statistics.TransfersCompleted >= 300, statistics.ToString());
+        Assert.Equal(0, statistics.ActiveTransfers);
+        Assert.Equal(0, statistics.TransfersFailed);
+    }
+
+    [Fact]
     public async Task Stopping_the_server_cuts_running_transfers()
     {
         var server = TftpTestServer.Start(s_fast with { RetransmitTimeout = TimeSpan.FromSeconds(30) });

@@ -72,7 +72,16 @@ public sealed class RawTftpClient : IDisposable
     /// </summary>
     public async Task<(byte[] Content, Dictionary<string, string>? Oack)> GetAsync(string name, string mode = "octet", int windowSize = 1, params (string Name, string Value)[] options)
     {
+        // Like a PXE ROM, ask again when the first answer does not come (a
+        // request can be dropped when hundreds arrive at once).
         Read(name, mode, options);
+        var first = await ReceiveAsync(TimeSpan.FromSeconds(2));
+        for (var retry = 0; first is null && retry < 3; retry++)
+        {
+            Read(name, mode, options);
+            first = await ReceiveAsync(TimeSpan.FromSeconds(2));
+        }
+
         var content = new MemoryStream();
         Dictionary<string, string>? oack = null;
         var blockSize = 512;
@@ -80,7 +89,8 @@ public sealed class RawTftpClient : IDisposable
         var inWindow = 0;
         while (true)
         {
-            var packet = await ExpectAsync();
+            var packet = first ?? await ExpectAsync();
+            first = null;
             switch (packet.Opcode)
             {
                 case TftpOpcode.OptionAcknowledgment:
