@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Tftp.Files;
@@ -30,7 +29,6 @@ internal sealed class TftpTransfer
     private readonly ILogger _logger;
     private readonly long _id;
     private byte[] _packet = [];
-    private long _timeoutTicks;
 
     // The highest block the client acknowledged (-1 while the OACK, block 0,
     // is unanswered), the highest block sent, and the last block of the file
@@ -141,16 +139,22 @@ internal sealed class TftpTransfer
         }
     }
 
+    /// <summary>
+    /// The transfer's loop: send the window (or the OACK), wait for an ACK,
+    /// repeat. One method on purpose: a lock-step block then resumes a single
+    /// state machine, which is most of the managed cost per block.
+    /// </summary>
     private async Task<(TransferOutcome Outcome, int Retransmissions)> SendFileAsync(TftpFile file, TftpNegotiation negotiation)
     {
         // Sized from what was granted, never from what the client asked.
-        _packet = ArrayPool<byte>.Shared.Rent(Math.Max(TftpProtocol.HeaderSize + negotiation.BlockSize, 512));
-        _timeoutTicks = (long)(negotiation.Timeout.TotalSeconds * Stopwatch.Frequency);
-        using var reader = BlockReader.Create(file, _request.Mode, negotiation.BlockSize, negotiation.WindowSize, _options.ReadChunkSize);
+        var blockSize = negotiation.BlockSize;
+        _packet = ArrayPool<byte>.Shared.Rent(Math.Max(TftpProtocol.HeaderSize + blockSize, 512));
+        var timeout = (long)(negotiation.Timeout.TotalSeconds * Stopwatch.Frequency);
+        using var reader = BlockReader.Create(file, _request.Mode, blockSize, negotiation.WindowSize, _options.ReadChunkSize);
         if (_request.Mode == TftpMode.Octet)
         {
             // A file of exactly n blocks ends with an empty block n + 1.
-            _lastBlock = (file.Length / negotiation.BlockSize) + 1;
+            _lastBlock = (file.Length / blockSize) + 1;
         }
 
         _acked = negotiation.HasOptionAcknowledgment ? -1 : 0;
@@ -159,17 +163,88 @@ internal sealed class TftpTransfer
         var total = 0;
         while (true)
         {
+            var deadline = Stopwatch.GetTimestamp() + timeout;
             if (_acked < 0)
             {
                 var length = TftpProtocol.WriteOptionAcknowledgment(_packet, negotiation.Acknowledged);
-                await _channel.SendAsync(_packet, length, Stopwatch.GetTimestamp() + _timeoutTicks).ConfigureAwait(false);
+                await _channel.SendAsync(_packet, length, deadline).ConfigureAwait(false);
             }
             else
             {
-                await SendWindowAsync(reader, negotiation).ConfigureAwait(false);
+                // Blocks acked + 1 to acked + windowsize (fewer at the end of the file).
+                var end = Math.Min(_acked + negotiation.WindowSize, _lastBlock);
+                long bytes = 0;
+                var packets = 0;
+                for (var block = _acked + 1; block <= end; block++)
+                {
+                    var fill = reader.FillAsync(block, _packet.AsMemory(TftpProtocol.HeaderSize, blockSize), CancellationToken.None);
+                    var length = fill.IsCompletedSuccessfully ? fill.Result : await fill.ConfigureAwait(false);
+                    if (length < blockSize)
+                    {
+                        _lastBlock = block;
+                        end = block;
+                    }
+
+                    TftpProtocol.WriteDataHeader(_packet, unchecked((ushort)block));
+                    var send = _channel.SendAsync(_packet, TftpProtocol.HeaderSize + length, deadline);
+                    if (!send.IsCompletedSuccessfully)
+                    {
+                        await send.ConfigureAwait(false);
+                    }
+
+                    bytes += length;
+                    packets++;
+                }
+
+                _sent = Math.Max(_sent, end);
+                Interlocked.Add(ref _counters.BytesSent, bytes);
+                Interlocked.Add(ref _counters.PacketsSent, packets);
             }
 
-            switch (await WaitForAckAsync().ConfigureAwait(false))
+            // Wait for an ACK that moves forward. Duplicate and stale ACKs are
+            // ignored and never answered with data: answering them is what
+            // makes the Sorcerer's Apprentice (RFC 1123 section 4.2.3.1); the
+            // timeout resends instead. Datagrams from another TID get ERROR 5
+            // and change nothing, not even the deadline.
+            deadline = Stopwatch.GetTimestamp() + timeout;
+            AckResult? result = null;
+            while (result is null)
+            {
+                var wait = _channel.WaitAsync(writable: false, deadline);
+                var signal = wait.IsCompletedSuccessfully ? wait.Result : await wait.ConfigureAwait(false);
+                if (signal == PumpSignal.TimedOut)
+                {
+                    result = AckResult.TimedOut;
+                    break;
+                }
+
+                if (signal == PumpSignal.Stopped)
+                {
+                    throw new OperationCanceledException("the server is stopping");
+                }
+
+                // Everything queued, until an answer or nothing is left.
+                int received;
+                while (result is null && (received = _channel.Receive()) != -LinuxUdp.EAgain)
+                {
+                    if (received < 0)
+                    {
+                        // An ICMP error for an earlier send, reported on this socket: not an answer.
+                        Interlocked.Increment(ref _counters.MalformedPackets);
+                        TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, 0, $"errno {-received}");
+                    }
+                    else if (!_channel.FromClient)
+                    {
+                        AnswerStranger();
+                    }
+                    else
+                    {
+                        result = Interpret(received);
+                    }
+                }
+            }
+
+            switch (result)
             {
                 case AckResult.Advanced:
                     inARow = 0;
@@ -194,88 +269,6 @@ internal sealed class TftpTransfer
                     break;
                 default:
                     return (TransferOutcome.ClientError, total);
-            }
-        }
-    }
-
-    /// <summary>Sends blocks acked + 1 to acked + windowsize (fewer at the end of the file).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendWindowAsync(BlockReader reader, TftpNegotiation negotiation)
-    {
-        var blockSize = negotiation.BlockSize;
-        var end = Math.Min(_acked + negotiation.WindowSize, _lastBlock);
-        var deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
-        long bytes = 0;
-        var packets = 0;
-        for (var block = _acked + 1; block <= end; block++)
-        {
-            var fill = reader.FillAsync(block, _packet.AsMemory(TftpProtocol.HeaderSize, blockSize), CancellationToken.None);
-            var length = fill.IsCompletedSuccessfully ? fill.Result : await fill.ConfigureAwait(false);
-            if (length < blockSize)
-            {
-                _lastBlock = block;
-                end = block;
-            }
-
-            TftpProtocol.WriteDataHeader(_packet, unchecked((ushort)block));
-            var send = _channel.SendAsync(_packet, TftpProtocol.HeaderSize + length, deadline);
-            if (!send.IsCompletedSuccessfully)
-            {
-                await send.ConfigureAwait(false);
-            }
-
-            bytes += length;
-            packets++;
-        }
-
-        _sent = Math.Max(_sent, end);
-        Interlocked.Add(ref _counters.BytesSent, bytes);
-        Interlocked.Add(ref _counters.PacketsSent, packets);
-    }
-
-    /// <summary>
-    /// Waits for an ACK that moves forward. Duplicate and stale ACKs are
-    /// ignored and never answered with data: answering them is what makes
-    /// the Sorcerer's Apprentice (RFC 1123 section 4.2.3.1); the timeout
-    /// resends instead. Packets from another TID get ERROR 5 and change
-    /// nothing, not even the deadline.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AckResult> WaitForAckAsync()
-    {
-        var deadline = Stopwatch.GetTimestamp() + _timeoutTicks;
-        while (true)
-        {
-            switch (await _channel.WaitAsync(writable: false, deadline).ConfigureAwait(false))
-            {
-                case PumpSignal.TimedOut:
-                    return AckResult.TimedOut;
-                case PumpSignal.Stopped:
-                    throw new OperationCanceledException("the server is stopping");
-            }
-
-            // Everything queued, until an answer or nothing is left.
-            int received;
-            while ((received = _channel.Receive()) != -LinuxUdp.EAgain)
-            {
-                if (received < 0)
-                {
-                    // An ICMP error for an earlier send, reported on this socket: not an answer.
-                    Interlocked.Increment(ref _counters.MalformedPackets);
-                    TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, 0, $"errno {-received}");
-                    continue;
-                }
-
-                if (!_channel.FromClient)
-                {
-                    AnswerStranger();
-                    continue;
-                }
-
-                if (Interpret(received) is { } result)
-                {
-                    return result;
-                }
             }
         }
     }
