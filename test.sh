@@ -15,7 +15,7 @@ packages=(
   python3-libnbd  # nbdsh: scripted NBD client
   nbdkit       # the NBD server Streamboot is measured against
   fio          # I/O load generator with an nbd engine
-  curl
+  curl         # HTTP client; also a TFTP client (tftp://) for the TFTP suite
   xorriso         # streamboot bootstrap writes its ISO with it
   isolinux        # the bootstrap ISO's boot loader
   syslinux-common # ldlinux.c32 for ISOLINUX
@@ -40,6 +40,9 @@ packages=(
   tcpdump      # records the DHCP server's replies and router advertisements
   tshark       # decodes them as a second opinion on the wire format
   ndisc6       # rdisc6: router solicitation / advertisement peer
+  tftp-hpa     # tftp: the TFTP client most Linux boxes have
+  atftp        # atftp: TFTP client with blksize/windowsize/tsize options (not atftpd: it removes tftpd-hpa)
+  tftpd-hpa    # in.tftpd: the TFTP server Streamboot is measured against (bench/Streamboot.Tftp.Bench)
 )
 
 missing=()

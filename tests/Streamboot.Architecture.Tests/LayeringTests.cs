@@ -18,6 +18,8 @@ public class LayeringTests
         ["Streamboot.Storage"] = ["Streamboot.Common"],
         ["Streamboot.Data"] = ["Streamboot.Common"],
         ["Streamboot.Protocols"] = ["Streamboot.Common", "Streamboot.Storage"],
+        // TFTP serves files, not block devices: it does not even need storage.
+        ["Streamboot.Protocols.Tftp"] = ["Streamboot.Common"],
         ["Streamboot.Boot"] = ["Streamboot.Common", "Streamboot.Data"],
         ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage"],
         ["Streamboot.Server"] = ["*"],

@@ -1,0 +1,288 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Streamboot.Protocols.Tftp.Files;
+using Streamboot.Protocols.Tftp.Transfers;
+
+namespace Streamboot.Protocols.Tftp;
+
+/// <summary>
+/// A read-only TFTP server. One socket takes requests (port 69 in
+/// production); each read gets a transfer on a socket of its own, driven by
+/// a few event-loop threads (<see cref="TransferPump"/>, epoll: Linux only),
+/// never a thread per transfer. What a file name means is the
+/// <see cref="ITftpFileSource"/>'s business.
+/// </summary>
+public sealed class TftpServer : IAsyncDisposable
+{
+    private readonly ITftpFileSource _source;
+    private readonly TftpServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly TftpCounters _counters = new();
+    private readonly ConcurrentDictionary<long, Task> _transfers = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _socket;
+    private TransferPump[] _pumps = [];
+    private IPEndPoint? _boundEndPoint;
+    private Task? _receiveLoop;
+    private long _nextId;
+
+    public TftpServer(ITftpFileSource source, TftpServerOptions? options = null, ILoggerFactory? loggerFactory = null)
+    {
+        _source = source ?? throw new ArgumentNullException(nameof(source));
+        _options = options ?? new TftpServerOptions();
+        _options.Validate();
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Tftp");
+    }
+
+    /// <summary>Where <see cref="Start"/> listens (the real port when 0 was asked).</summary>
+    public IPEndPoint? LocalEndPoint => _boundEndPoint;
+
+    /// <summary>The counters since the server was made.</summary>
+    public TftpServerStatistics Statistics => _counters.Snapshot();
+
+    /// <summary>Binds <paramref name="endPoint"/> (0.0.0.0:69, a single address, or port 0 for a free one) and serves in the background.</summary>
+    public void Start(IPEndPoint endPoint)
+    {
+        ArgumentNullException.ThrowIfNull(endPoint);
+        if (_socket is not null)
+        {
+            throw new InvalidOperationException("the server is already listening");
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("the TFTP transfer pump uses epoll (Linux)");
+        }
+
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (endPoint.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = true;
+            }
+
+            // The address each request came to, so that a server bound to
+            // 0.0.0.0 answers from the address the client talked to.
+            socket.SetSocketOption(
+                endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? SocketOptionLevel.IPv6 : SocketOptionLevel.IP,
+                SocketOptionName.PacketInformation,
+                true);
+
+            // A boot storm sends hundreds of requests at once; the kernel clamps this to rmem_max.
+            socket.ReceiveBufferSize = 1024 * 1024;
+            socket.Bind(endPoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        _socket = socket;
+        _boundEndPoint = (IPEndPoint)socket.LocalEndPoint!;
+        _pumps = [.. Enumerable.Range(0, Math.Clamp(Environment.ProcessorCount, 1, 4)).Select(i => new TransferPump($"tftp pump {i}", _logger))];
+        TftpLog.Listening(_logger, _boundEndPoint);
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(socket, _stopping.Token));
+    }
+
+    /// <summary>Stops taking requests, cuts every running transfer and waits for them.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _socket?.Dispose();
+        if (_receiveLoop is not null)
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+
+        // Every waiting transfer gets Stopped and ends; then the pumps close.
+        foreach (var pump in _pumps)
+        {
+            pump.Stop();
+        }
+
+        await Task.WhenAll(_transfers.Values).ConfigureAwait(false);
+        foreach (var pump in _pumps)
+        {
+            pump.Dispose();
+        }
+
+        TftpLog.Stopped(_logger);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stopping)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(TftpProtocol.MaxDatagramSize);
+        EndPoint any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+        var failures = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            SocketReceiveMessageFromResult received;
+            try
+            {
+                received = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, any, stopping).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // ICMP errors, a truncated datagram: the loop goes on, slowing down if it repeats.
+                TftpLog.ReceiveFailed(_logger, e);
+                if (++failures > 10)
+                {
+                    await Task.Delay(100, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                continue;
+            }
+
+            var client = (IPEndPoint)received.RemoteEndPoint;
+            try
+            {
+                await HandleDatagramAsync(socket, buffer.AsMemory(0, received.ReceivedBytes), client, received.PacketInformation.Address, stopping).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Nothing a datagram holds may end the loop.
+                TftpLog.RequestFailed(_logger, client, e);
+            }
+        }
+    }
+
+    private async ValueTask HandleDatagramAsync(Socket socket, ReadOnlyMemory<byte> datagram, IPEndPoint client, IPAddress? arrivedOn, CancellationToken stopping)
+    {
+        var rejection = TftpRequestParser.TryParse(datagram.Span, out var request);
+        if (rejection != TftpRequestRejection.None)
+        {
+            Interlocked.Increment(ref _counters.MalformedPackets);
+            TftpLog.MalformedRequest(_logger, client, datagram.Length, rejection);
+            var (code, message) = rejection switch
+            {
+                TftpRequestRejection.Truncated or TftpRequestRejection.ErrorPacket => (default(TftpErrorCode?), ""),
+                TftpRequestRejection.NoTransfer => (TftpErrorCode.UnknownTransferId, "Unknown transfer ID"),
+                TftpRequestRejection.UnknownMode => (TftpErrorCode.IllegalOperation, "Unknown transfer mode"),
+                TftpRequestRejection.InvalidFileName => (TftpErrorCode.AccessViolation, "Invalid file name"),
+                TftpRequestRejection.MissingTerminator => (TftpErrorCode.IllegalOperation, "Malformed request"),
+                _ => (TftpErrorCode.IllegalOperation, "Illegal TFTP operation"),
+            };
+            if (code is { } error)
+            {
+                await SendErrorAsync(socket, client, error, message, stopping).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        if (request!.Opcode == TftpOpcode.WriteRequest)
+        {
+            // WRQ is a legal operation this server does not allow: access
+            // violation (2), the way tftpd-hpa refuses writes without -c.
+            Interlocked.Increment(ref _counters.RequestsRefused);
+            TftpLog.WriteRefused(_logger, client, request.FileName);
+            await SendErrorAsync(socket, client, TftpErrorCode.AccessViolation, "Server is read-only", stopping).ConfigureAwait(false);
+            return;
+        }
+
+        if (Interlocked.Increment(ref _counters.ActiveTransfers) > _options.MaxTransfers)
+        {
+            Interlocked.Decrement(ref _counters.ActiveTransfers);
+            Interlocked.Increment(ref _counters.RequestsDropped);
+            TftpLog.TooManyTransfers(_logger, client, request.FileName, _options.MaxTransfers);
+            return;
+        }
+
+        var local = arrivedOn is null || arrivedOn.Equals(IPAddress.Any) || arrivedOn.Equals(IPAddress.IPv6Any) ? _boundEndPoint!.Address : arrivedOn;
+        var id = Interlocked.Increment(ref _nextId);
+        UdpChannel channel;
+        try
+        {
+            channel = new UdpChannel(_pumps[id % _pumps.Length], OpenTransferSocket(local), client, id);
+        }
+        catch (SocketException e)
+        {
+            // Out of ports or descriptors: the client retries its request.
+            Interlocked.Decrement(ref _counters.ActiveTransfers);
+            Interlocked.Increment(ref _counters.RequestsDropped);
+            TftpLog.TransferSocketFailed(_logger, client, request.FileName, e);
+            return;
+        }
+
+        Interlocked.Increment(ref _counters.TransfersStarted);
+        var transfer = new TftpTransfer(id, channel, client, local, request, _source, _options, _counters, _logger);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _transfers[id] = done.Task;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await transfer.RunAsync(stopping).ConfigureAwait(false);
+            }
+            finally
+            {
+                _transfers.TryRemove(id, out _);
+                done.TrySetResult();
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>A fresh socket on an ephemeral port (the transfer's TID), on the address the request came to.</summary>
+    private Socket OpenTransferSocket(IPAddress local)
+    {
+        var socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (local.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = true;
+            }
+
+            if (_options.SocketSendBufferSize is { } size)
+            {
+                socket.SendBufferSize = size;
+            }
+
+            socket.Bind(new IPEndPoint(local, 0));
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private async ValueTask SendErrorAsync(Socket socket, IPEndPoint client, TftpErrorCode code, string message, CancellationToken stopping)
+    {
+        Interlocked.Increment(ref _counters.ErrorsSent);
+        try
+        {
+            await socket.SendToAsync(TftpTransfer.ErrorPacket(code, message), SocketFlags.None, client, stopping).ConfigureAwait(false);
+        }
+        catch (SocketException)
+        {
+            // The client's address is unreachable: nothing to do.
+        }
+    }
+}
