@@ -22,6 +22,7 @@ packages=(
   ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
   qemu-system-x86 # diskless VMs that boot from Streamboot
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
+  ovmf            # UEFI firmware: a VM whose own PXE loads ipxe.efi over TFTP
   dnsmasq-base    # a site's existing DHCP server in the boot tests
   linux-image-amd64 # the test OS's kernel and modules (nbd, overlay, ext4, e1000, virtio)
   initramfs-tools # mkinitramfs builds the test OS's initrd with client/linux's hook

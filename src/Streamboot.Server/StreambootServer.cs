@@ -57,6 +57,7 @@ public static class StreambootServer
         builder.Services.AddSingleton<HttpSessions>();
         builder.Services.AddHostedService<NbdService>();
         builder.Services.AddSingleton<SiteDhcpStore>();
+        builder.Services.AddHostedService<TftpService>();
         builder.Services.AddHostedService<DhcpService>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -45,6 +45,27 @@ public sealed class PxeBootTests
     }
 
     [Fact]
+    public async Task Uefi_firmware_loads_ipxe_efi_over_tftp_and_ipxe_then_fetches_the_script()
+    {
+        await using var site = await BootSite.CreateAsync();
+        await site.Cli.OkAsync("vdisk", "create", "gold", "--size", "64M");
+        await site.Cli.OkAsync("device", "add", "52:54:00:5c:02:01", "--name", "uefi-pc");
+        await site.Cli.OkAsync("assign", "uefi-pc", "gold");
+        await site.StartServerAsync(site.DhcpFlags("full"));
+
+        // OVMF's own network stack (no iPXE ROM on the NIC) does the PXE part:
+        // DHCP as x64 UEFI (option 93 = 7), then ipxe.efi over TFTP.
+        var vm = await site.StartVmAsync(
+            "52:54:00:5c:02:01",
+            ["-bios", "/usr/share/ovmf/OVMF.fd", "-boot", "n"],
+            nic: "virtio-net-pci,romfile=");
+        await vm.WaitForAsync("Streamboot: this is uefi-pc", TimeSpan.FromMinutes(4));
+        Assert.Contains("iPXE", vm.Console, StringComparison.Ordinal);
+        Assert.Contains("read 'ipxe.efi'", site.Server!.Output, StringComparison.Ordinal);   // TFTP: the whole file went out
+        Assert.Contains("boots vDisk gold version 1 as uefi-pc (platform efi", site.Server.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Proxy_mode_answers_pxe_beside_the_networks_own_dhcp_server()
     {
         await using var site = await BootSite.CreateAsync();

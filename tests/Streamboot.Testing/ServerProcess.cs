@@ -46,11 +46,25 @@ public sealed partial class ServerProcess : IAsyncDisposable
         var parent = Path.Combine(folder, parentName);
         File.CreateSymbolicLink(parent, "/bin/sh");
         // "; exit" keeps the shell alive as the parent instead of exec'ing.
-        return Start(parent, ["-c", "\"$@\"; exit $?", "sh", Repository.Launcher, "serve", .. arguments], environment, underParent: true);
+        return Start(parent, ["-c", "\"$@\"; exit $?", "sh", Repository.Launcher, "serve", .. arguments], TftpOff(environment), underParent: true);
     }
 
-    public static ServerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>
-        Start(Repository.Launcher, ["serve", .. arguments], environment, underParent: false);
+    /// <summary>Starts the server on this machine's own network: TFTP stays off (port 69 is the machine's) unless the test turns it on.</summary>
+    public static ServerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        return Start(Repository.Launcher, ["serve", .. arguments], TftpOff(environment), underParent: false);
+    }
+
+    private static Dictionary<string, string?> TftpOff(IReadOnlyDictionary<string, string?>? environment)
+    {
+        var env = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0" };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
 
     /// <summary>Starts the server inside a network namespace (<c>ip netns exec</c> execs it, so the PID stays the server's).</summary>
     public static ServerProcess StartIn(string networkNamespace, IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null) =>

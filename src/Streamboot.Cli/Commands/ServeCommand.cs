@@ -118,7 +118,8 @@ public static class ServeCommand
             }
             catch (InvalidOperationException e) when (options.Dhcp is not null && !options.Dhcp.Equals("off", StringComparison.OrdinalIgnoreCase))
             {
-                CliOutput.Fail($"cannot start DHCP on {options.DhcpInterface}: {e.Message}");
+                // DHCP's interface vanished or a boot port is taken (TFTP, 67, 4011): say which.
+                CliOutput.Fail($"cannot start the network boot services (DHCP {options.Dhcp} on {options.DhcpInterface}): {e.Message}");
                 return ExitCodes.Failure;
             }
             catch (SocketException e)

@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Streamboot.Protocols.Tftp;
+using Streamboot.Protocols.Tftp.Files;
+using Streamboot.Server.Configuration;
+
+namespace Streamboot.Server.Network;
+
+/// <summary>
+/// TFTP inside <c>streamboot serve</c>: what PXE ROMs download first
+/// (iPXE), read-only, from the site's own folder (<c>DATA/tftp</c>) and then
+/// the iPXE folder (Debian's <c>/usr/lib/ipxe</c>). Port 69 needs root or
+/// CAP_NET_BIND_SERVICE: without DHCP, a port that cannot be bound is a
+/// warning (the network's own boot server may be serving); with DHCP on,
+/// whose answers point at this TFTP server, it stops the start.
+/// </summary>
+internal sealed partial class TftpService(IOptions<StreambootOptions> options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Streamboot.Tftp");
+    private TftpServer? _server;
+
+    public string Folder => options.Value.TftpFolder ?? Path.Combine(options.Value.Data!, "tftp");
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        if (settings.TftpPort == 0)
+        {
+            LogOff(_logger);
+            return Task.CompletedTask;
+        }
+
+        Directory.CreateDirectory(Folder);
+        if (!File.Exists(Path.Combine(settings.IpxeFolder, "undionly.kpxe")))
+        {
+            LogNoIpxe(_logger, settings.IpxeFolder);
+        }
+
+        var files = new TftpFolderSource(
+            new TftpFolderRoot(Folder),
+            // Debian's ipxe package links ipxe.efi to /boot: links out of that folder are the package's own.
+            new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true });
+        StreambootServer.TryParseBind(settings.Bind, out var address);
+        var server = new TftpServer(files, new TftpServerOptions(), loggerFactory);
+        try
+        {
+            server.Start(new IPEndPoint(address, settings.TftpPort));
+        }
+        catch (SocketException e) when (!DhcpOn(settings))
+        {
+            LogNotStarted(_logger, settings.TftpPort, e.Message);
+            return Task.CompletedTask;
+        }
+        catch (SocketException e)
+        {
+            throw new InvalidOperationException($"TFTP cannot listen on port {settings.TftpPort} ({e.Message}); DHCP sends PXE clients there. Run as root or with CAP_NET_BIND_SERVICE, or stop the other TFTP server", e);
+        }
+
+        _server = server;
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_server is not null)
+        {
+            await _server.StopAsync();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    private static bool DhcpOn(StreambootOptions settings) => settings.Dhcp is { } mode && !mode.Equals("off", StringComparison.OrdinalIgnoreCase);
+
+    [LoggerMessage(1310, LogLevel.Information, "TFTP is off (--tftp-port 0)")]
+    private static partial void LogOff(ILogger logger);
+
+    [LoggerMessage(1311, LogLevel.Warning, "TFTP not started on port {Port}: {Reason}. PXE ROMs cannot load iPXE from this server; run as root or with CAP_NET_BIND_SERVICE, or turn TFTP off with --tftp-port 0")]
+    private static partial void LogNotStarted(ILogger logger, int port, string reason);
+
+    [LoggerMessage(1312, LogLevel.Warning, "No iPXE binaries in {Folder}: PXE ROMs will get 'file not found'. Install them with: apt-get install ipxe")]
+    private static partial void LogNoIpxe(ILogger logger, string folder);
+}
