@@ -20,7 +20,8 @@ public class LayeringTests
         ["Streamboot.Protocols"] = ["Streamboot.Common", "Streamboot.Storage"],
         // TFTP serves files, not block devices: it does not even need storage.
         ["Streamboot.Protocols.Tftp"] = ["Streamboot.Common"],
-        ["Streamboot.Boot"] = ["Streamboot.Common", "Streamboot.Data"],
+        // Nor does DHCP: datagrams, leases and boot-file names.
+        ["Streamboot.Protocols.Dhcp"] = ["Streamboot.Common"],
         ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage"],
         ["Streamboot.Server"] = ["*"],
         ["Streamboot.Cli"] = ["*"],
