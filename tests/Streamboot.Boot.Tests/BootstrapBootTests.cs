@@ -17,7 +17,7 @@ public sealed class BootstrapBootTests
         var vm = await site.StartVmAsync("52:54:00:5b:00:01", ["-boot", "d", "-cdrom", iso]);
         await vm.WaitForAsync("Streamboot bootstrap: this medium boots from", TimeSpan.FromMinutes(2));
         await vm.WaitForAsync("Streamboot: this machine (52:54:00:5b:00:01) is not registered", TimeSpan.FromMinutes(2));
-        Assert.Contains("refused 52:54:00:5b:00:01", site.Server!.Output, StringComparison.Ordinal);
+        await site.Server!.WaitForOutputAsync("refused 52:54:00:5b:00:01");
 
         // Registered while it waits, it boots on its next try by itself.
         await site.Cli.OkAsync("device", "add", "52:54:00:5b:00:01", "--name", "kiosk1");

@@ -35,6 +35,6 @@ public sealed class DiskBootLoaderBootTests(ITestOutputHelper output)
         Assert.Equal("/dev/nbd0p2", up["root"]);
         Assert.Equal("sandisk/san1", up["export"]);
         Assert.NotNull(await TestOs.LiveSessionAsync(site, "san1"));
-        Assert.Contains("over http from", site.Server!.Output, StringComparison.Ordinal);
+        await site.Server!.WaitForOutputAsync("over http from");
     }
 }

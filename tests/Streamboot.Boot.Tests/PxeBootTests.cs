@@ -41,7 +41,7 @@ public sealed class PxeBootTests
         var devices = leases.EnumerateArray().Select(l => (l.GetProperty("device").GetString(), l.GetProperty("state").GetString())).ToList();
         Assert.Contains(("LAB-01", "bound"), devices);
         Assert.Contains(("menu-pc", "bound"), devices);
-        Assert.Contains("DHCP server (Full) listening on sbbr0", site.Server!.Output, StringComparison.Ordinal);
+        await site.Server!.WaitForOutputAsync("DHCP server (Full) listening on sbbr0");
     }
 
     [Fact]
@@ -61,8 +61,8 @@ public sealed class PxeBootTests
             nic: "virtio-net-pci,romfile=");
         await vm.WaitForAsync("Streamboot: this is uefi-pc", TimeSpan.FromMinutes(4));
         Assert.Contains("iPXE", vm.Console, StringComparison.Ordinal);
-        Assert.Contains("read 'ipxe.efi'", site.Server!.Output, StringComparison.Ordinal);   // TFTP: the whole file went out
-        Assert.Contains("boots vDisk gold version 1 as uefi-pc (platform efi", site.Server.Output, StringComparison.Ordinal);
+        await site.Server!.WaitForOutputAsync("read 'ipxe.efi'");   // TFTP: the whole file went out
+        await site.Server!.WaitForOutputAsync("boots vDisk gold version 1 as uefi-pc (platform efi");
     }
 
     [Fact]
@@ -80,6 +80,6 @@ public sealed class PxeBootTests
         await vm.WaitForAsync("booting vDisk gold version 1", TimeSpan.FromSeconds(10));
         // The address came from dnsmasq (.100-.199 on the other host), the boot information from Streamboot.
         Assert.Matches($@"net0: {site.Network.Prefix.Replace(".", "\\.", StringComparison.Ordinal)}\.1\d\d/", vm.Console);
-        Assert.Contains("boots vDisk gold version 1 as kiosk", site.Server!.Output, StringComparison.Ordinal);
+        await site.Server!.WaitForOutputAsync("boots vDisk gold version 1 as kiosk");
     }
 }

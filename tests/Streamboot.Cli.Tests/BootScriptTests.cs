@@ -59,7 +59,7 @@ public sealed class BootScriptTests : IAsyncLifetime
         Assert.Contains("booting vDisk gold version 1 (write cache: server-disk)", script, StringComparison.Ordinal);
         Assert.Contains($"sanboot --drive 0x80 {_base}/vdisk/gold/pc1 || goto failed", script, StringComparison.Ordinal);
         Assert.Contains("sleep 7", script, StringComparison.Ordinal);
-        Assert.Contains("boots vDisk gold version 1 as pc1 (platform pcbios, arch i386)", _server!.Output, StringComparison.Ordinal);
+        await LoggedAsync("boots vDisk gold version 1 as pc1 (platform pcbios, arch i386)");
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class BootScriptTests : IAsyncLifetime
         var refused = await ScriptAsync("mac=52:54:00:aa:bb:01");
         Assert.Contains("echo Streamboot: this machine (52:54:00:aa:bb:01) is not registered; streamboot device add 52:54:00:aa:bb:01 registers it", refused, StringComparison.Ordinal);
         Assert.Contains($"chain --replace --autofree {_base}/boot.ipxe?mac=${{net0/mac}}", refused, StringComparison.Ordinal);
-        Assert.Contains("refused 52:54:00:aa:bb:01 from 127.0.0.1 (UnknownDevice)", _server!.Output, StringComparison.Ordinal);
+        await LoggedAsync("refused 52:54:00:aa:bb:01 from 127.0.0.1 (UnknownDevice)");
 
         await _cli.OkAsync("collection", "set", "lab", "--policy", "auto-register", "--default-vdisk", "gold", "--receives-unknown");
         var registered = await ScriptAsync("mac=52:54:00:aa:bb:01");
@@ -121,7 +121,7 @@ public sealed class BootScriptTests : IAsyncLifetime
         Assert.Contains("booting vDisk gold", registered, StringComparison.Ordinal);
         var device = await _cli.JsonAsync("device", "show", "52:54:00:aa:bb:01");
         Assert.Equal("LAB-01", device.GetProperty("name").GetString());
-        Assert.Contains("registered unknown machine 52:54:00:aa:bb:01 as LAB-01 in collection lab", _server.Output, StringComparison.Ordinal);
+        await LoggedAsync("registered unknown machine 52:54:00:aa:bb:01 as LAB-01 in collection lab");
 
         await _cli.OkAsync("collection", "set", "lab", "--policy", "menu");
         var menu = await ScriptAsync("mac=52:54:00:aa:bb:02");
@@ -205,13 +205,13 @@ public sealed class BootScriptTests : IAsyncLifetime
         });
         var script = await other.GetStringAsync($"{_base}/boot.ipxe?mac=52:54:00:00:00:01");
         Assert.Contains("pc1 (52:54:00:00:00:01) is running right now from 127.0.0.1", script, StringComparison.Ordinal);
-        Assert.Contains("its identity is live elsewhere", _server!.Output, StringComparison.Ordinal);
+        await LoggedAsync("its identity is live elsewhere");
 
         // Nor may it stream the device's view, over HTTP or any protocol: the session is not joined.
         using var stream = await other.GetAsync($"{_base}/vdisk/gold/pc1");
         Assert.Equal(HttpStatusCode.Forbidden, stream.StatusCode);
         Assert.Contains("is streaming to 127.0.0.1", await stream.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Contains("Refused gold/pc1 to 127.0.0.2", _server.Output, StringComparison.Ordinal);
+        await LoggedAsync("Refused gold/pc1 to 127.0.0.2");
         await holder;
     }
 
@@ -263,6 +263,8 @@ public sealed class BootScriptTests : IAsyncLifetime
         Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
         return await response.Content.ReadAsStringAsync();
     }
+
+    private Task LoggedAsync(string text) => _server!.WaitForOutputAsync(text);
 
     private async Task WaitForNoLiveSessionAsync() =>
         await WaitUntilAsync(async () => (await _cli.JsonAsync("session", "list")).GetArrayLength() == 0);

@@ -117,6 +117,17 @@ public sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the server has logged <paramref name="text"/> (its console logger writes from a queue, a moment after the event).</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the server did not log '{text}'. Its output:\n{Output}");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Sends SIGTERM (what systemd and kill send) and returns the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
