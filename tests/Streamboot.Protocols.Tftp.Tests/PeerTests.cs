@@ -159,7 +159,7 @@ public sealed class PeerTests
         }
 
         await server.WaitIdleAsync();
-        Assert.True(server.Log.Has(3022, "127.0.0.1"), server.Log.ToString());
+        Assert.True(server.Log.Has(4022, "127.0.0.1"), server.Log.ToString());
     }
 
     [Fact]

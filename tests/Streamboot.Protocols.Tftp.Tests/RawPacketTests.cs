@@ -90,7 +90,7 @@ public sealed class RawPacketTests
         Assert.Equal(TftpErrorCode.AccessViolation, answer.ErrorCode);
         Assert.False(File.Exists(Path.Combine(server.Root, "upload.bin")));
         Assert.Equal(1, server.Server.Statistics.RequestsRefused);
-        Assert.True(server.Log.Has(3011, "upload.bin"));
+        Assert.True(server.Log.Has(4011, "upload.bin"));
     }
 
     [Fact]
@@ -251,7 +251,7 @@ public sealed class RawPacketTests
         Assert.Equal(File.ReadAllBytes(original), content);
         await server.WaitIdleAsync();
         Assert.Equal(1, server.Server.Statistics.TransfersCompleted);
-        Assert.True(server.Log.Has(3030), server.Log.ToString());
+        Assert.True(server.Log.Has(4030), server.Log.ToString());
     }
 
     [Fact]
@@ -310,7 +310,7 @@ public sealed class RawPacketTests
         var statistics = server.Server.Statistics;
         Assert.Equal(1, statistics.TransfersAbandoned);
         Assert.Equal(0, statistics.ActiveTransfers);
-        Assert.True(server.Log.Has(3024, "file.bin"), server.Log.ToString());
+        Assert.True(server.Log.Has(4024, "file.bin"), server.Log.ToString());
     }
 
     [Fact]
@@ -414,7 +414,7 @@ public sealed class RawPacketTests
         c.Read("file.bin");
         Assert.Null(await c.ReceiveAsync(s_quiet));
         Assert.Equal(1, server.Server.Statistics.RequestsDropped);
-        Assert.True(server.Log.Has(3004, "file.bin"), server.Log.ToString());
+        Assert.True(server.Log.Has(4004, "file.bin"), server.Log.ToString());
 
         // A slot frees, and the client's retransmitted request gets in.
         a.Send(RawTftpClient.Error(TftpErrorCode.NotDefined, "done"), first.From);
