@@ -64,12 +64,18 @@ internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
     /// <summary>Opens the two sockets on a fresh ephemeral port of <paramref name="local"/> and registers them with the pump.</summary>
     public static UdpChannel Open(TransferPump pump, IPAddress local, IPEndPoint client, long id, int? sendBufferSize)
     {
+        // The port is picked without SO_REUSEPORT: with it, Linux's choice of a
+        // free port skips only ports other users hold, and one transfer in a
+        // few dozen landed on another transfer's port. Set afterwards, it lets
+        // the connected socket join.
         var strangers = NewSocket(local.AddressFamily);
         Socket? socket = null;
         try
         {
             strangers.Bind(new IPEndPoint(local, 0));
+            LinuxUdp.ReusePort(strangers);
             socket = NewSocket(local.AddressFamily);
+            LinuxUdp.ReusePort(socket);
             if (sendBufferSize is { } size)
             {
                 socket.SendBufferSize = size;
@@ -309,7 +315,6 @@ internal sealed class UdpChannel : IValueTaskSource<PumpSignal>, IDisposable
                 socket.DualMode = true;
             }
 
-            LinuxUdp.ReusePort(socket);
             return socket;
         }
         catch
