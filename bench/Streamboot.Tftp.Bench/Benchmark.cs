@@ -25,7 +25,7 @@ internal static class Benchmark
     {
         if (args is not ["bench", ..])
         {
-            Console.Error.WriteLine("usage: Streamboot.Tftp.Bench bench [--size-mib 64] [--runs 5] | serve PORT FOLDER... [--max-window N]");
+            Console.Error.WriteLine("usage: Streamboot.Tftp.Bench bench [--size-mib 64] [--runs 5] [--pinned-only] | serve PORT FOLDER... [--max-window N]");
             return args.Length == 0 ? 0 : 2;
         }
 
@@ -47,7 +47,7 @@ internal static class Benchmark
             var hash = Sha256(file);
             var cpu = (Environment.ProcessorCount - 1).ToString(s_invariant);
             var tools = new Tools(tftpd, atftp, tftp, curl, Tool("/usr/bin/taskset", "util-linux"));
-            foreach (var pinned in new[] { true, false })
+            foreach (var pinned in args.Contains("--pinned-only") ? [true] : new[] { true, false })
             {
                 Console.Error.WriteLine(pinned ? $"servers and clients pinned to CPU {cpu}" : "unpinned");
                 await RunModeAsync(tools, folder, size, hash, sizeMiB, runs, pinned ? cpu : null);

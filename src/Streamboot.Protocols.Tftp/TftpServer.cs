@@ -218,7 +218,7 @@ public sealed class TftpServer : IAsyncDisposable
         UdpChannel channel;
         try
         {
-            channel = new UdpChannel(_pumps[id % _pumps.Length], OpenTransferSocket(local), client, id);
+            channel = UdpChannel.Open(_pumps[id % _pumps.Length], local, client, id, _options.SocketSendBufferSize);
         }
         catch (SocketException e)
         {
@@ -245,32 +245,6 @@ public sealed class TftpServer : IAsyncDisposable
                 done.TrySetResult();
             }
         }, CancellationToken.None);
-    }
-
-    /// <summary>A fresh socket on an ephemeral port (the transfer's TID), on the address the request came to.</summary>
-    private Socket OpenTransferSocket(IPAddress local)
-    {
-        var socket = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        try
-        {
-            if (local.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                socket.DualMode = true;
-            }
-
-            if (_options.SocketSendBufferSize is { } size)
-            {
-                socket.SendBufferSize = size;
-            }
-
-            socket.Bind(new IPEndPoint(local, 0));
-            return socket;
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     private async ValueTask SendErrorAsync(Socket socket, IPEndPoint client, TftpErrorCode code, string message, CancellationToken stopping)

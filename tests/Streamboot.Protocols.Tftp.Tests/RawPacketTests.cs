@@ -255,6 +255,43 @@ public sealed class RawPacketTests
     }
 
     [Fact]
+    public async Task Transfers_running_at_once_each_get_a_port_of_their_own()
+    {
+        await using var server = TftpTestServer.Start(s_fast with { RetransmitTimeout = TimeSpan.FromSeconds(10) });
+        server.AddRandom("file.bin", 5000);
+
+        // 400 transfers all running (each holds at block 1) before any ends:
+        // Linux hands out a port held by SO_REUSEPORT sockets again unless the
+        // server picks it without that option.
+        var clients = Enumerable.Range(0, 400).Select(_ => new RawTftpClient(server.EndPoint)).ToList();
+        try
+        {
+            var tids = new List<System.Net.IPEndPoint>();
+            foreach (var client in clients)
+            {
+                client.Read("file.bin");
+                var first = await client.ExpectAsync();
+                Assert.Equal(TftpOpcode.Data, first.Opcode);
+                tids.Add(first.From);
+            }
+
+            Assert.Equal(400, server.Server.Statistics.ActiveTransfers);
+            var shared = tids.GroupBy(t => t.Port).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+            Assert.True(shared.Count == 0, $"ports given to two running transfers: {string.Join(", ", shared)}");
+            for (var i = 0; i < clients.Count; i++)
+            {
+                clients[i].Send(RawTftpClient.Error(TftpErrorCode.NotDefined, "enough"), tids[i]);
+            }
+
+            await server.WaitIdleAsync();
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task A_lost_ack_brings_the_block_again_after_the_timeout()
     {
         await using var server = TftpTestServer.Start(s_fast);
@@ -449,6 +486,9 @@ public sealed class RawPacketTests
         await server.WaitIdleAsync();
         var statistics = server.Server.Statistics;
         Assert.True(statistics.TransfersCompleted >= 300, statistics.ToString());
+
+        // Every transfer had a port of its own (two sockets share each port, never two transfers).
+        Assert.Equal(0, statistics.MalformedPackets);
         Assert.Equal(0, statistics.ActiveTransfers);
         Assert.Equal(0, statistics.TransfersFailed);
     }

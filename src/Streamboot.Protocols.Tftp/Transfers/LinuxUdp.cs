@@ -19,6 +19,7 @@ internal static class LinuxUdp
     public const int EpollCtlDel = 2;
     public const int EpollCtlMod = 3;
     public const int EAgain = 11;
+    public const int EConnRefused = 111;
     public const int EIntr = 4;
     private const int MsgDontWait = 0x40;
     private const int EpollCloexec = 0x80000;
@@ -84,6 +85,16 @@ internal static class LinuxUdp
         var sent = sendto(fd, buffer, length, MsgDontWait, address, addressLength);
         return sent >= 0 ? 0 : Marshal.GetLastPInvokeError();
     }
+
+    /// <summary>Sends one datagram on a connected socket (its route is cached, unlike sendto's); returns 0 or errno.</summary>
+    public static int Send(int fd, byte[] buffer, int length)
+    {
+        var sent = send(fd, buffer, length, MsgDontWait);
+        return sent >= 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>SO_REUSEPORT: sockets of the same user may share a port, and Linux gives each datagram to the best match.</summary>
+    public static void ReusePort(Socket socket) => socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, [1, 0, 0, 0]);
 
     /// <summary>The native sockaddr_in / sockaddr_in6 of an endpoint; returns its length.</summary>
     public static int WriteAddress(IPEndPoint endPoint, byte[] address)
@@ -152,6 +163,9 @@ internal static class LinuxUdp
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint recvfrom(int fd, byte[] buffer, nint length, int flags, byte[] address, ref int addressLength);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint send(int fd, byte[] buffer, nint length, int flags);
 
     [DllImport("libc", SetLastError = true)]
     private static extern nint sendto(int fd, byte[] buffer, nint length, int flags, byte[] address, int addressLength);

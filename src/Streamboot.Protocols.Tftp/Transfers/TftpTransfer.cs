@@ -48,6 +48,12 @@ internal sealed class TftpTransfer
         _options = options;
         _counters = counters;
         _logger = logger;
+        channel.StrangerAnswered = stranger =>
+        {
+            Interlocked.Increment(ref _counters.MalformedPackets);
+            Interlocked.Increment(ref _counters.ErrorsSent);
+            TftpLog.UnknownTransferId(_logger, _clientEndPoint, _request.FileName, stranger);
+        };
     }
 
     public async Task RunAsync(CancellationToken stopping)

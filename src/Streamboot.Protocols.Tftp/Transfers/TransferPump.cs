@@ -45,6 +45,11 @@ internal sealed class TransferPump : IDisposable
         _channels[channel.Id] = channel;
         Interlocked.Increment(ref _count);
         var error = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlAdd, channel.Descriptor, LinuxUdp.EpollIn, channel.Id);
+        if (error == 0)
+        {
+            error = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlAdd, channel.StrangerDescriptor, LinuxUdp.EpollIn, channel.Id | UdpChannel.StrangerBit);
+        }
+
         if (error != 0)
         {
             Remove(channel);
@@ -58,6 +63,7 @@ internal sealed class TransferPump : IDisposable
         {
             Interlocked.Decrement(ref _count);
             _ = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlDel, channel.Descriptor, 0, channel.Id);
+            _ = LinuxUdp.Control(Epoll, LinuxUdp.EpollCtlDel, channel.StrangerDescriptor, 0, channel.Id);
         }
     }
 
@@ -88,10 +94,18 @@ internal sealed class TransferPump : IDisposable
                 var ready = LinuxUdp.Wait(Epoll, events, Count == 0 ? 100 : 10);
                 for (var i = 0; i < ready; i++)
                 {
-                    if (_channels.TryGetValue(LinuxUdp.EventData(events, i), out var channel))
+                    var data = LinuxUdp.EventData(events, i);
+                    if (_channels.TryGetValue(data & ~UdpChannel.StrangerBit, out var channel))
                     {
-                        // Runs the transfer's continuation on this thread.
-                        channel.OnEvent();
+                        if ((data & UdpChannel.StrangerBit) != 0)
+                        {
+                            channel.OnStrangerEvent();
+                        }
+                        else
+                        {
+                            // Runs the transfer's continuation on this thread.
+                            channel.OnEvent();
+                        }
                     }
                 }
 
