@@ -182,7 +182,7 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
         {
             bytes = File.ReadAllBytes(path);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             LogUnusable(logger, path, e.Message);
             return null;
@@ -225,7 +225,7 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
         {
             LogReplayStopped(logger, vdisk, version, watch.ElapsedMilliseconds);
         }
-        catch (Exception e) when (e is BlockDeviceException or IOException or ObjectDisposedException)
+        catch (Exception e) when (e is BlockDeviceException or IOException or UnauthorizedAccessException or ObjectDisposedException or InvalidOperationException)
         {
             LogReplayFailed(logger, vdisk, version, e.Message);
         }

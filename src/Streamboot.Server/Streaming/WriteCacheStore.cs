@@ -98,9 +98,18 @@ public sealed class WriteCacheStore(
             _topFiles.TryGetValue((vdisk, version), out topFile);
         }
 
-        if (topFile is not null)
+        if (topFile is null)
+        {
+            return;
+        }
+
+        try
         {
             Profiles.StartReplay(vdisk, version, SharedFor(topFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BlockDeviceException)
+        {
+            // The warm-up is an optimisation: the session reports storage errors when it opens.
         }
     }
 
