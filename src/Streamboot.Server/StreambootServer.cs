@@ -44,7 +44,10 @@ public static class StreambootServer
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
         builder.Services.AddHostedService<ServerRegistration>();
-        builder.Services.AddSingleton(new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20));
+        builder.Services.AddSingleton(sp => new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20, BootProfileSettings.FromEnvironment(), sp.GetRequiredService<ILogger<BootProfiles>>())
+        {
+            StorageReadLatency = BootProfileSettings.StorageReadLatencyFromEnvironment(),
+        });
         builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name));
         builder.Services.AddSingleton(sp =>
         {

@@ -28,7 +28,7 @@ public static partial class BootEndpoints
         app.MapMethods("/boot/files/{vdisk}/{file}", ["GET", "HEAD"], FileAsync);
     }
 
-    private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] AdminSite site, [FromServices] SessionRegistry registry, [FromServices] IOptions<StreambootOptions> options, [FromServices] ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] AdminSite site, [FromServices] SessionRegistry registry, [FromServices] WriteCacheStore caches, [FromServices] IOptions<StreambootOptions> options, [FromServices] ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var logger = loggers.CreateLogger("Streamboot.Boot");
         var query = http.Request.Query;
@@ -53,6 +53,7 @@ public static partial class BootEndpoints
         {
             case BootVDisk boot:
                 await registry.NewBootAsync(boot.Device.Name, persistent: boot.PersistentWriteCache);
+                caches.BootBegins(boot.Device.Name, boot.Target.VDisk, boot.Target.Version);
                 LogBoot(logger, mac, remote ?? "", boot.Device.Name, boot.Target.VDisk, boot.Target.Version, request.Platform ?? "", request.BuildArch ?? "");
                 if (boot.Registered)
                 {

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Admin;
 using Streamboot.Data.Model;
+using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.ReadCache;
@@ -11,7 +14,9 @@ namespace Streamboot.Server.Streaming;
 /// Builds the block-device stack a session streams from its plan:
 /// <code>
 ///   session:   qcow2 overlay | RAM overlay | read-only layer | (in place)
+///   profile:   BootProfileRecorder (a boot's first minute, see BootProfiles)
 ///   shared:    SharedReadCache (one per version, all sessions)
+///   test only: LatencyBlockDevice (STREAMBOOT_STORAGE_READ_LATENCY_MS)
 ///   storage:   ImageChain (the version and its backing files, read-only)
 /// </code>
 /// Server-disk writes go to a qcow2 overlay of the device's own,
@@ -22,13 +27,25 @@ namespace Streamboot.Server.Streaming;
 /// versions in maintenance are written in place. Read-only views and
 /// client-disk mode refuse writes.
 /// </summary>
-public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = WriteCacheStore.DefaultReadCacheBytes, long ramCacheBytes = WriteCacheStore.DefaultRamCacheBytes) : IAsyncDisposable
+public sealed class WriteCacheStore(
+    string dataFolder,
+    long readCacheBytes = WriteCacheStore.DefaultReadCacheBytes,
+    long ramCacheBytes = WriteCacheStore.DefaultRamCacheBytes,
+    BootProfileSettings? profileSettings = null,
+    ILogger? logger = null) : IAsyncDisposable
 {
     public const long DefaultReadCacheBytes = 256L << 20;
     public const long DefaultRamCacheBytes = 256L << 20;
 
     private readonly Dictionary<string, SharedReadCache> _shared = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string VDisk, int Version), string> _topFiles = [];
     private readonly Lock _lock = new();
+
+    /// <summary>Recording and replay of boot profiles over the shared caches.</summary>
+    public BootProfiles Profiles { get; } = new(dataFolder, profileSettings ?? BootProfileSettings.Default, logger ?? NullLogger.Instance);
+
+    /// <summary>Test and benchmark only: a delay added to every read of vDisk storage (slow shared storage).</summary>
+    public TimeSpan StorageReadLatency { get; init; }
 
     public string Root { get; } = Path.Combine(dataFolder, "cache");
 
@@ -55,7 +72,49 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
 
         // The lower layers are shared and never written: every session reads
         // them through one cache and never disposes them.
-        var lower = WriteCache.OnClientDisk(SharedFor(plan.TopFile));
+        var shared = SharedFor(plan.TopFile);
+        lock (_lock)
+        {
+            _topFiles[(plan.VDisk, plan.Version)] = plan.TopFile;
+        }
+
+        var lower = WriteCache.OnClientDisk(Profiles.Attach(plan, shared, out var sessionEnded));
+        var stack = OpenOver(plan, lower);
+        return sessionEnded is null ? stack : stack with { Device = new SessionEndHook(stack.Device, sessionEnded) };
+    }
+
+    /// <summary>
+    /// A device's boot begins (its <c>/boot.ipxe</c>): its next session
+    /// records a boot profile, and the version's profile starts warming the
+    /// shared cache now if this server has opened the version before
+    /// (otherwise when the session opens).
+    /// </summary>
+    public void BootBegins(string device, string vdisk, int version)
+    {
+        Profiles.BootBegins(device);
+        string? topFile;
+        lock (_lock)
+        {
+            _topFiles.TryGetValue((vdisk, version), out topFile);
+        }
+
+        if (topFile is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Profiles.StartReplay(vdisk, version, SharedFor(topFile));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BlockDeviceException)
+        {
+            // The warm-up is an optimisation: the session reports storage errors when it opens.
+        }
+    }
+
+    private OpenedStack OpenOver(StreamPlan plan, IBlockDevice lower)
+    {
         if (plan.ReadOnly || plan.Device is null || plan.WriteCacheMode.OnClient())
         {
             return new OpenedStack(lower, () => 0);
@@ -109,6 +168,7 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
 
     public async ValueTask DisposeAsync()
     {
+        await Profiles.DisposeAsync();
         List<SharedReadCache> caches;
         lock (_lock)
         {
@@ -128,7 +188,13 @@ public sealed class WriteCacheStore(string dataFolder, long readCacheBytes = Wri
         {
             if (!_shared.TryGetValue(topFile, out var cache))
             {
-                cache = new SharedReadCache(ImageChain.Open(topFile, readOnly: true), readCacheBytes);
+                IBlockDevice storage = ImageChain.Open(topFile, readOnly: true);
+                if (StorageReadLatency > TimeSpan.Zero)
+                {
+                    storage = new LatencyBlockDevice(storage, StorageReadLatency);
+                }
+
+                cache = new SharedReadCache(storage, readCacheBytes);
                 _shared[topFile] = cache;
             }
 

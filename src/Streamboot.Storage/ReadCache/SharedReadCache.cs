@@ -39,6 +39,7 @@ public sealed class SharedReadCache : IBlockDevice
     private readonly Lock _lock = new();
     private long _hits;
     private long _misses;
+    private long _prefetched;
 
     public SharedReadCache(IBlockDevice lower, long capacityBytes, int blockSize = 64 * 1024, bool ownsLower = true)
     {
@@ -66,6 +67,12 @@ public sealed class SharedReadCache : IBlockDevice
 
     /// <summary>Block reads that went to the layer below.</summary>
     public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>Blocks <see cref="PrefetchAsync"/> found missing and loaded (or joined a load of).</summary>
+    public long Prefetched => Interlocked.Read(ref _prefetched);
+
+    /// <summary>The caching granularity: reads and prefetches are whole blocks of this size.</summary>
+    public int BlockSize => _blockSize;
 
     /// <summary>Bytes held now.</summary>
     public long BytesCached => (long)_entries.Count * _blockSize;
@@ -253,6 +260,7 @@ public sealed class SharedReadCache : IBlockDevice
         {
             if (!_entries.ContainsKey(block))
             {
+                Interlocked.Increment(ref _prefetched);
                 await LoadAsync(block, cancellationToken).ConfigureAwait(false);
             }
         }
