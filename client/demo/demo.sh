@@ -111,7 +111,11 @@ cleanup() {
 		kill -KILL "$serve_pid" 2>/dev/null
 		wait "$serve_pid" 2>/dev/null
 	fi
-	((ns_made)) && ip netns delete "$ns" 2>/dev/null
+	if ((ns_made)); then
+		# Anything still running in the namespace is this demo's: it goes too.
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+		ip netns delete "$ns" 2>/dev/null
+	fi
 	if ((own_data)); then rm -rf "$data"; fi
 	echo "streamboot demo: cleaned up (VM, server, network namespace $ns$( ((own_data)) && echo ", data folder $data"))"
 	exit "$rc"
@@ -151,7 +155,9 @@ inns ip link set lo up &&
 	inns ip link set sbtap0 up || fail "cannot set up the bridge and tap in $ns"
 
 say "streamboot serve --dhcp full --dhcp-interface sbbr0 --dhcp-range $subnet.100-$subnet.199 (log: $serve_log)"
-STREAMBOOT_DATA= STREAMBOOT_DB= inns "$bin" serve --data "$data" --bind 0.0.0.0 --http-port 8080 --nbd-port 10809 \
+# Started with ip itself (not the inns function), so that $! is the server:
+# ip netns exec execs the program in place.
+STREAMBOOT_DATA= STREAMBOOT_DB= ip netns exec "$ns" "$bin" serve --data "$data" --bind 0.0.0.0 --http-port 8080 --nbd-port 10809 \
 	--dhcp full --dhcp-interface sbbr0 --dhcp-range "$subnet.100-$subnet.199" >"$serve_log" 2>&1 &
 serve_pid=$!
 until inns curl -sf -o /dev/null http://127.0.0.1:8080/healthz; do
@@ -164,7 +170,7 @@ echo "    serving: HTTP :8080, NBD :10809, TFTP :69, DHCP on sbbr0"
 # 5. The VM: no disk, boots from its NIC (iPXE ROM), console on the serial port.
 accel=tcg
 say "QEMU VM $mac, diskless, $accel emulation (KVM cannot boot a kernel on this kind of machine), NIC on sbtap0"
-inns qemu-system-x86_64 -accel "$accel" -m 256 -display none -monitor none -no-reboot -machine graphics=off \
+ip netns exec "$ns" qemu-system-x86_64 -accel "$accel" -m 256 -display none -monitor none -no-reboot -machine graphics=off \
 	-chardev "socket,id=serial0,path=$serial,server=on,wait=off,logfile=$console" -serial chardev:serial0 \
 	-netdev tap,id=n0,ifname=sbtap0,script=no,downscript=no -device "e1000,netdev=n0,mac=$mac" -boot n \
 	>"$run/qemu.log" 2>&1 &
