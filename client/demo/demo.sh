@@ -101,6 +101,10 @@ cleanup() {
 	trap - EXIT INT TERM
 	local rc=${1:-$?}
 	[[ -n $tail_pid ]] && kill "$tail_pid" 2>/dev/null
+	if ((rc == 1)) && [[ -s ${serve_log:-} ]]; then
+		echo "streamboot demo: the server's last log lines:" >&2
+		tail -n 15 "$serve_log" >&2
+	fi
 	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid" 2>/dev/null
 		wait "$qemu_pid" 2>/dev/null
@@ -161,8 +165,8 @@ STREAMBOOT_DATA= STREAMBOOT_DB= ip netns exec "$ns" "$bin" serve --data "$data" 
 	--dhcp full --dhcp-interface sbbr0 --dhcp-range "$subnet.100-$subnet.199" >"$serve_log" 2>&1 &
 serve_pid=$!
 until inns curl -sf -o /dev/null http://127.0.0.1:8080/healthz; do
-	kill -0 "$serve_pid" 2>/dev/null || { tail -n 20 "$serve_log" >&2; fail "streamboot serve exited (log above)"; }
-	(($(left) > 0)) || fail "streamboot serve did not answer on :8080 in ${timeout} s"
+	kill -0 "$serve_pid" 2>/dev/null || fail "streamboot serve exited"
+	(($(left) > 0)) || fail "streamboot serve did not answer on :8080 within the time limit (${timeout} s)"
 	sleep 0.3
 done
 echo "    serving: HTTP :8080, NBD :10809, TFTP :69, DHCP on sbbr0"
@@ -220,8 +224,8 @@ while :; do
 	else
 		[[ -n ${line:-} ]] && plain "$line"
 		kill -0 "$qemu_pid" 2>/dev/null || { cat "$run/qemu.log" >&2; fail "QEMU exited before the test OS came up (its output above)"; }
-		kill -0 "$serve_pid" 2>/dev/null || { tail -n 20 "$serve_log" >&2; fail "streamboot serve exited during the boot (log above)"; }
-		(($(left) > 0)) || fail "the VM did not reach the test OS in the time limit (${timeout} s); server log: $serve_log"
+		kill -0 "$serve_pid" 2>/dev/null || fail "streamboot serve exited during the boot"
+		(($(left) > 0)) || fail "the VM did not reach the test OS within the time limit (${timeout} s)"
 	fi
 done
 boot_seconds=$((SECONDS - vm_start))
