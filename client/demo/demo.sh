@@ -114,6 +114,8 @@ cleanup() {
 		for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$serve_pid" 2>/dev/null
 		wait "$serve_pid" 2>/dev/null
+		serve_rc=$?
+		((serve_rc == 0)) || echo "streamboot demo: warning: streamboot serve exited $serve_rc when stopped (log: $serve_log)" >&2
 	fi
 	if ((ns_made)); then
 		# Anything still running in the namespace is this demo's: it goes too.
@@ -156,7 +158,14 @@ inns ip link set lo up &&
 	inns ip link set sbbr0 up &&
 	inns ip tuntap add dev sbtap0 mode tap &&
 	inns ip link set sbtap0 master sbbr0 &&
-	inns ip link set sbtap0 up || fail "cannot set up the bridge and tap in $ns"
+	inns ip link set sbtap0 up &&
+	# A veth pair on the bridge gives it a carrier before the VM starts, so it
+	# has its IPv6 link-local address when serve sends router advertisements
+	# (without one, iPXE waits for them: DESIGN.md).
+	inns ip link add sbport0 type veth peer name sbport1 &&
+	inns ip link set sbport0 master sbbr0 &&
+	inns ip link set sbport0 up &&
+	inns ip link set sbport1 up || fail "cannot set up the bridge and tap in $ns"
 
 say "streamboot serve --dhcp full --dhcp-interface sbbr0 --dhcp-range $subnet.100-$subnet.199 (log: $serve_log)"
 # Started with ip itself (not the inns function), so that $! is the server:
