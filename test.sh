@@ -35,6 +35,7 @@ packages=(
   fdisk           # sfdisk: the test disk's MBR partition table
   zstd            # the initrd's compression
   iproute2     # ip netns / veth: the DHCP tests' private links
+  socat        # streamboot demo's hint for the VM's console (the demo test runs it; it installs it itself too)
   udhcpc       # busybox DHCP client against the DHCP server
   isc-dhcp-client  # dhclient: DHCP client with custom options (93, 60)
   nmap         # broadcast-dhcp-discover and dhcp-discover (INFORM) scripts

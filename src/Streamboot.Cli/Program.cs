@@ -26,6 +26,7 @@ root.Subcommands.Add(SiteCommands.Dhcp());
 root.Subcommands.Add(SiteCommands.Audit());
 root.Subcommands.Add(SiteCommands.Db());
 root.Subcommands.Add(BootstrapCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
 
 var parse = root.Parse(args);

@@ -65,6 +65,11 @@ public sealed class RouterAdvertiser : IAsyncDisposable
         try
         {
             LinuxSockets.BindToDevice(socket, _options.InterfaceName);
+            // Bound now: .NET binds a socket implicitly only on its first successful
+            // send, and receiving on an unbound one throws InvalidOperationException;
+            // when the first advertisement fails (link-local still tentative) the
+            // receive loop died with it and serve's stop rethrew that (exit 1).
+            socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
             socket.SetRawSocketOption(IpprotoIpv6, Ipv6MulticastHops, BitConverter.GetBytes(255));
             socket.SetRawSocketOption(IpprotoIpv6, Ipv6UnicastHops, BitConverter.GetBytes(255));
             socket.SetRawSocketOption(IpprotoIpv6, Ipv6MulticastIf, BitConverter.GetBytes(index));

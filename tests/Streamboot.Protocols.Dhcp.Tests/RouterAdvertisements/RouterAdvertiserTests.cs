@@ -63,6 +63,33 @@ public sealed class RouterAdvertiserTests
     }
 
     [Fact]
+    public async Task A_link_not_ready_at_start_still_gets_advertisements_and_answers_once_it_is()
+    {
+        // As on a fresh bridge: no link-local address yet, so the first sends fail.
+        // The socket must still receive solicitations afterwards, and stop cleanly.
+        await using var link = await TestLink.CreateAsync();
+        await Tools.CheckAsync(Tools.Ip, "link", "set", link.HostInterface, "down");
+        var log = new LogCapture();
+        var advertiser = new RouterAdvertiser(new RouterAdvertiserOptions { InterfaceName = link.HostInterface, Interval = TimeSpan.FromMinutes(10) }, log);
+        try
+        {
+            advertiser.Start();
+            await WaitAsync(() => log.Lines.Any(l => l.EventId == 3053));
+            Assert.True(log.Lines.Any(l => l.EventId == 3053), log.ToString());
+            await Tools.CheckAsync(Tools.Ip, "link", "set", link.HostInterface, "up");
+            await WaitAsync(() => advertiser.Sent >= 1);
+
+            var result = await link.RunAsync(Tools.Rdisc6, ["-1", "-w", "3000", "-r", "2", link.ClientInterface]);
+            Assert.True(result.ExitCode == 0, $"{result}\n{log}");
+            Assert.True(advertiser.SolicitationsReceived >= 1, log.ToString());
+        }
+        finally
+        {
+            await advertiser.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task The_dhcp_server_can_send_them_itself()
     {
         await using var bench = await DhcpBench.StartAsync(DhcpMode.Full, routerAdvertisements: true);
