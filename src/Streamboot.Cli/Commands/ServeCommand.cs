@@ -116,7 +116,7 @@ public static class ServeCommand
                 CliOutput.Fail($"cannot listen on {options.Bind}:{options.HttpPort}: {e.Message}; is another server using the port? choose another with --http-port");
                 return ExitCodes.Failure;
             }
-            catch (InvalidOperationException e) when (options.Dhcp is not null && !options.Dhcp.Equals("off", StringComparison.OrdinalIgnoreCase))
+            catch (InvalidOperationException e) when (options.DhcpOn)
             {
                 // DHCP's interface vanished or a boot port is taken (TFTP, 67, 4011): say which.
                 CliOutput.Fail($"cannot start the network boot services (DHCP {options.Dhcp} on {options.DhcpInterface}): {e.Message}");

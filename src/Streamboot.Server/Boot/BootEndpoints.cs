@@ -9,6 +9,7 @@ using Streamboot.Admin;
 using Streamboot.Admin.Boot;
 using Streamboot.Data;
 using Streamboot.Server.Configuration;
+using Streamboot.Server.Http;
 using Streamboot.Server.Streaming;
 
 namespace Streamboot.Server.Boot;
@@ -38,7 +39,7 @@ public static partial class BootEndpoints
             return Results.Text(IpxeScript.Identify(Context(http, options.Value)), "text/plain; charset=utf-8");
         }
 
-        var remote = http.Connection.RemoteIpAddress is { } ip ? Normal(ip).ToString() : null;
+        var remote = ClientAddress.Of(http);
         var request = new BootRequest(
             Mac: query["mac"].FirstOrDefault(),
             RemoteAddress: remote,
@@ -140,14 +141,12 @@ public static partial class BootEndpoints
     {
         var host = http.Request.Host.HasValue
             ? http.Request.Host.Host
-            : http.Connection.LocalIpAddress is { } local ? Normal(local).ToString() : "127.0.0.1";
+            : http.Connection.LocalIpAddress is { } local ? ClientAddress.Normal(local).ToString() : "127.0.0.1";
         var port = http.Request.Host.Port ?? http.Connection.LocalPort;
         var hostForUrl = IPAddress.TryParse(host, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('[') ? $"[{host}]" : host;
         var nbdHost = host.Trim('[', ']');
         return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds);
     }
-
-    private static IPAddress Normal(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
 
     [LoggerMessage(1200, LogLevel.Information, "Boot: {Mac} from {Remote} boots vDisk {VDisk} version {Version} as {Name} (platform {Platform}, arch {Arch})")]
     private static partial void LogBoot(ILogger logger, string mac, string remote, string name, string vdisk, int version, string platform, string arch);

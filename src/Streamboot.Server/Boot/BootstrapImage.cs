@@ -33,7 +33,7 @@ public static class BootstrapImage
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot bootstrap: this medium boots from {baseUrl}");
         s.AppendLine(":retry");
         s.AppendLine("dhcp || goto nodhcp");
-        s.AppendLine(CultureInfo.InvariantCulture, $"chain {baseUrl}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}} || goto noserver");
+        s.AppendLine(CultureInfo.InvariantCulture, $"chain {IpxeScript.SelfDescribingUrl(baseUrl)} || goto noserver");
         s.AppendLine(":nodhcp");
         s.AppendLine("echo Streamboot bootstrap: no DHCP answer on this network; trying again in 5 s");
         s.AppendLine("sleep 5");

@@ -38,9 +38,13 @@ public static class IpxeScript
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "unknown boot decision"),
     };
 
+    /// <summary>The boot-script URL with iPXE's settings for who the client is, which iPXE fills in as it fetches it.</summary>
+    public static string SelfDescribingUrl(string baseUrl) =>
+        $"{baseUrl}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}";
+
     /// <summary>The answer to a request that names no client: iPXE asks again, saying who it is.</summary>
     public static string Identify(Context context) =>
-        $"#!ipxe\nchain --replace --autofree {context.BaseUrl}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}\n";
+        $"#!ipxe\nchain --replace --autofree {SelfDescribingUrl(context.BaseUrl)}\n";
 
     /// <summary>The kernel parameters of a session (without the boot files' own).</summary>
     public static string SessionParameters(BootVDisk boot, Context context) => string.Join(' ',

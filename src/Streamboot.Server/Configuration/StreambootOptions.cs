@@ -41,6 +41,9 @@ public sealed class StreambootOptions
     /// <summary>DHCP: off (the default: a DHCP server never starts by surprise), proxy (beside the network's own DHCP server, answering PXE clients only) or full (this server hands out addresses).</summary>
     public string Dhcp { get; set; } = "off";
 
+    /// <summary>Whether <see cref="Dhcp"/> asks for a DHCP server at all (proxy or full).</summary>
+    public bool DhcpOn => !string.IsNullOrWhiteSpace(Dhcp) && !Dhcp.Trim().Equals("off", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>The interface DHCP answers on (the boot network), for example eth1.</summary>
     public string? DhcpInterface { get; set; }
 

@@ -30,7 +30,7 @@ public static class VDiskOverHttp
 
     private static async Task ServeAsync(HttpContext http, string export, HttpSessions sessions)
     {
-        var remote = http.Connection.RemoteIpAddress is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : null;
+        var remote = ClientAddress.Of(http);
         var use = await sessions.UseAsync(export, remote, http.RequestAborted);
         if (!use.Ok)
         {

@@ -15,11 +15,12 @@ public static class DhcpSettings
     {
         dhcp = null;
         error = null;
-        var mode = options.Dhcp?.Trim().ToLowerInvariant();
-        if (mode is null or "" or "off")
+        if (!options.DhcpOn)
         {
             return true;
         }
+
+        var mode = options.Dhcp!.Trim().ToLowerInvariant();
 
         if (mode is not ("proxy" or "full"))
         {

@@ -49,7 +49,7 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
         {
             server.Start(new IPEndPoint(address, settings.TftpPort));
         }
-        catch (SocketException e) when (!DhcpOn(settings))
+        catch (SocketException e) when (!settings.DhcpOn)
         {
             LogNotStarted(_logger, settings.TftpPort, e.Message);
             return Task.CompletedTask;
@@ -78,8 +78,6 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
             await _server.DisposeAsync();
         }
     }
-
-    private static bool DhcpOn(StreambootOptions settings) => settings.Dhcp is { } mode && !mode.Equals("off", StringComparison.OrdinalIgnoreCase);
 
     [LoggerMessage(1310, LogLevel.Information, "TFTP is off (--tftp-port 0)")]
     private static partial void LogOff(ILogger logger);
