@@ -54,8 +54,20 @@ put() { # SOURCE DEST MODE
 	echo "  ${2#"$root"}"
 }
 
+# streamboot-nbd keeps the root disk connected across server restarts;
+# without it the initramfs falls back to nbd-client, which cannot.
+nbd="$here/nbd/streamboot-nbd"
+if [ ! -x "$nbd" ] || [ "$here/nbd/streamboot-nbd.c" -nt "$nbd" ]; then
+	if command -v "${CC:-cc}" >/dev/null 2>&1; then
+		make -s -C "$here" all || { echo "install.sh: building nbd/streamboot-nbd failed (see above)" >&2; exit 1; }
+	else
+		echo "install.sh: warning: no C compiler (apt-get install gcc libc6-dev): nbd/streamboot-nbd is not built, so the client cannot reconnect after a server restart (nbd-client is used instead)" >&2
+	fi
+fi
+
 echo "install.sh: installing the Streamboot client boot component into ${root:-/}"
 put "$here/lib/streamboot-lib.sh" "$root/usr/lib/streamboot/streamboot-lib.sh" 0644
+[ -x "$nbd" ] && put "$nbd" "$root/usr/lib/streamboot/streamboot-nbd" 0755
 if [ $itools = y ]; then
 	t="$root/usr/share/initramfs-tools"
 	put "$here/initramfs-tools/hooks/streamboot" "$t/hooks/streamboot" 0755

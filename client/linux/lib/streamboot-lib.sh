@@ -37,7 +37,7 @@ sb_fail() {
 sb_parse_cmdline() {
 	SB_URL="" SB_NBD="" SB_EXPORT="" SB_NAME="" SB_MACHINE_ID="" SB_CACHE=""
 	SB_LOCALDISK="" SB_ROOT="" SB_NBDDEV=/dev/nbd0 SB_TIMEOUT="" SB_WAIT=60
-	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF=""
+	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT=""
 	sb_root_param=""
 	for x in $(cat /proc/cmdline); do
 		case "$x" in
@@ -52,6 +52,8 @@ sb_parse_cmdline() {
 		streamboot.nbddev=*) SB_NBDDEV=${x#*=} ;;
 		streamboot.timeout=*) SB_TIMEOUT=${x#*=} ;;
 		streamboot.wait=*) SB_WAIT=${x#*=} ;;
+		streamboot.reconnect=*) SB_RECONNECT=${x#*=} ;;
+		streamboot.nbdclient=*) SB_NBDCLIENT=${x#*=} ;;
 		streamboot.ramsize=*) SB_RAMSIZE=${x#*=} ;;
 		streamboot.debug) set -x ;;
 		# root= names a partition of the NBD disk; anything else (a
@@ -176,10 +178,11 @@ sb_session() {
 	return 0
 }
 
-# Connects the NBD device; nbd-client stays resident (ioctl mode) so that
-# -persist can reconnect when the connection drops. Netlink mode would
-# hand the socket to the kernel and exit, and nbd-client 3.24 does not
-# reconnect netlink devices.
+# Connects the NBD device. streamboot-nbd configures it over netlink with a
+# dead-connection timeout and stays resident: when the connection drops
+# (the server restarts), I/O waits and it reconnects. Without it,
+# nbd-client connects (ioctl mode, -persist), and a lost connection fails
+# the I/O queued meanwhile.
 sb_connect() {
 	modprobe -q nbd 2>/dev/null
 	host=$(sb_host_of "$SB_NBD")
@@ -187,19 +190,38 @@ sb_connect() {
 	i=0
 	while [ ! -b "$SB_NBDDEV" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -b "$SB_NBDDEV" ] || { sb_fail "$SB_NBDDEV does not exist (is the nbd module in the initramfs?)"; return 1; }
-	opts="-N $SB_EXPORT -persist -nonetlink -systemd-mark -swap"
-	[ -n "$SB_TIMEOUT" ] && opts="$opts -timeout $SB_TIMEOUT"
-	case "$SB_CACHE" in client-ram | client-disk) opts="$opts -readonly" ;; esac
-	deadline=$(($(sb_now) + SB_WAIT))
-	while :; do
+	case "$SB_NBDCLIENT" in
+	"" | streamboot-nbd | nbd-client) ;;
+	*) sb_fail "unknown streamboot.nbdclient=$SB_NBDCLIENT (streamboot-nbd or nbd-client)"; return 1 ;;
+	esac
+	if [ "$SB_NBDCLIENT" != nbd-client ] && command -v streamboot-nbd >/dev/null 2>&1; then
+		opts="-q -w $SB_WAIT"
+		[ -n "$SB_TIMEOUT" ] && opts="$opts -t $SB_TIMEOUT"
+		[ -n "$SB_RECONNECT" ] && opts="$opts -r $SB_RECONNECT"
+		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -R" ;; esac
 		# shellcheck disable=SC2086
-		out=$(nbd-client "$host" "$port" "$SB_NBDDEV" $opts 2>&1) && break
-		if [ "$(sb_now)" -ge "$deadline" ]; then
-			sb_fail "nbd-client $host $port -N $SB_EXPORT failed for $SB_WAIT s: $(echo "$out" | tail -n 1)"
-			return 1
+		out=$(streamboot-nbd $opts "$host" "$port" "$SB_EXPORT" "$SB_NBDDEV" 2>&1) \
+			|| { sb_fail "$(echo "$out" | tail -n 1)"; return 1; }
+	else
+		if [ "$SB_NBDCLIENT" = nbd-client ]; then
+			sb_log "connecting with nbd-client (streamboot.nbdclient=nbd-client): no reconnect after a server restart"
+		else
+			sb_log "streamboot-nbd is not in the initramfs: connecting with nbd-client, which cannot keep the disk through a server restart"
 		fi
-		sleep 2
-	done
+		opts="-N $SB_EXPORT -persist -nonetlink -systemd-mark -swap"
+		[ -n "$SB_TIMEOUT" ] && opts="$opts -timeout $SB_TIMEOUT"
+		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -readonly" ;; esac
+		deadline=$(($(sb_now) + SB_WAIT))
+		while :; do
+			# shellcheck disable=SC2086
+			out=$(nbd-client "$host" "$port" "$SB_NBDDEV" $opts 2>&1) && break
+			if [ "$(sb_now)" -ge "$deadline" ]; then
+				sb_fail "nbd-client $host $port -N $SB_EXPORT failed for $SB_WAIT s: $(echo "$out" | tail -n 1)"
+				return 1
+			fi
+			sleep 2
+		done
+	fi
 	# The kernel reads the partition table on the first open; ask once
 	# more in case that open came before the size was known.
 	base=${SB_NBDDEV##*/}

@@ -34,6 +34,7 @@ install() {
 	[[ -r $lib ]] || lib=/usr/lib/streamboot/streamboot-lib.sh
 	inst_simple "$lib" /lib/streamboot/streamboot-lib.sh
 	inst_multiple nbd-client blockdev hostname sed tr readlink grep
+	[[ -x /usr/lib/streamboot/streamboot-nbd ]] && inst_simple /usr/lib/streamboot/streamboot-nbd /sbin/streamboot-nbd
 	inst_multiple -o mke2fs curl wget timeout blkid
 	inst_hook cmdline 90 "$moddir/parse-streamboot.sh"
 	inst_script "$moddir/streambootroot.sh" /sbin/streambootroot
