@@ -27,7 +27,10 @@ packages=(
   linux-image-amd64 # the test OS's kernel and modules (nbd, overlay, ext4, e1000, virtio)
   initramfs-tools # mkinitramfs builds the test OS's initrd with client/linux's hook
   busybox-static  # the test OS's userland and the initramfs's shell tools
-  nbd-client      # the NBD client the initramfs connects the root with
+  nbd-client      # the NBD client the initramfs falls back to (and a peer of the NBD suite)
+  gcc             # builds client/linux's streamboot-nbd (the test OS's connection keeper)
+  libc6-dev       # its headers (linux/nbd-netlink.h) and the static libc it links
+  make            # client/linux's Makefile
   e2fsprogs       # mke2fs -d: the test OS's root file system without a loop mount
   dosfstools      # mkfs.fat: the test disk's boot partition
   mtools          # mcopy: files into that FAT partition without a mount

@@ -42,6 +42,7 @@ need sfdisk fdisk
 need /bin/busybox busybox-static
 need nbd-client nbd-client
 need zstd zstd
+need cc gcc
 
 kver="${STREAMBOOT_TEST_KERNEL:-$(cd /lib/modules && ls | sort -V | tail -n 1)}"
 kernel="/boot/vmlinuz-$kver"
@@ -50,7 +51,7 @@ kernel="/boot/vmlinuz-$kver"
 file /bin/busybox 2>/dev/null | grep -q "statically linked" || [[ ! -x /usr/bin/file ]] || die "/bin/busybox is not static: apt-get install busybox-static"
 
 # Up to date when every output is newer than every input.
-inputs=("$here" "$client/lib" "$client/initramfs-tools" "$kernel" /bin/busybox "$(command -v nbd-client)")
+inputs=("$here" "$client/lib" "$client/initramfs-tools" "$client/nbd/streamboot-nbd.c" "$kernel" /bin/busybox "$(command -v nbd-client)")
 outputs=("$out/vmlinuz" "$out/initrd.img" "$out/disk.img" "$out/cmdline")
 exec 9>"$out/.lock"
 flock 9
@@ -100,11 +101,13 @@ find "${DESTDIR}/lib/modules/${version}/kernel/drivers/net" -name '*.ko*' \
 	! -name 'e1000.ko*' ! -name 'virtio_net.ko*' ! -name 'net_failover.ko*' ! -name 'failover.ko*' -delete
 TRIM
 chmod +x "$conf/hooks/zz-testos-trim" "$conf/hooks/streamboot"
-STREAMBOOT_LIB="$client/lib/streamboot-lib.sh" mkinitramfs -d "$conf" -o "$work/initrd.img" "$kver" \
+# The connection keeper, built as install.sh builds it.
+make -s -C "$client" all || die "building client/linux/nbd/streamboot-nbd failed"
+STREAMBOOT_LIB="$client/lib/streamboot-lib.sh" STREAMBOOT_NBD="$client/nbd/streamboot-nbd" mkinitramfs -d "$conf" -o "$work/initrd.img" "$kver" \
 	|| die "mkinitramfs failed"
 # The hook must really have run: its library and nbd-client are inside.
 listing="$(unmkinitramfs -h >/dev/null 2>&1; cd "$work" && mkdir -p x && unmkinitramfs initrd.img x && find x -type f | sed 's|^x/\(main/\)\?||; s|^usr/||')"
-for f in lib/streamboot/streamboot-lib.sh sbin/nbd-client scripts/streamboot scripts/init-top/streamboot; do
+for f in lib/streamboot/streamboot-lib.sh sbin/nbd-client sbin/streamboot-nbd scripts/streamboot scripts/init-top/streamboot; do
 	grep -qx "$f" <<<"$listing" || die "the initramfs lacks $f: the streamboot hook did not run"
 done
 grep -q '/nbd.ko' <<<"$listing" || die "the initramfs lacks nbd.ko"

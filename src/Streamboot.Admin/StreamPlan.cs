@@ -19,4 +19,12 @@ public sealed record StreamPlan(
     string? Device,
     string? Mac,
     Guid? MachineId,
-    bool PersistentWriteCache);
+    bool PersistentWriteCache)
+{
+    /// <summary>
+    /// The device had a session earlier in this boot (this one is a
+    /// reconnect: a dropped link, a restarted server), so it runs the
+    /// version pinned then.
+    /// </summary>
+    public bool ContinuesBoot { get; init; }
+}

@@ -39,6 +39,7 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
         VDiskVersion? version;
         WriteCacheMode mode;
         bool readOnly;
+        var continuesBoot = false;
         if (deviceKey is null)
         {
             version = VersionSelection.ForDevice(DeviceType.Production, vdisk.Value.Versions);
@@ -65,6 +66,14 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             }
 
             version = VersionSelection.ForDevice(device.Type, vdisk.Value.Versions);
+            // A reconnect within a boot keeps the boot's version, whatever
+            // was promoted since: never a different disk under a running OS.
+            if (device.BootVDiskId == vdisk.Value.Id && device.BootVersion is int pinned)
+            {
+                continuesBoot = true;
+                version = vdisk.Value.Versions.FirstOrDefault(v => v.Number == pinned) ?? version;
+            }
+
             mode = WriteCachePolicy.For(device, vdisk.Value, version);
             readOnly = mode.OnClient();
         }
@@ -93,6 +102,12 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             LastActivityAt = now,
         };
         db.Sessions.Add(session);
+        if (device is not null)
+        {
+            device.BootVDiskId = vdisk.Value.Id;
+            device.BootVersion = version.Number;
+        }
+
         if (await Persist.SaveAsync(db, _ => $"device '{device?.Name}' already has a live session; one identity never runs twice (see 'streamboot session list')", cancellationToken) is { } error)
         {
             return AdminError.Refused(error.Message);
@@ -112,7 +127,22 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
             device?.Name,
             device?.Mac,
             device?.MachineId,
-            device?.PersistentWriteCache ?? false);
+            device?.PersistentWriteCache ?? false)
+        {
+            ContinuesBoot = continuesBoot,
+        };
+    }
+
+    /// <summary>
+    /// The device starts a new boot (it asked for its boot script): its next
+    /// session picks its version afresh.
+    /// </summary>
+    public async Task NewBootAsync(string deviceName, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        await db.Devices.Where(d => d.Name == deviceName).ExecuteUpdateAsync(
+            u => u.SetProperty(d => d.BootVDiskId, (long?)null).SetProperty(d => d.BootVersion, (int?)null),
+            cancellationToken);
     }
 
     /// <summary>Records the session's traffic so far (the server calls this now and then, and at the end).</summary>

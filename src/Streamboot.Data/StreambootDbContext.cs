@@ -61,6 +61,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         modelBuilder.Entity<Device>(e =>
         {
             e.HasMany(d => d.Assignments).WithOne(a => a.Device).HasForeignKey(a => a.DeviceId);
+            e.Property(d => d.BootVDiskId).HasColumnName("boot_vdisk_id");
         });
         modelBuilder.Entity<Assignment>(e =>
         {

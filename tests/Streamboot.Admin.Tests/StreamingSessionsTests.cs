@@ -67,6 +67,26 @@ public abstract class StreamingSessionsTests : SiteTests
     }
 
     [Fact]
+    public async Task A_reconnect_within_a_boot_keeps_its_version_and_a_new_boot_takes_the_newest()
+    {
+        var first = (await Sessions.OpenAsync("gold/pc1", "nbd", "10.0.0.1")).Value!;
+        Assert.Equal((1, false), (first.Version, first.ContinuesBoot));
+        await Sessions.CloseAsync(first.SessionId, 0, 0, 0);
+
+        // Version 2 reaches production while pc1 runs version 1.
+        await new VersionAdmin(Site).NewAsync("gold");
+        await new VersionAdmin(Site).PromoteAsync("gold", "production");
+        var reconnect = (await Sessions.OpenAsync("gold/pc1", "nbd", "10.0.0.1")).Value!;
+        Assert.Equal((1, true), (reconnect.Version, reconnect.ContinuesBoot));
+        await Sessions.CloseAsync(reconnect.SessionId, 0, 0, 0);
+
+        // Its next boot (it asked for its boot script) runs version 2.
+        await Sessions.NewBootAsync("pc1");
+        var next = (await Sessions.OpenAsync("gold/pc1", "nbd", "10.0.0.1")).Value!;
+        Assert.Equal((2, false), (next.Version, next.ContinuesBoot));
+    }
+
+    [Fact]
     public async Task Unknown_unassigned_and_disabled_are_refused()
     {
         Assert.Equal(AdminErrorKind.NotFound, (await Sessions.OpenAsync("nope", "nbd", null)).Error?.Kind);

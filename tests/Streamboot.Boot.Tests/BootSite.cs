@@ -15,6 +15,8 @@ public sealed class BootSite : IAsyncDisposable
     public const int NbdPort = 10809;
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<Process> _peers = [];
+    private readonly System.Text.StringBuilder _stoppedOutput = new();
+    private (List<string>? Flags, IReadOnlyDictionary<string, string?>? Environment) _lastStart;
 
     private BootSite(BootNetwork network)
     {
@@ -36,6 +38,7 @@ public sealed class BootSite : IAsyncDisposable
     /// <summary>Starts the server in the boot network with extra <c>serve</c> flags and environment; waits until it answers.</summary>
     public async Task StartServerAsync(IEnumerable<string>? flags = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
+        _lastStart = (flags?.ToList(), environment);
         var env = new Dictionary<string, string?>(Cli.Environment)
         {
             ["STREAMBOOT_BOOT_MENU_SECONDS"] = "2",
@@ -64,6 +67,37 @@ public sealed class BootSite : IAsyncDisposable
             await Task.Delay(250);
         }
     }
+
+    /// <summary>
+    /// Stops the server (SIGTERM, as systemctl restart does, or SIGKILL: a
+    /// crash) and starts it again with the same flags on the same data
+    /// folder; returns once it answers again.
+    /// </summary>
+    public async Task RestartServerAsync(bool crash = false, Func<Task>? whileDown = null)
+    {
+        var server = Server ?? throw new InvalidOperationException("no server to restart");
+        if (crash)
+        {
+            await server.CrashAsync(TimeSpan.FromSeconds(30));
+        }
+        else
+        {
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        _stoppedOutput.Append(server.Output);
+        await server.DisposeAsync();
+        Server = null;
+        if (whileDown is not null)
+        {
+            await whileDown();
+        }
+
+        await StartServerAsync(_lastStart.Flags, _lastStart.Environment);
+    }
+
+    /// <summary>What the servers stopped by <see cref="RestartServerAsync"/> printed.</summary>
+    public string StoppedServerOutput => _stoppedOutput.ToString();
 
     /// <summary>Flags that make the server the boot network's DHCP server (full mode: addresses .100-.199) or its proxyDHCP.</summary>
     public string[] DhcpFlags(string mode) => mode == "full"

@@ -9,7 +9,9 @@ public sealed class PrivateImageBootTests(ITestOutputHelper output)
     public async Task A_file_written_on_a_private_image_survives_a_reboot()
     {
         await using var site = await BootSite.CreateAsync();
-        await TestOs.ImportAsync(site, "mine", "", "--access", "private", "--write-cache", "none");
+        // This one connects its root with Debian's nbd-client (the kernel
+        // NBD peer of the NBD suite); the others use streamboot-nbd.
+        await TestOs.ImportAsync(site, "mine", "streamboot.nbdclient=nbd-client", "--access", "private", "--write-cache", "none");
         await site.Cli.OkAsync("device", "add", "52:54:00:5b:50:01", "--name", "owner1");
         await site.Cli.OkAsync("assign", "owner1", "mine");
         await site.StartServerAsync();
@@ -19,6 +21,8 @@ public sealed class PrivateImageBootTests(ITestOutputHelper output)
         var up = await TestOs.WaitUpAsync(vm);
         output.WriteLine($"QEMU start to test OS: {up.Seconds:F1} s ({up.Line})");
         Assert.Equal("none", up["cache"]);
+        Assert.Contains("connecting with nbd-client (streamboot.nbdclient=nbd-client)", vm.Console, StringComparison.Ordinal);
+        Assert.Equal("1\n", await vm.RunAsync("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline; echo; done | grep -c '^@bd-client '"));
         await vm.RunAsync("echo kept-across-boots > /root/keep && sync");
         await vm.SendLineAsync("reboot");
         await vm.WaitForExitAsync(TimeSpan.FromMinutes(1));

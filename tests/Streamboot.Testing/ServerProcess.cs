@@ -8,6 +8,7 @@ namespace Streamboot.Testing;
 public sealed partial class ServerProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
+    private const int SigKill = 9;
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -135,6 +136,14 @@ public sealed partial class ServerProcess : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
         return _process.ExitCode;
+    }
+
+    /// <summary>Kills the server with SIGKILL (a crash: nothing of it runs after) and waits until it is gone.</summary>
+    public async Task CrashAsync(TimeSpan timeout)
+    {
+        Assert.Equal(0, Kill(ServerPid(), SigKill));
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
     }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)

@@ -65,6 +65,16 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
                     device = parked.Device;
                     cacheBytes = parked.CacheBytes;
                 }
+                else if (plan.Value.ContinuesBoot && plan.Value.WriteCacheMode == Data.Model.WriteCacheMode.ServerRam)
+                {
+                    // This boot wrote into RAM on this server, which has
+                    // restarted since: those writes are gone. A fresh cache
+                    // under the running OS would hand it a disk that silently
+                    // lost acknowledged writes; refusing gives it an error.
+                    await sessions().CloseAsync(plan.Value.SessionId, 0, 0, 0, CancellationToken.None);
+                    LogRamCacheLost(logger, plan.Value.Device!, remoteAddress ?? "");
+                    return AdminError.Refused($"device '{plan.Value.Device}': this boot's server-RAM write cache was lost when the server restarted; restart the client");
+                }
                 else
                 {
                     var stack = caches.Open(plan.Value);
@@ -115,6 +125,7 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
                 await old.Device.DisposeAsync();
             }
 
+            await sessions().NewBootAsync(device);
             if (!persistent)
             {
                 var discarded = caches.Discard(device);
@@ -231,6 +242,9 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
 
     [LoggerMessage(1103, LogLevel.Warning, "Refused {Export} to {Remote}: the identity is streaming to {Holder} now")]
     private static partial void LogIdentityElsewhere(ILogger logger, string export, string remote, string holder);
+
+    [LoggerMessage(1104, LogLevel.Warning, "Refused the reconnect of {Device} from {Remote}: its server-RAM write cache was lost when the server restarted")]
+    private static partial void LogRamCacheLost(ILogger logger, string device, string remote);
 
     [LoggerMessage(1102, LogLevel.Information, "New boot of {Device}: discarded {Files} write-cache file(s) of its last boot")]
     private static partial void LogDiscarded(ILogger logger, string device, int files);

@@ -126,6 +126,40 @@ public sealed class SessionRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task After_a_server_restart_a_disk_cache_reconnect_keeps_its_writes_and_a_ram_cache_reconnect_is_refused()
+    {
+        await new DeviceAdmin(_site).SetAsync("pc2", new DeviceChanges(WriteCacheMode: "server-ram"));
+        await _registry.NewBootAsync("pc1", persistent: false);
+        await _registry.NewBootAsync("pc2", persistent: false);
+        var pc1 = await AcquireAsync("gold/pc1");
+        var pc2 = await AcquireAsync("gold/pc2");
+        await pc1.Device.WriteAsync(2 << 20, Fill(0x5A, 4096));
+        await pc1.Device.FlushAsync();
+        await pc2.Device.WriteAsync(2 << 20, Fill(0x6B, 4096));
+        await pc2.Device.FlushAsync();
+
+        // The server stops (its registry goes with it) and another starts on the same data.
+        await _registry.DisposeAsync();
+        _registry = new SessionRegistry(() => new StreamingSessions(_site, null), new WriteCacheStore(_data.Path), NullLogger<SessionRegistry>.Instance);
+        await using (var again = await AcquireAsync("gold/pc1"))
+        {
+            Assert.True(again.Plan.ContinuesBoot);
+            Assert.Equal(0x5A, await ByteAtAsync(again, 2 << 20));
+        }
+
+        var lost = await _registry.AcquireAsync("gold/pc2", "nbd", "127.0.0.1", CancellationToken.None);
+        Assert.Equal(AdminErrorKind.Refused, lost.Error?.Kind);
+        Assert.Contains("write cache was lost when the server restarted; restart the client", lost.Error!.Message, StringComparison.Ordinal);
+        Assert.Empty(await new SiteQueries(_site).SessionsAsync(false));
+
+        // Its next boot starts clean, with the version production has then.
+        await _registry.NewBootAsync("pc2", persistent: false);
+        await using var next = await AcquireAsync("gold/pc2");
+        Assert.False(next.Plan.ContinuesBoot);
+        Assert.Equal(0x11, await ByteAtAsync(next, 2 << 20));
+    }
+
+    [Fact]
     public async Task Clients_of_one_version_read_each_block_from_storage_once()
     {
         var store = new WriteCacheStore(_data.Path);
