@@ -28,6 +28,8 @@ packages=(
   initramfs-tools # mkinitramfs builds the test OS's initrd with client/linux's hook
   busybox-static  # the test OS's userland and the initramfs's shell tools
   nbd-client      # the NBD client the initramfs falls back to (and a peer of the NBD suite)
+  dracut-core     # builds the test OS's dracut initramfs (beside initramfs-tools) for the dracut module's VM test
+  dracut-network  # dracut's network modules (network-legacy) that module depends on
   gcc             # builds client/linux's streamboot-nbd (the test OS's connection keeper)
   libc6-dev       # its headers (linux/nbd-netlink.h) and the static libc it links
   make            # client/linux's Makefile

@@ -147,6 +147,8 @@ echo "STREAMBOOT-TEST-OS up: hostname=$(hostname) machine-id=$(cat /etc/machine-
 EOF
 chmod +x "$root/etc/init.d/rcS"
 echo testos >"$root/etc/hostname"
+# An OS tree has one; systemd's switch-root (a dracut initramfs) refuses a root without it.
+printf 'NAME="Streamboot test OS"\nID=streamboot-testos\nPRETTY_NAME="Streamboot test OS"\n' >"$root/etc/os-release"
 : >"$root/etc/machine-id"
 printf '127.0.0.1\tlocalhost\n127.0.1.1\ttestos\n' >"$root/etc/hosts"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"

@@ -169,6 +169,14 @@ public sealed class NbdServer : IAsyncDisposable
         {
             // Replies are whole messages written once; Nagle would only delay the last segment.
             socket.NoDelay = true;
+            // A client that lost power or its network sends nothing more: its
+            // session (and its device's identity) would stay live for ever.
+            // Keepalive probes end the connection about a minute after the
+            // peer is gone; a live kernel answers them even when idle.
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 3);
             if (_options.SocketBufferSize is { } size)
             {
                 socket.SendBufferSize = size;

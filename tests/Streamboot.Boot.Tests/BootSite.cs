@@ -151,9 +151,9 @@ public sealed class BootSite : IAsyncDisposable
         _peers.Add(process);
     }
 
-    public async Task<QemuVm> StartVmAsync(string mac, IEnumerable<string>? extra = null, string nic = "e1000")
+    public async Task<QemuVm> StartVmAsync(string mac, IEnumerable<string>? extra = null, string nic = "e1000", int memoryMiB = 256)
     {
-        var vm = await QemuVm.StartAsync(Network, mac, Folder.Path, extra, nic);
+        var vm = await QemuVm.StartAsync(Network, mac, Folder.Path, extra, nic, memoryMiB);
         _owned.Add(vm);
         return vm;
     }

@@ -86,6 +86,20 @@ public static partial class TestOs
         return folder;
     }
 
+    private static readonly Lazy<Task<string>> s_dracut = new(BuildDracutAsync);
+
+    /// <summary>The test OS's initramfs as dracut makes it (client/testimage/build-dracut.sh), built once per run.</summary>
+    public static Task<string> DracutInitrdAsync() => s_dracut.Value;
+
+    private static async Task<string> BuildDracutAsync()
+    {
+        var folder = await FolderAsync();
+        var script = Path.Combine(Repository.Root, "client", "testimage", "build-dracut.sh");
+        var result = await ProcessRunner.RunAsync(script, [folder], timeout: TimeSpan.FromMinutes(15));
+        Assert.True(result.ExitCode == 0, $"client/testimage/build-dracut.sh failed:\n{result}");
+        return Path.Combine(folder, "initrd-dracut.img");
+    }
+
     [GeneratedRegex(@"([a-z-]+)=(\S*)")]
     private static partial Regex FieldPattern();
 

@@ -15,6 +15,26 @@ public sealed class HandshakeTests
     }
 
     [Fact]
+    public async Task Connections_carry_tcp_keepalive_so_a_vanished_client_does_not_hold_its_session()
+    {
+        await using var server = NbdTestServer.Start();
+        await using var client = await RawNbdClient.ConnectAsync(server.Port);
+        await client.HandshakeAsync();
+        // ss shows the server side's timer: keepalive, first probe after 30 s idle.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string line;
+        do
+        {
+            var ss = await Streamboot.Testing.ProcessRunner.RunAsync("ss", ["-tnoH", "state", "established", $"( sport = :{server.Port} )"]);
+            Assert.True(ss.ExitCode == 0, ss.ToString());
+            line = ss.Stdout;
+        }
+        while (!line.Contains("keepalive", StringComparison.Ordinal) && DateTime.UtcNow < deadline && await Task.Delay(100).ContinueWith(_ => true));
+
+        Assert.Contains("timer:(keepalive,", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Truncated_handshakes_and_bad_magic_do_not_disturb_other_clients()
     {
         await using var server = NbdTestServer.Start();

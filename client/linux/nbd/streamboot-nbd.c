@@ -73,6 +73,7 @@ struct export_info {
 };
 
 static const char *progname = "streamboot-nbd";
+static volatile sig_atomic_t stopping; /* SIGTERM, SIGINT: disconnect and go */
 static int kmsg = -1; /* after detaching: log to the kernel log */
 static int quiet;
 
@@ -117,8 +118,14 @@ static uint64_t now_ms(void)
 static void sleep_ms(unsigned ms)
 {
 	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&t, &t) < 0 && errno == EINTR)
+	while (nanosleep(&t, &t) < 0 && errno == EINTR && !stopping)
 		;
+}
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
 }
 
 static uint64_t be64(const unsigned char *p)
@@ -503,6 +510,30 @@ static int nbd_reconnect_device(int nl, uint16_t family, const struct settings *
 	return nl_talk(nl, &m, NULL);
 }
 
+static int nbd_disconnect_device(int nl, uint16_t family, const struct settings *s)
+{
+	struct nlmsg m;
+	nl_begin(&m, family, NLM_F_ACK, NBD_CMD_DISCONNECT, NBD_GENL_VERSION);
+	nl_put_u32(&m, NBD_ATTR_INDEX, s->index);
+	return nl_talk(nl, &m, NULL);
+}
+
+/*
+ * SIGTERM or SIGINT (an init's shutdown after it remounted the root
+ * read-only, or an admin): disconnect the device as nbd-client -d does, so
+ * the server ends the session now instead of holding it for a machine
+ * that is gone. systemd leaves us alone (the '@' mark).
+ */
+static int stop_now(int nl, uint16_t family, const struct settings *s)
+{
+	int rc = nbd_disconnect_device(nl, family, s);
+	if (rc < 0)
+		say(3, "%s: disconnect: %s", s->device, strerror(-rc));
+	else
+		say(5, "%s: disconnected (stopped by a signal)", s->device);
+	return rc < 0 ? 1 : 0;
+}
+
 /* One connection up to the transmission phase; -1 after logging why. */
 static int open_session(const struct settings *s, struct export_info *info, int *permanent, int loud)
 {
@@ -674,6 +705,10 @@ int main(int argc, char **argv)
 	}
 	argv[0][0] = '@';
 	signal(SIGPIPE, SIG_IGN);
+	struct sigaction stop = { .sa_handler = on_stop }; /* no SA_RESTART: poll returns */
+	sigemptyset(&stop.sa_mask);
+	sigaction(SIGTERM, &stop, NULL);
+	sigaction(SIGINT, &stop, NULL);
 
 	/*
 	 * We keep our own descriptor of the socket the kernel uses: it reports
@@ -682,6 +717,8 @@ int main(int argc, char **argv)
 	 */
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLRDHUP };
+		if (stopping)
+			return stop_now(nl, family, &s);
 		if (poll(&p, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -698,6 +735,8 @@ int main(int argc, char **argv)
 		unsigned delay = 250, attempts = 0;
 		for (;;) {
 			struct export_info again = { 0 };
+			if (stopping)
+				return stop_now(nl, family, &s);
 			attempts++;
 			int fd = open_session(&s, &again, &permanent, attempts % 20 == 1);
 			if (fd >= 0 && again.size != info.size) {

@@ -5,9 +5,9 @@
 # only wires it into dracut's network root flow (netroot=streamboot ->
 # /sbin/streambootroot, run by the network module once an interface is up).
 #
-# Written against dracut's documented module API; unlike the
-# initramfs-tools side it is not exercised by the project's tests (they
-# run on Debian). See ../../README.md.
+# Tested by the project with Debian's dracut 059 (systemd in the
+# initramfs, network-legacy): client/testimage/build-dracut.sh and
+# tests/Streamboot.Boot.Tests/DracutBootTests.cs.
 
 # called by dracut
 check() {
@@ -34,7 +34,14 @@ install() {
 	[[ -r $lib ]] || lib=/usr/lib/streamboot/streamboot-lib.sh
 	inst_simple "$lib" /lib/streamboot/streamboot-lib.sh
 	inst_multiple nbd-client blockdev hostname sed tr readlink grep
-	[[ -x /usr/lib/streamboot/streamboot-nbd ]] && inst_simple /usr/lib/streamboot/streamboot-nbd /sbin/streamboot-nbd
+	# The connection keeper (reconnects after a server restart).
+	local keeper="$moddir/streamboot-nbd"
+	[[ -x $keeper ]] || keeper=/usr/lib/streamboot/streamboot-nbd
+	if [[ -x $keeper ]]; then
+		inst_simple "$keeper" /sbin/streamboot-nbd
+	else
+		dwarn "streamboot: $keeper is missing: clients will not reconnect after a server restart"
+	fi
 	inst_multiple -o mke2fs curl wget timeout blkid
 	inst_hook cmdline 90 "$moddir/parse-streamboot.sh"
 	inst_script "$moddir/streambootroot.sh" /sbin/streambootroot
