@@ -78,6 +78,38 @@ public sealed class ServerRestartBootTests(ITestOutputHelper output)
         Assert.DoesNotContain("Buffer I/O", log, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_server_ram_client_whose_cache_died_with_the_server_gets_errors_not_a_silently_different_disk()
+    {
+        await using var site = await BootSite.CreateAsync();
+        await TestOs.ImportAsync(site, "ram", "", "--write-cache", "server-ram");
+        await site.Cli.OkAsync("device", "add", "52:54:00:5b:60:02", "--name", "lab-ram");
+        await site.Cli.OkAsync("assign", "lab-ram", "ram");
+        await site.StartServerAsync();
+        await site.StartIpxeDhcpAsync();
+
+        var vm = await site.StartVmAsync("52:54:00:5b:60:02");
+        var up = await TestOs.WaitUpAsync(vm);
+        Assert.Equal("server-ram", up["cache"]);
+        await vm.RunAsync("echo in-ram > /root/ram && sync");
+
+        await site.RestartServerAsync();
+        // The boot's RAM cache is gone: the server refuses the reconnect and
+        // streamboot-nbd, refused for 30 s, disconnects, so I/O fails.
+        await vm.SendLineAsync("echo 3 > /proc/sys/vm/drop_caches; cat /root/ram; echo \"CAT-\"\"DONE\"");
+        await vm.WaitForAsync("CAT-DONE", TimeSpan.FromMinutes(3));
+        await site.Server!.WaitForOutputAsync("its server-RAM write cache was lost when the server restarted", TimeSpan.FromSeconds(10));
+        var console = vm.Console;
+        Assert.DoesNotContain("in-ram\nCAT-DONE", console, StringComparison.Ordinal);
+        // The kernel's and streamboot-nbd's messages are on the console (the
+        // root is gone: no program can be loaded from it to ask dmesg).
+        await vm.WaitForAsync("disconnecting (I/O on /dev/nbd0 fails from now)", TimeSpan.FromSeconds(30));
+        output.WriteLine(string.Join('\n', vm.Console.Split('\n').Where(l => l.Contains("streamboot-nbd", StringComparison.Ordinal) || l.Contains("I/O error", StringComparison.Ordinal)).Take(8)));
+        Assert.Contains("the server has refused export ram/lab-ram for 30 s; disconnecting", vm.Console, StringComparison.Ordinal);
+        Assert.Contains("I/O error", vm.Console, StringComparison.Ordinal);
+        Assert.Null(await TestOs.LiveSessionAsync(site, "lab-ram"));
+    }
+
     private static string IoErrors(string console) =>
         string.Join('\n', console.Split('\n').Where(l => l.Contains("I/O error", StringComparison.Ordinal)));
 }

@@ -63,6 +63,9 @@
 #define NBD_INFO_BLOCK_SIZE 3
 #define NBD_FLAG_READ_ONLY_BIT (1 << 1)
 
+/* How long the server may refuse the export before we believe it. */
+#define REFUSED_GIVE_UP_MS 30000U
+
 /* "Forever" for the dead-connection timeout: the kernel wants a number. */
 #define FOREVER_SECONDS (10ULL * 365 * 24 * 3600)
 
@@ -534,20 +537,14 @@ static int stop_now(int nl, uint16_t family, const struct settings *s)
 	return rc < 0 ? 1 : 0;
 }
 
-/* One connection up to the transmission phase; -1 after logging why. */
-static int open_session(const struct settings *s, struct export_info *info, int *permanent, int loud)
+/* One connection up to the transmission phase, or -1 with the reason in why. */
+static int open_session(const struct settings *s, struct export_info *info, int *permanent, char *why, size_t whylen)
 {
-	char why[300];
-	int fd = tcp_connect(s->host, s->port, why, sizeof why);
+	int fd = tcp_connect(s->host, s->port, why, whylen);
 	*permanent = 0;
-	if (fd < 0) {
-		if (loud)
-			say(4, "%s", why);
+	if (fd < 0)
 		return -1;
-	}
-	if (handshake(fd, s->export, info, why, sizeof why, permanent) < 0) {
-		if (loud || *permanent)
-			say(4, "%s", why);
+	if (handshake(fd, s->export, info, why, whylen, permanent) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -645,16 +642,17 @@ int main(int argc, char **argv)
 	/* The first connection: keep trying for --wait seconds. */
 	struct export_info info = { 0 };
 	int permanent, sock = -1;
+	char why[300] = "";
 	uint64_t deadline = now_ms() + (uint64_t)s.wait_seconds * 1000;
 	for (;;) {
-		sock = open_session(&s, &info, &permanent, 0);
+		sock = open_session(&s, &info, &permanent, why, sizeof why);
 		if (sock >= 0 || now_ms() >= deadline)
 			break;
 		sleep_ms(1000);
 	}
 	if (sock < 0) {
-		open_session(&s, &info, &permanent, 1);
-		fprintf(stderr, "%s: no connection to %s port %s export %s within %u s\n", progname, s.host, s.port, s.export, s.wait_seconds);
+		fprintf(stderr, "%s: no connection to %s port %s export %s within %u s: %s\n", progname, s.host, s.port,
+			s.export, s.wait_seconds, why);
 		return 1;
 	}
 	if (!s.readonly && (info.flags & NBD_FLAG_READ_ONLY_BIT))
@@ -731,14 +729,35 @@ int main(int argc, char **argv)
 		say(4, "%s: connection to %s port %s lost; I/O waits while reconnecting", s.device, s.host, s.port);
 		close(sock);
 		sock = -1;
-		uint64_t lost = now_ms();
+		uint64_t lost = now_ms(), refused_since = 0;
 		unsigned delay = 250, attempts = 0;
 		for (;;) {
 			struct export_info again = { 0 };
 			if (stopping)
 				return stop_now(nl, family, &s);
 			attempts++;
-			int fd = open_session(&s, &again, &permanent, attempts % 20 == 1);
+			int fd = open_session(&s, &again, &permanent, why, sizeof why);
+			/* Say why now and then, and at the first refusal. */
+			if (fd < 0 && (attempts % 20 == 1 || (permanent && !refused_since)))
+				say(4, "%s", why);
+			/*
+			 * A server that answers and refuses the export (its session
+			 * cannot go on: a RAM write cache lost in a restart, the vDisk
+			 * deleted) for a while means for good: disconnect, so that I/O
+			 * fails instead of waiting for ever.
+			 */
+			if (fd < 0 && permanent) {
+				if (!refused_since)
+					refused_since = now_ms();
+				else if (now_ms() - refused_since >= REFUSED_GIVE_UP_MS) {
+					say(3, "%s: the server has refused export %s for %u s; disconnecting (I/O on %s fails from now)",
+					    s.device, s.export, REFUSED_GIVE_UP_MS / 1000, s.device);
+					nbd_disconnect_device(nl, family, &s);
+					return 1;
+				}
+			} else {
+				refused_since = 0;
+			}
 			if (fd >= 0 && again.size != info.size) {
 				say(3, "%s: export %s is %llu bytes now, was %llu; not reconnecting to a different disk",
 				    s.device, s.export, (unsigned long long)again.size, (unsigned long long)info.size);
