@@ -213,6 +213,16 @@ public sealed class QemuVm : IAsyncDisposable
         }
     }
 
+    /// <summary>Pulls the plug: QEMU is killed, the guest gets no shutdown and closes no connection.</summary>
+    public async Task PowerOffAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         _serial?.Dispose();

@@ -106,17 +106,31 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
     /// <summary>
     /// A device asked for its boot script: a new boot begins. What its last
     /// boot wrote is thrown away (a standard image boots clean every time)
-    /// unless its write cache is persistent; a session still live is left
-    /// alone (the boot planner refuses a second machine under a live identity).
+    /// unless its write cache is persistent. A session of the device still
+    /// live here belongs to its previous boot (the boot planner refuses a
+    /// boot script to another machine under a live identity): the machine
+    /// was reset or lost power and its connections never closed. That
+    /// session is ended first; its lingering connections fail.
     /// </summary>
     public async Task NewBootAsync(string device, bool persistent)
     {
         await _gate.WaitAsync();
         try
         {
-            if (_byDevice.Exists(s => string.Equals(s.Plan.Device, device, StringComparison.OrdinalIgnoreCase)))
+            foreach (var stale in _byDevice.Where(s => string.Equals(s.Plan.Device, device, StringComparison.OrdinalIgnoreCase)).ToList())
             {
-                return;
+                _byDevice.Remove(stale);
+                stale.Evicted = true;
+                try
+                {
+                    await stale.Device.FlushAsync();
+                }
+                finally
+                {
+                    await stale.Device.DisposeAsync();
+                    await sessions().CloseAsync(stale.Plan.SessionId, stale.Device.BytesRead, stale.Device.BytesWritten, stale.CacheBytes(), CancellationToken.None);
+                    LogEvicted(logger, stale.Plan.SessionId, device, stale.Remote ?? "");
+                }
             }
 
             foreach (var old in _parked.Where(p => string.Equals(p.Plan.Device, device, StringComparison.OrdinalIgnoreCase)).ToList())
@@ -185,7 +199,7 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
         await _gate.WaitAsync();
         try
         {
-            if (--shared.Connections > 0)
+            if (shared.Evicted || --shared.Connections > 0)
             {
                 return;
             }
@@ -243,6 +257,9 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
     [LoggerMessage(1103, LogLevel.Warning, "Refused {Export} to {Remote}: the identity is streaming to {Holder} now")]
     private static partial void LogIdentityElsewhere(ILogger logger, string export, string remote, string holder);
 
+    [LoggerMessage(1105, LogLevel.Warning, "Session {SessionId} of {Device} ended: the machine ({Remote}) started a new boot while the old boot's connections were still open (reset or power loss)")]
+    private static partial void LogEvicted(ILogger logger, long sessionId, string device, string remote);
+
     [LoggerMessage(1104, LogLevel.Warning, "Refused the reconnect of {Device} from {Remote}: its server-RAM write cache was lost when the server restarted")]
     private static partial void LogRamCacheLost(ILogger logger, string device, string remote);
 
@@ -258,6 +275,9 @@ public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, Wr
         public CountingBlockDevice Device { get; } = device;
 
         public int Connections { get; set; }
+
+        /// <summary>Ended by a new boot of its machine while connections of the old boot lingered.</summary>
+        public bool Evicted { get; set; }
 
         /// <summary>Where the session's first connection came from.</summary>
         public string? Remote { get; init; }

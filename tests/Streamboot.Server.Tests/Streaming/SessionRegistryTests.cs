@@ -160,6 +160,29 @@ public sealed class SessionRegistryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_new_boot_of_a_machine_whose_old_connections_linger_ends_the_old_session_and_starts_clean()
+    {
+        await _registry.NewBootAsync("pc1", persistent: false);
+        var old = await AcquireAsync("gold/pc1");
+        await old.Device.WriteAsync(1 << 20, Fill(0x4D, 4096));
+
+        // Reset button: the machine asks for its boot script again; its old connection never closed.
+        await _registry.NewBootAsync("pc1", persistent: false);
+        Assert.Empty(await new SiteQueries(_site).SessionsAsync(false));
+        await using (var fresh = await AcquireAsync("gold/pc1"))
+        {
+            Assert.False(fresh.Plan.ContinuesBoot);
+            Assert.NotEqual(old.Plan.SessionId, fresh.Plan.SessionId);
+            Assert.Equal(0x11, await ByteAtAsync(fresh, 1 << 20));
+
+            // The lingering connection finally goes (keepalive): the new session stays.
+            await old.DisposeAsync();
+            var live = Assert.Single(await new SiteQueries(_site).SessionsAsync(false));
+            Assert.Equal(fresh.Plan.SessionId, live.Id);
+        }
+    }
+
+    [Fact]
     public async Task Clients_of_one_version_read_each_block_from_storage_once()
     {
         var store = new WriteCacheStore(_data.Path);
