@@ -29,6 +29,8 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<DhcpLeaseRow> DhcpLeases => Set<DhcpLeaseRow>();
 
+    public DbSet<VirtualMachine> VirtualMachines => Set<VirtualMachine>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         configurationBuilder.Properties<DeviceType>().HaveConversion<KebabEnumConverter<DeviceType>>();
@@ -37,6 +39,9 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<UnknownDevicePolicy>().HaveConversion<KebabEnumConverter<UnknownDevicePolicy>>();
         configurationBuilder.Properties<ImageFormat>().HaveConversion<KebabEnumConverter<ImageFormat>>();
         configurationBuilder.Properties<VersionStage>().HaveConversion<KebabEnumConverter<VersionStage>>();
+        configurationBuilder.Properties<GuestOsFamily>().HaveConversion<KebabEnumConverter<GuestOsFamily>>();
+        configurationBuilder.Properties<VmFirmware>().HaveConversion<KebabEnumConverter<VmFirmware>>();
+        configurationBuilder.Properties<VmNetworkMode>().HaveConversion<KebabEnumConverter<VmNetworkMode>>();
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 
@@ -76,6 +81,12 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
             e.HasOne(s => s.Server).WithMany().HasForeignKey(s => s.ServerId).OnDelete(DeleteBehavior.SetNull);
         });
         modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
+        modelBuilder.Entity<VirtualMachine>(e =>
+        {
+            e.ToTable("vms");
+            e.Property(v => v.MemoryMiB).HasColumnName("memory_mib");
+            e.HasOne(v => v.Device).WithMany().HasForeignKey(v => v.DeviceId).OnDelete(DeleteBehavior.SetNull);
+        });
         modelBuilder.Entity<DhcpLeaseRow>(e =>
         {
             e.ToTable("dhcp_leases");

@@ -22,7 +22,9 @@ public class LayeringTests
         ["Streamboot.Protocols.Tftp"] = ["Streamboot.Common"],
         // Nor does DHCP: datagrams, leases and boot-file names.
         ["Streamboot.Protocols.Dhcp"] = ["Streamboot.Common"],
-        ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage"],
+        // VMs know QEMU, QMP and files; what a VM is, and its row, is Admin's.
+        ["Streamboot.Vms"] = ["Streamboot.Common"],
+        ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Vms"],
         ["Streamboot.Server"] = ["*"],
         ["Streamboot.Cli"] = ["*"],
     };

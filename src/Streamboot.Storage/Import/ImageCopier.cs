@@ -70,6 +70,74 @@ public static class ImageCopier
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="destination"/> read like <paramref name="source"/>
+    /// by writing only what differs, block by block. The destination is a new
+    /// copy-on-write version over the previous one (a capture into a new vDisk
+    /// version): blocks the source shares with it stay unallocated in the
+    /// overlay, so the version holds just the changes. Progress is bytes of the
+    /// source done; the result is the number of bytes written.
+    /// </summary>
+    public static async Task<long> CopyChangesAsync(
+        IBlockDevice source,
+        IBlockDevice destination,
+        int blockSize = 64 * 1024,
+        IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        if (destination.Size != source.Size)
+        {
+            throw new ArgumentException($"The destination ({destination.Size} bytes) and the source ({source.Size} bytes) differ in size.", nameof(destination));
+        }
+
+        var mine = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        var theirs = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        long written = 0;
+        try
+        {
+            for (long at = 0; at < source.Size;)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var n = (int)Math.Min(ChunkSize, source.Size - at);
+                await source.ReadAsync(at, mine.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                await destination.ReadAsync(at, theirs.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+                for (var block = 0; block < n; block += blockSize)
+                {
+                    var length = Math.Min(blockSize, n - block);
+                    var wanted = mine.AsMemory(block, length);
+                    if (wanted.Span.SequenceEqual(theirs.AsSpan(block, length)))
+                    {
+                        continue;
+                    }
+
+                    // Zeroes become a zero block, not written data; never a trim,
+                    // which in an overlay could show the older version through.
+                    if (!wanted.Span.ContainsAnyExcept((byte)0))
+                    {
+                        await destination.WriteZeroesAsync(at + block, length, WriteFlags.None, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await destination.WriteAsync(at + block, wanted, WriteFlags.None, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    written += length;
+                }
+
+                at += n;
+                progress?.Report(at);
+            }
+
+            await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+            return written;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(mine);
+            ArrayPool<byte>.Shared.Return(theirs);
+        }
+    }
+
     private static async Task CopyDataAsync(IBlockDevice source, IBlockDevice destination, BlockExtent extent, byte[] buffer, bool skipZeroes, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         for (var at = extent.Offset; at < extent.End;)

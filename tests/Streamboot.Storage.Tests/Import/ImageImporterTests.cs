@@ -85,16 +85,4 @@ public sealed class ImageImporterTests : IDisposable
         var e = await Assert.ThrowsAsync<ImageImportException>(() => ImageImporter.ImportAsync(_dir.File("bad.vhdx"), _dir.File("out.qcow2")));
         Assert.Contains("bad.vhdx", e.Message, StringComparison.Ordinal);
     }
-
-    /// <summary>Progress&lt;T&gt; posts to the thread pool; tests want the reports in order, now.</summary>
-    private sealed class SyncProgress(List<long> reports) : IProgress<long>
-    {
-        public void Report(long value)
-        {
-            lock (reports)
-            {
-                reports.Add(value);
-            }
-        }
-    }
 }

@@ -38,6 +38,36 @@ public sealed class Qcow2InteropTests : IDisposable
         Assert.Equal(clusterSize, info.GetProperty("cluster-size").GetInt32());
     }
 
+    [Theory]
+    [InlineData(65536, 64L << 20)]
+    [InlineData(4096, 9L << 20)]            // several L2 tables and refcount blocks
+    [InlineData(65536, (3L << 20) + 512)]   // a last cluster the disk ends inside
+    public void A_preallocated_image_is_clean_fully_allocated_and_reads_zeroes_in_qemu(int clusterSize, long size)
+    {
+        var path = _dir.File("p.qcow2");
+        Qcow2Image.Create(path, size, clusterSize, preallocate: true);
+
+        Qemu.CheckClean(path);
+        var info = Qemu.Info(path);
+        Assert.Equal(size, info.GetProperty("virtual-size").GetInt64());
+        // Every cluster has its place in the file: qemu maps the whole disk as data.
+        var map = System.Text.Json.JsonDocument.Parse(Qemu.Img("map", "--output=json", "-f", "qcow2", path)).RootElement;
+        Assert.All(map.EnumerateArray(), extent => Assert.True(extent.GetProperty("data").GetBoolean(), extent.ToString()));
+        Assert.Equal(size, map.EnumerateArray().Sum(e => e.GetProperty("length").GetInt64()));
+        Assert.True(new FileInfo(path).Length >= size, "the file holds every data cluster");
+        Qemu.Io("-r", "-c", $"read -P 0 0 {size}", path);
+
+        // Written data lands in place, without allocating anything new.
+        var length = new FileInfo(path).Length;
+        Qemu.Io("-c", $"write -P 0x5a {clusterSize} {clusterSize}", path);
+        Assert.Equal(length, new FileInfo(path).Length);
+        var image = Qcow2Image.Open(path, readOnly: true);
+        Assert.All(image.Read(clusterSize, clusterSize), b => Assert.Equal(0x5a, b));
+        Assert.All(image.Read(0, clusterSize), b => Assert.Equal(0, b));
+        image.Close();
+        Qemu.CheckClean(path);
+    }
+
     [Fact]
     public void Image_qemu_io_writes_reads_back_here()
     {
