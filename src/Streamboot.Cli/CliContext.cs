@@ -103,7 +103,11 @@ public sealed class CliContext
     }
 
     /// <summary>Runs an admin verb against the opened site: resolve, open, act.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action)
+    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action) =>
+        RunAsync(parse, cancellationToken, (_, site, output) => action(site, output));
+
+    /// <summary>The same, for verbs that also need the resolved settings (ports, the data folder).</summary>
+    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<CliContext, AdminSite, CliOutput, Task<int>> action)
     {
         var context = Resolve(parse, null, out var exitCode);
         if (context is null)
@@ -120,7 +124,7 @@ public sealed class CliContext
         var site = new AdminSite(database, context.DataFolder, AdminSite.CurrentActor());
         try
         {
-            return await action(site, context.Output);
+            return await action(context, site, context.Output);
         }
         catch (System.Data.Common.DbException e)
         {

@@ -1,0 +1,38 @@
+using Streamboot.Data.Model;
+
+namespace Streamboot.Admin.Views;
+
+/// <summary>A VM and, when it runs, its QEMU process.</summary>
+public sealed record VmView(
+    string Name,
+    string State,
+    string Folder,
+    GuestOsFamily GuestOs,
+    string? GuestOsVersion,
+    string MachineType,
+    VmFirmware Firmware,
+    int Sockets,
+    int CoresPerSocket,
+    int MemoryMiB,
+    string? DiskFile,
+    ImageFormat? DiskFormat,
+    long? DiskSizeBytes,
+    bool DiskPreallocated,
+    string? InstallerIso,
+    string? SeedFile,
+    string? UserName,
+    string? FullName,
+    string? HostName,
+    VmNetworkMode Network,
+    string? Bridge,
+    string Mac,
+    string? Device,
+    string ConsoleLog,
+    int? Pid,
+    string? Accelerator,
+    DateTime? StartedAt,
+    string? Screen,
+    DateTime CreatedAt)
+{
+    public int Cpus => Sockets * CoresPerSocket;
+}

@@ -1,0 +1,569 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Views;
+using Streamboot.Data;
+using Streamboot.Data.Model;
+using Streamboot.Storage.Formats.Qcow2;
+using Streamboot.Storage.Formats.Raw;
+using Streamboot.Vms;
+using Streamboot.Vms.Host;
+using Streamboot.Vms.Media;
+using Streamboot.Vms.Qemu;
+using Streamboot.Vms.Seeds;
+using ImageFormat = Streamboot.Data.Model.ImageFormat;
+
+namespace Streamboot.Admin.VirtualMachines;
+
+public sealed partial class VmAdmin
+{
+    private const int MaxUserNameLength = 20;      // Windows' limit; Linux allows 32
+    private const int MaxFullNameLength = 255;
+    private const int MaxWindowsComputerName = 15; // NetBIOS
+
+    /// <summary>
+    /// Checks a request and makes every choice it left open: the wizard's
+    /// summary page. Nothing is written. One error, the first found, in
+    /// the wizard's order.
+    /// </summary>
+    public async Task<AdminResult<VmPlan>> PlanAsync(VmRequest request, CancellationToken cancellationToken = default)
+    {
+        var notes = new List<string>();
+        if (!Names.TryValidateObjectName("VM", request.Name, out var nameError))
+        {
+            return AdminError.Invalid(nameError);
+        }
+
+        if (QemuSystem.Missing() is { } missing)
+        {
+            return AdminError.Failed(missing);
+        }
+
+        await using var db = site.Database.CreateContext();
+        var lower = request.Name.ToLowerInvariant();
+        if (await db.VirtualMachines.AnyAsync(v => v.Name.ToLower() == lower, cancellationToken))
+        {
+            return AdminError.Conflict($"a VM named '{request.Name}' already exists; 'streamboot vm show {request.Name}' shows it");
+        }
+
+        var folder = Path.GetFullPath(request.Folder ?? Path.Combine(VmRoot, request.Name));
+        if (File.Exists(folder))
+        {
+            return AdminError.Invalid($"--folder {folder} is a file; give a folder (it is created if missing)");
+        }
+
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            return AdminError.Refused($"the folder {folder} already holds files; choose another --folder or name, or move them away");
+        }
+
+        // Hardware compatibility.
+        var machine = string.IsNullOrWhiteSpace(request.MachineType) ? VmDefaults.DefaultMachineType : request.MachineType.Trim();
+        var machines = await MachineTypesAsync(cancellationToken);
+        if (!machines.Ok)
+        {
+            return machines.Error;
+        }
+
+        if (!machines.Value.Contains(machine, StringComparer.Ordinal))
+        {
+            return AdminError.Invalid($"'{machine}' is not a PC machine type of this QEMU; use one of: {string.Join(", ", machines.Value.Take(8))}{(machines.Value.Length > 8 ? ", ..." : "")}");
+        }
+
+        // Guest operating system.
+        var family = GuestOsFamily.Linux;
+        if (request.GuestOs is not null && !KebabCase.TryParse(request.GuestOs, out family))
+        {
+            return AdminError.Invalid($"'{request.GuestOs}' is not a guest OS type; use linux, windows or other");
+        }
+
+        var version = string.IsNullOrWhiteSpace(request.GuestOsVersion) ? null : request.GuestOsVersion.Trim();
+        if (version is { Length: > 64 } || (version is not null && version.Any(char.IsControl)))
+        {
+            return AdminError.Invalid("the guest OS version is free text of at most 64 printable characters, such as debian12 or win11");
+        }
+
+        string? iso = null;
+        string? volumeId = null;
+        if (!string.IsNullOrWhiteSpace(request.InstallerIso))
+        {
+            iso = Path.GetFullPath(request.InstallerIso);
+            if (!Iso9660Image.TryCheck(iso, out volumeId, out var isoError))
+            {
+                return File.Exists(iso) || Directory.Exists(iso) ? AdminError.Invalid($"--iso: {isoError}") : AdminError.NotFound($"--iso: {isoError}");
+            }
+        }
+
+        var defaults = Defaults(family);
+
+        // Easy install.
+        EasyInstall? install = null;
+        if (request.UserName is not null || request.Password is not null || request.FullName is not null)
+        {
+            var planned = PlanEasyInstall(request, family);
+            if (!planned.Ok)
+            {
+                return planned.Error;
+            }
+
+            install = planned.Value;
+        }
+        else if (request.HostName is not null)
+        {
+            return AdminError.Invalid("--hostname goes into the easy-install seed; give --user and --password (or --password-file) too");
+        }
+
+        // Processors and memory.
+        var sockets = request.Sockets ?? defaults.Sockets;
+        var cores = request.CoresPerSocket ?? defaults.CoresPerSocket;
+        if (sockets < 1 || cores < 1)
+        {
+            return AdminError.Invalid($"a VM needs at least one processor; --sockets {sockets} --cores {cores} makes {Math.Max(0, sockets) * Math.Max(0, cores)}");
+        }
+
+        var hostCpus = HostResources.LogicalCpus;
+        if ((long)sockets * cores > hostCpus)
+        {
+            return AdminError.Invalid($"{sockets} socket(s) x {cores} core(s) = {(long)sockets * cores} processors, more than this host's {hostCpus}; give at most {hostCpus} in all");
+        }
+
+        var memory = request.MemoryMiB ?? defaults.MemoryMiB;
+        if (memory < VmDefaults.MinimumMemoryMiB)
+        {
+            return AdminError.Invalid($"{memory} MiB of memory is too little; give at least {VmDefaults.MinimumMemoryMiB} MiB");
+        }
+
+        if (HostResources.MemoryBytes is { } hostMemory && (long)memory * 1024 * 1024 > hostMemory)
+        {
+            return AdminError.Invalid($"{memory} MiB of memory is more than this host has ({hostMemory / (1024 * 1024)} MiB); give less");
+        }
+
+        if (HostResources.AvailableMemoryBytes is { } available && (long)memory * 1024 * 1024 > available)
+        {
+            notes.Add($"{memory} MiB is more memory than the host has free now ({available / (1024 * 1024)} MiB): the VM may not start until some is freed");
+        }
+
+        // Network.
+        var network = VmNetworkMode.Nat;
+        if (request.Network is not null && !KebabCase.TryParse(request.Network, out network))
+        {
+            return AdminError.Invalid($"'{request.Network}' is not a network mode; use nat, bridge, netboot or none");
+        }
+
+        string? bridge = null;
+        if (!string.IsNullOrWhiteSpace(request.Bridge))
+        {
+            bridge = request.Bridge.Trim();
+            if (network is not (VmNetworkMode.Bridge or VmNetworkMode.Netboot))
+            {
+                return AdminError.Invalid($"--bridge {bridge} needs --network bridge (or netboot on a bridge)");
+            }
+
+            if (bridge.Length > 15 || bridge.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('-' or '_' or '.')))
+            {
+                return AdminError.Invalid($"'{bridge}' is not an interface name (at most 15 letters, digits, '-', '_' or '.')");
+            }
+
+            if (!Directory.Exists($"/sys/class/net/{bridge}/bridge"))
+            {
+                notes.Add($"there is no bridge '{bridge}' on this host yet: create it before the VM starts (ip link add {bridge} type bridge)");
+            }
+        }
+        else if (network == VmNetworkMode.Bridge)
+        {
+            return AdminError.Invalid("--network bridge needs --bridge NAME, the host bridge to join (such as br0)");
+        }
+
+        string? collection = null;
+        if (request.Collection is not null)
+        {
+            if (network != VmNetworkMode.Netboot)
+            {
+                return AdminError.Invalid("--collection registers a diskless client; it goes with --network netboot");
+            }
+
+            var found = await Lookup.CollectionAsync(db, request.Collection, cancellationToken);
+            if (!found.Ok)
+            {
+                return found.Error;
+            }
+
+            collection = found.Value.Name;
+        }
+
+        string mac;
+        if (request.Mac is not null)
+        {
+            if (!MacAddress.TryParse(request.Mac, out var parsed))
+            {
+                return AdminError.Invalid($"'{request.Mac}' is not a MAC address; write it as 52:54:00:12:34:56");
+            }
+
+            mac = parsed.ToString();
+            if (await db.VirtualMachines.AnyAsync(v => v.Mac == mac, cancellationToken))
+            {
+                return AdminError.Conflict($"another VM has the MAC {mac}; leave out --mac for a new one");
+            }
+
+            if (collection is not null && await db.Devices.AnyAsync(d => d.Mac == mac, cancellationToken))
+            {
+                return AdminError.Conflict($"a device with the MAC {mac} exists already; leave out --collection to boot as that device");
+            }
+        }
+        else
+        {
+            mac = await NewMacAsync(db, cancellationToken);
+        }
+
+        // Disk.
+        string? diskFile = null;
+        var format = ImageFormat.Qcow2;
+        long diskSize = 0;
+        if (network == VmNetworkMode.Netboot)
+        {
+            if (request.DiskSizeBytes is not null || request.DiskFile is not null || request.DiskFormat is not null || request.Preallocate)
+            {
+                return AdminError.Invalid("a netboot VM is a diskless client: it has no disk (leave out the --disk options)");
+            }
+
+            if (iso is not null || install is not null)
+            {
+                return AdminError.Invalid("a netboot VM boots from this server: it takes no installer ISO or easy install");
+            }
+        }
+        else
+        {
+            if (request.DiskFormat is not null && !KebabCase.TryParse(request.DiskFormat, out format))
+            {
+                return AdminError.Invalid($"'{request.DiskFormat}' is not a disk format; use qcow2 or raw");
+            }
+
+            diskSize = request.DiskSizeBytes ?? defaults.DiskSizeBytes;
+            if (diskSize < VmDefaults.MinimumDiskBytes)
+            {
+                return AdminError.Invalid($"a disk of {ByteSize.Format(diskSize)} is too small; the minimum is {ByteSize.Format(VmDefaults.MinimumDiskBytes)}");
+            }
+
+            if (diskSize % VDiskAdmin.SectorSize != 0)
+            {
+                return AdminError.Invalid($"a disk size must be a whole number of {VDiskAdmin.SectorSize}-byte sectors; {diskSize} bytes is not");
+            }
+
+            diskFile = request.DiskFile is null
+                ? Path.Combine(folder, $"{request.Name}.{KebabCase.Of(format)}")
+                : Path.GetFullPath(request.DiskFile, folder);
+            if (File.Exists(diskFile) || Directory.Exists(diskFile))
+            {
+                return AdminError.Refused($"the disk file {diskFile} exists; choose another --disk-file, or move it away (vm create never overwrites a disk)");
+            }
+        }
+
+        // Firmware.
+        var firmware = defaults.Firmware;
+        if (request.Firmware is not null && !KebabCase.TryParse(request.Firmware, out firmware))
+        {
+            return AdminError.Invalid($"'{request.Firmware}' is not a firmware; use bios or uefi");
+        }
+
+        if (firmware == VmFirmware.Uefi && OvmfFirmware.Missing() is { } noOvmf)
+        {
+            return AdminError.Failed(noOvmf);
+        }
+
+        if (install is not null)
+        {
+            var seedMissing = SeedImage.Missing();
+            if (seedMissing is not null)
+            {
+                return AdminError.Failed($"the easy-install seed cannot be written: {seedMissing}");
+            }
+        }
+
+        return new VmPlan
+        {
+            Name = request.Name,
+            Folder = folder,
+            MachineType = machine,
+            GuestOs = family,
+            GuestOsVersion = version,
+            InstallerIso = iso,
+            InstallerVolumeId = volumeId,
+            EasyInstall = install,
+            Sockets = sockets,
+            CoresPerSocket = cores,
+            MemoryMiB = memory,
+            DiskFile = diskFile,
+            DiskFormat = format,
+            DiskSizeBytes = diskSize,
+            Preallocate = request.Preallocate,
+            Firmware = firmware,
+            Network = network,
+            Bridge = bridge,
+            Collection = collection,
+            Mac = mac,
+            Notes = notes,
+        };
+    }
+
+    private static AdminResult<EasyInstall> PlanEasyInstall(VmRequest request, GuestOsFamily family)
+    {
+        if (family == GuestOsFamily.Other)
+        {
+            return AdminError.Invalid("easy install writes a cloud-init (Linux) or autounattend (Windows) seed; choose --guest-os linux or windows, or leave out --user and --password");
+        }
+
+        var user = request.UserName;
+        if (string.IsNullOrEmpty(user))
+        {
+            return AdminError.Invalid("easy install needs a user name (--user)");
+        }
+
+        if (user.Length > MaxUserNameLength || !char.IsAsciiLetter(user[0]) || user.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')))
+        {
+            return AdminError.Invalid($"user name '{user}' is not valid: start with a letter; letters, digits, '_', '-' and '.' only; at most {MaxUserNameLength} characters");
+        }
+
+        if (family == GuestOsFamily.Linux && user.Any(char.IsAsciiLetterUpper))
+        {
+            return AdminError.Invalid($"user name '{user}' has capitals; Linux user names are lower case ({user.ToLowerInvariant()})");
+        }
+
+        if (user is "root" or "Administrator" or "administrator")
+        {
+            return AdminError.Invalid($"'{user}' exists on every system already; choose the name of the person who will use the VM");
+        }
+
+        if (string.IsNullOrEmpty(request.Password))
+        {
+            return AdminError.Invalid("easy install needs a password (--password-file FILE, or --password)");
+        }
+
+        if (request.Password.Any(c => c is '\0' or '\n' or '\r'))
+        {
+            return AdminError.Invalid("the password cannot hold a line break or NUL character");
+        }
+
+        if (family == GuestOsFamily.Windows && request.Password.Length > 127)
+        {
+            return AdminError.Invalid("a Windows password has at most 127 characters");
+        }
+
+        var fullName = string.IsNullOrWhiteSpace(request.FullName) ? user : request.FullName.Trim();
+        if (fullName.Length > MaxFullNameLength || fullName.Any(char.IsControl) || fullName.Contains(':', StringComparison.Ordinal))
+        {
+            return AdminError.Invalid($"the full name must be at most {MaxFullNameLength} printable characters without ':' (it goes into /etc/passwd)");
+        }
+
+        var host = request.HostName ?? HostNameFor(request.Name, family);
+        if (!Names.TryValidateHostName(host, out var hostError))
+        {
+            return AdminError.Invalid($"--hostname: {hostError.Replace("device name", "host name", StringComparison.Ordinal)}");
+        }
+
+        if (family == GuestOsFamily.Windows && host.Length > MaxWindowsComputerName)
+        {
+            return AdminError.Invalid($"Windows computer names have at most {MaxWindowsComputerName} characters; '{host}' has {host.Length} (--hostname)");
+        }
+
+        return new EasyInstall(fullName, user, request.Password, host);
+    }
+
+    /// <summary>The VM's name as a host name: '_' and '.' become '-', cut to what the guest allows.</summary>
+    public static string HostNameFor(string vmName, GuestOsFamily family)
+    {
+        var host = new string([.. vmName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]).Trim('-');
+        var limit = family == GuestOsFamily.Windows ? MaxWindowsComputerName : Names.MaxHostNameLength;
+        host = host.Length > limit ? host[..limit].TrimEnd('-') : host;
+        return host.Length == 0 || host.All(char.IsAsciiDigit) ? "vm-" + host : host;
+    }
+
+    /// <summary>
+    /// Makes the VM of a plan: folder, disk (Streamboot's storage engine),
+    /// UEFI variables, easy-install seed, the device of a netboot VM, and the
+    /// row. Anything that fails takes back what was made before it.
+    /// </summary>
+    public async Task<AdminResult<VmView>> CreateAsync(VmPlan plan, CancellationToken cancellationToken = default)
+    {
+        var made = new List<string>();
+        var createdFolder = !Directory.Exists(plan.Folder);
+        long? deviceId = null;
+        string? deviceName = null;
+        var vmFolder = new VmFolder(plan.Folder);
+        string? seed = null;
+        try
+        {
+            Directory.CreateDirectory(plan.Folder);
+            if (plan.DiskFile is { } disk)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(disk)!);
+                made.Add(disk);
+                CreateDisk(disk, plan.DiskFormat, plan.DiskSizeBytes, plan.Preallocate);
+            }
+
+            if (plan.Firmware == VmFirmware.Uefi)
+            {
+                var ovmf = OvmfFirmware.Find() ?? throw new IOException(OvmfFirmware.Missing());
+                made.Add(vmFolder.UefiVars);
+                File.Copy(ovmf.VarsTemplate, vmFolder.UefiVars);
+            }
+
+            if (plan.EasyInstall is { } install)
+            {
+                seed = vmFolder.Combine(plan.GuestOs == GuestOsFamily.Windows ? "autounattend.iso" : "cidata.iso");
+                made.Add(seed);
+                var files = plan.GuestOs == GuestOsFamily.Windows
+                    ? WindowsUnattend.Files(install)
+                    : CloudInitSeed.Files(install, Guid.NewGuid(), plan.GuestOsVersion);
+                var volume = plan.GuestOs == GuestOsFamily.Windows ? WindowsUnattend.VolumeId : CloudInitSeed.VolumeId;
+                await SeedImage.WriteAsync(seed, volume, files, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidOperationException)
+        {
+            Undo(made, plan.Folder, createdFolder);
+            return AdminError.Failed($"cannot create VM '{plan.Name}': {e.Message}");
+        }
+        catch
+        {
+            Undo(made, plan.Folder, createdFolder);
+            throw;
+        }
+
+        if (plan.Collection is not null)
+        {
+            var device = await new DeviceAdmin(site).AddAsync(plan.Mac, new DeviceChanges(Collection: plan.Collection, Description: $"diskless VM {plan.Name}"), cancellationToken);
+            if (!device.Ok)
+            {
+                Undo(made, plan.Folder, createdFolder);
+                return device.Error;
+            }
+
+            deviceName = device.Value.Name;
+            await using var lookup = site.Database.CreateContext();
+            deviceId = (await Lookup.DeviceAsync(lookup, deviceName, cancellationToken)).Value?.Id;
+        }
+
+        await using var db = site.Database.CreateContext();
+        var vm = new VirtualMachine
+        {
+            Name = plan.Name,
+            Folder = plan.Folder,
+            Uuid = Guid.NewGuid(),
+            GuestOs = plan.GuestOs,
+            GuestOsVersion = plan.GuestOsVersion,
+            MachineType = plan.MachineType,
+            Firmware = plan.Firmware,
+            Sockets = plan.Sockets,
+            CoresPerSocket = plan.CoresPerSocket,
+            MemoryMiB = plan.MemoryMiB,
+            DiskFile = plan.DiskFile,
+            DiskFormat = plan.DiskFile is null ? null : plan.DiskFormat,
+            DiskSizeBytes = plan.DiskFile is null ? null : plan.DiskSizeBytes,
+            DiskPreallocated = plan.DiskFile is not null && plan.Preallocate,
+            InstallerIso = plan.InstallerIso,
+            SeedFile = seed,
+            UserName = plan.EasyInstall?.UserName,
+            FullName = plan.EasyInstall?.FullName,
+            HostName = plan.EasyInstall?.HostName,
+            Network = plan.Network,
+            Bridge = plan.Bridge,
+            Mac = plan.Mac,
+            DeviceId = deviceId,
+            CreatedAt = site.UtcNow,
+        };
+        db.VirtualMachines.Add(vm);
+        // Never the password: the audit log says who made what, not secrets.
+        site.Audit(db, "vm.create", plan.Name, new
+        {
+            plan.Folder,
+            plan.MachineType,
+            guestOs = KebabCase.Of(plan.GuestOs),
+            plan.GuestOsVersion,
+            plan.InstallerIso,
+            easyInstall = plan.EasyInstall is null ? null : new { plan.EasyInstall.UserName, plan.EasyInstall.FullName, plan.EasyInstall.HostName },
+            plan.Sockets,
+            plan.CoresPerSocket,
+            plan.MemoryMiB,
+            plan.DiskFile,
+            diskFormat = plan.DiskFile is null ? null : KebabCase.Of(plan.DiskFormat),
+            diskSizeBytes = plan.DiskFile is null ? (long?)null : plan.DiskSizeBytes,
+            plan.Preallocate,
+            firmware = KebabCase.Of(plan.Firmware),
+            network = KebabCase.Of(plan.Network),
+            plan.Bridge,
+            plan.Mac,
+            device = deviceName,
+        });
+        var error = await Persist.SaveAsync(db, index => index.Mentions("mac") ? $"another VM took the MAC {plan.Mac}; try again" : $"a VM named '{plan.Name}' already exists", cancellationToken);
+        if (error is not null)
+        {
+            Undo(made, plan.Folder, createdFolder);
+            if (deviceName is not null)
+            {
+                await new DeviceAdmin(site).DeleteAsync(deviceName, cancellationToken);
+            }
+
+            return error;
+        }
+
+        return await ShowAsync(plan.Name, cancellationToken);
+    }
+
+    private static void CreateDisk(string path, ImageFormat format, long size, bool preallocate)
+    {
+        if (format == ImageFormat.Qcow2)
+        {
+            Qcow2Image.Create(path, size, preallocate: preallocate);
+        }
+        else if (preallocate)
+        {
+            // fallocate(2) through .NET: every block reserved, none written.
+            using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = size });
+            file.SetLength(size);
+            file.Flush(flushToDisk: true);
+        }
+        else
+        {
+            RawImage.CreateSparse(path, size);
+        }
+    }
+
+    private static void Undo(List<string> made, string folder, bool createdFolder)
+    {
+        foreach (var file in made)
+        {
+            TryDelete(file);
+        }
+
+        if (createdFolder)
+        {
+            TryRemoveEmptyFolder(folder);
+        }
+    }
+
+    /// <summary>A plan in words, for the summary page and for <c>--json</c>-less confirmation.</summary>
+    public static IReadOnlyList<(string Key, string Value)> Describe(VmPlan plan)
+    {
+        var rows = new List<(string, string)>
+        {
+            ("Name", plan.Name),
+            ("Folder", plan.Folder),
+            ("Hardware compatibility", plan.MachineType),
+            ("Guest OS", KebabCase.Of(plan.GuestOs) + (plan.GuestOsVersion is null ? "" : $" ({plan.GuestOsVersion})")),
+            ("Installer", plan.InstallerIso is null ? "none (install the OS later)" : $"{plan.InstallerIso}" + (string.IsNullOrEmpty(plan.InstallerVolumeId) ? "" : $" [{plan.InstallerVolumeId}]")),
+            ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" : "no"),
+            ("Processors", string.Create(CultureInfo.InvariantCulture, $"{plan.Sockets} socket(s) x {plan.CoresPerSocket} core(s) = {plan.Cpus}")),
+            ("Memory", string.Create(CultureInfo.InvariantCulture, $"{plan.MemoryMiB} MiB")),
+            ("Disk", plan.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(plan.DiskSizeBytes)} {KebabCase.Of(plan.DiskFormat)}, {(plan.Preallocate ? "preallocated" : "sparse")}: {plan.DiskFile}"),
+            ("Firmware", plan.Firmware == VmFirmware.Uefi ? "UEFI (OVMF)" : "BIOS (SeaBIOS)"),
+            ("Network", plan.Network switch
+            {
+                VmNetworkMode.Bridge => $"bridged to {plan.Bridge}",
+                VmNetworkMode.Netboot => "diskless client of this server" + (plan.Bridge is null ? " (through QEMU's NAT)" : $" on bridge {plan.Bridge}") + (plan.Collection is null ? "" : $", registered in collection {plan.Collection}"),
+                VmNetworkMode.None => "none",
+                _ => "NAT (QEMU user networking)",
+            }),
+            ("MAC", plan.Mac),
+        };
+        return rows;
+    }
+}

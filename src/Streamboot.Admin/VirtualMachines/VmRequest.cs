@@ -1,0 +1,66 @@
+using System.Text;
+
+namespace Streamboot.Admin.VirtualMachines;
+
+/// <summary>
+/// A new VM as the admin asked for it, in the order VMware Workstation's
+/// New Virtual Machine wizard asks (custom path). Null means "the default
+/// for this guest" (<see cref="VmDefaults"/>).
+/// </summary>
+public sealed record VmRequest
+{
+    public required string Name { get; init; }
+
+    /// <summary>Where the VM's files go [default: DATA/vms/NAME].</summary>
+    public string? Folder { get; init; }
+
+    /// <summary>Hardware compatibility: a QEMU PC machine type [default: q35].</summary>
+    public string? MachineType { get; init; }
+
+    public string? GuestOs { get; init; }
+
+    public string? GuestOsVersion { get; init; }
+
+    public string? InstallerIso { get; init; }
+
+    // Easy install: giving a user name or password asks for it.
+    public string? FullName { get; init; }
+
+    public string? UserName { get; init; }
+
+    public string? Password { get; init; }
+
+    public string? HostName { get; init; }
+
+    public int? Sockets { get; init; }
+
+    public int? CoresPerSocket { get; init; }
+
+    public int? MemoryMiB { get; init; }
+
+    public long? DiskSizeBytes { get; init; }
+
+    public string? DiskFile { get; init; }
+
+    public string? DiskFormat { get; init; }
+
+    public bool Preallocate { get; init; }
+
+    public string? Firmware { get; init; }
+
+    public string? Network { get; init; }
+
+    public string? Bridge { get; init; }
+
+    /// <summary>For a netboot VM: register it as a device of this collection.</summary>
+    public string? Collection { get; init; }
+
+    public string? Mac { get; init; }
+
+    /// <summary>Every field but the password, so the request can be logged or shown.</summary>
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append($"Name = {Name}, GuestOs = {GuestOs}, InstallerIso = {InstallerIso}, UserName = {UserName}, Password = {(Password is null ? "(none)" : "(hidden)")}");
+        return true;
+    }
+}

@@ -1,0 +1,379 @@
+using System.CommandLine;
+using System.Globalization;
+using Streamboot.Admin;
+using Streamboot.Admin.Views;
+using Streamboot.Admin.VirtualMachines;
+using Streamboot.Cli.Output;
+using Streamboot.Data;
+using Streamboot.Vms;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary>
+/// <c>streamboot vm ...</c>: virtual machines on QEMU, made the way VMware
+/// Workstation's New Virtual Machine wizard makes them, and captured as vDisks.
+/// </summary>
+public static class VmCommands
+{
+    public static Command Create()
+    {
+        var command = new Command("vm", "Virtual machines: install golden images in them, run diskless clients, capture their disks as vDisks");
+        command.Subcommands.Add(CreateVerb());
+        command.Subcommands.Add(ListVerb());
+        command.Subcommands.Add(ShowVerb());
+        command.Subcommands.Add(StartVerb());
+        command.Subcommands.Add(StopVerb());
+        command.Subcommands.Add(ConsoleVerb());
+        command.Subcommands.Add(CaptureVerb());
+        command.Subcommands.Add(DeleteVerb());
+        return command;
+    }
+
+    private static Command CreateVerb()
+    {
+        var name = new Argument<string?>("NAME") { Description = "VM name (letters, digits, '.', '_', '-'); asked for in a terminal when left out", Arity = ArgumentArity.ZeroOrOne };
+        var o = new VmCreateOptions();
+        var verb = new Command("create", """
+            Make a virtual machine. In a terminal it asks, like VMware Workstation's New Virtual Machine
+            wizard, for every setting not given as a flag, shows a summary and asks to confirm; otherwise
+            (scripts, --no-prompt) the flags and the guest's defaults are all there is.
+            """)
+        {
+            name,
+        };
+        foreach (var option in o.All)
+        {
+            verb.Options.Add(option);
+        }
+
+        verb.SetAction(async (parse, ct) =>
+        {
+            var context = CliContext.Resolve(parse, null, out var exitCode);
+            if (context is null)
+            {
+                return exitCode;
+            }
+
+            var interactive = !parse.GetValue(o.NoPrompt) && !context.Output.Json && !Console.IsInputRedirected && !Console.IsOutputRedirected;
+            var request = o.Read(parse, parse.GetValue(name), out var usage);
+            if (request is null)
+            {
+                return CliOutput.Usage(usage!);
+            }
+
+            if (request.Name.Length == 0 && !interactive)
+            {
+                return CliOutput.Usage("give the VM a NAME (or run 'streamboot vm create' in a terminal for the wizard)");
+            }
+
+            var database = await context.OpenDatabaseAsync(ct);
+            if (database is null)
+            {
+                return ExitCodes.Failure;
+            }
+
+            var site = new AdminSite(database, context.DataFolder, AdminSite.CurrentActor());
+            var admin = new VmAdmin(site);
+            if (interactive)
+            {
+                request = await VmWizard.AskAsync(request, admin, parse, o, ct);
+                if (request is null)
+                {
+                    return ExitCodes.Failure;
+                }
+            }
+
+            var plan = await admin.PlanAsync(request, ct);
+            if (!plan.Ok)
+            {
+                return CliOutput.Error(plan.Error);
+            }
+
+            foreach (var note in plan.Value.Notes)
+            {
+                Console.Error.WriteLine($"streamboot: note: {note}");
+            }
+
+            if (interactive && !parse.GetValue(o.Yes) && !VmWizard.Confirm(plan.Value))
+            {
+                Console.WriteLine("Nothing was made.");
+                return ExitCodes.Failure;
+            }
+
+            var created = await admin.CreateAsync(plan.Value, ct);
+            return context.Output.Result(created, v =>
+            {
+                var code = Print(context.Output, v, $"Created VM [bold]{Markup(v.Name)}[/]");
+                if (!context.Output.Json)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine($"Start it with: streamboot vm start {v.Name}" + (v.Network == VmNetworkMode.Netboot ? "   (it boots from this server: streamboot serve must run)" : ""));
+                }
+
+                return code;
+            });
+        });
+        return verb;
+    }
+
+    private static Command ListVerb()
+    {
+        var verb = new Command("list", "List the VMs and whether they run");
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.List(
+                await new VmAdmin(site).ListAsync(ct),
+                ["Name", "State", "Guest", "CPUs", "Memory", "Disk", "Network", "MAC"],
+                v =>
+                [
+                    v.Name,
+                    v.State,
+                    KebabCase.Of(v.GuestOs) + (v.GuestOsVersion is null ? "" : $" {v.GuestOsVersion}"),
+                    v.Cpus.ToString(CultureInfo.InvariantCulture),
+                    $"{v.MemoryMiB.ToString(CultureInfo.InvariantCulture)} MiB",
+                    v.DiskSizeBytes is { } size ? $"{ByteSize.Format(size)} {KebabCase.Of(v.DiskFormat!.Value)}" : "none",
+                    Network(v),
+                    v.Mac,
+                ],
+                "No VMs yet. Make one with: streamboot vm create")));
+        return verb;
+    }
+
+    private static Command ShowVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name" };
+        var verb = new Command("show", "Show a VM: its hardware, files, console log, and its process and screen when it runs") { name };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await new VmAdmin(site).ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
+        return verb;
+    }
+
+    private static Command StartVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name" };
+        var accel = new Option<string?>("--accel") { Description = "auto (KVM when it works here, else plain emulation), kvm, or tcg (plain emulation) [default: auto]", HelpName = "ACCEL" };
+        var waitFor = new Option<string?>("--wait-for") { Description = "Return only once the VM's serial console shows TEXT (for scripts); exit 1 if it stops or time runs out first", HelpName = "TEXT" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds --wait-for waits", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
+        var verb = new Command("start", "Start a VM in QEMU (it runs in the background; 'vm console' attaches to its serial console)") { name, accel, waitFor, timeout };
+        verb.SetAction((parse, ct) =>
+        {
+            var seconds = parse.GetValue(timeout);
+            if (seconds is < 1 or > 86400)
+            {
+                return Task.FromResult(CliOutput.Usage($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)} is out of range; give 1 to 86400 seconds"));
+            }
+
+            var text = parse.GetValue(waitFor);
+            if (text is { Length: 0 })
+            {
+                return Task.FromResult(CliOutput.Usage("--wait-for needs the text to wait for"));
+            }
+
+            return CliContext.RunAsync(parse, ct, async (context, site, output) =>
+            {
+                var started = await new VmAdmin(site).StartAsync(parse.GetValue(name)!, parse.GetValue(accel), context.Options.HttpPort, ct);
+                if (!started.Ok)
+                {
+                    return CliOutput.Error(started.Error);
+                }
+
+                var (view, start) = started.Value;
+                if (start.Note is { } note)
+                {
+                    Console.Error.WriteLine($"streamboot: note: {note}");
+                }
+
+                if (!output.Json)
+                {
+                    Console.WriteLine($"Started VM {view.Name} (QEMU PID {start.Pid.ToString(CultureInfo.InvariantCulture)}, {(start.Accelerator == Vms.Qemu.Accelerator.Kvm ? "KVM" : "plain emulation")}); console log {view.ConsoleLog}");
+                }
+
+                if (text is null)
+                {
+                    return output.Json ? output.Item(view, []) : ExitCodes.Ok;
+                }
+
+                var folder = new VmFolder(view.Folder);
+                var outcome = await VmRuntime.WaitForConsoleAsync(folder, text, TimeSpan.FromSeconds(seconds), ct);
+                if (outcome == VmWaitOutcome.Seen)
+                {
+                    if (!output.Json)
+                    {
+                        Console.WriteLine($"The console shows '{text}'.");
+                    }
+
+                    return output.Json ? output.Item(view, []) : ExitCodes.Ok;
+                }
+
+                CliOutput.Fail(outcome == VmWaitOutcome.Stopped
+                    ? $"VM {view.Name} stopped before its console showed '{text}'"
+                    : $"VM {view.Name}'s console did not show '{text}' in {seconds.ToString(CultureInfo.InvariantCulture)} s (it is still running; 'streamboot vm stop {view.Name}' stops it)");
+                Console.Error.WriteLine("Its console's last lines:");
+                foreach (var line in VmRuntime.ReadConsole(folder).Split('\n').TakeLast(15))
+                {
+                    Console.Error.WriteLine("  " + line);
+                }
+
+                return ExitCodes.Failure;
+            });
+        });
+        return verb;
+    }
+
+    private static Command StopVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name" };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds the guest has to shut down after the ACPI power button before QEMU is stopped hard", HelpName = "SECONDS", DefaultValueFactory = _ => 60 };
+        var hard = new Option<bool>("--hard") { Description = "Pull the plug at once, without asking the guest (like a power cut: unsaved data in the guest is lost)" };
+        var verb = new Command("stop", "Shut a VM down: the ACPI power button first, then a hard stop if the guest does not power off in time") { name, timeout, hard };
+        verb.SetAction((parse, ct) =>
+        {
+            var seconds = parse.GetValue(timeout);
+            if (seconds is < 0 or > 3600)
+            {
+                return Task.FromResult(CliOutput.Usage($"--timeout {seconds.ToString(CultureInfo.InvariantCulture)} is out of range; give 0 to 3600 seconds"));
+            }
+
+            return CliContext.RunAsync(parse, ct, async (site, output) =>
+            {
+                if (!output.Json)
+                {
+                    Console.WriteLine(parse.GetValue(hard) ? "Stopping hard..." : $"Pressing the power button (up to {seconds.ToString(CultureInfo.InvariantCulture)} s for the guest to shut down)...");
+                }
+
+                var stopped = await new VmAdmin(site).StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
+                if (!stopped.Ok)
+                {
+                    return CliOutput.Error(stopped.Error);
+                }
+
+                var (view, stop) = stopped.Value;
+                var took = stop.Took.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
+                var message = stop.Outcome switch
+                {
+                    VmStopOutcome.NotRunning => $"VM {view.Name} is not running.",
+                    VmStopOutcome.PoweredOff => $"VM {view.Name} shut down ({took} s).",
+                    VmStopOutcome.StoppedAfterTimeout => $"VM {view.Name} did not shut down in {seconds.ToString(CultureInfo.InvariantCulture)} s; stopped it hard.",
+                    _ => $"VM {view.Name} stopped hard.",
+                };
+                if (output.Json)
+                {
+                    return output.Item(new { view.Name, outcome = KebabCase.Of(stop.Outcome.ToString()), seconds = Math.Round(stop.Took.TotalSeconds, 1) }, []);
+                }
+
+                Console.WriteLine(message);
+                return ExitCodes.Ok;
+            });
+        });
+        return verb;
+    }
+
+    private static Command ConsoleVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name" };
+        var verb = new Command("console", "Attach this terminal to a running VM's serial console (Ctrl+] leaves; the VM keeps running)") { name };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var folder = await new VmAdmin(site).FolderAsync(parse.GetValue(name)!, ct);
+            if (!folder.Ok)
+            {
+                return CliOutput.Error(folder.Error);
+            }
+
+            return await VmConsoleAttach.RunAsync(parse.GetValue(name)!, folder.Value, ct);
+        }));
+        return verb;
+    }
+
+    private static Command CaptureVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name (shut down)" };
+        var vdisk = new Option<string>("--vdisk") { Description = "The vDisk to make, or with --new-version the vDisk to add a version to", HelpName = "VDISK", Required = true };
+        var newVersion = new Option<bool>("--new-version") { Description = "Add the disk as the next version of an existing vDisk (only the changed blocks are stored)" };
+        var stage = new Option<string?>("--stage") { Description = "With --new-version: promote the new version to test or production at once [default: it stays in maintenance]", HelpName = "STAGE" };
+        var format = new Option<string?>("--format") { Description = "A new vDisk's format: qcow2 or raw [default: qcow2]", HelpName = "FORMAT" };
+        var access = new Option<string?>("--access") { Description = "A new vDisk's access: standard or private", HelpName = "MODE" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "A new vDisk's write cache: server-disk, server-ram, client-disk, client-ram or none", HelpName = "MODE" };
+        var description = new Option<string?>("--description") { Description = "Free text [default: captured from VM NAME]", HelpName = "TEXT" };
+        var verb = new Command("capture", "Turn a VM's disk into a vDisk (or a new version of one) that diskless clients boot, with a progress bar") { name, vdisk, newVersion, stage, format, access, writeCache, description };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var vm = parse.GetValue(name)!;
+            var result = await ProgressBar.RunAsync($"Capturing {vm}", !output.Json, progress =>
+                new VmAdmin(site).CaptureAsync(vm, parse.GetValue(vdisk)!, parse.GetValue(newVersion), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), parse.GetValue(stage), progress, ct));
+            return output.Result(result, v =>
+            {
+                var top = v.Versions[^1];
+                var code = VDiskCommands.Print(output, v, parse.GetValue(newVersion)
+                    ? $"Captured VM [bold]{Markup(vm)}[/] as version {top.Number.ToString(CultureInfo.InvariantCulture)} of vDisk [bold]{Markup(v.Name)}[/] ({KebabCase.Of(top.Stage)})"
+                    : $"Captured VM [bold]{Markup(vm)}[/] as vDisk [bold]{Markup(v.Name)}[/]");
+                if (!output.Json)
+                {
+                    Console.WriteLine();
+                    Console.WriteLine(parse.GetValue(newVersion) && top.Stage != Data.Model.VersionStage.Production
+                        ? $"Promote it when tested: streamboot vdisk version promote {v.Name}"
+                        : $"Assign it to devices: streamboot assign DEVICE {v.Name}");
+                }
+
+                return code;
+            });
+        }));
+        return verb;
+    }
+
+    private static Command DeleteVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "VM name" };
+        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the VM but leave its disk and other files in its folder" };
+        var verb = new Command("delete", "Delete a shut-down VM and its files (disk, seed, firmware variables, logs)") { name, keepFiles };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(
+                await new VmAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(keepFiles), ct),
+                v =>
+                {
+                    if (output.Json)
+                    {
+                        return output.Item(v, []);
+                    }
+
+                    Console.WriteLine(parse.GetValue(keepFiles) ? $"Deleted VM {v.Name}; its files stay in {v.Folder}" : $"Deleted VM {v.Name} and its files in {v.Folder}");
+                    if (v.Device is { } device)
+                    {
+                        Console.WriteLine($"Device {device} stays; 'streamboot device delete {device}' removes it.");
+                    }
+
+                    return ExitCodes.Ok;
+                })));
+        return verb;
+    }
+
+    internal static int Print(CliOutput output, VmView v, string? heading) => output.Item(
+        v,
+        [
+            ("Name", v.Name),
+            ("State", v.State + (v.Pid is { } pid ? $" (QEMU PID {pid.ToString(CultureInfo.InvariantCulture)}, {(v.Accelerator == "kvm" ? "KVM" : "plain emulation")}{(v.StartedAt is { } at ? ", since " + CliOutput.Time(at) : "")})" : "")),
+            ("Guest OS", KebabCase.Of(v.GuestOs) + (v.GuestOsVersion is null ? "" : $" ({v.GuestOsVersion})")),
+            ("Hardware", $"{v.MachineType}, {(v.Firmware == VmFirmware.Uefi ? "UEFI" : "BIOS")}"),
+            ("Processors", $"{v.Sockets.ToString(CultureInfo.InvariantCulture)} socket(s) x {v.CoresPerSocket.ToString(CultureInfo.InvariantCulture)} core(s)"),
+            ("Memory", $"{v.MemoryMiB.ToString(CultureInfo.InvariantCulture)} MiB"),
+            ("Disk", v.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(v.DiskSizeBytes ?? 0)} {KebabCase.Of(v.DiskFormat!.Value)}{(v.DiskPreallocated ? " preallocated" : "")}: {v.DiskFile}"),
+            ("Installer", v.InstallerIso ?? "none"),
+            ("Easy install", v.UserName is null ? "no" : $"{v.FullName} ({v.UserName}), host name {v.HostName}: {v.SeedFile}"),
+            ("Network", Network(v)),
+            ("MAC", v.Mac),
+            ("Device", v.Device ?? ""),
+            ("Folder", v.Folder),
+            ("Console log", v.ConsoleLog),
+            ("Screen", v.Screen is { } screen ? $"VNC {screen} (from another machine: ssh -L 5900:{screen} this-host)" : v.State == "running" ? "VNC on loopback" : ""),
+            ("Created", CliOutput.Time(v.CreatedAt)),
+        ],
+        heading);
+
+    private static string Network(VmView v) => v.Network switch
+    {
+        VmNetworkMode.Bridge => $"bridge {v.Bridge}",
+        VmNetworkMode.Netboot => v.Bridge is null ? "netboot (NAT)" : $"netboot (bridge {v.Bridge})",
+        _ => KebabCase.Of(v.Network),
+    };
+
+    internal static string Markup(string text) => Spectre.Console.Markup.Escape(text);
+}

@@ -1,0 +1,178 @@
+using System.CommandLine;
+using System.Globalization;
+using Streamboot.Admin.VirtualMachines;
+
+namespace Streamboot.Cli.Commands;
+
+/// <summary>The flags of <c>vm create</c>, one for each question of the wizard.</summary>
+public sealed class VmCreateOptions
+{
+    public Option<string?> Folder { get; } = new("--folder") { Description = "Folder for the VM's files [default: DATA/vms/NAME]", HelpName = "DIR" };
+
+    public Option<string?> Machine { get; } = new("--machine") { Description = "Hardware compatibility: QEMU machine type, q35 or pc, or a version such as pc-q35-7.2 [default: q35]", HelpName = "TYPE" };
+
+    public Option<string?> GuestOs { get; } = new("--guest-os") { Description = "Guest operating system: linux, windows or other (picks drivers and defaults) [default: linux]", HelpName = "TYPE" };
+
+    public Option<string?> OsVersion { get; } = new("--os-version") { Description = "Guest version, free text: debian12, ubuntu24.04, win11 ...", HelpName = "TEXT" };
+
+    public Option<string?> Iso { get; } = new("--iso") { Description = "Installer disc image (ISO 9660), attached as a CD-ROM", HelpName = "FILE" };
+
+    public Option<string?> FullName { get; } = new("--full-name") { Description = "Easy install: the user's full name [default: the user name]", HelpName = "TEXT" };
+
+    public Option<string?> User { get; } = new("--user") { Description = "Easy install: the first user's login name (with --password or --password-file)", HelpName = "NAME" };
+
+    public Option<string?> Password { get; } = new("--password") { Description = "Easy install: the user's password (visible to other users in 'ps': prefer --password-file)", HelpName = "TEXT" };
+
+    public Option<string?> PasswordFile { get; } = new("--password-file") { Description = "Easy install: read the password from the first line of FILE ('-' for standard input)", HelpName = "FILE" };
+
+    public Option<string?> HostName { get; } = new("--hostname") { Description = "Easy install: the guest's host name [default: from the VM name]", HelpName = "NAME" };
+
+    public Option<int?> Sockets { get; } = new("--sockets") { Description = "Processors: sockets [default: 1]", HelpName = "N" };
+
+    public Option<int?> Cores { get; } = new("--cores") { Description = "Processors: cores per socket [default: 2, or what the host has]", HelpName = "N" };
+
+    public Option<string?> Memory { get; } = new("--memory") { Description = "Memory: MiB, or a size such as 4G [default: 2048 for Linux, 4096 for Windows]", HelpName = "SIZE" };
+
+    public Option<string?> DiskSize { get; } = new("--disk-size") { Description = "Disk size: 20G, 512M ... [default: 20G for Linux, 64G for Windows]", HelpName = "SIZE" };
+
+    public Option<string?> DiskFile { get; } = new("--disk-file") { Description = "Disk file (must not exist; relative to the VM's folder) [default: NAME.qcow2 in the folder]", HelpName = "FILE" };
+
+    public Option<string?> DiskFormat { get; } = new("--disk-format") { Description = "qcow2 or raw [default: qcow2]", HelpName = "FORMAT" };
+
+    public Option<bool> Preallocate { get; } = new("--preallocate") { Description = "Reserve the whole disk now instead of as it fills (sparse)" };
+
+    public Option<string?> Firmware { get; } = new("--firmware") { Description = "bios or uefi [default: bios, uefi for Windows]", HelpName = "FIRMWARE" };
+
+    public Option<string?> Network { get; } = new("--network") { Description = "nat (QEMU user networking), bridge (with --bridge), netboot (a diskless client of this server) or none [default: nat]", HelpName = "MODE" };
+
+    public Option<string?> Bridge { get; } = new("--bridge") { Description = "Host bridge for --network bridge (or netboot on that network)", HelpName = "NAME" };
+
+    public Option<string?> Collection { get; } = new("--collection") { Description = "With --network netboot: register the VM as a device of this collection", HelpName = "NAME" };
+
+    public Option<string?> Mac { get; } = new("--mac") { Description = "MAC address of the VM's network card [default: a new 52:54:00:xx:xx:xx]", HelpName = "MAC" };
+
+    public Option<bool> Yes { get; } = new("--yes", "-y") { Description = "Create without asking for confirmation" };
+
+    public Option<bool> NoPrompt { get; } = new("--no-prompt") { Description = "Ask nothing, even in a terminal: flags and defaults only" };
+
+    public IEnumerable<Option> All =>
+    [
+        Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
+        DiskSize, DiskFile, DiskFormat, Preallocate, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+    ];
+
+    /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
+    public VmRequest? Read(ParseResult parse, string? name, out string? error)
+    {
+        error = null;
+        int? memory = null;
+        if (parse.GetValue(Memory) is { } memoryText)
+        {
+            memory = ParseMemory(memoryText, out error);
+            if (memory is null)
+            {
+                return null;
+            }
+        }
+
+        long? disk = null;
+        if (parse.GetValue(DiskSize) is { } diskText)
+        {
+            if (!ByteSize.TryParse(diskText, out var bytes, out var sizeError))
+            {
+                error = $"--disk-size: {sizeError}";
+                return null;
+            }
+
+            disk = bytes;
+        }
+
+        var password = parse.GetValue(Password);
+        if (parse.GetValue(PasswordFile) is { } file)
+        {
+            if (password is not null)
+            {
+                error = "give --password or --password-file, not both";
+                return null;
+            }
+
+            password = ReadPassword(file, out error);
+            if (password is null)
+            {
+                return null;
+            }
+        }
+
+        return new VmRequest
+        {
+            Name = name ?? "",
+            Folder = parse.GetValue(Folder),
+            MachineType = parse.GetValue(Machine),
+            GuestOs = parse.GetValue(GuestOs),
+            GuestOsVersion = parse.GetValue(OsVersion),
+            InstallerIso = parse.GetValue(Iso),
+            FullName = parse.GetValue(FullName),
+            UserName = parse.GetValue(User),
+            Password = password,
+            HostName = parse.GetValue(HostName),
+            Sockets = parse.GetValue(Sockets),
+            CoresPerSocket = parse.GetValue(Cores),
+            MemoryMiB = memory,
+            DiskSizeBytes = disk,
+            DiskFile = parse.GetValue(DiskFile),
+            DiskFormat = parse.GetValue(DiskFormat),
+            Preallocate = parse.GetValue(Preallocate),
+            Firmware = parse.GetValue(Firmware),
+            Network = parse.GetValue(Network),
+            Bridge = parse.GetValue(Bridge),
+            Collection = parse.GetValue(Collection),
+            Mac = parse.GetValue(Mac),
+        };
+    }
+
+    /// <summary>Memory as the wizard asks it: a bare number is MiB (as VMware asks MB); a size with a unit is whole MiB.</summary>
+    public static int? ParseMemory(string text, out string? error)
+    {
+        error = null;
+        var trimmed = text.Trim();
+        long bytes;
+        if (long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var mib))
+        {
+            bytes = mib * 1024 * 1024;
+        }
+        else if (!ByteSize.TryParse(trimmed, out bytes, out var sizeError))
+        {
+            error = $"--memory: {sizeError}";
+            return null;
+        }
+
+        if (bytes % (1024 * 1024) != 0 || bytes / (1024 * 1024) > int.MaxValue)
+        {
+            error = $"--memory {text}: give whole MiB (2048, 4G, 1536M)";
+            return null;
+        }
+
+        return (int)(bytes / (1024 * 1024));
+    }
+
+    private static string? ReadPassword(string file, out string? error)
+    {
+        error = null;
+        try
+        {
+            var line = file == "-" ? Console.In.ReadLine() : File.ReadLines(file).FirstOrDefault();
+            if (string.IsNullOrEmpty(line))
+            {
+                error = $"--password-file {file}: the first line is empty";
+                return null;
+            }
+
+            return line;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"--password-file {file}: {e.Message}";
+            return null;
+        }
+    }
+}
