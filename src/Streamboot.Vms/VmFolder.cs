@@ -7,6 +7,9 @@ namespace Streamboot.Vms;
 /// </summary>
 public sealed class VmFolder(string path)
 {
+    /// <summary>sockaddr_un's sun_path is 108 bytes with its terminating NUL.</summary>
+    public const int MaxSocketPathBytes = 107;
+
     public string Path { get; } = System.IO.Path.GetFullPath(path);
 
     /// <summary>Everything the guest printed on its serial port since the VM last started.</summary>

@@ -51,6 +51,14 @@ public sealed partial class VmAdmin
             return AdminError.Invalid($"--folder {folder} is a file; give a folder (it is created if missing)");
         }
 
+        // QEMU's console and QMP are unix sockets in the folder, and a socket
+        // path holds at most 107 bytes (sun_path).
+        var longest = new VmFolder(folder).ConsoleSocket;
+        if (System.Text.Encoding.UTF8.GetByteCount(longest) > VmFolder.MaxSocketPathBytes)
+        {
+            return AdminError.Invalid($"the folder {folder} is too deep: its socket {longest} would be longer than the {VmFolder.MaxSocketPathBytes} bytes a unix socket path may have; give a shorter --folder");
+        }
+
         if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
             return AdminError.Refused($"the folder {folder} already holds files; choose another --folder or name, or move them away");

@@ -9,9 +9,19 @@ public static class QemuSystem
 
     private static IReadOnlyList<string>? s_machineTypes;
 
-    public static string? Find() => ExternalProgram.Find(Program);
+    /// <summary>Names another QEMU binary (a build of one's own) instead of the one on PATH.</summary>
+    public const string OverrideVariable = "STREAMBOOT_QEMU";
 
-    public static string? Missing() => Find() is null ? $"{Program} is not installed; apt-get install qemu-system-x86" : null;
+    public static string? Find() =>
+        Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } chosen
+            ? (File.Exists(chosen) ? chosen : null)
+            : ExternalProgram.Find(Program);
+
+    public static string? Missing() => Find() is not null
+        ? null
+        : Environment.GetEnvironmentVariable(OverrideVariable) is { Length: > 0 } chosen
+            ? $"{OverrideVariable}={chosen} does not exist; fix the path, or unset it to use {Program} from apt-get install qemu-system-x86"
+            : $"{Program} is not installed; apt-get install qemu-system-x86";
 
     /// <summary>
     /// The PC machine types (hardware compatibility) this QEMU knows: the

@@ -62,5 +62,9 @@ public static class CloudInitSeed
     internal static string MetaData(EasyInstall install, Guid instanceId) =>
         $"instance-id: {Quote("iid-" + instanceId.ToString("D"))}\nlocal-hostname: {Quote(install.HostName)}\n";
 
-    private static string Quote(string value) => JsonSerializer.Serialize(value);
+    // Relaxed: quotes become \" and accents stay as they are, both valid in a
+    // YAML double-quoted scalar; the default encoder would write \u0022.
+    private static readonly JsonSerializerOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string Quote(string value) => JsonSerializer.Serialize(value, s_json);
 }
