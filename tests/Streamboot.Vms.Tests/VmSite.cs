@@ -85,6 +85,6 @@ public sealed partial class VmSite : IAsyncDisposable
     private static partial Regex Control();
 
     // key=value, where a value runs to the next " key=" (full names have spaces).
-    [GeneratedRegex(@"([a-z_]+)=(.*?)(?=\s[a-z_]+=|$)")]
+    [GeneratedRegex(@"([a-z_-]+)=(.*?)(?=\s[a-z_-]+=|$)")]
     private static partial Regex FieldPattern();
 }

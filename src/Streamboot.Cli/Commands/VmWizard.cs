@@ -17,7 +17,7 @@ public static class VmWizard
     public static async Task<VmRequest?> AskAsync(VmRequest request, VmAdmin admin, ParseResult parse, VmCreateOptions o, CancellationToken cancellationToken)
     {
         var console = CliOutput.Stdout;
-        bool Given(Option option) => parse.GetResult(option) is not null;
+        bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         console.Write(new Rule("[bold]New Virtual Machine[/]").LeftJustified());
 
         // 1. Hardware compatibility.
