@@ -50,6 +50,11 @@ packages=(
   tftp-hpa     # tftp: the TFTP client most Linux boxes have
   atftp        # atftp: TFTP client with blksize/windowsize/tsize options (not atftpd: it removes tftpd-hpa)
   tftpd-hpa    # in.tftpd: the TFTP server Streamboot is measured against (bench/Streamboot.Tftp.Bench)
+  cloud-init   # 'cloud-init schema' judges the easy-install seeds vm create writes
+  tmux         # drives the vm create wizard's prompts as a terminal would
+  openssl      # 'openssl passwd -6' checks the seeds' password hashes
+  cpio         # packs the test installer ISO's initramfs
+  kmod         # modprobe --show-depends: that initramfs's drivers
 )
 
 missing=()
