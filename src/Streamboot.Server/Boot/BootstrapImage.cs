@@ -57,7 +57,7 @@ public static class BootstrapImage
             }
         }
 
-        if (FindXorriso() is null)
+        if (ExternalProgram.Find("xorriso") is null)
         {
             packages.Add("xorriso");
         }
@@ -97,7 +97,7 @@ public static class BootstrapImage
                 """,
                 cancellationToken);
 
-            var start = new ProcessStartInfo(FindXorriso()!)
+            var start = new ProcessStartInfo(ExternalProgram.Find("xorriso")!)
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
@@ -132,10 +132,4 @@ public static class BootstrapImage
             work.Delete(recursive: true);
         }
     }
-
-    private static string? FindXorriso() =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
-            .Append("/usr/bin")
-            .Select(folder => Path.Combine(folder, "xorriso"))
-            .FirstOrDefault(File.Exists);
 }
