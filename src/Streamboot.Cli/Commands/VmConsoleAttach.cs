@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using Streamboot.Cli.Output;
 using Streamboot.Vms;
 
@@ -8,10 +8,17 @@ namespace Streamboot.Cli.Commands;
 /// <summary>
 /// <c>vm console</c>: this terminal on the VM's serial port, like
 /// <c>virsh console</c>. The terminal goes to raw mode so keys reach the
-/// guest as typed; Ctrl+] leaves and puts the terminal back.
+/// guest as typed; Ctrl+] leaves and puts the terminal back. Raw mode is
+/// set with tcsetattr here, not with stty: .NET puts its own terminal
+/// settings back whenever a child process ends, which would undo stty's.
 /// </summary>
-public static class VmConsoleAttach
+public static partial class VmConsoleAttach
 {
+    // struct termios is 60 bytes on x86-64 and 64-bit ARM glibc; room to spare.
+    private const int TermiosSize = 256;
+    private const int StandardInput = 0;
+    private const int TcsaNow = 0;
+
     private const byte Escape = 0x1d; // Ctrl+]
 
     public static async Task<int> RunAsync(string name, VmFolder folder, CancellationToken cancellationToken)
@@ -33,12 +40,14 @@ public static class VmConsoleAttach
             return ExitCodes.Failure;
         }
 
-        var terminal = !Console.IsInputRedirected;
-        var saved = terminal ? Stty("-g")?.Trim() : null;
+        var saved = new byte[TermiosSize];
+        var raw = !Console.IsInputRedirected && tcgetattr(StandardInput, saved) == 0;
         Console.Error.WriteLine($"Connected to {name}'s serial console; Ctrl+] leaves (the VM keeps running).\r");
-        if (terminal)
+        if (raw)
         {
-            Stty("raw", "-echo");
+            var settings = (byte[])saved.Clone();
+            cfmakeraw(settings);
+            raw = tcsetattr(StandardInput, TcsaNow, settings) == 0;
         }
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -60,7 +69,9 @@ public static class VmConsoleAttach
             var toVm = Task.Run(
                 async () =>
                 {
-                    var input = Console.OpenStandardInput();
+                    // fd 0 itself: Console's own stdin stream puts .NET's terminal
+                    // settings back before every read, undoing raw mode.
+                    using var input = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(StandardInput, ownsHandle: false), FileAccess.Read, 1);
                     var buffer = new byte[1024];
                     int n;
                     while ((n = await input.ReadAsync(buffer, stop.Token)) > 0)
@@ -82,9 +93,9 @@ public static class VmConsoleAttach
         }
         finally
         {
-            if (saved is { Length: > 0 })
+            if (raw)
             {
-                Stty(saved);
+                _ = tcsetattr(StandardInput, TcsaNow, saved);
             }
         }
 
@@ -93,30 +104,12 @@ public static class VmConsoleAttach
         return ExitCodes.Ok;
     }
 
-    /// <summary>Runs stty on this terminal (its standard input is ours, not a pipe).</summary>
-    private static string? Stty(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("stty") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int tcgetattr(int fd, [Out] byte[] termios);
 
-        try
-        {
-            using var process = Process.Start(start);
-            if (process is null)
-            {
-                return null;
-            }
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int tcsetattr(int fd, int optionalActions, byte[] termios);
 
-            var text = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            return process.ExitCode == 0 ? text : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
-    }
+    [LibraryImport("libc")]
+    private static partial void cfmakeraw(byte[] termios);
 }
