@@ -19,6 +19,10 @@ public static partial class VmRuntime
     private static readonly TimeSpan s_poll = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_killGrace = TimeSpan.FromSeconds(5);
 
+    // A wedged QEMU may accept the QMP connection and never answer: every
+    // QMP exchange gets this long, then the stop goes on the hard way.
+    private static readonly TimeSpan s_qmpTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>Whether the VM in <paramref name="folder"/> runs now, and how it was started.</summary>
     public static VmRunState State(VmFolder folder)
     {
@@ -178,15 +182,9 @@ public static partial class VmRuntime
         var clock = Stopwatch.StartNew();
         if (!hard)
         {
-            try
-            {
-                await using var qmp = await QmpClient.ConnectAsync(folder.QmpSocket, cancellationToken);
-                await qmp.ExecuteAsync("system_powerdown", null, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
-            {
-                // QMP is gone (the VM is quitting, or QEMU is wedged): go on to the hard stop.
-            }
+            // When QMP is gone or silent (the VM is quitting, or QEMU is
+            // wedged) the wait below still decides.
+            await TryQmpAsync(folder, "system_powerdown", cancellationToken);
 
             if (await WaitForExitAsync(folder, pid, timeout, cancellationToken))
             {
@@ -195,15 +193,7 @@ public static partial class VmRuntime
             }
         }
 
-        try
-        {
-            await using var qmp = await QmpClient.ConnectAsync(folder.QmpSocket, cancellationToken);
-            await qmp.ExecuteAsync("quit", null, cancellationToken);
-        }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
-        {
-        }
-
+        await TryQmpAsync(folder, "quit", cancellationToken);
         if (!await WaitForExitAsync(folder, pid, s_killGrace, cancellationToken))
         {
             try
@@ -270,15 +260,34 @@ public static partial class VmRuntime
     /// <summary>Where the running VM's screen is (VNC on loopback), from QMP; null when it cannot be asked.</summary>
     public static async Task<string?> VncAddressAsync(VmFolder folder, CancellationToken cancellationToken = default)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_qmpTimeout);
         try
         {
-            await using var qmp = await QmpClient.ConnectAsync(folder.QmpSocket, cancellationToken);
-            var vnc = await qmp.ExecuteAsync("query-vnc", null, cancellationToken);
+            await using var qmp = await QmpClient.ConnectAsync(folder.QmpSocket, timeout.Token);
+            var vnc = await qmp.ExecuteAsync("query-vnc", null, timeout.Token);
             return vnc?["enabled"]?.GetValue<bool>() == true ? $"{vnc["host"]}:{vnc["service"]}" : null;
         }
-        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return null;
+        }
+    }
+
+    /// <summary>One QMP command, given <see cref="s_qmpTimeout"/>; false when QEMU did not take it.</summary>
+    private static async Task<bool> TryQmpAsync(VmFolder folder, string command, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_qmpTimeout);
+        try
+        {
+            await using var qmp = await QmpClient.ConnectAsync(folder.QmpSocket, timeout.Token);
+            await qmp.ExecuteAsync(command, null, timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
         }
     }
 

@@ -3,11 +3,14 @@ using Streamboot.Vms.Qemu;
 namespace Streamboot.Vms.Tests;
 
 /// <summary>Every wrong answer to the wizard: one clear line, the right exit code, and nothing left half-made.</summary>
-public sealed class VmBadInputTests : IAsyncDisposable
+public sealed class VmBadInputTests : IAsyncLifetime
 {
     private readonly VmSite _site = new();
 
-    public ValueTask DisposeAsync() => _site.DisposeAsync();
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
 
     public static TheoryData<string[], int, string> Refusals() => new()
     {

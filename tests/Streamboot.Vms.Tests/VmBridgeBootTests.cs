@@ -8,14 +8,17 @@ namespace Streamboot.Vms.Tests;
 /// The network is a namespace with a bridge; <c>vm start</c> runs inside it,
 /// so QEMU makes its tap there and puts it on the bridge.
 /// </summary>
-public sealed class VmBridgeBootTests : IAsyncDisposable
+public sealed class VmBridgeBootTests : IAsyncLifetime
 {
     private const string UpLine = "STREAMBOOT-TEST-OS up:";
     private readonly VmSite _site = new();
     private BootNetwork? _network;
     private ServerProcess? _server;
 
-    public async ValueTask DisposeAsync()
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         if (_network is not null)
         {

@@ -10,13 +10,16 @@ namespace Streamboot.Vms.Tests;
 /// the server under the name the server gave it; a later capture adds a
 /// version holding only what changed.
 /// </summary>
-public sealed class VmCaptureBootTests : IAsyncDisposable
+public sealed class VmCaptureBootTests : IAsyncLifetime
 {
     private const string UpLine = "STREAMBOOT-TEST-OS up:";
     private readonly VmSite _site = new();
     private ServerProcess? _server;
 
-    public async ValueTask DisposeAsync()
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _site.DisposeAsync();
         if (_server is not null)

@@ -3,11 +3,14 @@ using Streamboot.Testing;
 namespace Streamboot.Vms.Tests;
 
 /// <summary><c>vm console</c> in a real terminal: keys reach the guest's shell, its output comes back, Ctrl+] leaves and the VM runs on.</summary>
-public sealed class VmConsoleTests : IAsyncDisposable
+public sealed class VmConsoleTests : IAsyncLifetime
 {
     private readonly VmSite _site = new();
 
-    public ValueTask DisposeAsync() => _site.DisposeAsync();
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
 
     [Fact]
     public async Task The_console_carries_keys_both_ways_and_ctrl_bracket_leaves_the_vm_running()

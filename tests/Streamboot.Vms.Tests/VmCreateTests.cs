@@ -8,11 +8,14 @@ namespace Streamboot.Vms.Tests;
 /// <c>streamboot vm create</c> with flags, then <c>vm start --wait-for</c>:
 /// the guest (the test installer ISO) reports what it was given.
 /// </summary>
-public sealed class VmCreateTests : IAsyncDisposable
+public sealed class VmCreateTests : IAsyncLifetime
 {
     private readonly VmSite _site = new();
 
-    public ValueTask DisposeAsync() => _site.DisposeAsync();
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Easy_install_by_flags_gives_the_guest_its_user_host_name_processors_memory_and_disk()

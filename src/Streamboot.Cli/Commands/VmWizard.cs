@@ -46,9 +46,9 @@ public static class VmWizard
         {
             var iso = console.Prompt(new TextPrompt<string>("Installer disc image file (.iso), or empty to install the operating system later:")
                 .AllowEmpty()
-                .Validate(path => path.Length == 0 || Iso9660Image.TryCheck(Path.GetFullPath(path), out _, out _)
+                .Validate(path => path.Length == 0 || Iso9660Image.TryCheck(Path.GetFullPath(path), out _, out var error)
                     ? ValidationResult.Success()
-                    : ValidationResult.Error(Iso9660Image.TryCheck(Path.GetFullPath(path), out _, out var e) ? "" : Markup.Escape(e))));
+                    : ValidationResult.Error(Markup.Escape(error))));
             request = request with { InstallerIso = iso.Length == 0 ? null : iso };
         }
 
@@ -170,6 +170,13 @@ public static class VmWizard
                     ("none", "No network connection")));
             request = request with { Network = network.Key };
             console.MarkupLine($"Network: [bold]{Markup.Escape(network.Text)}[/]");
+        }
+
+        if (request.Network == "netboot" && (request.InstallerIso is not null || request.Password is not null) && !Given(o.Iso) && !Given(o.User))
+        {
+            // Chosen in this wizard: the machine boots from this server, so it needs neither.
+            console.MarkupLine("[yellow]A netboot VM boots from this server: the installer and easy install are left out.[/]");
+            request = request with { InstallerIso = null, UserName = null, Password = null, FullName = null, HostName = null };
         }
 
         if (request.Network == "bridge" && !Given(o.Bridge))

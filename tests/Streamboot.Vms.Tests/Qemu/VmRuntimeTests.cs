@@ -9,12 +9,15 @@ namespace Streamboot.Vms.Tests.Qemu;
 /// the running QEMU over QMP (<c>info qtree</c>, <c>query-block</c>), and
 /// the runtime's start, state and stop. No OS: the firmware is enough.
 /// </summary>
-public sealed class VmRuntimeTests : IAsyncDisposable
+public sealed class VmRuntimeTests : IAsyncLifetime
 {
     private readonly TempFolder _folder = new("vm,runtime");
     private readonly List<VmFolder> _started = [];
 
-    public async ValueTask DisposeAsync()
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         foreach (var folder in _started)
         {
@@ -115,6 +118,24 @@ public sealed class VmRuntimeTests : IAsyncDisposable
         Assert.False(VmRuntime.State(folder).Running);
         Assert.False(File.Exists(folder.PidFile));
         Assert.Equal(VmStopOutcome.NotRunning, (await VmRuntime.StopAsync(folder, TimeSpan.Zero, hard: true)).Outcome);
+    }
+
+    [Fact]
+    public async Task A_wedged_qemu_that_never_answers_qmp_is_still_stopped()
+    {
+        var folder = Folder("wedged");
+        await StartAndReadAsync(Hardware("wedged"), folder);
+        var pid = VmRuntime.State(folder).Pid!.Value;
+        // SIGSTOP: the QMP socket still accepts (the kernel queues the
+        // connection) but QEMU never greets or answers.
+        Assert.Equal(0, (await ProcessRunner.RunAsync("kill", ["-STOP", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])).ExitCode);
+
+        var stop = await VmRuntime.StopAsync(folder, TimeSpan.FromSeconds(1), hard: false);
+
+        Assert.Equal(VmStopOutcome.StoppedAfterTimeout, stop.Outcome);
+        Assert.False(VmRuntime.State(folder).Running);
+        // Gone, or dead and waiting for whoever reaps it (QEMU daemonized: not us).
+        Assert.True(!File.Exists($"/proc/{pid}/stat") || File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z'), "QEMU is gone");
     }
 
     [Fact]
