@@ -71,28 +71,7 @@ public sealed partial class Qcow2Image
             var inCluster = (int)(offset & mask);
             var entry = GetL2Entry(clusterIndex);
             var kind = Classify(entry);
-            var n = Math.Min(_clusterSize - inCluster, buffer.Length);
-
-            // Coalesce runs of the same kind into one request: a sequentially
-            // written image has contiguous host clusters, so a 1 MiB read is
-            // one pread instead of sixteen.
-            if (kind != ClusterKind.Compressed)
-            {
-                var expectedHost = Qcow2L2Entry.HostOffset(entry) + _clusterSize;
-                while (n < buffer.Length)
-                {
-                    var next = GetL2Entry(clusterIndex + 1);
-                    if (Classify(next) != kind || (kind == ClusterKind.Data && Qcow2L2Entry.HostOffset(next) != expectedHost))
-                    {
-                        break;
-                    }
-
-                    clusterIndex++;
-                    expectedHost += _clusterSize;
-                    n = Math.Min(n + _clusterSize, buffer.Length);
-                }
-            }
-
+            var n = RunLength(clusterIndex, entry, kind, inCluster, buffer.Length);
             var piece = buffer[..n];
             switch (kind)
             {
@@ -115,12 +94,118 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void ReadData(long hostOffset, Span<byte> buffer)
+    /// <summary>
+    /// How many bytes from <paramref name="inCluster"/> of the cluster are one
+    /// run of the same kind, up to <paramref name="remaining"/>: a sequentially
+    /// written image has contiguous host clusters, so a 1 MiB read is one
+    /// pread (or one file segment) instead of sixteen.
+    /// </summary>
+    private int RunLength(long clusterIndex, ulong entry, ClusterKind kind, int inCluster, int remaining)
+    {
+        var n = Math.Min(_clusterSize - inCluster, remaining);
+        if (kind == ClusterKind.Compressed)
+        {
+            return n;
+        }
+
+        var expectedHost = Qcow2L2Entry.HostOffset(entry) + _clusterSize;
+        while (n < remaining)
+        {
+            var next = GetL2Entry(++clusterIndex);
+            if (Classify(next) != kind || (kind == ClusterKind.Data && Qcow2L2Entry.HostOffset(next) != expectedHost))
+            {
+                break;
+            }
+
+            expectedHost += _clusterSize;
+            n = Math.Min(n + _clusterSize, remaining);
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Data clusters map to ranges of this file, zero clusters to zeroes,
+    /// unallocated ones to what the backing image maps (zeroes past its end);
+    /// a compressed cluster, or a backing layer that cannot map, declines.
+    /// </summary>
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        var mask = _clusterSize - 1;
+        while (length > 0)
+        {
+            var clusterIndex = offset >> _clusterBits;
+            var inCluster = (int)(offset & mask);
+            var entry = GetL2Entry(clusterIndex);
+            var kind = Classify(entry);
+            var n = RunLength(clusterIndex, entry, kind, inCluster, length);
+            switch (kind)
+            {
+                case ClusterKind.Data:
+                    var host = Qcow2L2Entry.HostOffset(entry) + inCluster;
+                    ThrowIfPastEnd(host);
+                    // Past the end of a short last cluster the file reads as nothing; the sender pads with zeroes, as ReadData does.
+                    if (!ReadSegment.TryAppend(segments, ref count, ReadSegment.FromFile(_handle, host, n)))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case ClusterKind.Zero:
+                    if (!ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(n)))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case ClusterKind.Unallocated:
+                    if (!TryMapBacking(offset, n, segments, ref count))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+
+            offset += n;
+            length -= n;
+        }
+
+        return true;
+    }
+
+    private bool TryMapBacking(long offset, int length, Span<ReadSegment> segments, ref int count)
+    {
+        if (_backing is null || offset >= _backingSize)
+        {
+            return ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(length));
+        }
+
+        var inBacking = (int)Math.Min(length, _backingSize - offset);
+        if (_backing is not IReadMapping lower || !lower.TryMapRead(offset, inBacking, segments[count..], out var added))
+        {
+            return false;
+        }
+
+        count = ReadSegment.JoinAt(segments, count, count + added);
+        return ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(length - inBacking));
+    }
+
+    private void ThrowIfPastEnd(long hostOffset)
     {
         if (hostOffset >= Volatile.Read(ref _fileLength))
         {
             throw Qcow2Header.Corrupt(Path, $"an L2 entry points to host offset {hostOffset}, past the end of the file ({_fileLength} bytes)");
         }
+    }
+
+    private void ReadData(long hostOffset, Span<byte> buffer)
+    {
+        ThrowIfPastEnd(hostOffset);
 
         try
         {

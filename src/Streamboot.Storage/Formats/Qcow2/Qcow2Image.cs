@@ -27,7 +27,7 @@ namespace Streamboot.Storage.Formats.Qcow2;
 /// exclusively before it reuses released clusters, so a pwrite racing a trim
 /// can never land in a cluster that now belongs to another guest cluster.
 /// </remarks>
-public sealed partial class Qcow2Image : IBlockDevice
+public sealed partial class Qcow2Image : IBlockDevice, IReadMapping
 {
     private readonly SafeFileHandle _handle;
     private readonly Qcow2Header _header;

@@ -10,12 +10,14 @@ namespace Streamboot.Storage.Formats.Raw;
 /// punches holes, extents come from SEEK_DATA/SEEK_HOLE, flush is fdatasync.
 /// </summary>
 /// <remarks>
+/// Reads map (<see cref="IReadMapping"/>) to one range of the file, the same
+/// offsets, so a protocol can send them from the page cache.
 /// I/O is synchronous on purpose: a hot image is served from the page cache
 /// in microseconds, and RandomAccess's async path on a regular file only
 /// queues the same pread to the thread pool at the cost of an allocation and
 /// two context switches per request (the nbdkit "parallel" thread model).
 /// </remarks>
-public sealed class RawBlockDevice : IBlockDevice
+public sealed class RawBlockDevice : IBlockDevice, IReadMapping
 {
     private readonly SafeFileHandle _handle;
     private readonly bool _readOnly;
@@ -64,6 +66,13 @@ public sealed class RawBlockDevice : IBlockDevice
         BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
         Read(offset, buffer.Span);
         return default;
+    }
+
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        return ReadSegment.TryAppend(segments, ref count, ReadSegment.FromFile(_handle, offset, length));
     }
 
     /// <summary>Synchronous pread of the whole span (the file never ends before <see cref="Size"/>).</summary>
