@@ -41,6 +41,14 @@ public sealed class NbdServerOptions
     /// </summary>
     public int WorkerThreads { get; init; }
 
+    /// <summary>
+    /// On a connection with its own thread (Linux), big READ replies from a
+    /// device that can map them (<c>IReadMapping</c>: raw files, qcow2 data
+    /// clusters) go out with sendfile(2), page cache straight into the socket,
+    /// instead of being read into a buffer and written from it. False always copies.
+    /// </summary>
+    public bool ZeroCopyReads { get; init; } = true;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestsInFlight, 1);

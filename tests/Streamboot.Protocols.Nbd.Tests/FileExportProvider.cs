@@ -16,7 +16,11 @@ public sealed class FileExportProvider : INbdExportProvider
 
     public int OpenCount => _openCount;
 
+    /// <summary>READs served from a mapping of the device (sendfile) rather than a copy.</summary>
+    public long MappedReads => Interlocked.Read(ref _mappedReads);
+
     private int _openCount;
+    private long _mappedReads;
 
     private readonly Dictionary<string, (Storage.BlockDevices.IBlockDevice Device, int Handles)> _open = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -94,7 +98,7 @@ public sealed class FileExportProvider : INbdExportProvider
         {
             var entry = _open.TryGetValue(name, out var open) ? open : (Device: ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
             _open[name] = (entry.Device, entry.Handles + 1);
-            return new SharedDevice(entry.Device, () => ReleaseAsync(name));
+            return new SharedDevice(entry.Device, () => ReleaseAsync(name), () => Interlocked.Increment(ref _mappedReads));
         }
         finally
         {
