@@ -26,7 +26,11 @@ public sealed class FileExportProvider : INbdExportProvider
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public void Add(string name, string path, bool readOnly = false, string? description = null, int minimumBlockSize = 1, bool refuse = false)
-        => _exports[name] = new ExportDefinition(path, readOnly, description, minimumBlockSize, refuse);
+        => _exports[name] = new ExportDefinition(path, readOnly, description, minimumBlockSize, refuse, null);
+
+    /// <summary>An export whose device stack <paramref name="open"/> builds (opened once, shared by its connections).</summary>
+    public void Add(string name, Func<Storage.BlockDevices.IBlockDevice> open, bool readOnly = false)
+        => _exports[name] = new ExportDefinition("", readOnly, null, 1, false, open);
 
     public ValueTask<IReadOnlyList<NbdExportListing>> ListExportsAsync(NbdConnectionInfo connection, CancellationToken cancellationToken)
     {
@@ -96,7 +100,7 @@ public sealed class FileExportProvider : INbdExportProvider
         await _gate.WaitAsync();
         try
         {
-            var entry = _open.TryGetValue(name, out var open) ? open : (Device: ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
+            var entry = _open.TryGetValue(name, out var open) ? open : (Device: definition.Open?.Invoke() ?? ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
             _open[name] = (entry.Device, entry.Handles + 1);
             return new SharedDevice(entry.Device, () => ReleaseAsync(name), () => Interlocked.Increment(ref _mappedReads));
         }
@@ -132,5 +136,5 @@ public sealed class FileExportProvider : INbdExportProvider
         }
     }
 
-    private sealed record ExportDefinition(string Path, bool ReadOnly, string? Description, int MinimumBlockSize, bool Refuse);
+    private sealed record ExportDefinition(string Path, bool ReadOnly, string? Description, int MinimumBlockSize, bool Refuse, Func<Storage.BlockDevices.IBlockDevice>? Open);
 }

@@ -1,3 +1,8 @@
+using Streamboot.Storage.BlockDevices;
+using Streamboot.Storage.Formats;
+using Streamboot.Storage.Formats.Qcow2;
+using Streamboot.Storage.ReadCache;
+using Streamboot.Storage.WriteCaches;
 using Streamboot.Testing;
 
 namespace Streamboot.Protocols.Nbd.Tests;
@@ -97,6 +102,51 @@ public sealed class MappedReadTests
     }
 
     /// <summary>
+    /// The stack a device's session streams (a qcow2 write-cache overlay over
+    /// the shared read cache over the chain): once the cache holds a range, its
+    /// reads go out from the cached blocks, mixed with the overlay's own
+    /// clusters from its file, in one reply.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Session_stack_replies_mix_cached_blocks_and_the_overlays_clusters(bool structured)
+    {
+        await using var server = NbdTestServer.Start();
+        var expected = await MakeChainAsync(server);
+        var overlay = server.Folder.Combine("session.qcow2");
+        server.Provider.Add("session", () =>
+        {
+            var shared = new SharedReadCache(ImageChain.Open(server.Folder.Combine("top.qcow2"), readOnly: true), 64 * MiB);
+            Qcow2Image.Create(overlay, shared.Size);
+            return new Stack(Qcow2Image.OpenOver(overlay, WriteCache.OnClientDisk(shared)), shared);
+        });
+        await Peers.CheckAsync("nbdsh", "libnbd-bin (and python3-libnbd)", "-c", $$"""
+            import random
+            h.set_request_structured_replies({{(structured ? "True" : "False")}})
+            h.connect_uri("{{server.Url("session")}}")
+            expected = bytearray(open("{{expected}}", "rb").read())
+            size = len(expected)
+            rng = random.Random(5)
+            for i in range(12):
+                length = rng.choice([4096, 65536, 70000, 200000])
+                offset = rng.randrange(0, size - length)
+                data = rng.randbytes(length)
+                h.pwrite(data, offset)
+                expected[offset:offset + length] = data
+            ranges = [(0, size), (1024 * 1024 - 32768, 131072), (4 * 1024 * 1024 - 65536, 196608), (size - 65536, 65536)]
+            for i in range(60):
+                length = rng.randrange(65536, 1024 * 1024)
+                ranges.append((rng.randrange(0, size - length), length))
+            for rounds in range(2):   # the first fills the read cache, the second reads from it
+                for offset, length in ranges:
+                    assert h.pread(length, offset) == expected[offset:offset + length], (rounds, offset, length)
+            h.shutdown()
+            """);
+        Assert.True(server.Provider.MappedReads > 60, $"only {server.Provider.MappedReads} reads went out mapped");
+    }
+
+    /// <summary>
     /// raw base (6 MiB of 8) &lt;- 64 KiB clusters: data, zero, zero+unmap,
     /// one compressed cluster &lt;- 4 KiB clusters: small writes and zeroes,
     /// data past the base's end. Exported read-only as "chain"; returns qemu's
@@ -114,5 +164,15 @@ public sealed class MappedReadTests
         await QemuImg.RunAsync("convert", "-f", "qcow2", "-O", "raw", folder.Combine("top.qcow2"), expected);
         server.Provider.Add("chain", folder.Combine("top.qcow2"), readOnly: true);
         return expected;
+    }
+
+    /// <summary>A session stack as one device: disposing it closes the overlay, then the shared layers below.</summary>
+    private sealed class Stack(IBlockDevice top, IBlockDevice shared) : BlockDeviceFilter(top)
+    {
+        public override async ValueTask DisposeAsync()
+        {
+            await Next.DisposeAsync();
+            await shared.DisposeAsync();
+        }
     }
 }

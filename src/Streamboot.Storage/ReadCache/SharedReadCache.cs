@@ -19,8 +19,11 @@ namespace Streamboot.Storage.ReadCache;
 /// Hits take no lock: a concurrent dictionary look-up, a frequency bump and
 /// a copy out of an immutable block array. Misses are single-flight: two
 /// sessions missing the same block wait for one read of the layer below.
+/// A block array is never written after it is loaded, so a mapped read
+/// (<see cref="IReadMapping"/>) may hand out the arrays themselves: an
+/// evicted block lives on until the last reply that names it is sent.
 /// </remarks>
-public sealed class SharedReadCache : IBlockDevice
+public sealed class SharedReadCache : IBlockDevice, IReadMapping
 {
     private const int MaxFrequency = 3;
 
@@ -96,6 +99,42 @@ public sealed class SharedReadCache : IBlockDevice
         }
 
         return ReadSlowAsync(offset, buffer, cancellationToken);
+    }
+
+    /// <summary>
+    /// A range whose blocks are all cached maps to the cached arrays (no copy
+    /// here; the protocol sends from them); one missing block declines, so
+    /// the ordinary read loads it.
+    /// </summary>
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        var at = offset;
+        var left = length;
+        while (left > 0)
+        {
+            var inBlock = (int)(at & (_blockSize - 1));
+            var n = Math.Min(_blockSize - inBlock, left);
+            if (count == segments.Length || !_entries.TryGetValue(at >> _blockBits, out var entry))
+            {
+                return false;
+            }
+
+            // A decline further on leaves this bump behind, and the read that follows bumps
+            // again: the frequency is a hint capped at 3, so that is harmless.
+            if (entry.Frequency < MaxFrequency)
+            {
+                entry.Frequency++;
+            }
+
+            segments[count++] = ReadSegment.FromMemory(entry.Data.AsMemory(inBlock, n));
+            at += n;
+            left -= n;
+        }
+
+        Interlocked.Add(ref _hits, count);
+        return true;
     }
 
     private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Formats.Raw;
 using Streamboot.Storage.Profiles;
+using Streamboot.Storage.ReadCache;
 using Streamboot.Storage.Tests.Formats.Qcow2;
 using Streamboot.Storage.Tests.Support;
 using Streamboot.Storage.WriteCaches;
@@ -163,6 +164,27 @@ public sealed class ReadMappingTests : IDisposable
         Assert.Equal(model, Mapped.TryRead(qcow2Cache, 0, 300_000));
         qcow2Cache.Close();
         lower.Close();
+    }
+
+    [Fact]
+    public void Read_cache_maps_cached_blocks_and_declines_a_miss()
+    {
+        var bytes = Sync.Pattern(1 << 20, 6);
+        File.WriteAllBytes(_dir.File("base.raw"), bytes);
+        var lower = new CountingDevice(RawBlockDevice.Open(_dir.File("base.raw"), readOnly: true));
+        var cache = new SharedReadCache(lower, 1 << 20, 4096);
+        Assert.Null(Mapped.TryRead(cache, 0, 16384));
+        _ = cache.Read(0, 8192);
+        Assert.Null(Mapped.TryRead(cache, 0, 12288)); // the third block is not cached
+        var (hits, reads) = (cache.Hits, lower.Reads);
+        var segments = new ReadSegment[4];
+        Assert.True(cache.TryMapRead(100, 7900, segments, out var count));
+        Assert.Equal(2, count);
+        Assert.All(segments[..count], s => Assert.Equal(ReadSegmentKind.Memory, s.Kind));
+        Assert.Equal(bytes.AsSpan(100, 7900).ToArray(), Mapped.Fetch(segments.AsSpan(0, count), 7900));
+        Assert.Equal(hits + 2, cache.Hits);
+        Assert.Equal(reads, lower.Reads);
+        cache.Close();
     }
 
     [Fact]
