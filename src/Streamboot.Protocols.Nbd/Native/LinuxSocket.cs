@@ -11,8 +11,8 @@ namespace Streamboot.Protocols.Nbd.Native;
 /// copying its data through a buffer of ours: the header goes with
 /// send(2) and MSG_MORE (no segment of its own on the wire), file ranges go
 /// with sendfile(2), which hands page-cache pages to TCP without a copy,
-/// memory (a read cache's blocks) and zeroes gathered into sendmsg(2): one
-/// copy, into the socket, instead of two. Linux only. Callers hold the connection's
+/// mapped files (raw images), memory (a read cache's blocks) and zeroes
+/// gathered into sendmsg(2): one copy, into the socket, instead of two. Linux only. Callers hold the connection's
 /// reply lock, so a reply is never interleaved with another.
 /// </summary>
 internal static unsafe partial class LinuxSocket
@@ -43,6 +43,8 @@ internal static unsafe partial class LinuxSocket
         socket.DangerousAddRef(ref added);
         var handles = ArrayPool<MemoryHandle>.Shared.Rent(segments.Length);
         var pinned = 0;
+        var mappings = ArrayPool<FileMapping>.Shared.Rent(segments.Length);
+        var acquired = 0;
         try
         {
             var fd = (int)socket.DangerousGetHandle();
@@ -65,6 +67,13 @@ internal static unsafe partial class LinuxSocket
                         case ReadSegmentKind.Memory:
                             handles[pinned] = segment.Memory.Pin();
                             Add(fd, vector, ref count, (byte*)handles[pinned++].Pointer, segment.Length);
+                            break;
+                        case ReadSegmentKind.Mapped:
+                            // Only the kernel reads through this address: a file truncated
+                            // under the mapping is EFAULT here, where a read of ours would be SIGBUS.
+                            var address = segment.Mapping!.Acquire(segment.FileOffset);
+                            mappings[acquired++] = segment.Mapping;
+                            Add(fd, vector, ref count, (byte*)address, segment.Length);
                             break;
                         default:
                             fixed (byte* zeroes = s_zeroes)
@@ -90,6 +99,12 @@ internal static unsafe partial class LinuxSocket
             }
 
             ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
+            for (var i = 0; i < acquired; i++)
+            {
+                mappings[i].Release();
+            }
+
+            ArrayPool<FileMapping>.Shared.Return(mappings, clearArray: true);
             if (added)
             {
                 socket.DangerousRelease();

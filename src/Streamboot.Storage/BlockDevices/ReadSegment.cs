@@ -9,13 +9,14 @@ namespace Streamboot.Storage.BlockDevices;
 /// </summary>
 public readonly struct ReadSegment
 {
-    private ReadSegment(ReadSegmentKind kind, int length, SafeFileHandle? file, long fileOffset, ReadOnlyMemory<byte> memory)
+    private ReadSegment(ReadSegmentKind kind, int length, SafeFileHandle? file, long fileOffset, ReadOnlyMemory<byte> memory, FileMapping? mapping = null)
     {
         Kind = kind;
         Length = length;
         File = file;
         FileOffset = fileOffset;
         Memory = memory;
+        Mapping = mapping;
     }
 
     public ReadSegmentKind Kind { get; }
@@ -25,8 +26,11 @@ public readonly struct ReadSegment
     /// <summary>The image file (<see cref="ReadSegmentKind.File"/>); open as long as the device is.</summary>
     public SafeFileHandle? File { get; }
 
-    /// <summary>Where in <see cref="File"/> the bytes start.</summary>
+    /// <summary>Where in <see cref="File"/> (or the file of <see cref="Mapping"/>) the bytes start.</summary>
     public long FileOffset { get; }
+
+    /// <summary>The file's mapping (<see cref="ReadSegmentKind.Mapped"/>); open as long as the device is.</summary>
+    public FileMapping? Mapping { get; }
 
     /// <summary>The bytes (<see cref="ReadSegmentKind.Memory"/>).</summary>
     public ReadOnlyMemory<byte> Memory { get; }
@@ -36,6 +40,8 @@ public readonly struct ReadSegment
     public static ReadSegment FromFile(SafeFileHandle file, long fileOffset, int length) => new(ReadSegmentKind.File, length, file, fileOffset, default);
 
     public static ReadSegment FromMemory(ReadOnlyMemory<byte> bytes) => new(ReadSegmentKind.Memory, bytes.Length, null, 0, bytes);
+
+    public static ReadSegment FromMapping(FileMapping mapping, long fileOffset, int length) => new(ReadSegmentKind.Mapped, length, null, fileOffset, default, mapping);
 
     /// <summary>
     /// Appends <paramref name="segment"/> to the first <paramref name="count"/>
@@ -95,6 +101,9 @@ public readonly struct ReadSegment
                 return true;
             case ReadSegmentKind.File when File == next.File && FileOffset + Length == next.FileOffset:
                 joined = FromFile(File!, FileOffset, Length + next.Length);
+                return true;
+            case ReadSegmentKind.Mapped when Mapping == next.Mapping && FileOffset + Length == next.FileOffset:
+                joined = FromMapping(Mapping!, FileOffset, Length + next.Length);
                 return true;
             default:
                 return false;

@@ -11,4 +11,7 @@ public enum ReadSegmentKind
 
     /// <summary>Bytes in memory that nobody changes while a reference to them is held.</summary>
     Memory,
+
+    /// <summary>A range of an image file through its <see cref="FileMapping"/>, for the kernel to read.</summary>
+    Mapped,
 }

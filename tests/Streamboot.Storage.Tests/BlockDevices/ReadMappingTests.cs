@@ -23,18 +23,43 @@ public sealed class ReadMappingTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public void Raw_maps_to_the_same_range_of_its_file()
+    public void Raw_maps_to_the_same_range_of_its_file_and_sees_later_writes()
     {
         var bytes = Sync.Pattern(1 << 20, 5);
         File.WriteAllBytes(_dir.File("disk.raw"), bytes);
-        var raw = RawBlockDevice.Open(_dir.File("disk.raw"), readOnly: true);
+        var raw = RawBlockDevice.Open(_dir.File("disk.raw"), readOnly: false);
         var segments = new ReadSegment[4];
         Assert.True(raw.TryMapRead(1000, 300_000, segments, out var count));
         Assert.Equal(1, count);
-        Assert.Equal((ReadSegmentKind.File, 1000L, 300_000), (segments[0].Kind, segments[0].FileOffset, segments[0].Length));
+        Assert.Equal((ReadSegmentKind.Mapped, 1000L, 300_000), (segments[0].Kind, segments[0].FileOffset, segments[0].Length));
         Assert.Equal(bytes.AsSpan(1000, 300_000).ToArray(), Mapped.Fetch(segments.AsSpan(0, count), 300_000));
         Assert.Throws<BlockDeviceException>(() => raw.TryMapRead((1 << 20) - 100, 4096, segments, out _));
+
+        // The mapping is shared with the file: writes and punched holes show through it.
+        raw.Write(2000, Sync.Pattern(5000, 8));
+        raw.Trim(65536, 65536);
+        Sync.Pattern(5000, 8).CopyTo(bytes, 2000);
+        Array.Clear(bytes, 65536, 65536);
+        Assert.Equal(bytes.AsSpan(0, 200_000).ToArray(), Mapped.TryRead(raw, 0, 200_000));
         raw.Close();
+    }
+
+    [Fact]
+    public void A_mapping_outlives_its_device_until_the_last_use_is_released()
+    {
+        var bytes = Sync.Pattern(1 << 20, 7);
+        File.WriteAllBytes(_dir.File("disk.raw"), bytes);
+        var raw = RawBlockDevice.Open(_dir.File("disk.raw"), readOnly: true);
+        var segments = new ReadSegment[1];
+        Assert.True(raw.TryMapRead(4096, 8192, segments, out _));
+        var mapping = segments[0].Mapping!;
+        var address = mapping.Acquire(4096);
+        raw.Close();
+        var copy = new byte[8192];
+        System.Runtime.InteropServices.Marshal.Copy(address, copy, 0, copy.Length);
+        Assert.Equal(bytes.AsSpan(4096, 8192).ToArray(), copy);
+        mapping.Release();
+        Assert.Throws<ObjectDisposedException>(() => mapping.Acquire(0));
     }
 
     [Fact]
@@ -82,7 +107,7 @@ public sealed class ReadMappingTests : IDisposable
         // The raw base's bytes come through two qcow2 layers as one range of one file.
         Assert.True(((IReadMapping)chain).TryMapRead(400 << 10, 300 << 10, segments, out count));
         Assert.Equal(1, count);
-        Assert.Equal((ReadSegmentKind.File, 400L << 10), (segments[0].Kind, segments[0].FileOffset));
+        Assert.Equal((ReadSegmentKind.Mapped, 400L << 10), (segments[0].Kind, segments[0].FileOffset));
         // Data, zeroes, base: three pieces do not fit in two.
         Assert.False(((IReadMapping)chain).TryMapRead(100_000, 400_000, segments.AsSpan(0, 2), out _));
         chain.Close();

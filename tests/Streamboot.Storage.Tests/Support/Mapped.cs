@@ -55,6 +55,19 @@ public static class Mapped
                 case ReadSegmentKind.Memory:
                     segment.Memory.Span.CopyTo(piece);
                     break;
+                case ReadSegmentKind.Mapped:
+                    // A test may read a mapping itself: nobody truncates its files.
+                    var address = segment.Mapping!.Acquire(segment.FileOffset);
+                    try
+                    {
+                        System.Runtime.InteropServices.Marshal.Copy(address, bytes, at, segment.Length);
+                    }
+                    finally
+                    {
+                        segment.Mapping.Release();
+                    }
+
+                    break;
             }
 
             at += segment.Length;
