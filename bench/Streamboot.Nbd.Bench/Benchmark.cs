@@ -11,10 +11,11 @@ namespace Streamboot.Nbd.Bench;
 /// program in "serve" mode, its own process; raw and through the session
 /// stack), nbdkit's file plugin and qemu-nbd. All are started at once on free
 /// loopback ports and measured in rounds, one server after the other within a
-/// round, so a change in the machine's load (it is shared) falls on every
-/// server alike; each is killed by PID at the end. Per round: nbdcopy to null:
-/// (MB/s) and fio's nbd engine: 1 MiB sequential reads at queue depth 8 (MB/s)
-/// and 4 KiB random reads at queue depth 16 (IOPS).
+/// round (each round starting one server later), so a change in the machine's
+/// load (it is shared) falls on every server alike; each is killed by PID at
+/// the end. Per round: nbdcopy to null: (MB/s and server CPU per GB) and fio's
+/// nbd engine: 1 MiB sequential reads at queue depth 8 (MB/s) and 4 KiB random
+/// reads at queue depth 16 (IOPS).
 /// </summary>
 internal static class Benchmark
 {
@@ -68,7 +69,8 @@ internal static class Benchmark
             var results = names.ToDictionary(n => n, _ => new List<Sample>(), StringComparer.Ordinal);
             for (var round = 1; round <= rounds; round++)
             {
-                foreach (var (name, process, url) in started)
+                // Each round starts with the next server, so no server always runs first (or right after another).
+                foreach (var (name, process, url) in started.Skip((round - 1) % started.Count).Concat(started.Take((round - 1) % started.Count)))
                 {
                     // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
                     var cpu = CpuSeconds(process.Id);

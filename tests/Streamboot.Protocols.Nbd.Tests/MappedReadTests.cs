@@ -102,6 +102,47 @@ public sealed class MappedReadTests
     }
 
     /// <summary>
+    /// A qcow2 file that ends inside its last data cluster (the rest reads as
+    /// zeroes): that cluster goes out with sendfile, padded to the length the
+    /// reply header announced, and the stream stays in step.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_data_cluster_cut_short_by_the_end_of_the_file_reads_as_zeroes_past_it(bool structured)
+    {
+        await using var server = NbdTestServer.Start();
+        var path = server.Folder.Combine("short.qcow2");
+        Qcow2Image.Create(path, 4 * MiB);
+        var data = NbdTestServer.Pattern(3 * 65536, 8);
+        await using (var image = Qcow2Image.Open(path, readOnly: false))
+        {
+            await image.WriteAsync(MiB, data);
+        }
+
+        var length = new FileInfo(path).Length;
+        await using (var file = new FileStream(path, FileMode.Open))
+        {
+            file.SetLength(length - 65536 + 1000); // the last of the three clusters keeps 1000 bytes
+        }
+
+        var expected = new byte[4 * MiB];
+        data.AsSpan(0, (2 * 65536) + 1000).CopyTo(expected.AsSpan(MiB));
+        var expectedPath = server.Folder.Combine("expected.raw");
+        await File.WriteAllBytesAsync(expectedPath, expected);
+        server.Provider.Add("short", path, readOnly: true);
+        await Peers.CheckAsync("nbdsh", "libnbd-bin (and python3-libnbd)", "-c", $$"""
+            h.set_request_structured_replies({{(structured ? "True" : "False")}})
+            h.connect_uri("{{server.Url("short")}}")
+            expected = open("{{expectedPath}}", "rb").read()
+            for offset, length in [(1024 * 1024, 196608), (1024 * 1024 + 131072, 65536), (1024 * 1024 - 65536, 1024 * 1024), (0, 4 * 1024 * 1024)]:
+                assert h.pread(length, offset) == expected[offset:offset + length], (offset, length)
+            h.shutdown()
+            """);
+        Assert.True(server.Provider.MappedReads >= 4);
+    }
+
+    /// <summary>
     /// The stack a device's session streams (a qcow2 write-cache overlay over
     /// the shared read cache over the chain): once the cache holds a range, its
     /// reads go out from the cached blocks, mixed with the overlay's own

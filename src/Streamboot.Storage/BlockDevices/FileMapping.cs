@@ -30,7 +30,11 @@ public sealed class FileMapping : IDisposable
 
     public long Length { get; }
 
-    /// <summary>Maps the first <paramref name="length"/> bytes of the file; null where that is not possible (an empty file, no address space).</summary>
+    /// <summary>
+    /// Maps the first <paramref name="length"/> bytes of the file, which may be
+    /// more than it holds now (bytes written later show through); null where
+    /// that is not possible (nothing to map, no address space).
+    /// </summary>
     internal static FileMapping? TryCreate(SafeFileHandle file, long length)
     {
         if (length <= 0 || !OperatingSystem.IsLinux())

@@ -143,7 +143,7 @@ public sealed class ReadMappingTests : IDisposable
         var mapped = Qcow2Image.Open(path, readOnly: true);
         var segments = new ReadSegment[4];
         Assert.True(mapped.TryMapRead(65536, 65536, segments, out var count));
-        var file = segments[..count].ToArray().Single(s => s.Kind == ReadSegmentKind.File);
+        var file = segments[..count].ToArray().Single(s => s.Kind is ReadSegmentKind.File or ReadSegmentKind.Mapped);
         mapped.Close();
         using (var stream = new FileStream(path, FileMode.Open))
         {

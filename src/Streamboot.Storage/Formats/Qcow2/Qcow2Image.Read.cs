@@ -125,7 +125,7 @@ public sealed partial class Qcow2Image
     }
 
     /// <summary>
-    /// Data clusters map to ranges of this file, zero clusters to zeroes,
+    /// Data clusters map to ranges of this file (through its mapping), zero clusters to zeroes,
     /// unallocated ones to what the backing image maps (zeroes past its end);
     /// a compressed cluster, or a backing layer that cannot map, declines.
     /// </summary>
@@ -146,8 +146,12 @@ public sealed partial class Qcow2Image
                 case ClusterKind.Data:
                     var host = Qcow2L2Entry.HostOffset(entry) + inCluster;
                     ThrowIfPastEnd(host);
-                    // Past the end of a short last cluster the file reads as nothing; the sender pads with zeroes, as ReadData does.
-                    if (!ReadSegment.TryAppend(segments, ref count, ReadSegment.FromFile(_handle, host, n)))
+                    // Through the mapping where the file holds every byte (as raw images do);
+                    // a short last cluster goes as a file range, which the sender pads with
+                    // zeroes past the end, as ReadData does.
+                    var mapped = host + n <= Volatile.Read(ref _fileLength) && Mapping() is { } mapping && host + n <= mapping.Length;
+                    var segment = mapped ? ReadSegment.FromMapping(_mapping!, host, n) : ReadSegment.FromFile(_handle, host, n);
+                    if (!ReadSegment.TryAppend(segments, ref count, segment))
                     {
                         return false;
                     }
@@ -176,6 +180,27 @@ public sealed partial class Qcow2Image
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The file's mapping, made on first use; null when it cannot be mapped. A
+    /// writable image maps room to grow by its virtual size (address space, not
+    /// memory): clusters written later show through a shared mapping.
+    /// </summary>
+    private FileMapping? Mapping()
+    {
+        if (Volatile.Read(ref _mapping) is { } mapping)
+        {
+            return mapping;
+        }
+
+        if (Interlocked.Exchange(ref _mappingTried, 1) == 0)
+        {
+            var length = Volatile.Read(ref _fileLength) + (_readOnly ? 0 : Size);
+            Volatile.Write(ref _mapping, FileMapping.TryCreate(_handle, length));
+        }
+
+        return Volatile.Read(ref _mapping);
     }
 
     private bool TryMapBacking(long offset, int length, Span<ReadSegment> segments, ref int count)

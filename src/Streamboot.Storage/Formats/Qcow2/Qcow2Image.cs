@@ -45,6 +45,8 @@ public sealed partial class Qcow2Image : IBlockDevice, IReadMapping
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
     private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
     private long _fileLength;
+    private FileMapping? _mapping;
+    private int _mappingTried;
     private bool _disposed;
     private bool _ownsBacking = true;
 
@@ -370,6 +372,8 @@ public sealed partial class Qcow2Image : IBlockDevice, IReadMapping
         finally
         {
             _disposed = true;
+            Interlocked.Exchange(ref _mappingTried, 1);
+            Volatile.Read(ref _mapping)?.Dispose();
             _handle.Dispose();
             if (_backing is not null && _ownsBacking)
             {
