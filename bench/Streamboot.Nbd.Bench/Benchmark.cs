@@ -72,14 +72,28 @@ internal static class Benchmark
                 // Each round starts with the next server, so no server always runs first (or right after another).
                 foreach (var (name, process, url) in started.Skip((round - 1) % started.Count).Concat(started.Take((round - 1) % started.Count)))
                 {
-                    // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
-                    var cpu = CpuSeconds(process.Id);
-                    var copy = await NbdCopyAsync(url, sizeMiB);
-                    var copyCpu = (CpuSeconds(process.Id) - cpu) / (sizeMiB / 1000.0 * 1.048576);
-                    var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
-                    var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
-                    results[name].Add(new Sample(copy, seq, iops, copyCpu));
-                    Console.Error.WriteLine($"round {round} {name}: nbdcopy {copy:F0} MB/s ({copyCpu:F3} CPU s/GB), fio seq {seq:F0} MB/s, fio 4k {iops:F0} IOPS, load {LoadAverage()}");
+                    if (process.HasExited)
+                    {
+                        // Say so and go on with the others: a run on this shared machine is too dear to lose.
+                        Console.Error.WriteLine($"round {round} {name}: the server exited with code {process.ExitCode}; skipped");
+                        continue;
+                    }
+
+                    try
+                    {
+                        // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
+                        var cpu = CpuSeconds(process.Id);
+                        var copy = await NbdCopyAsync(url, sizeMiB);
+                        var copyCpu = (CpuSeconds(process.Id) - cpu) / (sizeMiB / 1000.0 * 1.048576);
+                        var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
+                        var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
+                        results[name].Add(new Sample(round, copy, seq, iops, copyCpu));
+                        Console.Error.WriteLine($"round {round} {name}: nbdcopy {copy:F0} MB/s ({copyCpu:F3} CPU s/GB), fio seq {seq:F0} MB/s, fio 4k {iops:F0} IOPS, load {LoadAverage()}");
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or IOException)
+                    {
+                        Console.Error.WriteLine($"round {round} {name}: failed ({(process.HasExited ? $"the server exited with code {process.ExitCode}" : e.Message)}); skipped");
+                    }
                 }
             }
 
@@ -278,7 +292,7 @@ internal static class Benchmark
         Console.WriteLine();
         Console.WriteLine("| server | nbdcopy to null: MB/s | fio 1 MiB seq read qd8: MB/s | fio 4 KiB rand read qd16: IOPS | server CPU s per GB (nbdcopy) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
-        foreach (var (name, samples) in results)
+        foreach (var (name, samples) in results.Where(r => r.Value.Count > 0))
         {
             Console.WriteLine($"| {name} | {Spread(samples.Select(s => s.Copy))} | {Spread(samples.Select(s => s.Seq))} | {Spread(samples.Select(s => s.Iops))} | {Spread(samples.Select(s => s.CopyCpu), "F3")} |");
         }
@@ -296,7 +310,12 @@ internal static class Benchmark
                 continue;
             }
 
-            var pairs = samples.Zip(nbdkit).ToList();
+            var pairs = samples.Join(nbdkit, s => s.Round, n => n.Round, (s, n) => (First: s, Second: n)).ToList();
+            if (pairs.Count == 0)
+            {
+                continue;
+            }
+
             Console.WriteLine(
                 $"| **{name} / nbdkit** | {Ratio(pairs.Select(p => p.First.Copy / p.Second.Copy))} | " +
                 $"{Ratio(pairs.Select(p => p.First.Seq / p.Second.Seq))} | {Ratio(pairs.Select(p => p.First.Iops / p.Second.Iops))} | {Ratio(pairs.Select(p => p.First.CopyCpu / p.Second.CopyCpu))} |");
@@ -319,5 +338,5 @@ internal static class Benchmark
     private static double Median(List<double> sorted) =>
         sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
 
-    private readonly record struct Sample(double Copy, double Seq, double Iops, double CopyCpu);
+    private readonly record struct Sample(int Round, double Copy, double Seq, double Iops, double CopyCpu);
 }
