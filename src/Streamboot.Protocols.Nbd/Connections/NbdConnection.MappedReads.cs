@@ -7,12 +7,13 @@ using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Protocols.Nbd.Connections;
 
-// Zero-copy READ replies. Copying every byte twice (page cache into our buffer,
-// buffer into the socket) was the largest cost of serving big reads (bench/
-// README.md). When the device can say where a range's bytes already are
-// (IReadMapping: file ranges, unchanging memory, zeroes), the reply header goes
-// out with MSG_MORE and the file ranges with sendfile(2), which hands the page
-// cache's pages to TCP. Anything the device declines to map takes the copy path.
+// READ replies without a buffer of ours. Copying every byte twice (page cache
+// into our buffer, buffer into the socket) was the largest cost of serving big
+// reads (bench/README.md). When the device can say where a range's bytes
+// already are (IReadMapping: a mapped image file, a read cache's blocks,
+// zeroes, a plain file range), the header and those pieces go out in one
+// sendmsg(2), one copy straight into the socket (a plain file range with
+// sendfile(2)). Anything the device declines to map takes the copy path.
 internal sealed partial class NbdConnection
 {
     private const int MaxSegments = 64;

@@ -8,11 +8,12 @@ namespace Streamboot.Protocols.Nbd.Native;
 
 /// <summary>
 /// Writes a read reply to a connected TCP socket in blocking mode without
-/// copying its data through a buffer of ours: the header goes with
-/// send(2) and MSG_MORE (no segment of its own on the wire), file ranges go
-/// with sendfile(2), which hands page-cache pages to TCP without a copy,
-/// mapped files (raw images), memory (a read cache's blocks) and zeroes
-/// gathered into sendmsg(2): one copy, into the socket, instead of two. Linux only. Callers hold the connection's
+/// copying its data through a buffer of ours: the header and every run of
+/// mapped file (raw and qcow2 images), memory (a read cache's blocks) and
+/// zeroes are gathered into one sendmsg(2), one copy into the socket instead
+/// of two; a plain file range goes with sendfile(2), which hands page-cache
+/// pages to TCP (what came before it is sent with MSG_MORE, so it does not
+/// leave as a segment of its own). Linux only. Callers hold the connection's
 /// reply lock, so a reply is never interleaved with another.
 /// </summary>
 internal static unsafe partial class LinuxSocket
