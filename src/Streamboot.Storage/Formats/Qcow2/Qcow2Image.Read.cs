@@ -184,8 +184,10 @@ public sealed partial class Qcow2Image
 
     /// <summary>
     /// The file's mapping, made on first use; null when it cannot be mapped. A
-    /// writable image maps room to grow by its virtual size (address space, not
-    /// memory): clusters written later show through a shared mapping.
+    /// writable image maps room to grow by its virtual size, up to 16 GiB
+    /// (address space, not memory; hundreds of sessions' overlays must fit in
+    /// 128 TiB): clusters written later show through a shared mapping, and
+    /// clusters past the mapped room go as file ranges (sendfile).
     /// </summary>
     private FileMapping? Mapping()
     {
@@ -196,7 +198,7 @@ public sealed partial class Qcow2Image
 
         if (Interlocked.Exchange(ref _mappingTried, 1) == 0)
         {
-            var length = Volatile.Read(ref _fileLength) + (_readOnly ? 0 : Size);
+            var length = Volatile.Read(ref _fileLength) + (_readOnly ? 0 : Math.Min(Size, 16L << 30));
             Volatile.Write(ref _mapping, FileMapping.TryCreate(_handle, length));
         }
 
