@@ -49,7 +49,8 @@ internal static unsafe partial class LinuxSocket
         try
         {
             var fd = (int)socket.DangerousGetHandle();
-            fixed (byte* head = header)
+            // Addresses go into the vector and are sent after the loop: both stay fixed until then.
+            fixed (byte* head = header, zeroes = s_zeroes)
             {
                 // The header and every run of memory and zero segments go out in one
                 // sendmsg each; file segments between them go with sendfile.
@@ -77,12 +78,9 @@ internal static unsafe partial class LinuxSocket
                             Add(fd, vector, ref count, (byte*)address, segment.Length);
                             break;
                         default:
-                            fixed (byte* zeroes = s_zeroes)
+                            for (var left = segment.Length; left > 0; left -= s_zeroes.Length)
                             {
-                                for (var left = segment.Length; left > 0; left -= s_zeroes.Length)
-                                {
-                                    Add(fd, vector, ref count, zeroes, Math.Min(left, s_zeroes.Length));
-                                }
+                                Add(fd, vector, ref count, zeroes, Math.Min(left, s_zeroes.Length));
                             }
 
                             break;
