@@ -40,7 +40,7 @@ internal static class Benchmark
             : s_defaultServers;
         var folder = Path.Combine(Path.GetTempPath(), $"streamboot-nbd-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
-        var started = new List<(string Name, Process Process, string Url)>();
+        var started = new List<Server>();
         try
         {
             var image = Path.Combine(folder, "disk.raw");
@@ -55,29 +55,35 @@ internal static class Benchmark
             {
                 var port = FreePort();
                 var (file, arguments) = Command(name, port, image, chainTop, folder);
-                var process = StartServer(file, arguments);
-                started.Add((name, process, $"nbd://127.0.0.1:{port}/"));
-                await WaitForPortAsync(port, process);
+                var server = new Server(name, port, file, arguments) { Process = StartServer(file, arguments) };
+                started.Add(server);
+                await WaitForPortAsync(port, server.Process);
             }
 
             // One untimed copy each first: the JIT's tiers settle and the shared read cache of the session stack fills.
-            foreach (var (_, _, url) in started)
+            foreach (var server in started)
             {
-                await NbdCopyAsync(url, sizeMiB);
+                await NbdCopyAsync(server.Url, sizeMiB);
             }
 
             var results = names.ToDictionary(n => n, _ => new List<Sample>(), StringComparer.Ordinal);
             for (var round = 1; round <= rounds; round++)
             {
                 // Each round starts with the next server, so no server always runs first (or right after another).
-                foreach (var (name, process, url) in started.Skip((round - 1) % started.Count).Concat(started.Take((round - 1) % started.Count)))
+                foreach (var server in started.Skip((round - 1) % started.Count).Concat(started.Take((round - 1) % started.Count)))
                 {
-                    if (process.HasExited)
+                    if (server.Process.HasExited)
                     {
-                        // Say so and go on with the others: a run on this shared machine is too dear to lose.
-                        Console.Error.WriteLine($"round {round} {name}: the server exited with code {process.ExitCode}; skipped");
-                        continue;
+                        // nbdkit has exited between rounds on this machine (code 0, no message):
+                        // start it again, warm, rather than lose the run.
+                        Console.Error.WriteLine($"round {round} {server.Name}: the server had exited with code {server.Process.ExitCode}; started again");
+                        server.Process.Dispose();
+                        server.Process = StartServer(server.File, server.Arguments);
+                        await WaitForPortAsync(server.Port, server.Process);
+                        await NbdCopyAsync(server.Url, sizeMiB);
                     }
+
+                    var (name, process, url) = (server.Name, server.Process, server.Url);
 
                     try
                     {
@@ -102,7 +108,7 @@ internal static class Benchmark
         }
         finally
         {
-            foreach (var (_, process, _) in started)
+            foreach (var process in started.Select(s => s.Process))
             {
                 // Only the processes this bench started, by their PIDs.
                 if (!process.HasExited)
@@ -337,6 +343,21 @@ internal static class Benchmark
 
     private static double Median(List<double> sorted) =>
         sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+
+    private sealed class Server(string name, int port, string file, string[] arguments)
+    {
+        public string Name { get; } = name;
+
+        public int Port { get; } = port;
+
+        public string File { get; } = file;
+
+        public string[] Arguments { get; } = arguments;
+
+        public string Url => $"nbd://127.0.0.1:{Port}/";
+
+        public required Process Process { get; set; }
+    }
 
     private readonly record struct Sample(int Round, double Copy, double Seq, double Iops, double CopyCpu);
 }
