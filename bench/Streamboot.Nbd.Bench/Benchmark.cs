@@ -7,80 +7,142 @@ using System.Text.Json;
 namespace Streamboot.Nbd.Bench;
 
 /// <summary>
-/// One run, three servers on the same hot 1 GiB raw image: Streamboot (this
-/// program in "serve" mode, its own process), nbdkit's file plugin and
-/// qemu-nbd. Each is started on a free loopback port and killed by PID after.
-/// Measures nbdcopy to null: (MB/s, median of 3) and fio's nbd engine:
-/// 1 MiB sequential reads at queue depth 8 (MB/s) and 4 KiB random reads at
-/// queue depth 16 (IOPS).
+/// One run, several servers on the same hot 1 GiB raw image: Streamboot (this
+/// program in "serve" mode, its own process; raw and through the session
+/// stack), nbdkit's file plugin and qemu-nbd. All are started at once on free
+/// loopback ports and measured in rounds, one server after the other within a
+/// round (each round starting one server later), so a change in the machine's
+/// load (it is shared) falls on every server alike; each is killed by PID at
+/// the end. Per round: nbdcopy to null: (MB/s and server CPU per GB) and fio's
+/// nbd engine: 1 MiB sequential reads at queue depth 8 (MB/s) and 4 KiB random
+/// reads at queue depth 16 (IOPS).
 /// </summary>
 internal static class Benchmark
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
+    private static readonly string[] s_defaultServers = ["streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args is not ["bench", ..])
         {
-            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] | serve FILE PORT [--read-only]");
+            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] [--rounds N] [--servers NAME,NAME...] | serve FILE PORT [--read-only] [--async] [--copy] [--socket-buffer BYTES]");
             return args.Length == 0 ? 0 : 2;
         }
 
         var sizeMiB = Option(args, "--size-mib", 1024);
         var runtime = Option(args, "--runtime", 5);
+        var rounds = Option(args, "--rounds", 3);
+        var serverIndex = Array.IndexOf(args, "--servers");
+        var names = serverIndex >= 0 && serverIndex + 1 < args.Length
+            ? args[serverIndex + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : s_defaultServers;
         var folder = Path.Combine(Path.GetTempPath(), $"streamboot-nbd-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
+        var started = new List<Server>();
         try
         {
             var image = Path.Combine(folder, "disk.raw");
             CreateImage(image, sizeMiB);
-            var chainTop = await SessionStack.BuildChainAsync(image, folder);
-            var overlay = Path.Combine(folder, "session-cache.qcow2");
-            var servers = new (string Name, Func<int, (string File, string[] Args)> Command)[]
+            string? chainTop = null;
+            if (names.Any(n => n.StartsWith("streamboot chain+cache", StringComparison.Ordinal)))
             {
-                ("streamboot chain+cache", port => (Environment.ProcessPath!, [.. SelfArguments(), "serve-chain", chainTop, overlay, port.ToString(s_invariant)])),
-                ("streamboot", port => (Environment.ProcessPath!, [.. SelfArguments(), "serve", image, port.ToString(s_invariant)])),
-                ("nbdkit", port => ("nbdkit", ["-f", "-i", "127.0.0.1", "-p", port.ToString(s_invariant), "file", image])),
-                ("qemu-nbd", port => ("qemu-nbd", ["-f", "raw", "-b", "127.0.0.1", "-p", port.ToString(s_invariant), "-x", "", "-e", "16", "-t", image])),
-            };
+                chainTop = await SessionStack.BuildChainAsync(image, folder);
+            }
 
-            var results = new List<(string Name, double Copy, double Seq, double Iops)>();
-            foreach (var (name, command) in servers)
+            foreach (var name in names)
             {
                 var port = FreePort();
-                var (file, arguments) = command(port);
-                using var process = StartServer(file, arguments);
-                try
+                var (file, arguments) = Command(name, port, image, chainTop, folder);
+                var server = new Server(name, port, file, arguments) { Process = StartServer(file, arguments) };
+                started.Add(server);
+                await WaitForPortAsync(port, server.Process);
+            }
+
+            // One untimed copy each first: the JIT's tiers settle and the shared read cache of the session stack fills.
+            foreach (var server in started)
+            {
+                await NbdCopyAsync(server.Url, sizeMiB);
+            }
+
+            var results = names.ToDictionary(n => n, _ => new List<Sample>(), StringComparer.Ordinal);
+            for (var round = 1; round <= rounds; round++)
+            {
+                // Each round starts with the next server, so no server always runs first (or right after another).
+                foreach (var server in started.Skip((round - 1) % started.Count).Concat(started.Take((round - 1) % started.Count)))
                 {
-                    await WaitForPortAsync(port, process);
-                    var url = $"nbd://127.0.0.1:{port}/";
-                    var copies = new List<double>();
-                    for (var i = 0; i < 3; i++)
+                    if (server.Process.HasExited)
                     {
-                        copies.Add(await NbdCopyAsync(url, sizeMiB));
+                        // nbdkit has exited between rounds on this machine (code 0, no message):
+                        // start it again, warm, rather than lose the run.
+                        Console.Error.WriteLine($"round {round} {server.Name}: the server had exited with code {server.Process.ExitCode}; started again");
+                        server.Process.Dispose();
+                        server.Process = StartServer(server.File, server.Arguments);
+                        await WaitForPortAsync(server.Port, server.Process);
+                        await NbdCopyAsync(server.Url, sizeMiB);
                     }
 
-                    copies.Sort();
-                    var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
-                    var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
-                    results.Add((name, copies[1], seq, iops));
-                    Console.Error.WriteLine($"{name}: nbdcopy {copies[1]:F0} MB/s, fio seq {seq:F0} MB/s, fio 4k {iops:F0} IOPS");
-                }
-                finally
-                {
-                    // Only the process this bench started, by its PID.
-                    process.Kill();
-                    await process.WaitForExitAsync();
+                    var (name, process, url) = (server.Name, server.Process, server.Url);
+
+                    try
+                    {
+                        // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
+                        var cpu = CpuSeconds(process.Id);
+                        var copy = await NbdCopyAsync(url, sizeMiB);
+                        var copyCpu = (CpuSeconds(process.Id) - cpu) / (sizeMiB / 1000.0 * 1.048576);
+                        var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
+                        var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
+                        results[name].Add(new Sample(round, copy, seq, iops, copyCpu));
+                        Console.Error.WriteLine($"round {round} {name}: nbdcopy {copy:F0} MB/s ({copyCpu:F3} CPU s/GB), fio seq {seq:F0} MB/s, fio 4k {iops:F0} IOPS, load {LoadAverage()}");
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or IOException)
+                    {
+                        Console.Error.WriteLine($"round {round} {name}: failed ({(process.HasExited ? $"the server exited with code {process.ExitCode}" : e.Message)}); skipped");
+                    }
                 }
             }
 
-            Print(results, sizeMiB);
+            Print(results, sizeMiB, runtime, rounds);
             return 0;
         }
         finally
         {
+            foreach (var process in started.Select(s => s.Process))
+            {
+                // Only the processes this bench started, by their PIDs.
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+
+                await process.WaitForExitAsync();
+                process.Dispose();
+            }
+
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The servers by name. "streamboot copy" and "streamboot chain+cache copy"
+    /// are the same servers with zero-copy reads off, for an A/B within one run.
+    /// </summary>
+    private static (string File, string[] Args) Command(string name, int port, string image, string? chainTop, string folder)
+    {
+        var p = port.ToString(s_invariant);
+        var self = Environment.ProcessPath!;
+        return name switch
+        {
+            "streamboot chain+cache" => (self, [.. SelfArguments(), "serve-chain", chainTop!, Path.Combine(folder, $"session-cache-{p}.qcow2"), p]),
+            "streamboot chain+cache copy" => (self, [.. SelfArguments(), "serve-chain", chainTop!, Path.Combine(folder, $"session-cache-{p}.qcow2"), p, "--copy"]),
+            // Read-only, so that two Streamboot servers can share the image (a writer locks it); reads are the same code.
+            "streamboot" => (self, [.. SelfArguments(), "serve", image, p, "--read-only"]),
+            "streamboot copy" => (self, [.. SelfArguments(), "serve", image, p, "--read-only", "--copy"]),
+            "nbdkit" => ("nbdkit", ["-f", "-i", "127.0.0.1", "-p", p, "file", image]),
+            "qemu-nbd" => ("qemu-nbd", ["-f", "raw", "-b", "127.0.0.1", "-p", p, "-x", "", "-e", "16", "-t", image]),
+            _ => throw new ArgumentException($"unknown server '{name}'", nameof(name)),
+        };
     }
 
     private static int Option(string[] args, string name, int fallback)
@@ -92,6 +154,28 @@ internal static class Benchmark
     /// <summary>When run as "dotnet Streamboot.Nbd.Bench.dll", the child needs the dll path too.</summary>
     private static string[] SelfArguments() =>
         Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(Benchmark).Assembly.Location] : [];
+
+    /// <summary>utime + stime of a process and its finished children, from /proc/PID/stat.</summary>
+    private static double CpuSeconds(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // Fields 14-17 of proc(5) (utime, stime, cutime, cstime), counted from after the command name.
+        var ticks = long.Parse(fields[11], s_invariant) + long.Parse(fields[12], s_invariant) + long.Parse(fields[13], s_invariant) + long.Parse(fields[14], s_invariant);
+        return ticks / 100.0;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
 
     /// <summary>Sparse first (as a fresh vDisk is), then every byte written, then read once so the page cache is hot.</summary>
     private static void CreateImage(string path, int sizeMiB)
@@ -139,7 +223,7 @@ internal static class Benchmark
 
     private static async Task WaitForPortAsync(int port, Process process)
     {
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 600; i++)
         {
             if (process.HasExited)
             {
@@ -207,30 +291,73 @@ internal static class Benchmark
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static void Print(List<(string Name, double Copy, double Seq, double Iops)> results, int sizeMiB)
+    private static void Print(Dictionary<string, List<Sample>> results, int sizeMiB, int runtime, int rounds)
     {
-        var nbdkit = results.Find(r => r.Name == "nbdkit");
         Console.WriteLine();
-        Console.WriteLine($"raw image {sizeMiB} MiB, page cache hot, loopback, {Environment.ProcessorCount} CPUs");
+        Console.WriteLine($"raw image {sizeMiB} MiB, page cache hot, loopback, {Environment.ProcessorCount} CPUs, {rounds} rounds, fio {runtime} s; median (min-max) of the rounds");
         Console.WriteLine();
-        Console.WriteLine("| server | nbdcopy to null: MB/s | fio 1 MiB seq read qd8: MB/s | fio 4 KiB rand read qd16: IOPS |");
-        Console.WriteLine("| --- | ---: | ---: | ---: |");
-        foreach (var r in results)
+        Console.WriteLine("| server | nbdcopy to null: MB/s | fio 1 MiB seq read qd8: MB/s | fio 4 KiB rand read qd16: IOPS | server CPU s per GB (nbdcopy) |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var (name, samples) in results.Where(r => r.Value.Count > 0))
         {
-            Console.WriteLine($"| {r.Name} | {r.Copy:F0} | {r.Seq:F0} | {r.Iops:F0} |");
+            Console.WriteLine($"| {name} | {Spread(samples.Select(s => s.Copy))} | {Spread(samples.Select(s => s.Seq))} | {Spread(samples.Select(s => s.Iops))} | {Spread(samples.Select(s => s.CopyCpu), "F3")} |");
         }
 
-        var sb = results.Find(r => r.Name == "streamboot");
-        if (nbdkit.Name is not null && sb.Name is not null)
+        // Ratios are taken round by round (the same minutes of the machine), then summarised.
+        if (!results.TryGetValue("nbdkit", out var nbdkit))
         {
-            Console.WriteLine($"| streamboot / nbdkit | {sb.Copy / nbdkit.Copy:F2}x | {sb.Seq / nbdkit.Seq:F2}x | {sb.Iops / nbdkit.Iops:F2}x |");
+            return;
         }
 
-        // The stack a device's session streams: 3-version qcow2 chain, shared read cache, write-cache overlay (target 0.8x).
-        var chain = results.Find(r => r.Name == "streamboot chain+cache");
-        if (nbdkit.Name is not null && chain.Name is not null)
+        foreach (var (name, samples) in results)
         {
-            Console.WriteLine($"| streamboot chain+cache / nbdkit raw | {chain.Copy / nbdkit.Copy:F2}x | {chain.Seq / nbdkit.Seq:F2}x | {chain.Iops / nbdkit.Iops:F2}x |");
+            if (!name.StartsWith("streamboot", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var pairs = samples.Join(nbdkit, s => s.Round, n => n.Round, (s, n) => (First: s, Second: n)).ToList();
+            if (pairs.Count == 0)
+            {
+                continue;
+            }
+
+            Console.WriteLine(
+                $"| **{name} / nbdkit** | {Ratio(pairs.Select(p => p.First.Copy / p.Second.Copy))} | " +
+                $"{Ratio(pairs.Select(p => p.First.Seq / p.Second.Seq))} | {Ratio(pairs.Select(p => p.First.Iops / p.Second.Iops))} | {Ratio(pairs.Select(p => p.First.CopyCpu / p.Second.CopyCpu))} |");
         }
     }
+
+    private static string Spread(IEnumerable<double> values, string format = "F0")
+    {
+        var sorted = values.Order().ToList();
+        var (median, low, high) = (Median(sorted).ToString(format, s_invariant), sorted[0].ToString(format, s_invariant), sorted[^1].ToString(format, s_invariant));
+        return sorted.Count == 1 ? median : $"{median} ({low}-{high})";
+    }
+
+    private static string Ratio(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count == 1 ? $"{sorted[0]:F2}x" : $"{Median(sorted):F2}x ({sorted[0]:F2}-{sorted[^1]:F2})";
+    }
+
+    private static double Median(List<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+
+    private sealed class Server(string name, int port, string file, string[] arguments)
+    {
+        public string Name { get; } = name;
+
+        public int Port { get; } = port;
+
+        public string File { get; } = file;
+
+        public string[] Arguments { get; } = arguments;
+
+        public string Url => $"nbd://127.0.0.1:{Port}/";
+
+        public required Process Process { get; set; }
+    }
+
+    private readonly record struct Sample(int Round, double Copy, double Seq, double Iops, double CopyCpu);
 }

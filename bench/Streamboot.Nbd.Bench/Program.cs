@@ -3,11 +3,11 @@ using System.Net;
 using Streamboot.Nbd.Bench;
 using Streamboot.Protocols.Nbd;
 
-if (args is ["serve-chain", var top, var overlay, var chainPort])
+if (args is ["serve-chain", var top, var overlay, var chainPort, ..])
 {
-    // serve-chain TOP OVERLAY PORT: the session stack of 'streamboot serve' (chain, shared read cache, write-cache overlay).
+    // serve-chain TOP OVERLAY PORT [--copy]: the session stack of 'streamboot serve' (chain, shared read cache, write-cache overlay).
     var device = SessionStack.Open(top, overlay);
-    await using var server = new NbdServer(new SingleFileProvider(device, top), new NbdServerOptions());
+    await using var server = new NbdServer(new SingleFileProvider(device, top), new NbdServerOptions { ZeroCopyReads = !args.Contains("--copy") });
     server.Start(new IPEndPoint(IPAddress.Loopback, int.Parse(chainPort, CultureInfo.InvariantCulture)));
     var stopped = new TaskCompletionSource();
     using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
@@ -21,11 +21,12 @@ if (args is ["serve-chain", var top, var overlay, var chainPort])
 
 if (args is ["serve", var file, var port, ..])
 {
-    // serve FILE PORT [--read-only] [--async] [--socket-buffer BYTES]: the server alone, for the bench and by hand.
+    // serve FILE PORT [--read-only] [--async] [--copy] [--socket-buffer BYTES]: the server alone, for the bench and by hand.
     var bufferIndex = Array.IndexOf(args, "--socket-buffer");
     var options = new NbdServerOptions
     {
         ThreadPerConnection = !args.Contains("--async"),
+        ZeroCopyReads = !args.Contains("--copy"),
         SocketBufferSize = bufferIndex > 0 ? int.Parse(args[bufferIndex + 1], CultureInfo.InvariantCulture) : null,
     };
     await using var server = new NbdServer(SingleFileProvider.Open(file, readOnly: args.Contains("--read-only")), options);

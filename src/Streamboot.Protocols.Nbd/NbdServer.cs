@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
+using Streamboot.Protocols.Nbd.Native;
 
 namespace Streamboot.Protocols.Nbd;
 
@@ -76,14 +77,16 @@ public sealed class NbdServer : IAsyncDisposable
     /// stream; returns when the connection is over. The stream is disposed.
     /// </summary>
     public Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default) =>
-        RunConnectionAsync(transport, remoteEndPoint, localEndPoint, blocking: false, cancellationToken);
+        RunConnectionAsync(transport, remoteEndPoint, localEndPoint, blocking: false, null, cancellationToken);
 
-    private async Task RunConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, bool blocking, CancellationToken cancellationToken)
+    // socket: set for a connection with its own thread whose big reads may go out
+    // with sendfile(2) (NbdServerOptions.ZeroCopyReads).
+    private async Task RunConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, bool blocking, SafeSocketHandle? socket, CancellationToken cancellationToken)
     {
         var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remoteEndPoint, localEndPoint);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
         NbdLog.Accepted(_logger, info);
-        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking ? _workers.Value : null);
+        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking ? _workers.Value : null, socket);
         var run = connection.RunAsync(linked.Token);
         _connections[info.Id] = run;
         try
@@ -188,7 +191,7 @@ public sealed class NbdServer : IAsyncDisposable
             var stream = new NetworkStream(socket, ownsSocket: true);
             if (!_options.ThreadPerConnection)
             {
-                _ = RunConnectionAsync(stream, remote, local, blocking: false, cancellationToken);
+                _ = RunConnectionAsync(stream, remote, local, blocking: false, null, cancellationToken);
                 return;
             }
 
@@ -196,6 +199,7 @@ public sealed class NbdServer : IAsyncDisposable
             // so a request served from the page cache runs start to reply on the
             // thread the kernel woke. Anything that really waits (a device going
             // asynchronous) continues on the thread pool meanwhile.
+            var zeroCopy = _options.ZeroCopyReads && LinuxSocket.IsSupported ? socket.SafeHandle : null;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var key = Interlocked.Increment(ref _nextThreadId);
             _threads[key] = done.Task;
@@ -203,7 +207,7 @@ public sealed class NbdServer : IAsyncDisposable
             {
                 try
                 {
-                    RunConnectionAsync(stream, remote, local, blocking: true, cancellationToken).GetAwaiter().GetResult();
+                    RunConnectionAsync(stream, remote, local, blocking: true, zeroCopy, cancellationToken).GetAwaiter().GetResult();
                 }
                 finally
                 {

@@ -41,6 +41,15 @@ public sealed class NbdServerOptions
     /// </summary>
     public int WorkerThreads { get; init; }
 
+    /// <summary>
+    /// On a connection with its own thread (Linux), big READ replies from a
+    /// device that can map them (<c>IReadMapping</c>: raw images and qcow2 data
+    /// clusters through a mapping of their file, read cache hits) go out straight
+    /// from there into the socket, instead of being read into a buffer and
+    /// written from it. False always copies (the bench's A/B switch).
+    /// </summary>
+    public bool ZeroCopyReads { get; init; } = true;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxRequestsInFlight, 1);

@@ -16,13 +16,21 @@ public sealed class FileExportProvider : INbdExportProvider
 
     public int OpenCount => _openCount;
 
+    /// <summary>READs served from a mapping of the device (sendfile) rather than a copy.</summary>
+    public long MappedReads => Interlocked.Read(ref _mappedReads);
+
     private int _openCount;
+    private long _mappedReads;
 
     private readonly Dictionary<string, (Storage.BlockDevices.IBlockDevice Device, int Handles)> _open = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public void Add(string name, string path, bool readOnly = false, string? description = null, int minimumBlockSize = 1, bool refuse = false)
-        => _exports[name] = new ExportDefinition(path, readOnly, description, minimumBlockSize, refuse);
+        => _exports[name] = new ExportDefinition(path, readOnly, description, minimumBlockSize, refuse, null);
+
+    /// <summary>An export whose device stack <paramref name="open"/> builds (opened once, shared by its connections).</summary>
+    public void Add(string name, Func<Storage.BlockDevices.IBlockDevice> open, bool readOnly = false)
+        => _exports[name] = new ExportDefinition("", readOnly, null, 1, false, open);
 
     public ValueTask<IReadOnlyList<NbdExportListing>> ListExportsAsync(NbdConnectionInfo connection, CancellationToken cancellationToken)
     {
@@ -92,9 +100,9 @@ public sealed class FileExportProvider : INbdExportProvider
         await _gate.WaitAsync();
         try
         {
-            var entry = _open.TryGetValue(name, out var open) ? open : (Device: ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
+            var entry = _open.TryGetValue(name, out var open) ? open : (Device: definition.Open?.Invoke() ?? ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
             _open[name] = (entry.Device, entry.Handles + 1);
-            return new SharedDevice(entry.Device, () => ReleaseAsync(name));
+            return new SharedDevice(entry.Device, () => ReleaseAsync(name), () => Interlocked.Increment(ref _mappedReads));
         }
         finally
         {
@@ -128,5 +136,5 @@ public sealed class FileExportProvider : INbdExportProvider
         }
     }
 
-    private sealed record ExportDefinition(string Path, bool ReadOnly, string? Description, int MinimumBlockSize, bool Refuse);
+    private sealed record ExportDefinition(string Path, bool ReadOnly, string? Description, int MinimumBlockSize, bool Refuse, Func<Storage.BlockDevices.IBlockDevice>? Open);
 }

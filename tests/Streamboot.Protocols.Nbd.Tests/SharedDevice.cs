@@ -8,9 +8,21 @@ namespace Streamboot.Protocols.Nbd.Tests;
 /// images open exclusively, so two opens of one file would refuse). The
 /// device is flushed and closed when the last handle is disposed.
 /// </summary>
-internal sealed class SharedDevice(IBlockDevice inner, Func<ValueTask> release) : BlockDeviceFilter(inner)
+internal sealed class SharedDevice(IBlockDevice inner, Func<ValueTask> release, Action? mapped = null) : BlockDeviceFilter(inner)
 {
     private int _disposed;
+
+    /// <summary>Counts mapped reads (the zero-copy path) for the tests that check it was taken.</summary>
+    public override bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        if (!base.TryMapRead(offset, length, segments, out count))
+        {
+            return false;
+        }
+
+        mapped?.Invoke();
+        return true;
+    }
 
     public override ValueTask DisposeAsync() => Interlocked.Exchange(ref _disposed, 1) == 0 ? release() : ValueTask.CompletedTask;
 }

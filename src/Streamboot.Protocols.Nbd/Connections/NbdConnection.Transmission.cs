@@ -140,6 +140,12 @@ internal sealed partial class NbdConnection
                     throw;
                 }
 
+                if (error == NbdError.None && request.Command == NbdCommand.Read && TryReadMapped(export, request, token))
+                {
+                    Release(large);
+                    continue;
+                }
+
                 // A big read is mostly copying (page cache to buffer, buffer to socket): on a
                 // worker it overlaps with the next requests instead of queueing behind them.
                 if (_workers is not null && error == NbdError.None && request.Command == NbdCommand.Read && request.Length >= OffloadThreshold)

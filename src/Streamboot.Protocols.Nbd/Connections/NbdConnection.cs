@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Exports;
 
@@ -37,8 +38,9 @@ internal sealed partial class NbdConnection
     // then blocking calls (see NbdInput) and big reads go to the workers.
     private readonly NbdWorkers? _workers;
 
-    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, NbdWorkers? workers)
+    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, NbdWorkers? workers, SafeSocketHandle? socket = null)
     {
+        _socket = socket;
         var blocking = workers is not null;
         _workers = workers;
         _stream = stream;

@@ -22,6 +22,17 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
         return Next.ReadAsync(offset, buffer, cancellationToken);
     }
 
+    public override bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        if (!base.TryMapRead(offset, length, segments, out count))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _bytesRead, length);
+        return true;
+    }
+
     public override ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)
     {
         Interlocked.Add(ref _bytesWritten, data.Length);

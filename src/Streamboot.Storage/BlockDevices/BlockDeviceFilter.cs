@@ -3,9 +3,13 @@ namespace Streamboot.Storage.BlockDevices;
 /// <summary>
 /// A layer that passes every operation to the one below unless it overrides
 /// it, as nbdkit's filters call "next": a filter names only what it changes
-/// (counting, refusing, what disposal means).
+/// (counting, refusing, what disposal means). Mapped reads
+/// (<see cref="IReadMapping"/>) pass through too, so a filter that overrides
+/// <see cref="ReadAsync"/> overrides <see cref="TryMapRead"/> as well: a
+/// mapped read is a read it would otherwise not see
+/// (tests/Streamboot.Architecture.Tests checks this).
 /// </summary>
-public abstract class BlockDeviceFilter(IBlockDevice next) : IBlockDevice
+public abstract class BlockDeviceFilter(IBlockDevice next) : IBlockDevice, IReadMapping
 {
     protected IBlockDevice Next { get; } = next;
 
@@ -15,6 +19,12 @@ public abstract class BlockDeviceFilter(IBlockDevice next) : IBlockDevice
 
     public virtual ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         Next.ReadAsync(offset, buffer, cancellationToken);
+
+    public virtual bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        count = 0;
+        return Next is IReadMapping mapping && mapping.TryMapRead(offset, length, segments, out count);
+    }
 
     public virtual ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
         Next.WriteAsync(offset, data, flags, cancellationToken);

@@ -15,4 +15,11 @@ public sealed class LatencyBlockDevice(IBlockDevice next, TimeSpan readLatency) 
         await Task.Delay(ReadLatency, cancellationToken).ConfigureAwait(false);
         await Next.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Declined: a mapped read would skip the delay this layer exists for.</summary>
+    public override bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        count = 0;
+        return false;
+    }
 }

@@ -5,8 +5,9 @@ namespace Streamboot.Storage.Native;
 
 /// <summary>
 /// The Linux calls .NET does not expose: hole punching (fallocate(2)),
-/// hole/data discovery (lseek(2) SEEK_DATA/SEEK_HOLE) and fdatasync(2),
-/// which skips the inode timestamp write that fsync would add to every flush.
+/// hole/data discovery (lseek(2) SEEK_DATA/SEEK_HOLE), fdatasync(2),
+/// which skips the inode timestamp write that fsync would add to every flush,
+/// and read-only file mappings (mmap(2)) for mapped reads.
 /// </summary>
 internal static partial class LibC
 {
@@ -25,6 +26,35 @@ internal static partial class LibC
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial nint MMap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int MUnmap(nint address, nuint length);
+
+    /// <summary>mmap(2) of a file, PROT_READ and MAP_SHARED (it sees every write to the file); 0 on failure.</summary>
+    public static nint MapShared(SafeFileHandle handle, long length)
+    {
+        const int ProtRead = 1;
+        const int MapSharedFlag = 1;
+        var added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            var address = MMap(0, (nuint)length, ProtRead, MapSharedFlag, (int)handle.DangerousGetHandle(), 0);
+            return address == -1 ? 0 : address;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    public static void Unmap(nint address, long length) => MUnmap(address, (nuint)length);
 
     /// <summary>fallocate(2); returns 0 or the errno.</summary>
     public static int Fallocate(SafeFileHandle handle, int mode, long offset, long length)

@@ -67,6 +67,21 @@ public sealed class BootProfileRecorder : BlockDeviceFilter
         return Next.ReadAsync(offset, buffer, cancellationToken);
     }
 
+    public override bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        if (!base.TryMapRead(offset, length, segments, out count))
+        {
+            return false;
+        }
+
+        if (_recording && length > 0)
+        {
+            Note(offset, length);
+        }
+
+        return true;
+    }
+
     /// <summary>Stops recording; true the first time.</summary>
     public bool Stop()
     {

@@ -19,8 +19,11 @@ namespace Streamboot.Storage.ReadCache;
 /// Hits take no lock: a concurrent dictionary look-up, a frequency bump and
 /// a copy out of an immutable block array. Misses are single-flight: two
 /// sessions missing the same block wait for one read of the layer below.
+/// A block array is never written after it is loaded, so a mapped read
+/// (<see cref="IReadMapping"/>) may hand out the arrays themselves: an
+/// evicted block lives on until the last reply that names it is sent.
 /// </remarks>
-public sealed class SharedReadCache : IBlockDevice
+public sealed class SharedReadCache : IBlockDevice, IReadMapping
 {
     private const int MaxFrequency = 3;
 
@@ -98,6 +101,42 @@ public sealed class SharedReadCache : IBlockDevice
         return ReadSlowAsync(offset, buffer, cancellationToken);
     }
 
+    /// <summary>
+    /// A range whose blocks are all cached maps to the cached arrays (no copy
+    /// here; the protocol sends from them); one missing block declines, so
+    /// the ordinary read loads it.
+    /// </summary>
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        var at = offset;
+        var left = length;
+        while (left > 0)
+        {
+            var inBlock = (int)(at & (_blockSize - 1));
+            var n = Math.Min(_blockSize - inBlock, left);
+            if (count == segments.Length || !_entries.TryGetValue(at >> _blockBits, out var entry))
+            {
+                return false;
+            }
+
+            // A decline further on leaves this bump behind, and the read that follows bumps
+            // again: the frequency is a hint capped at 3, so that is harmless.
+            if (entry.Frequency < MaxFrequency)
+            {
+                entry.Frequency++;
+            }
+
+            segments[count++] = ReadSegment.FromMemory(entry.Data.AsMemory(inBlock, n));
+            at += n;
+            left -= n;
+        }
+
+        Interlocked.Add(ref _hits, count);
+        return true;
+    }
+
     private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (!buffer.IsEmpty)
@@ -161,8 +200,17 @@ public sealed class SharedReadCache : IBlockDevice
         try
         {
             var start = block << _blockBits;
-            var data = new byte[_blockSize];
-            await _lower.ReadAsync(start, data.AsMemory(0, (int)Math.Min(_blockSize, Size - start)), cancellationToken).ConfigureAwait(false);
+            // Blocks live for minutes and there are many of them: on the pinned
+            // heap the GC never copies them from generation to generation
+            // (64 KiB is below the large-object threshold, so a gen0 array would
+            // be copied twice on its way to gen2; a cold pass over a 1 GiB disk
+            // spent most of its time there), and a reply can send from them
+            // without moving anything. The read fills the array; a last block
+            // shorter than the block size gets a zero tail.
+            var data = GC.AllocateUninitializedArray<byte>(_blockSize, pinned: true);
+            var valid = (int)Math.Min(_blockSize, Size - start);
+            data.AsSpan(valid).Clear();
+            await _lower.ReadAsync(start, data.AsMemory(0, valid), cancellationToken).ConfigureAwait(false);
             var entry = new Entry(block, data);
             lock (_lock)
             {

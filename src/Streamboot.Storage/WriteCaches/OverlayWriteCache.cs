@@ -22,7 +22,7 @@ namespace Streamboot.Storage.WriteCaches;
 /// overlay and its own store, so one client's writes are never visible to
 /// another.
 /// </remarks>
-public sealed class OverlayWriteCache : IBlockDevice
+public sealed class OverlayWriteCache : IBlockDevice, IReadMapping
 {
     private const int PageBits = 12;
     private const int Absent = 0;
@@ -136,6 +136,48 @@ public sealed class OverlayWriteCache : IBlockDevice
             offset += n;
             buffer = buffer[n..];
         }
+    }
+
+    /// <summary>
+    /// Blocks the client never wrote map to what the lower layer maps, zeroed
+    /// ones to zeroes; a block of the client's own declines (its slot is
+    /// rewritten in place, and a RAM slot is not a file).
+    /// </summary>
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        while (length > 0)
+        {
+            var block = offset >> _blockBits;
+            var entry = GetEntry(block);
+            var n = (int)Math.Min(_blockSize - (offset & (_blockSize - 1)), length);
+            while (n < length && GetEntry(++block) == entry && entry <= 0)
+            {
+                n = Math.Min(n + _blockSize, length);
+            }
+
+            if (entry == Zeroed)
+            {
+                if (!ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(n)))
+                {
+                    return false;
+                }
+            }
+            else if (entry != Absent || _lower is not IReadMapping lower || !lower.TryMapRead(offset, n, segments[count..], out var added))
+            {
+                return false;
+            }
+            else
+            {
+                count = ReadSegment.JoinAt(segments, count, count + added);
+            }
+
+            offset += n;
+            length -= n;
+        }
+
+        return true;
     }
 
     public async ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default)

@@ -7,7 +7,7 @@ namespace Streamboot.Storage.WriteCaches;
 /// writes locally, so the server only serves reads and refuses anything that
 /// would change the shared image.
 /// </summary>
-public sealed class ReadOnlyLayer(IBlockDevice lower) : IBlockDevice
+public sealed class ReadOnlyLayer(IBlockDevice lower) : IBlockDevice, IReadMapping
 {
     public long Size => lower.Size;
 
@@ -19,6 +19,12 @@ public sealed class ReadOnlyLayer(IBlockDevice lower) : IBlockDevice
 
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         lower.ReadAsync(offset, buffer, cancellationToken);
+
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        count = 0;
+        return lower is IReadMapping mapping && mapping.TryMapRead(offset, length, segments, out count);
+    }
 
     public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, WriteFlags flags = WriteFlags.None, CancellationToken cancellationToken = default) =>
         throw Refuse();

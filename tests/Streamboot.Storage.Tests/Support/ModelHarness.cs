@@ -7,7 +7,8 @@ namespace Streamboot.Storage.Tests.Support;
 /// <summary>
 /// Model-based testing: random sequences of reads, writes, trims, zeroes,
 /// flushes and reopens run against a device and against a plain byte array;
-/// every read and the final contents must match. Offsets are drawn near
+/// every read (and every mapped read, where the device maps) and the final
+/// contents must match. Offsets are drawn near
 /// multiples of <c>granule</c> (the cluster or block size) so requests keep
 /// straddling cluster boundaries, where copy-on-write bugs live.
 /// </summary>
@@ -82,6 +83,12 @@ public static class ModelHarness
                     break;
                 case ModelOp.Read r:
                     Compare(device.Read(r.Offset, r.Length), model, r.Offset, step, ops);
+                    // Where the stack maps the range instead (a protocol's zero-copy path), the bytes named must be the same.
+                    if (Mapped.TryRead(device, r.Offset, r.Length) is { } mapped)
+                    {
+                        Compare(mapped, model, r.Offset, step, ops);
+                    }
+
                     break;
                 case ModelOp.Extents e:
                     CheckExtents(device, model, e.Offset, e.Length, extents, step, ops);

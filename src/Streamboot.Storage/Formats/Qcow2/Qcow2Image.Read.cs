@@ -71,28 +71,7 @@ public sealed partial class Qcow2Image
             var inCluster = (int)(offset & mask);
             var entry = GetL2Entry(clusterIndex);
             var kind = Classify(entry);
-            var n = Math.Min(_clusterSize - inCluster, buffer.Length);
-
-            // Coalesce runs of the same kind into one request: a sequentially
-            // written image has contiguous host clusters, so a 1 MiB read is
-            // one pread instead of sixteen.
-            if (kind != ClusterKind.Compressed)
-            {
-                var expectedHost = Qcow2L2Entry.HostOffset(entry) + _clusterSize;
-                while (n < buffer.Length)
-                {
-                    var next = GetL2Entry(clusterIndex + 1);
-                    if (Classify(next) != kind || (kind == ClusterKind.Data && Qcow2L2Entry.HostOffset(next) != expectedHost))
-                    {
-                        break;
-                    }
-
-                    clusterIndex++;
-                    expectedHost += _clusterSize;
-                    n = Math.Min(n + _clusterSize, buffer.Length);
-                }
-            }
-
+            var n = RunLength(clusterIndex, entry, kind, inCluster, buffer.Length);
             var piece = buffer[..n];
             switch (kind)
             {
@@ -115,12 +94,145 @@ public sealed partial class Qcow2Image
         }
     }
 
-    private void ReadData(long hostOffset, Span<byte> buffer)
+    /// <summary>
+    /// How many bytes from <paramref name="inCluster"/> of the cluster are one
+    /// run of the same kind, up to <paramref name="remaining"/>: a sequentially
+    /// written image has contiguous host clusters, so a 1 MiB read is one
+    /// pread (or one file segment) instead of sixteen.
+    /// </summary>
+    private int RunLength(long clusterIndex, ulong entry, ClusterKind kind, int inCluster, int remaining)
+    {
+        var n = Math.Min(_clusterSize - inCluster, remaining);
+        if (kind == ClusterKind.Compressed)
+        {
+            return n;
+        }
+
+        var expectedHost = Qcow2L2Entry.HostOffset(entry) + _clusterSize;
+        while (n < remaining)
+        {
+            var next = GetL2Entry(++clusterIndex);
+            if (Classify(next) != kind || (kind == ClusterKind.Data && Qcow2L2Entry.HostOffset(next) != expectedHost))
+            {
+                break;
+            }
+
+            expectedHost += _clusterSize;
+            n = Math.Min(n + _clusterSize, remaining);
+        }
+
+        return n;
+    }
+
+    /// <summary>
+    /// Data clusters map to ranges of this file (through its mapping), zero clusters to zeroes,
+    /// unallocated ones to what the backing image maps (zeroes past its end);
+    /// a compressed cluster, or a backing layer that cannot map, declines.
+    /// </summary>
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        var mask = _clusterSize - 1;
+        while (length > 0)
+        {
+            var clusterIndex = offset >> _clusterBits;
+            var inCluster = (int)(offset & mask);
+            var entry = GetL2Entry(clusterIndex);
+            var kind = Classify(entry);
+            var n = RunLength(clusterIndex, entry, kind, inCluster, length);
+            switch (kind)
+            {
+                case ClusterKind.Data:
+                    var host = Qcow2L2Entry.HostOffset(entry) + inCluster;
+                    ThrowIfPastEnd(host);
+                    // Through the mapping where the file holds every byte (as raw images do);
+                    // a short last cluster goes as a file range, which the sender pads with
+                    // zeroes past the end, as ReadData does.
+                    var mapped = host + n <= Volatile.Read(ref _fileLength) && Mapping() is { } mapping && host + n <= mapping.Length;
+                    var segment = mapped ? ReadSegment.FromMapping(_mapping!, host, n) : ReadSegment.FromFile(_handle, host, n);
+                    if (!ReadSegment.TryAppend(segments, ref count, segment))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case ClusterKind.Zero:
+                    if (!ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(n)))
+                    {
+                        return false;
+                    }
+
+                    break;
+                case ClusterKind.Unallocated:
+                    if (!TryMapBacking(offset, n, segments, ref count))
+                    {
+                        return false;
+                    }
+
+                    break;
+                default:
+                    return false;
+            }
+
+            offset += n;
+            length -= n;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The file's mapping, made on first use; null when it cannot be mapped. A
+    /// writable image maps room to grow by its virtual size, up to 16 GiB
+    /// (address space, not memory; hundreds of sessions' overlays must fit in
+    /// 128 TiB): clusters written later show through a shared mapping, and
+    /// clusters past the mapped room go as file ranges (sendfile).
+    /// </summary>
+    private FileMapping? Mapping()
+    {
+        if (Volatile.Read(ref _mapping) is { } mapping)
+        {
+            return mapping;
+        }
+
+        if (Interlocked.Exchange(ref _mappingTried, 1) == 0)
+        {
+            var length = Volatile.Read(ref _fileLength) + (_readOnly ? 0 : Math.Min(Size, 16L << 30));
+            Volatile.Write(ref _mapping, FileMapping.TryCreate(_handle, length));
+        }
+
+        return Volatile.Read(ref _mapping);
+    }
+
+    private bool TryMapBacking(long offset, int length, Span<ReadSegment> segments, ref int count)
+    {
+        if (_backing is null || offset >= _backingSize)
+        {
+            return ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(length));
+        }
+
+        var inBacking = (int)Math.Min(length, _backingSize - offset);
+        if (_backing is not IReadMapping lower || !lower.TryMapRead(offset, inBacking, segments[count..], out var added))
+        {
+            return false;
+        }
+
+        count = ReadSegment.JoinAt(segments, count, count + added);
+        return ReadSegment.TryAppend(segments, ref count, ReadSegment.Zeroes(length - inBacking));
+    }
+
+    private void ThrowIfPastEnd(long hostOffset)
     {
         if (hostOffset >= Volatile.Read(ref _fileLength))
         {
             throw Qcow2Header.Corrupt(Path, $"an L2 entry points to host offset {hostOffset}, past the end of the file ({_fileLength} bytes)");
         }
+    }
+
+    private void ReadData(long hostOffset, Span<byte> buffer)
+    {
+        ThrowIfPastEnd(hostOffset);
 
         try
         {

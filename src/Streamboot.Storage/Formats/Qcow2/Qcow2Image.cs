@@ -27,7 +27,7 @@ namespace Streamboot.Storage.Formats.Qcow2;
 /// exclusively before it reuses released clusters, so a pwrite racing a trim
 /// can never land in a cluster that now belongs to another guest cluster.
 /// </remarks>
-public sealed partial class Qcow2Image : IBlockDevice
+public sealed partial class Qcow2Image : IBlockDevice, IReadMapping
 {
     private readonly SafeFileHandle _handle;
     private readonly Qcow2Header _header;
@@ -45,6 +45,8 @@ public sealed partial class Qcow2Image : IBlockDevice
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
     private readonly ReaderWriterLockSlim _reuseGate = new(LockRecursionPolicy.NoRecursion);
     private long _fileLength;
+    private FileMapping? _mapping;
+    private int _mappingTried;
     private bool _disposed;
     private bool _ownsBacking = true;
 
@@ -370,6 +372,8 @@ public sealed partial class Qcow2Image : IBlockDevice
         finally
         {
             _disposed = true;
+            Interlocked.Exchange(ref _mappingTried, 1);
+            Volatile.Read(ref _mapping)?.Dispose();
             _handle.Dispose();
             if (_backing is not null && _ownsBacking)
             {

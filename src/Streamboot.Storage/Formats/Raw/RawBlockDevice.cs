@@ -10,15 +10,20 @@ namespace Streamboot.Storage.Formats.Raw;
 /// punches holes, extents come from SEEK_DATA/SEEK_HOLE, flush is fdatasync.
 /// </summary>
 /// <remarks>
+/// Reads map (<see cref="IReadMapping"/>) to the same range of the file
+/// through a read-only mapping of it (or, where the file cannot be mapped,
+/// to the file range itself), so a protocol can send them from the page cache.
 /// I/O is synchronous on purpose: a hot image is served from the page cache
 /// in microseconds, and RandomAccess's async path on a regular file only
 /// queues the same pread to the thread pool at the cost of an allocation and
 /// two context switches per request (the nbdkit "parallel" thread model).
 /// </remarks>
-public sealed class RawBlockDevice : IBlockDevice
+public sealed class RawBlockDevice : IBlockDevice, IReadMapping
 {
     private readonly SafeFileHandle _handle;
     private readonly bool _readOnly;
+    private FileMapping? _mapping;
+    private int _mappingTried;
 
     private RawBlockDevice(string path, SafeFileHandle handle, long size, bool readOnly)
     {
@@ -64,6 +69,35 @@ public sealed class RawBlockDevice : IBlockDevice
         BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
         Read(offset, buffer.Span);
         return default;
+    }
+
+    public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
+    {
+        BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
+        count = 0;
+        // Through the mapping the sender's one copy lands in the socket and the
+        // receiver gets ordinary buffers; with sendfile the kernel attaches page-
+        // cache pages, which costs a receiver on this machine (loopback) more
+        // than the copy saves (bench/README.md).
+        var mapping = Mapping();
+        var segment = mapping is not null ? ReadSegment.FromMapping(mapping, offset, length) : ReadSegment.FromFile(_handle, offset, length);
+        return ReadSegment.TryAppend(segments, ref count, segment);
+    }
+
+    /// <summary>The file's mapping, made on first use; null when the file cannot be mapped.</summary>
+    private FileMapping? Mapping()
+    {
+        if (Volatile.Read(ref _mapping) is { } mapping)
+        {
+            return mapping;
+        }
+
+        if (Interlocked.Exchange(ref _mappingTried, 1) == 0)
+        {
+            Volatile.Write(ref _mapping, FileMapping.TryCreate(_handle, Size));
+        }
+
+        return Volatile.Read(ref _mapping);
     }
 
     /// <summary>Synchronous pread of the whole span (the file never ends before <see cref="Size"/>).</summary>
@@ -184,6 +218,8 @@ public sealed class RawBlockDevice : IBlockDevice
 
     public ValueTask DisposeAsync()
     {
+        Interlocked.Exchange(ref _mappingTried, 1);
+        Volatile.Read(ref _mapping)?.Dispose();
         _handle.Dispose();
         return default;
     }
