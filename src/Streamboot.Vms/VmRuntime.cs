@@ -310,25 +310,46 @@ public static partial class VmRuntime
         }
     }
 
-    private static bool IsZombie(int pid)
+    private static bool IsZombie(int pid) => Stat(pid) is { State: 'Z' or 'X' };
+
+    /// <summary>
+    /// State and start time of a process from /proc/PID/stat ("pid (comm) S
+    /// ... starttime" where starttime is field 22); null when there is none.
+    /// </summary>
+    private static (char State, long StartTime)? Stat(int pid)
     {
         try
         {
-            // /proc/PID/stat: "pid (comm) S ..."; the state follows the last ')'.
             var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
             var end = stat.LastIndexOf(')');
-            return end > 0 && end + 2 < stat.Length && stat[end + 2] is 'Z' or 'X';
+            if (end < 0 || end + 2 >= stat.Length)
+            {
+                return null;
+            }
+
+            // After ") ": field 3 (state) onwards; starttime is field 22.
+            var fields = stat[(end + 2)..].Split(' ');
+            return fields.Length > 19 && long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var start)
+                ? (fields[0][0], start)
+                : null;
         }
         catch (IOException)
         {
-            return false;
+            return null;
         }
     }
 
+    /// <summary>
+    /// Waits until the VM's QEMU is gone. Not only until its command line is:
+    /// a killed process loses its memory (and /proc's cmdline) before it
+    /// closes its files, and until then it still holds the disk's lock, so a
+    /// start right after would fail. The start time tells a reused PID apart.
+    /// </summary>
     private static async Task<bool> WaitForExitAsync(VmFolder folder, int pid, TimeSpan timeout, CancellationToken cancellationToken)
     {
+        var started = Stat(pid)?.StartTime;
         var clock = Stopwatch.StartNew();
-        while (RunningPid(folder) == pid)
+        while (RunningPid(folder) == pid || (Stat(pid) is { State: not ('Z' or 'X') } now && now.StartTime == started))
         {
             if (clock.Elapsed > timeout)
             {
