@@ -353,24 +353,10 @@ public sealed class VDiskAdmin(AdminSite site)
 
     private static void Cleanup(string file, string folder, bool removeFolder)
     {
-        try
+        BestEffort.DeleteFile(file);
+        if (removeFolder)
         {
-            if (file.Length > 0 && File.Exists(file))
-            {
-                File.Delete(file);
-            }
-
-            if (removeFolder && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
-            {
-                Directory.Delete(folder);
-            }
-        }
-        catch (IOException)
-        {
-            // Best effort: the error that brought us here is the one to report.
-        }
-        catch (UnauthorizedAccessException)
-        {
+            BestEffort.RemoveFolderIfEmpty(folder);
         }
     }
 

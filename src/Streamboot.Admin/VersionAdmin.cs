@@ -66,7 +66,7 @@ public sealed class VersionAdmin(AdminSite site)
         site.Audit(db, "vdisk.version.new", vdisk.Name, new { number, file = fileName, backing = top.FileName });
         if (await Persist.SaveAsync(db, _ => $"another admin opened version {number} of '{vdisk.Name}' at the same time", cancellationToken) is { } error)
         {
-            TryDelete(file);
+            BestEffort.DeleteFile(file);
             return error;
         }
 
@@ -147,7 +147,7 @@ public sealed class VersionAdmin(AdminSite site)
             return error;
         }
 
-        TryDelete(Path.Combine(site.ResolveStorePath(vdisk.StorePath), top.FileName));
+        BestEffort.DeleteFile(Path.Combine(site.ResolveStorePath(vdisk.StorePath), top.FileName));
         return await new VDiskAdmin(site).ShowAsync(vdisk.Name, cancellationToken);
     }
 
@@ -192,12 +192,12 @@ public sealed class VersionAdmin(AdminSite site)
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.BlockDevices.BlockDeviceException)
         {
-            TryDelete(file);
+            BestEffort.DeleteFile(file);
             return AdminError.Failed($"cannot merge '{vdisk.Name}' into {file}: {e.Message}");
         }
         catch
         {
-            TryDelete(file);
+            BestEffort.DeleteFile(file);
             throw;
         }
 
@@ -214,7 +214,7 @@ public sealed class VersionAdmin(AdminSite site)
         site.Audit(db, "vdisk.version.merge", vdisk.Name, new { number, merged });
         if (await Persist.SaveAsync(db, _ => $"another admin changed the versions of '{vdisk.Name}' at the same time", cancellationToken) is { } error)
         {
-            TryDelete(file);
+            BestEffort.DeleteFile(file);
             return error;
         }
 
@@ -257,7 +257,7 @@ public sealed class VersionAdmin(AdminSite site)
 
         foreach (var version in remove)
         {
-            TryDelete(Path.Combine(folder, version.FileName));
+            BestEffort.DeleteFile(Path.Combine(folder, version.FileName));
         }
 
         return await new VDiskAdmin(site).ShowAsync(vdisk.Name, cancellationToken);
@@ -280,18 +280,4 @@ public sealed class VersionAdmin(AdminSite site)
 
     private static Task<int> LiveSessionsAsync(StreambootDbContext db, long vdiskId, int[] versions, CancellationToken cancellationToken) =>
         db.Sessions.CountAsync(s => s.VDiskId == vdiskId && s.EndedAt == null && versions.Contains(s.VersionNumber), cancellationToken);
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

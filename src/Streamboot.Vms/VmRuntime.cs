@@ -57,7 +57,7 @@ public static partial class VmRuntime
     {
         if (RunningPid(folder) is { } running)
         {
-            return VmStartResult.Failed($"VM '{vm.Name}' is already running (QEMU PID {running.ToString(CultureInfo.InvariantCulture)})");
+            return VmStartResult.Failed($"VM '{vm.Name}' is already running (QEMU PID {running.ToString(CultureInfo.InvariantCulture)})", alreadyRunning: true);
         }
 
         var qemu = QemuSystem.Find();
@@ -389,7 +389,10 @@ public sealed record VmRunState(bool Running, int? Pid, string? Accelerator, Dat
 
 public sealed record VmStartResult(bool Ok, int Pid, Accelerator Accelerator, string? Note, string? Error)
 {
-    public static VmStartResult Failed(string error) => new(false, 0, Accelerator.Auto, null, error);
+    /// <summary>Refused because the VM runs already (nothing went wrong; the caller asked for what is).</summary>
+    public bool AlreadyRunning { get; init; }
+
+    public static VmStartResult Failed(string error, bool alreadyRunning = false) => new(false, 0, Accelerator.Auto, null, error) { AlreadyRunning = alreadyRunning };
 }
 
 public enum VmStopOutcome

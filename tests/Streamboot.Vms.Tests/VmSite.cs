@@ -35,17 +35,7 @@ public sealed partial class VmSite : IAsyncDisposable
     public void Track(string name) => _vms.Add(name);
 
     /// <summary>What the VM printed on its serial port since it last started, escape sequences removed.</summary>
-    public string Console(string vm)
-    {
-        var file = Path.Combine(VmFolder(vm), "console.log");
-        if (!File.Exists(file))
-        {
-            return "";
-        }
-
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        return Control().Replace(new StreamReader(stream).ReadToEnd(), "");
-    }
+    public string Console(string vm) => VmRuntime.ReadConsole(new Vms.VmFolder(VmFolder(vm)));
 
     /// <summary>The line of the console that starts with <paramref name="prefix"/>, as fields (key=value).</summary>
     public Dictionary<string, string> Fields(string vm, string prefix)
@@ -80,9 +70,6 @@ public sealed partial class VmSite : IAsyncDisposable
 
         Cli.Dispose();
     }
-
-    [GeneratedRegex(@"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>cM78]|\r")]
-    private static partial Regex Control();
 
     // key=value, where a value runs to the next " key=" (full names have spaces).
     [GeneratedRegex(@"([a-z_-]+)=(.*?)(?=\s[a-z_-]+=|$)")]

@@ -539,12 +539,12 @@ public sealed partial class VmAdmin
     {
         foreach (var file in made)
         {
-            TryDelete(file);
+            BestEffort.DeleteFile(file);
         }
 
         if (createdFolder)
         {
-            TryRemoveEmptyFolder(folder);
+            BestEffort.RemoveFolderIfEmpty(folder);
         }
     }
 

@@ -44,9 +44,7 @@ public sealed partial class VmAdmin
         var started = await VmRuntime.StartAsync(Hardware(vm, netboot), folder, accel, cancellationToken);
         if (!started.Ok)
         {
-            return started.Error!.StartsWith("VM '", StringComparison.Ordinal) && started.Error.Contains("already running", StringComparison.Ordinal)
-                ? AdminError.Refused(started.Error)
-                : AdminError.Failed(started.Error!);
+            return started.AlreadyRunning ? AdminError.Refused(started.Error!) : AdminError.Failed(started.Error!);
         }
 
         site.Audit(db, "vm.start", vm.Name, new { accelerator = AcceleratorName(started.Accelerator), started.Pid });

@@ -94,10 +94,10 @@ public sealed partial class VmAdmin(AdminSite site)
             var files = new[] { vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket };
             foreach (var file in files.OfType<string>())
             {
-                TryDelete(file);
+                BestEffort.DeleteFile(file);
             }
 
-            TryRemoveEmptyFolder(folder.Path);
+            BestEffort.RemoveFolderIfEmpty(folder.Path);
         }
 
         return view;
@@ -180,37 +180,6 @@ public sealed partial class VmAdmin(AdminSite site)
             {
                 return mac;
             }
-        }
-    }
-
-    private static void TryDelete(string file)
-    {
-        try
-        {
-            File.Delete(file);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static void TryRemoveEmptyFolder(string folder)
-    {
-        try
-        {
-            if (Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
-            {
-                Directory.Delete(folder);
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
     }
 }
