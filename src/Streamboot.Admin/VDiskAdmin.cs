@@ -7,7 +7,6 @@ using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Formats.Raw;
 using Streamboot.Storage.Import;
-using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin;
 
@@ -121,7 +120,7 @@ public sealed class VDiskAdmin(AdminSite site)
         }
 
         var p = plan.Value;
-        var target = p.Format == ImageFormat.Qcow2 ? Storage.Formats.ImageFormat.Qcow2 : Storage.Formats.ImageFormat.Raw;
+        var target = p.Format;
         long size;
         try
         {

@@ -5,7 +5,6 @@ using Streamboot.Data.Model;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Import;
-using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin;
 

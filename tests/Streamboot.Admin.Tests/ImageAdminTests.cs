@@ -133,7 +133,7 @@ public abstract class ImageAdminTests : SiteTests
         await QemuImg.IoAsync(qemuFormat, source, "write -P 0x5a 0 64k", "write -P 0xa5 17M 1M");
         var result = await VDisks.ImportAsync("imported", source, sourceFormat: null);
         Assert.True(result.Ok, result.Error?.Message);
-        Assert.Equal(Data.Model.ImageFormat.Qcow2, result.Value.Format);
+        Assert.Equal(ImageFormat.Qcow2, result.Value.Format);
         var file = FileOf(result.Value, 1);
         await QemuImg.RunAsync("check", file);
         Assert.Contains("identical", await QemuImg.RunAsync("compare", "-f", qemuFormat, "-F", "qcow2", source, file), StringComparison.Ordinal);
@@ -177,7 +177,7 @@ public abstract class ImageAdminTests : SiteTests
     private static string FileOf(Views.VDiskView vdisk, int number) =>
         Path.Combine(vdisk.StorePath, $"{vdisk.Name}.{number}.{(number == 1 ? Kebab(vdisk.Format) : "qcow2")}");
 
-    private static string Kebab(Data.Model.ImageFormat format) => format == Data.Model.ImageFormat.Raw ? "raw" : "qcow2";
+    private static string Kebab(ImageFormat format) => format == ImageFormat.Raw ? "raw" : "qcow2";
 
     private async Task<long> AddLiveSessionAsync(string vdiskName, int version)
     {

@@ -1,5 +1,3 @@
-using Streamboot.Data.Model;
-
 namespace Streamboot.Admin.Views;
 
 /// <summary>A VM and, when it runs, its QEMU process.</summary>

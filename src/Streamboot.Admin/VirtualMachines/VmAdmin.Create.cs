@@ -10,7 +10,6 @@ using Streamboot.Vms.Host;
 using Streamboot.Vms.Media;
 using Streamboot.Vms.Qemu;
 using Streamboot.Vms.Seeds;
-using ImageFormat = Streamboot.Data.Model.ImageFormat;
 
 namespace Streamboot.Admin.VirtualMachines;
 

@@ -31,7 +31,7 @@ public sealed record VmPlan
     /// <summary>Null for a diskless (netboot) VM.</summary>
     public string? DiskFile { get; init; }
 
-    public Data.Model.ImageFormat DiskFormat { get; init; }
+    public ImageFormat DiskFormat { get; init; }
 
     public long DiskSizeBytes { get; init; }
 

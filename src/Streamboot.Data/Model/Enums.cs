@@ -51,12 +51,6 @@ public enum UnknownDevicePolicy
     Refuse,
 }
 
-public enum ImageFormat
-{
-    Raw,
-    Qcow2,
-}
-
 /// <summary>The life of a vDisk version, as in PVS versioning.</summary>
 public enum VersionStage
 {

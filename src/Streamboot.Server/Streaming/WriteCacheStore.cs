@@ -138,7 +138,7 @@ public sealed class WriteCacheStore(
         var overlay = OverlayPath(plan.VDisk, plan.Device, plan.Version);
         if (!File.Exists(overlay))
         {
-            Qcow2Image.Create(overlay, plan.SizeBytes, backingFile: plan.TopFile, backingFormat: ImageChain.Probe(plan.TopFile) == Storage.Formats.ImageFormat.Qcow2 ? "qcow2" : "raw");
+            Qcow2Image.Create(overlay, plan.SizeBytes, backingFile: plan.TopFile, backingFormat: ImageChain.Probe(plan.TopFile) == ImageFormat.Qcow2 ? "qcow2" : "raw");
         }
 
         var disk = Qcow2Image.OpenOver(overlay, lower);
