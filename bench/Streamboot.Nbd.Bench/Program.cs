@@ -6,7 +6,8 @@ using Streamboot.Protocols.Nbd;
 if (args is ["serve-chain", var top, var overlay, var chainPort, ..])
 {
     // serve-chain TOP OVERLAY PORT [--copy]: the session stack of 'streamboot serve' (chain, shared read cache, write-cache overlay).
-    var device = SessionStack.Open(top, overlay);
+    await using var stack = SessionStack.Open(top, overlay);
+    var device = stack.Device;
     await using var server = new NbdServer(new SingleFileProvider(device, top), new NbdServerOptions { ZeroCopyReads = !args.Contains("--copy") });
     server.Start(new IPEndPoint(IPAddress.Loopback, int.Parse(chainPort, CultureInfo.InvariantCulture)));
     var stopped = new TaskCompletionSource();

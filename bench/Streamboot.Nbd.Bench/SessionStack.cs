@@ -1,16 +1,15 @@
-using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
 using Streamboot.Storage.Import;
-using Streamboot.Storage.ReadCache;
-using Streamboot.Storage.WriteCaches;
+using Streamboot.Storage.Stacks;
 
 namespace Streamboot.Nbd.Bench;
 
 /// <summary>
-/// The block-device stack a device's session streams in <c>streamboot serve</c>
-/// (Server/Streaming/WriteCacheStore): a three-version qcow2 chain, the shared
-/// read cache over it, and the device's qcow2 write-cache overlay on top.
+/// The block-device stack a device's session streams in <c>streamboot serve</c>,
+/// composed by the same function the server calls (Storage's
+/// <see cref="Storage.Stacks.SessionStack"/>): a three-version qcow2 chain,
+/// the shared read cache over it, and the device's qcow2 write-cache overlay on top.
 /// </summary>
 internal static class SessionStack
 {
@@ -46,11 +45,9 @@ internal static class SessionStack
         return below;
     }
 
-    /// <summary>The session stack over <paramref name="top"/>, its write cache in <paramref name="overlay"/>.</summary>
-    public static IBlockDevice Open(string top, string overlay)
-    {
-        var shared = new SharedReadCache(ImageChain.Open(top, readOnly: true), 2L << 30);
-        Qcow2Image.Create(overlay, shared.Size, backingFile: top, backingFormat: "qcow2");
-        return Qcow2Image.OpenOver(overlay, WriteCache.OnClientDisk(shared));
-    }
+    /// <summary>The session stack over <paramref name="top"/>, its write cache in <paramref name="overlay"/> (a read cache the whole disk fits in).</summary>
+    public static ComposedStack Open(string top, string overlay) =>
+        Storage.Stacks.SessionStack.Compose(
+            new SessionStackPlan(1, top, ImageChain.ReadVirtualSize(top), WriteCacheLayer.Qcow2File) { CacheFile = overlay },
+            new SharedImages(2L << 30));
 }

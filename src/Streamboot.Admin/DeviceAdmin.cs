@@ -16,7 +16,7 @@ public sealed class DeviceAdmin(AdminSite site)
         AddAsync(mac, fields, assignVDiskId: null, cancellationToken);
 
     /// <summary>Adds a device, with <paramref name="assignVDiskId"/> assigned as its default in the same transaction (registration at boot).</summary>
-    internal async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, long? assignVDiskId, CancellationToken cancellationToken)
+    public async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, long? assignVDiskId, CancellationToken cancellationToken)
     {
         if (!MacAddress.TryParse(mac, out var address))
         {

@@ -292,6 +292,55 @@ public sealed class VDiskAdmin(AdminSite site)
     }
 
     /// <summary>
+    /// Changes what may change of a vDisk in use: its description, its
+    /// write-cache mode (for boots that start from now), and whether anyone
+    /// may read its production version without a boot's key.
+    /// </summary>
+    public async Task<AdminResult<VDiskView>> SetAsync(string name, VDiskChanges changes, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var found = await Lookup.VDiskAsync(db, name, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var vdisk = found.Value;
+        if (changes.WriteCacheMode is { } cacheText)
+        {
+            if (!KebabCase.TryParse<WriteCacheMode>(cacheText, out var cache))
+            {
+                return AdminError.Invalid($"unknown write-cache mode '{cacheText}'; use server-disk, server-ram, client-disk, client-ram or none");
+            }
+
+            if (ModeMismatch(vdisk.AccessMode, cache) is { } mismatch)
+            {
+                return mismatch;
+            }
+
+            vdisk.WriteCacheMode = cache;
+        }
+
+        if (changes.Description is not null)
+        {
+            vdisk.Description = changes.Description.Length == 0 ? null : changes.Description;
+        }
+
+        if (changes.AnonymousReads is { } anonymous)
+        {
+            vdisk.AnonymousReads = anonymous;
+        }
+
+        site.Audit(db, "vdisk.set", vdisk.Name, changes);
+        if (await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } error)
+        {
+            return error;
+        }
+
+        return await ShowAsync(vdisk.Name, cancellationToken);
+    }
+
+    /// <summary>
     /// Deletes the vDisk and its image files. Refused while any client streams
     /// it, and while devices are assigned unless <paramref name="force"/>.
     /// </summary>
@@ -369,5 +418,6 @@ public sealed class VDiskAdmin(AdminSite site)
         site.ResolveStorePath(v.StorePath),
         [.. v.Versions.OrderBy(x => x.Number).Select(x => new VDiskVersionView(x.Number, x.Stage, x.Format, x.FileName, x.Description, x.CreatedAt))],
         [.. v.Assignments.Select(a => a.Device?.Name ?? "").Order(StringComparer.OrdinalIgnoreCase)],
-        v.CreatedAt);
+        v.CreatedAt,
+        v.AnonymousReads);
 }

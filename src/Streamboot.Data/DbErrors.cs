@@ -25,6 +25,7 @@ public static class DbErrors
         ["assignments.device_id, assignments.vdisk_id"] = "pk_assignments",
         ["sessions.device_id"] = "ux_sessions_live_device",
         ["vdisk_versions.vdisk_id, vdisk_versions.number"] = "ux_vdisk_versions_number",
+        ["boots.device_id"] = "ux_boots_running",
     };
     private const int SqliteConstraintForeignKey = 787;
 
@@ -33,9 +34,15 @@ public static class DbErrors
     /// returns the name of the unique index it broke (<c>ux_devices_name</c>,
     /// <c>ux_devices_mac</c>); otherwise null.
     /// </summary>
-    public static string? UniqueViolation(DbUpdateException exception)
+    public static string? UniqueViolation(DbUpdateException exception) => UniqueViolationOf(exception.InnerException);
+
+    /// <summary>
+    /// The same for a bulk statement (<c>ExecuteUpdate</c>, <c>ExecuteDelete</c>),
+    /// which throws the provider's exception itself rather than a <see cref="DbUpdateException"/>.
+    /// </summary>
+    public static string? UniqueViolationOf(Exception? exception)
     {
-        switch (exception.InnerException)
+        switch (exception is DbUpdateException update ? update.InnerException : exception)
         {
             case PostgresException pg when pg.SqlState == PostgresErrorCodes.UniqueViolation:
                 return pg.ConstraintName ?? "";

@@ -25,6 +25,8 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<Session> Sessions => Set<Session>();
 
+    public DbSet<Boot> Boots => Set<Boot>();
+
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public DbSet<DhcpLeaseRow> DhcpLeases => Set<DhcpLeaseRow>();
@@ -66,7 +68,6 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         modelBuilder.Entity<Device>(e =>
         {
             e.HasMany(d => d.Assignments).WithOne(a => a.Device).HasForeignKey(a => a.DeviceId);
-            e.Property(d => d.BootVDiskId).HasColumnName("boot_vdisk_id");
         });
         modelBuilder.Entity<Assignment>(e =>
         {
@@ -79,6 +80,11 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
             e.Property(s => s.VDiskId).HasColumnName("vdisk_id");
             e.HasOne(s => s.Device).WithMany().HasForeignKey(s => s.DeviceId).OnDelete(DeleteBehavior.SetNull);
             e.HasOne(s => s.Server).WithMany().HasForeignKey(s => s.ServerId).OnDelete(DeleteBehavior.SetNull);
+        });
+        modelBuilder.Entity<Boot>(e =>
+        {
+            e.Property(b => b.VDiskId).HasColumnName("vdisk_id");
+            e.HasOne(b => b.Device).WithMany().HasForeignKey(b => b.DeviceId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
         modelBuilder.Entity<VirtualMachine>(e =>

@@ -12,6 +12,8 @@ using Streamboot.Server.Boot;
 using Streamboot.Server.Configuration;
 using Streamboot.Server.Farm;
 using Streamboot.Admin;
+using Streamboot.Sessions;
+using Streamboot.Sessions.Profiles;
 using Streamboot.Server.Health;
 using Streamboot.Server.Http;
 using Streamboot.Server.Nbd;
@@ -44,20 +46,24 @@ public static class StreambootServer
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
         builder.Services.AddHostedService<ServerRegistration>();
-        builder.Services.AddSingleton(sp => new WriteCacheStore(dataFolder, (long)options.ReadCacheMiB << 20, (long)options.RamWriteCacheMiB << 20, BootProfileSettings.FromEnvironment(), sp.GetRequiredService<ILogger<BootProfiles>>())
-        {
-            StorageReadLatency = BootProfileSettings.StorageReadLatencyFromEnvironment(),
-        });
         builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name));
         builder.Services.AddSingleton(sp =>
         {
             var identity = sp.GetRequiredService<ServerIdentity>();
-            var site = sp.GetRequiredService<AdminSite>();
-            return new Func<StreamingSessions>(() => new StreamingSessions(site, identity.Id == 0 ? null : identity.Id));
+            return new SessionLayer(
+                sp.GetRequiredService<AdminSite>(),
+                SessionSettingsOf(options),
+                BootProfileSettings.FromEnvironment(),
+                () => identity.Id == 0 ? null : identity.Id,
+                sp.GetRequiredService<ILoggerFactory>());
         });
-        builder.Services.AddSingleton<SessionRegistry>();
+        builder.Services.AddSingleton<IBootSessions>(sp => sp.GetRequiredService<SessionLayer>());
+        builder.Services.AddHostedService<SessionMaintenance>();
         builder.Services.AddSingleton<SiteNbdExports>();
-        builder.Services.AddSingleton<HttpSessions>();
+        builder.Services.AddSingleton(sp => new HttpSessions(sp.GetRequiredService<IBootSessions>(), sp.GetRequiredService<TimeProvider>())
+        {
+            IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.HttpDiskIdleSeconds)),
+        });
         builder.Services.AddHostedService<NbdService>();
         builder.Services.AddSingleton<SiteDhcpStore>();
         builder.Services.AddHostedService<TftpService>();
@@ -83,6 +89,18 @@ public static class StreambootServer
         lifetime.ApplicationStopping.Register(() => ServerLog.Stopping(logger));
         return app;
     }
+
+    /// <summary>The session layer's rules from the server's options.</summary>
+    public static SessionSettings SessionSettingsOf(StreambootOptions options) => new()
+    {
+        RequireBootKey = options.BootKeys,
+        ScriptsOnlyToLeasedAddress = options.BootScriptsToLeasedAddressOnly
+            ?? string.Equals(options.Dhcp?.Trim(), "full", StringComparison.OrdinalIgnoreCase),
+        TakeoverGuard = TimeSpan.FromSeconds(Math.Max(0, options.BootTakeoverGuardSeconds)),
+        ReadCacheBytes = (long)options.ReadCacheMiB << 20,
+        RamWriteCacheBytes = (long)options.RamWriteCacheMiB << 20,
+        StorageReadLatency = BootProfileSettings.StorageReadLatencyFromEnvironment(),
+    };
 
     /// <summary><c>0.0.0.0</c>, <c>::</c>, <c>*</c> or one address of this machine.</summary>
     public static bool TryParseBind(string? text, out IPAddress address)

@@ -231,6 +231,17 @@ public abstract class AdminTests : SiteTests
     }
 
     [Fact]
+    public async Task One_collection_at_a_time_receives_unknown_machines()
+    {
+        Assert.True((await new CollectionAdmin(Site).AddAsync("lab", new CollectionChanges(NamingPattern: "LAB-###", ReceivesUnknown: true))).Ok);
+        var all = await new CollectionAdmin(Site).ListAsync();
+        Assert.Equal(["lab"], all.Where(c => c.ReceivesUnknown).Select(c => c.Name));
+        Assert.True((await new CollectionAdmin(Site).AddAsync("kiosk", new CollectionChanges(ReceivesUnknown: true))).Ok);
+        all = await new CollectionAdmin(Site).ListAsync();
+        Assert.Equal(["kiosk"], all.Where(c => c.ReceivesUnknown).Select(c => c.Name));
+    }
+
+    [Fact]
     public async Task A_device_may_reserve_one_ipv4_address_no_other_device_has()
     {
         var devices = new DeviceAdmin(Site);

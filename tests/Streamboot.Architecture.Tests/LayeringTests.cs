@@ -25,6 +25,9 @@ public class LayeringTests
         // VMs know QEMU, QMP and files; what a VM is, and its row, is Admin's.
         ["Streamboot.Vms"] = ["Streamboot.Common"],
         ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Vms"],
+        // Boot decisions and session lifecycles: over the site (Admin registers
+        // unknown machines), the database and storage; never a protocol.
+        ["Streamboot.Sessions"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Admin"],
         ["Streamboot.Server"] = ["*"],
         ["Streamboot.Cli"] = ["*"],
     };

@@ -2,17 +2,19 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Streamboot.Testing;
 
 namespace Streamboot.Cli.Tests;
 
 /// <summary>
 /// <c>streamboot serve</c> answering booting clients over HTTP: the iPXE
-/// script for each case, the identity endpoint, boot files with ranges, and
-/// a new boot throwing away the last boot's writes. (The same scripts run
-/// in real iPXE in the VM boot tests.)
+/// script for each case with the boot's key, the identity endpoint, boot
+/// files with ranges, and a new boot throwing away the last boot's writes
+/// when it starts (not when somebody asks for a script). (The same scripts
+/// run in real iPXE in the VM boot tests.)
 /// </summary>
-public sealed class BootScriptTests : IAsyncLifetime
+public sealed partial class BootScriptTests : IAsyncLifetime
 {
     private readonly StreambootCli _cli = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
@@ -57,7 +59,7 @@ public sealed class BootScriptTests : IAsyncLifetime
         var machineId = (await _cli.JsonAsync("device", "show", "pc1")).GetProperty("machineId").GetGuid().ToString("N");
         Assert.Contains($"echo Streamboot: this is pc1, machine id {machineId}", script, StringComparison.Ordinal);
         Assert.Contains("booting vDisk gold version 1 (write cache: server-disk)", script, StringComparison.Ordinal);
-        Assert.Contains($"sanboot --drive 0x80 {_base}/vdisk/gold/pc1 || goto failed", script, StringComparison.Ordinal);
+        Assert.Matches($"\nsanboot --drive 0x80 {Regex.Escape(_base)}/vdisk/gold/pc1/[0-9a-f]{{32}} \\|\\| goto failed\n", script);
         Assert.Contains("sleep 7", script, StringComparison.Ordinal);
         await LoggedAsync("boots vDisk gold version 1 as pc1 (platform pcbios, arch i386)");
     }
@@ -73,13 +75,27 @@ public sealed class BootScriptTests : IAsyncLifetime
         await File.WriteAllTextAsync(Path.Combine(boot.FullName, "cmdline"), "console=ttyS0 quiet\n");
 
         var script = await ScriptAsync("mac=52:54:00:00:00:01");
+        var key = KeyOf(script);
         var device = await _cli.JsonAsync("device", "show", "pc1");
         var kernelLine = Assert.Single(script.Split('\n'), l => l.StartsWith("kernel ", StringComparison.Ordinal));
+        // The key opens the boot files, and is not on the command line (every user of the OS can read /proc/cmdline).
         Assert.Equal(
-            $"kernel {_base}/boot/files/gold/vmlinuz initrd=initrd.img console=ttyS0 quiet streamboot.url={_base} streamboot.nbd=127.0.0.1:{_nbdPort} " +
+            $"kernel {_base}/boot/files/gold/vmlinuz?key={key} initrd=initrd.img initrd=streamboot-key.cpio console=ttyS0 quiet streamboot.url={_base} streamboot.nbd=127.0.0.1:{_nbdPort} " +
             $"streamboot.export=gold/pc1 streamboot.name=pc1 streamboot.machine_id={device.GetProperty("machineId").GetGuid():N} streamboot.cache=server-disk || goto failed",
             kernelLine);
-        Assert.Contains($"initrd {_base}/boot/files/gold/initrd.img || goto failed", script, StringComparison.Ordinal);
+        Assert.Contains($"initrd {_base}/boot/files/gold/initrd.img?key={key} || goto failed\n", script, StringComparison.Ordinal);
+        Assert.Contains($"initrd {_base}/boot/key/{key}/streamboot-key.cpio || goto failed\n", script, StringComparison.Ordinal);
+
+        // The key's initramfs piece, unpacked by cpio as the kernel unpacks it.
+        var unpacked = Directory.CreateDirectory(Path.Combine(_cli.DataFolder, "unpacked")).FullName;
+        var archive = Path.Combine(_cli.DataFolder, "key.cpio");
+        await File.WriteAllBytesAsync(archive, await _http.GetByteArrayAsync($"{_base}/boot/key/{key}/streamboot-key.cpio"));
+        var cpio = await ProcessRunner.RunAsync("sh", ["-c", $"cpio -idm --no-absolute-filenames < '{archive}'"], workingDirectory: unpacked);
+        Assert.True(cpio.ExitCode == 0, cpio.ToString());
+        var keyFile = Path.Combine(unpacked, "etc", "streamboot", "boot.key");
+        Assert.Equal(key + "\n", await File.ReadAllTextAsync(keyFile));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/boot/key/..%2Fnot-a-key/streamboot-key.cpio")).StatusCode);
 
         Assert.Equal(kernel, await _http.GetByteArrayAsync($"{_base}/boot/files/gold/vmlinuz"));
         using var ranged = new HttpRequestMessage(HttpMethod.Get, $"{_base}/boot/files/gold/vmlinuz");
@@ -147,47 +163,55 @@ public sealed class BootScriptTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Identity_tells_the_client_who_it_is_and_where_it_streams_from()
+    public async Task Identity_tells_the_client_who_it_is_with_its_boots_key_only()
     {
-        var json = JsonDocument.Parse(await _http.GetStringAsync($"{_base}/boot/identity?mac=525400000001")).RootElement;
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/boot/identity?mac=525400000001")).StatusCode);
+        var key = KeyOf(await ScriptAsync("mac=52:54:00:00:00:01"));
+        var json = JsonDocument.Parse(await _http.GetStringAsync($"{_base}/boot/identity?mac=525400000001&key={key}")).RootElement;
         var device = await _cli.JsonAsync("device", "show", "pc1");
         Assert.Equal("pc1", json.GetProperty("name").GetString());
         Assert.Equal(device.GetProperty("machineId").GetGuid().ToString("N"), json.GetProperty("machineId").GetString());
-        Assert.Equal("gold/pc1", json.GetProperty("export").GetString());
+        Assert.Equal(("gold/pc1", key), (json.GetProperty("export").GetString(), json.GetProperty("key").GetString()));
         Assert.Equal(_base, json.GetProperty("server").GetString());
         Assert.Equal($"127.0.0.1:{_nbdPort}", json.GetProperty("nbd").GetString());
         Assert.False(json.GetProperty("live").GetBoolean());
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/boot/identity?mac=525400000001&key={new string('a', 32)}")).StatusCode);
     }
 
     [Fact]
-    public async Task A_new_boot_starts_with_an_empty_write_cache_unless_it_is_persistent()
+    public async Task A_new_boot_starts_with_an_empty_write_cache_when_it_opens_its_disk_unless_it_is_persistent()
     {
-        var uri = $"nbd://127.0.0.1:{_nbdPort}/gold%2Fpc1";
-        await QemuImg.IoAsync("raw", uri, "write -P 0x5a 0 64k");
-        var overlay = Path.Combine(_cli.DataFolder, "cache", "gold", "pc1.v1.qcow2");
-        Assert.True(File.Exists(overlay));
+        var first = NbdUri(KeyOf(await ScriptAsync("mac=52:54:00:00:00:01")));
+        await QemuImg.IoAsync("raw", first, "write -P 0x5a 0 64k");
+        var overlay = Assert.Single(Directory.GetFiles(Path.Combine(_cli.DataFolder, "cache", "gold"), "pc1.v1.*.qcow2"));
         await WaitForNoLiveSessionAsync();
-        await QemuImg.IoAsync("raw", uri, "read -P 0x5a 0 64k");   // a reconnect in the same boot keeps its writes
+        await QemuImg.IoAsync("raw", first, "read -P 0x5a 0 64k");   // a reconnect in the same boot keeps its writes
         await WaitForNoLiveSessionAsync();
 
-        await ScriptAsync("mac=52:54:00:00:00:01");
-        Assert.False(File.Exists(overlay));
-        await QemuImg.IoAsync("raw", uri, "read -P 0 0 64k");
+        // Asking for a boot script changes nothing yet: the running boot reconnects to its writes.
+        var second = NbdUri(KeyOf(await ScriptAsync("mac=52:54:00:00:00:01")));
+        Assert.True(File.Exists(overlay));
+        await QemuImg.IoAsync("raw", first, "read -P 0x5a 0 64k");
         await WaitForNoLiveSessionAsync();
+
+        // The new boot opens its disk: the last boot's writes are gone, and so is its key.
+        await QemuImg.IoAsync("raw", second, "read -P 0 0 64k");
+        await WaitForNoLiveSessionAsync();
+        Assert.NotEqual(0, (await ProcessRunner.RunAsync("qemu-io", ["-f", "raw", "-r", "-c", "read 0 512", first])).ExitCode);
 
         await _cli.OkAsync("device", "set", "pc1", "--persistent-write-cache", "true");
-        await QemuImg.IoAsync("raw", uri, "write -P 0x6b 0 64k");
+        await QemuImg.IoAsync("raw", second, "write -P 0x6b 0 64k");
         await WaitForNoLiveSessionAsync();
-        await ScriptAsync("mac=52:54:00:00:00:01");
-        await QemuImg.IoAsync("raw", uri, "read -P 0x6b 0 64k");
+        await QemuImg.IoAsync("raw", NbdUri(KeyOf(await ScriptAsync("mac=52:54:00:00:00:01"))), "read -P 0x6b 0 64k");
     }
 
     [Fact]
-    public async Task A_second_machine_under_a_live_identity_is_refused_and_logged()
+    public async Task A_second_machine_under_a_live_identity_is_refused_without_learning_who_holds_it()
     {
         // An NBD session of pc1 held open from 127.0.0.1; the boot request comes from 127.0.0.2.
+        var key = KeyOf(await ScriptAsync("mac=52:54:00:00:00:01"));
         var holder = Nbdsh.RunAsync($$"""
-            h.connect_uri("nbd://127.0.0.1:{{_nbdPort}}/gold%2Fpc1")
+            h.connect_uri("{{NbdUri(key)}}")
             import time
             time.sleep(6)
             h.shutdown()
@@ -204,25 +228,36 @@ public sealed class BootScriptTests : IAsyncLifetime
             },
         });
         var script = await other.GetStringAsync($"{_base}/boot.ipxe?mac=52:54:00:00:00:01");
-        Assert.Contains("pc1 (52:54:00:00:00:01) is running right now from 127.0.0.1", script, StringComparison.Ordinal);
-        await LoggedAsync("its identity is live elsewhere");
+        Assert.Contains("pc1 (52:54:00:00:00:01) is running on another machine right now", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("from 127.0.0.1", script, StringComparison.Ordinal);
+        Assert.DoesNotContain("session ", script, StringComparison.Ordinal);
+        await LoggedAsync("refused 52:54:00:00:00:01 from 127.0.0.2 (IdentityInUse)");
 
-        // Nor may it stream the device's view, over HTTP or any protocol: the session is not joined.
-        using var stream = await other.GetAsync($"{_base}/vdisk/gold/pc1");
-        Assert.Equal(HttpStatusCode.Forbidden, stream.StatusCode);
-        Assert.Contains("is streaming to 127.0.0.1", await stream.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        await LoggedAsync("Refused gold/pc1 to 127.0.0.2");
+        // Nor may it stream the device's view, over HTTP or any protocol, even with the key: the session is not joined.
+        foreach (var url in new[] { $"{_base}/vdisk/gold/pc1/{key}", $"{_base}/vdisk/gold/pc1" })
+        {
+            using var stream = await other.GetAsync(url);
+            Assert.Equal(HttpStatusCode.Forbidden, stream.StatusCode);
+            var body = await stream.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("127.0.0.1", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(key, body, StringComparison.Ordinal);
+        }
+
+        await LoggedAsync("Refused pc1 to 127.0.0.2: its boot is streaming to 127.0.0.1");
         await holder;
+        Assert.DoesNotContain(key, _server!.Output, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_device_view_is_served_over_http_ranges_as_ipxe_sanboot_reads_it()
     {
         await QemuImg.IoAsync("qcow2", Path.Combine(_cli.DataFolder, "vdisks", "gold", "gold.1.qcow2"), "write -P 0x3c 1M 64k");
-        await QemuImg.IoAsync("raw", $"nbd://127.0.0.1:{_nbdPort}/gold%2Fpc1", "write -P 0x4d 2M 4k");
+        var key = KeyOf(await ScriptAsync("mac=52:54:00:00:00:01"));
+        await QemuImg.IoAsync("raw", NbdUri(key), "write -P 0x4d 2M 4k");
         await WaitForNoLiveSessionAsync();
+        var view = $"{_base}/vdisk/gold/pc1/{key}";
 
-        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"{_base}/vdisk/gold/pc1"));
+        using var head = await _http.SendAsync(new HttpRequestMessage(HttpMethod.Head, view));
         Assert.Equal(HttpStatusCode.OK, head.StatusCode);
         Assert.Equal(64L << 20, head.Content.Headers.ContentLength);
         Assert.Equal("bytes", Assert.Single(head.Headers.AcceptRanges));
@@ -230,7 +265,7 @@ public sealed class BootScriptTests : IAsyncLifetime
 
         // curl, a client nobody here wrote, reads ranges of it.
         var part = Path.Combine(_cli.DataFolder, "part.bin");
-        var curl = await ProcessRunner.RunAsync("curl", ["-sSf", "-r", $"{(1L << 20) - 512}-{(2L << 20) + 4095}", "-o", part, $"{_base}/vdisk/gold/pc1"]);
+        var curl = await ProcessRunner.RunAsync("curl", ["-sSf", "-r", $"{(1L << 20) - 512}-{(2L << 20) + 4095}", "-o", part, view]);
         Assert.True(curl.ExitCode == 0, curl.ToString());
         var bytes = await File.ReadAllBytesAsync(part);
         Assert.Equal((1 << 20) + 4096 + 512, bytes.Length);
@@ -238,12 +273,12 @@ public sealed class BootScriptTests : IAsyncLifetime
         Assert.All(bytes[512..(512 + 65536)], b => Assert.Equal(0x3c, b));
         Assert.All(bytes[^4096..], b => Assert.Equal(0x4d, b));   // the device's own write, from its write cache
 
-        using var suffix = new HttpRequestMessage(HttpMethod.Get, $"{_base}/vdisk/gold/pc1");
+        using var suffix = new HttpRequestMessage(HttpMethod.Get, view);
         suffix.Headers.Range = new RangeHeaderValue(null, 1000);
         using var tail = await _http.SendAsync(suffix);
         Assert.Equal(HttpStatusCode.PartialContent, tail.StatusCode);
         Assert.Equal($"bytes {(64L << 20) - 1000}-{(64L << 20) - 1}/{64L << 20}", tail.Content.Headers.ContentRange?.ToString());
-        using var beyond = new HttpRequestMessage(HttpMethod.Get, $"{_base}/vdisk/gold/pc1");
+        using var beyond = new HttpRequestMessage(HttpMethod.Get, view);
         beyond.Headers.Range = new RangeHeaderValue(64L << 20, null);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, (await _http.SendAsync(beyond)).StatusCode);
 
@@ -251,9 +286,10 @@ public sealed class BootScriptTests : IAsyncLifetime
         var live = Assert.Single(sessions.EnumerateArray());
         Assert.Equal(("pc1", "http"), (live.GetProperty("device").GetString(), live.GetProperty("protocol").GetString()));
 
-        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/vdisk/nope/pc1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/vdisk/nope/pc1/{key}")).StatusCode);
         await _cli.OkAsync("device", "add", "52:54:00:00:00:02", "--name", "pc2");
-        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/vdisk/gold/pc2")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/vdisk/gold/pc2/{key}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _http.GetAsync($"{_base}/vdisk/gold/pc1")).StatusCode);
     }
 
     private async Task<string> ScriptAsync(string query)
@@ -265,6 +301,14 @@ public sealed class BootScriptTests : IAsyncLifetime
     }
 
     private Task LoggedAsync(string text) => _server!.WaitForOutputAsync(text);
+
+    /// <summary>The boot's key in a boot script (its SAN URL or its key's initramfs piece).</summary>
+    private static string KeyOf(string script) => ScriptKey().Match(script) is { Success: true } m ? m.Groups[1].Value : throw new Xunit.Sdk.XunitException("no key in the script:\n" + script);
+
+    private string NbdUri(string key) => $"nbd://127.0.0.1:{_nbdPort}/gold%2Fpc1%2F{key}";
+
+    [GeneratedRegex(@"/(?:boot/key|vdisk/[^/\s]+/[^/\s]+)/([0-9a-f]{32})\b")]
+    private static partial Regex ScriptKey();
 
     private async Task WaitForNoLiveSessionAsync() =>
         await WaitUntilAsync(async () => (await _cli.JsonAsync("session", "list")).GetArrayLength() == 0);

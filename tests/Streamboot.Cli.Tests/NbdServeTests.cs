@@ -8,7 +8,9 @@ namespace Streamboot.Cli.Tests;
 /// <summary>
 /// <c>streamboot serve</c> streaming over NBD to real clients (libnbd's
 /// nbdinfo, nbdcopy and nbdsh; qemu-io): sessions, isolation between devices,
-/// the read-only view, and what is refused.
+/// the read-only view, and what is refused. A device's own view needs its
+/// boot's key: these clients get one from <c>streamboot session key</c>, as a
+/// PXE client gets it from its boot script.
 /// </summary>
 public sealed class NbdServeTests : IAsyncLifetime
 {
@@ -55,7 +57,7 @@ public sealed class NbdServeTests : IAsyncLifetime
         var view = JsonDocument.Parse(await RunAsync("nbdinfo", "--json", Uri("gold"))).RootElement.GetProperty("exports")[0];
         Assert.True(view.GetProperty("is_read_only").GetBoolean());
         Assert.Equal(64L << 20, view.GetProperty("export-size").GetInt64());
-        var own = JsonDocument.Parse(await RunAsync("nbdinfo", "--json", Uri("gold/pc1"))).RootElement.GetProperty("exports")[0];
+        var own = JsonDocument.Parse(await RunAsync("nbdinfo", "--json", Uri(await ViewAsync("pc1")))).RootElement.GetProperty("exports")[0];
         Assert.False(own.GetProperty("is_read_only").GetBoolean());
 
         var map = await RunAsync("nbdinfo", "--map", Uri("gold"));
@@ -65,10 +67,13 @@ public sealed class NbdServeTests : IAsyncLifetime
     [Fact]
     public async Task Two_devices_write_only_their_own_view_and_the_shared_view_sees_neither()
     {
-        await QemuImg.IoAsync("raw", Uri("gold/pc1"), "write -P 0xa1 1M 64k");
-        await QemuImg.IoAsync("raw", Uri("gold/52-54-00-00-00-02"), "write -P 0xb2 1M 64k");
-        await QemuImg.IoAsync("raw", Uri("gold/pc1"), "read -P 0xa1 1M 64k", "read -P 0x11 0 1M");
-        await QemuImg.IoAsync("raw", Uri("gold/pc2"), "read -P 0xb2 1M 64k");
+        var pc1 = await ViewAsync("pc1");
+        var pc2 = await ViewAsync("52-54-00-00-00-02");
+        await QemuImg.IoAsync("raw", Uri(pc1), "write -P 0xa1 1M 64k");
+        await QemuImg.IoAsync("raw", Uri(pc2), "write -P 0xb2 1M 64k");
+        await QemuImg.IoAsync("raw", Uri(pc1), "read -P 0xa1 1M 64k", "read -P 0x11 0 1M");
+        Assert.StartsWith("gold/pc2/", pc2, StringComparison.Ordinal);
+        await QemuImg.IoAsync("raw", Uri(pc2), "read -P 0xb2 1M 64k");
         var copy = Path.Combine(_cli.DataFolder, "view.raw");
         await RunAsync("nbdcopy", Uri("gold"), copy);
         var bytes = await File.ReadAllBytesAsync(copy);
@@ -84,10 +89,11 @@ public sealed class NbdServeTests : IAsyncLifetime
     [Fact]
     public async Task A_connected_client_is_a_live_session_and_a_second_identity_is_refused()
     {
+        var pc1 = await ViewAsync("pc1");
         var script = $$"""
             import time, sys
             h = nbd.NBD()
-            h.connect_uri("{{Uri("gold/pc1")}}")
+            h.connect_uri("{{Uri(pc1)}}")
             h.pwrite(b"\x42" * 4096, 0, nbd.CMD_FLAG_FUA)
             print("connected", flush=True)
             time.sleep(8)
@@ -107,12 +113,19 @@ public sealed class NbdServeTests : IAsyncLifetime
         Assert.Equal(("pc1", "gold", "nbd"), (session.GetProperty("device").GetString(), session.GetProperty("vDisk").GetString(), session.GetProperty("protocol").GetString()));
 
         // The same device may open more connections (multi-conn) ...
-        await QemuImg.IoAsync("raw", Uri("gold/pc1"), "read -P 0x42 0 4k");
-        // ... an unassigned device and an unknown export may not.
-        var refused = await ProcessRunner.RunAsync("nbdinfo", [Uri("gold/stranger")]);
+        await QemuImg.IoAsync("raw", Uri(pc1), "read -P 0x42 0 4k");
+        // ... an unassigned device, a view without its key and an unknown export may not.
+        var refused = await ProcessRunner.RunAsync("nbdinfo", [Uri("gold/stranger/" + pc1.Split('/')[2])]);
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("server replied with", refused.Stderr, StringComparison.Ordinal);
-        Assert.Contains("not assigned", _server!.Output, StringComparison.Ordinal);
+        Assert.Contains("Refused gold/stranger over nbd", _server!.Output, StringComparison.Ordinal);
+        foreach (var keyless in new[] { "gold/pc1", "gold/52:54:00:00:00:01" })
+        {
+            var noKey = await ProcessRunner.RunAsync("nbdinfo", [Uri(keyless)]);
+            Assert.NotEqual(0, noKey.ExitCode);
+        }
+
+        Assert.DoesNotContain(pc1.Split('/')[2], _server.Output, StringComparison.Ordinal);
         var unknown = await ProcessRunner.RunAsync("nbdinfo", [Uri("nope")]);
         Assert.NotEqual(0, unknown.ExitCode);
 
@@ -142,6 +155,10 @@ public sealed class NbdServeTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("refused", result.Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>A new boot of the device, as its boot script would issue it: VDISK/DEVICE/KEY.</summary>
+    private async Task<string> ViewAsync(string device) =>
+        (await _cli.OkAsync("session", "key", device)).Stdout.Trim();
 
     private string Uri(string export) => $"nbd://127.0.0.1:{_nbdPort}/{export.Replace("/", "%2F", StringComparison.Ordinal)}";
 

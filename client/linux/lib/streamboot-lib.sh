@@ -13,10 +13,18 @@
 # kernel command line (streamboot.*, written by the server's iPXE script)
 # or, for images booted another way (SAN boot of a whole disk), from
 # GET SERVER/boot/identity?mac=MAC.
+#
+# The boot's key (it opens this device's disk; without it the server serves
+# only a read-only view) is never on the command line, which every user of
+# the running OS can read: the boot script loads it as an initramfs piece
+# of its own (SB_KEY_FILE), or /boot/identity hands it over once. It goes to
+# streamboot-nbd through its environment (readable by root only), never in
+# an argument or in session.env.
 
 SB_HTTP_PORT=8080
 SB_NBD_PORT=10809
 SB_RUN=/run/streamboot
+SB_KEY_FILE=/etc/streamboot/boot.key
 
 sb_log() {
 	echo "streamboot: [$(sb_uptime)] $*"
@@ -37,13 +45,15 @@ sb_fail() {
 sb_parse_cmdline() {
 	SB_URL="" SB_NBD="" SB_EXPORT="" SB_NAME="" SB_MACHINE_ID="" SB_CACHE=""
 	SB_LOCALDISK="" SB_ROOT="" SB_NBDDEV=/dev/nbd0 SB_TIMEOUT="" SB_WAIT=60
-	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT=""
+	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY=""
 	sb_root_param=""
+	[ -r "$SB_KEY_FILE" ] && read -r SB_KEY <"$SB_KEY_FILE"
 	for x in $(cat /proc/cmdline); do
 		case "$x" in
 		streamboot.url=*) SB_URL=${x#*=} ;;
 		streamboot.nbd=*) SB_NBD=${x#*=} ;;
 		streamboot.export=*) SB_EXPORT=${x#*=} ;;
+		streamboot.key=*) SB_KEY=${x#*=} ;;
 		streamboot.name=*) SB_NAME=${x#*=} ;;
 		streamboot.machine_id=*) SB_MACHINE_ID=${x#*=} ;;
 		streamboot.cache=*) SB_CACHE=${x#*=} ;;
@@ -134,9 +144,9 @@ sb_identity() {
 	[ -n "$SB_URL" ] || { sb_fail "no server: give streamboot.url=http://SERVER:8080 or a DHCP next-server"; return 1; }
 	deadline=$(($(sb_now) + SB_WAIT))
 	while :; do
-		json=$(sb_http_get "$SB_URL/boot/identity?mac=$mac" 2>/dev/null) && break
+		json=$(sb_http_get "$SB_URL/boot/identity?mac=$mac${SB_KEY:+&key=$SB_KEY}" 2>/dev/null) && break
 		if [ "$(sb_now)" -ge "$deadline" ]; then
-			sb_fail "$SB_URL/boot/identity?mac=$mac did not answer in $SB_WAIT s (not registered, or the server is down)"
+			sb_fail "$SB_URL/boot/identity?mac=$mac did not answer in $SB_WAIT s (not registered, its boot's key was already given out, or the server is down)"
 			return 1
 		fi
 		sleep 2
@@ -146,6 +156,7 @@ sb_identity() {
 	[ -n "$SB_EXPORT" ] || SB_EXPORT=$(sb_json_field "$json" export)
 	[ -n "$SB_CACHE" ] || SB_CACHE=$(sb_json_field "$json" writeCache)
 	[ -n "$SB_NBD" ] || SB_NBD=$(sb_json_field "$json" nbd)
+	[ -n "$SB_KEY" ] || SB_KEY=$(sb_json_field "$json" key)
 	[ -n "$SB_EXPORT" ] || { sb_fail "the server knows $mac but assigns it no vDisk"; return 1; }
 	return 0
 }
@@ -175,7 +186,17 @@ sb_session() {
 	case "$SB_NAME" in
 	*[!A-Za-z0-9.-]*) sb_fail "computer name '$SB_NAME' is not a valid host name"; return 1 ;;
 	esac
+	case "$SB_KEY" in
+	"") ;;
+	*[!0-9a-f]*) sb_fail "the boot's key is not 32 lower-case hex digits"; return 1 ;;
+	*) [ ${#SB_KEY} -eq 32 ] || { sb_fail "the boot's key is not 32 hex digits"; return 1; } ;;
+	esac
 	return 0
+}
+
+# A line of a client's output with the boot's key replaced by KEY.
+sb_hide_key() {
+	if [ -n "$SB_KEY" ]; then sed "s/$SB_KEY/KEY/g"; else cat; fi
 }
 
 # Connects the NBD device. streamboot-nbd configures it over netlink with a
@@ -200,7 +221,7 @@ sb_connect() {
 		[ -n "$SB_RECONNECT" ] && opts="$opts -r $SB_RECONNECT"
 		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -R" ;; esac
 		# shellcheck disable=SC2086
-		out=$(streamboot-nbd $opts "$host" "$port" "$SB_EXPORT" "$SB_NBDDEV" 2>&1) \
+		out=$(STREAMBOOT_KEY=$SB_KEY streamboot-nbd $opts "$host" "$port" "$SB_EXPORT" "$SB_NBDDEV" 2>&1) \
 			|| { sb_fail "$(echo "$out" | tail -n 1)"; return 1; }
 	else
 		if [ "$SB_NBDCLIENT" = nbd-client ]; then
@@ -208,7 +229,9 @@ sb_connect() {
 		else
 			sb_log "streamboot-nbd is not in the initramfs: connecting with nbd-client, which cannot keep the disk through a server restart"
 		fi
-		opts="-N $SB_EXPORT -persist -nonetlink -systemd-mark -swap"
+		# nbd-client takes the export name as an argument: with a key, any
+		# user of the running OS can read it in ps. streamboot-nbd does not.
+		opts="-N $SB_EXPORT${SB_KEY:+/$SB_KEY} -persist -nonetlink -systemd-mark -swap"
 		[ -n "$SB_TIMEOUT" ] && opts="$opts -timeout $SB_TIMEOUT"
 		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -readonly" ;; esac
 		deadline=$(($(sb_now) + SB_WAIT))
@@ -216,7 +239,7 @@ sb_connect() {
 			# shellcheck disable=SC2086
 			out=$(nbd-client "$host" "$port" "$SB_NBDDEV" $opts 2>&1) && break
 			if [ "$(sb_now)" -ge "$deadline" ]; then
-				sb_fail "nbd-client $host $port -N $SB_EXPORT failed for $SB_WAIT s: $(echo "$out" | tail -n 1)"
+				sb_fail "nbd-client $host $port -N $SB_EXPORT failed for $SB_WAIT s: $(echo "$out" | tail -n 1 | sb_hide_key)"
 				return 1
 			fi
 			sleep 2

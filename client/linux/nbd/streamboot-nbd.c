@@ -253,10 +253,10 @@ static int tcp_connect(const char *host, const char *port, char *why, size_t why
  * NBD_OPT_GO. Returns 0, or -1 with the reason in *why; *permanent says the
  * server answered (and refused) rather than the network failing.
  */
-static int handshake(int fd, const char *export, struct export_info *info, char *why, size_t whylen, int *permanent)
+static int handshake(int fd, const char *name, const char *export, struct export_info *info, char *why, size_t whylen, int *permanent)
 {
 	unsigned char hello[18], buf[64], *p;
-	size_t namelen = strlen(export);
+	size_t namelen = strlen(name);
 	uint16_t server_flags;
 	uint32_t client_flags;
 	int got_export = 0;
@@ -292,7 +292,7 @@ static int handshake(int fd, const char *export, struct export_info *info, char 
 	p = put32(p, NBD_OPT_GO);
 	p = put32(p, (uint32_t)(4 + namelen + 4));
 	p = put32(p, (uint32_t)namelen);
-	memcpy(p, export, namelen);
+	memcpy(p, name, namelen);
 	p += namelen;
 	p = put16(p, 1);
 	p = put16(p, NBD_INFO_BLOCK_SIZE);
@@ -466,7 +466,8 @@ static int nbd_family(int nl, uint16_t *family)
 }
 
 struct settings {
-	const char *host, *port, *export, *device;
+	/* export: the name shown in messages; name: what the handshake sends (EXPORT/KEY with a key). */
+	const char *host, *port, *export, *name, *device;
 	uint32_t index;
 	uint64_t timeout, dead_timeout;
 	int readonly;
@@ -544,7 +545,7 @@ static int open_session(const struct settings *s, struct export_info *info, int 
 	*permanent = 0;
 	if (fd < 0)
 		return -1;
-	if (handshake(fd, s->export, info, why, whylen, permanent) < 0) {
+	if (handshake(fd, s->name, s->export, info, why, whylen, permanent) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -565,7 +566,10 @@ static void usage(FILE *to)
 		"  -w, --wait S       keep trying the first connection for S s (default 60)\n"
 		"  -R, --readonly     a read-only device\n"
 		"  -f, --foreground   do not detach after connecting\n"
-		"  -q, --quiet        only warnings and errors\n");
+		"  -q, --quiet        only warnings and errors\n"
+		"The boot's key, when the export needs one, comes in the environment\n"
+		"variable STREAMBOOT_KEY (never an argument: any user can read those);\n"
+		"the handshake then names EXPORT/KEY.\n");
 }
 
 static unsigned long parse_seconds(const char *what, const char *text)
@@ -611,6 +615,25 @@ int main(int argc, char **argv)
 	s.port = argv[optind + 1];
 	s.export = argv[optind + 2];
 	s.device = argv[optind + 3];
+	s.name = s.export;
+	char *key = getenv("STREAMBOOT_KEY");
+	if (key && *key) {
+		size_t n = strlen(key);
+		if (n != 32 || strspn(key, "0123456789abcdef") != n) {
+			fprintf(stderr, "%s: STREAMBOOT_KEY is not a boot's key (32 lower-case hex digits)\n", progname);
+			return 2;
+		}
+		char *name = malloc(strlen(s.export) + 1 + n + 1);
+		if (!name) {
+			fprintf(stderr, "%s: out of memory\n", progname);
+			return 1;
+		}
+		sprintf(name, "%s/%s", s.export, key);
+		s.name = name;
+		/* Only root can read our environment, but it need not hold the key for ever. */
+		memset(key, 'x', n);
+		unsetenv("STREAMBOOT_KEY");
+	}
 	if (s.timeout == 0) {
 		fprintf(stderr, "%s: --timeout 0 would leave a request lost with a connection waiting for ever; give seconds\n", progname);
 		return 2;

@@ -12,4 +12,5 @@ public sealed record VDiskView(
     string StorePath,
     IReadOnlyList<VDiskVersionView> Versions,
     IReadOnlyList<string> AssignedDevices,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    bool AnonymousReads);

@@ -3,6 +3,9 @@ using System.Globalization;
 using Streamboot.Admin;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
+using Streamboot.Sessions;
+using Streamboot.Sessions.Decisions;
+using Streamboot.Sessions.Profiles;
 
 namespace Streamboot.Cli.Commands;
 
@@ -32,7 +35,52 @@ public static class SiteCommands
                     s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
                 ],
                 parse.GetValue(all) ? "No sessions recorded." : "No live sessions.")));
-        return new Command("session", "Streaming sessions: who streams what, from which server") { list };
+        return new Command("session", "Streaming sessions: who streams what, from which server") { list, KeyVerb() };
+    }
+
+    /// <summary>
+    /// <c>session key DEVICE</c>: an admin's boot of a device, issued as its
+    /// boot script would issue it, for a client that is not a PXE machine
+    /// (qemu-img, nbdcopy, a VM started by hand): its first open starts the
+    /// boot, which ends the device's previous one.
+    /// </summary>
+    private static Command KeyVerb()
+    {
+        var device = new Argument<string>("DEVICE") { Description = "Device name or MAC address" };
+        var vdisk = new Option<string?>("--vdisk") { Description = "Which of its vDisks, when it has several", HelpName = "VDISK" };
+        var verb = new Command("key", "Issue a new boot of a device and print its disk's view name VDISK/DEVICE/KEY (its first open starts the boot and ends the device's previous one)") { device, vdisk };
+        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            var devices = await new DeviceAdmin(site).ShowAsync(parse.GetValue(device)!, ct);
+            if (!devices.Ok)
+            {
+                return CliOutput.Error(devices.Error);
+            }
+
+            await using var sessions = new SessionLayer(site, new SessionSettings(), BootProfileSettings.Default with { Window = TimeSpan.Zero }, () => null, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            var decision = await sessions.DecideAsync(new BootRequest(devices.Value.Mac, null, VDisk: parse.GetValue(vdisk)), ct);
+            switch (decision)
+            {
+                case BootVDisk boot:
+                    var view = $"{boot.Target.Export}/{boot.Key}";
+                    if (output.Json)
+                    {
+                        return output.Item(new { view, device = boot.Device.Name, vdisk = boot.Target.VDisk, version = boot.Target.Version, key = boot.Key }, []);
+                    }
+
+                    System.Console.Out.WriteLine(view);
+                    return ExitCodes.Ok;
+                case BootMenu menu:
+                    return CliOutput.Usage($"{menu.Device.Name} has several vDisks ({string.Join(", ", menu.Items.Select(i => i.VDisk))}); choose one with --vdisk");
+                case BootRefused refused:
+                    CliOutput.Fail(refused.Message);
+                    return ExitCodes.Failure;
+                default:
+                    CliOutput.Fail("the device cannot boot now");
+                    return ExitCodes.Failure;
+            }
+        }));
+        return verb;
     }
 
     public static Command Dhcp()

@@ -12,10 +12,11 @@ public static class VDiskCommands
 {
     public static Command Create()
     {
-        var command = new Command("vdisk", "Create, list, show and delete vDisks");
+        var command = new Command("vdisk", "Create, list, show, change and delete vDisks");
         command.Subcommands.Add(CreateVerb());
         command.Subcommands.Add(ListVerb());
         command.Subcommands.Add(ShowVerb());
+        command.Subcommands.Add(SetVerb());
         command.Subcommands.Add(DeleteVerb());
         command.Subcommands.Add(ImportVerb());
         command.Subcommands.Add(VersionCommands.Create());
@@ -96,6 +97,27 @@ public static class VDiskCommands
         return verb;
     }
 
+    private static Command SetVerb()
+    {
+        var name = new Argument<string>("NAME") { Description = "vDisk name" };
+        var description = new Option<string?>("--description") { Description = "Free text (\"\" clears it)", HelpName = "TEXT" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, client-ram, or none (private images); boots that start from now use it", HelpName = "MODE" };
+        var anonymous = new Option<bool?>("--anonymous-reads") { Description = "true or false: serve the read-only view of production (export VDISK) to anyone, without a boot's key", HelpName = "BOOL" };
+        var verb = new Command("set", "Change a vDisk") { name, description, writeCache, anonymous };
+        verb.SetAction((parse, ct) =>
+        {
+            var changes = new VDiskChanges(parse.GetValue(description), parse.GetValue(writeCache), parse.GetValue(anonymous));
+            if (changes == new VDiskChanges())
+            {
+                return Task.FromResult(CliOutput.Usage("nothing to change; give --description, --write-cache or --anonymous-reads (see 'streamboot vdisk set --help')"));
+            }
+
+            return CliContext.RunAsync(parse, ct, async (site, output) =>
+                output.Result(await new VDiskAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct), v => Print(output, v, $"Changed vDisk [bold]{Markup(v.Name)}[/]")));
+        });
+        return verb;
+    }
+
     private static Command DeleteVerb()
     {
         var name = new Argument<string>("NAME") { Description = "vDisk name" };
@@ -119,6 +141,7 @@ public static class VDiskCommands
             ("Format", KebabCase.Of(v.Format)),
             ("Access", KebabCase.Of(v.AccessMode)),
             ("Write cache", KebabCase.Of(v.WriteCacheMode)),
+            ("Anonymous reads", v.AnonymousReads ? "yes: export " + v.Name + " is served read-only to anyone" : "no: only devices with a boot's key"),
             ("Store", v.StorePath),
             ("Versions", string.Join("\n", v.Versions.Select(x => $"{x.Number}  {KebabCase.Of(x.Stage),-11}  {x.File}  {x.Description}"))),
             ("Devices", v.AssignedDevices.Count == 0 ? "(none)" : string.Join(", ", v.AssignedDevices)),

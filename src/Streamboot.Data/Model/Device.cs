@@ -33,12 +33,6 @@ public sealed class Device
     /// <summary>A fixed IPv4 address the server's DHCP (full mode) always gives this device.</summary>
     public string? IpAddress { get; set; }
 
-    /// <summary>The vDisk the device's current boot streams (null: no boot since its last boot script).</summary>
-    public long? BootVDiskId { get; set; }
-
-    /// <summary>The version of <see cref="BootVDiskId"/> the current boot runs; reconnects keep it.</summary>
-    public int? BootVersion { get; set; }
-
     public DateTime CreatedAt { get; set; }
 
     public DateTime UpdatedAt { get; set; }

@@ -20,6 +20,9 @@ public sealed class VDisk
 
     public WriteCacheMode WriteCacheMode { get; set; } = WriteCacheMode.ServerDisk;
 
+    /// <summary>Serve the read-only view of production (<c>VDISK</c>) to anyone who asks, without a boot's key.</summary>
+    public bool AnonymousReads { get; set; } = true;
+
     public DateTime CreatedAt { get; set; }
 
     public List<VDiskVersion> Versions { get; } = [];

@@ -3,35 +3,40 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Streamboot.Admin;
-using Streamboot.Admin.Boot;
 using Streamboot.Data;
+using Streamboot.Sessions;
+using Streamboot.Sessions.Decisions;
 using Streamboot.Server.Configuration;
 using Streamboot.Server.Http;
-using Streamboot.Server.Streaming;
 
 namespace Streamboot.Server.Boot;
 
 /// <summary>
-/// Step 2 of the boot over HTTP: <c>GET /boot.ipxe?mac=...</c> answers an
-/// iPXE script built from the database; <c>GET /boot/identity?mac=...</c>
-/// tells a running client's OS who it is; <c>GET /boot/files/VDISK/FILE</c>
-/// serves the kernel and initrd a vDisk keeps beside its images.
+/// Step 2 of the boot over HTTP, translated to and from the session layer:
+/// <c>GET /boot.ipxe?mac=...</c> answers an iPXE script of the boot decision;
+/// <c>GET /boot/identity?mac=...&amp;key=...</c> tells a running client's OS
+/// who it is; <c>GET /boot/files/VDISK/FILE</c> serves the kernel and initrd
+/// a vDisk keeps beside its images. Nothing is decided here.
 /// </summary>
-public static partial class BootEndpoints
+public static class BootEndpoints
 {
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/boot.ipxe", ScriptAsync);
         app.MapGet("/boot/identity", IdentityAsync);
         app.MapMethods("/boot/files/{vdisk}/{file}", ["GET", "HEAD"], FileAsync);
+        app.MapGet($"/boot/key/{{key}}/{KeyArchive.FileName}", Key);
     }
 
-    private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] AdminSite site, [FromServices] SessionRegistry registry, [FromServices] WriteCacheStore caches, [FromServices] IOptions<StreambootOptions> options, [FromServices] ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>The boot's key as an initramfs piece (iPXE fetches it with the initrd); a key of the right form is all it takes, since it only says back what it was told.</summary>
+    private static IResult Key(string key) =>
+        Sessions.Credentials.BootKey.IsWellFormed(key)
+            ? Results.Bytes(KeyArchive.Build(key), "application/octet-stream")
+            : Results.NotFound();
+
+    private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] IBootSessions sessions, [FromServices] IOptions<StreambootOptions> options, CancellationToken cancellationToken)
     {
-        var logger = loggers.CreateLogger("Streamboot.Boot");
         var query = http.Request.Query;
         if (!query.ContainsKey("mac"))
         {
@@ -39,59 +44,30 @@ public static partial class BootEndpoints
             return Results.Text(IpxeScript.Identify(Context(http, options.Value)), "text/plain; charset=utf-8");
         }
 
-        var remote = ClientAddress.Of(http);
         var request = new BootRequest(
             Mac: query["mac"].FirstOrDefault(),
-            RemoteAddress: remote,
+            RemoteAddress: ClientAddress.Of(http),
             Uuid: query["uuid"].FirstOrDefault(),
             BuildArch: query["buildarch"].FirstOrDefault(),
             Platform: query["platform"].FirstOrDefault(),
             VDisk: query["vdisk"].FirstOrDefault(),
             Register: query["register"].FirstOrDefault());
-        var decision = await new BootPlanner(site).DecideAsync(request, cancellationToken);
-        var mac = MacAddress.TryParse(request.Mac, out var parsed) ? parsed.ToString() : "(none)";
-        switch (decision)
-        {
-            case BootVDisk boot:
-                await registry.NewBootAsync(boot.Device.Name, persistent: boot.PersistentWriteCache);
-                caches.BootBegins(boot.Device.Name, boot.Target.VDisk, boot.Target.Version);
-                LogBoot(logger, mac, remote ?? "", boot.Device.Name, boot.Target.VDisk, boot.Target.Version, request.Platform ?? "", request.BuildArch ?? "");
-                if (boot.Registered)
-                {
-                    LogRegistered(logger, mac, boot.Device.Name, boot.Device.Collection);
-                }
-
-                break;
-            case BootMenu menu:
-                LogMenu(logger, mac, remote ?? "", menu.Device.Name, menu.Items.Count);
-                break;
-            case RegistrationMenu registration:
-                LogRegistrationMenu(logger, mac, remote ?? "", registration.Collection);
-                break;
-            case BootRefused refused when refused.Reason == BootRefusal.IdentityInUse:
-                LogIdentityInUse(logger, mac, remote ?? "", refused.Message);
-                break;
-            case BootRefused refused:
-                LogRefused(logger, mac, remote ?? "", refused.Reason, refused.Message);
-                break;
-        }
-
-        var script = IpxeScript.Render(decision, Context(http, options.Value));
-        return Results.Text(script, "text/plain; charset=utf-8");
+        var decision = await sessions.DecideAsync(request, cancellationToken);
+        return Results.Text(IpxeScript.Render(decision, Context(http, options.Value)), "text/plain; charset=utf-8");
     }
 
-    private static async Task<IResult> IdentityAsync(HttpContext http, [FromServices] AdminSite site, [FromServices] IOptions<StreambootOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> IdentityAsync(HttpContext http, [FromServices] IBootSessions sessions, [FromServices] IOptions<StreambootOptions> options, CancellationToken cancellationToken)
     {
         var mac = http.Request.Query["mac"].FirstOrDefault();
         if (string.IsNullOrEmpty(mac))
         {
-            return Results.Problem(statusCode: 400, title: "give the device's MAC address: /boot/identity?mac=52:54:00:12:34:56");
+            return Results.Problem(statusCode: 400, title: "give the device's MAC address and its boot's key: /boot/identity?mac=52:54:00:12:34:56&key=KEY");
         }
 
-        var found = await new BootPlanner(site).IdentityAsync(mac, cancellationToken);
+        var found = await sessions.IdentityAsync(new IdentityRequest(mac, http.Request.Query["key"].FirstOrDefault(), ClientAddress.Of(http)), cancellationToken);
         if (!found.Ok)
         {
-            return Results.Problem(statusCode: found.Error.Kind == AdminErrorKind.Invalid ? 400 : 404, title: found.Error.Message);
+            return Results.Problem(statusCode: StatusOf(found.Error), title: found.Error.Message);
         }
 
         var context = Context(http, options.Value);
@@ -105,32 +81,45 @@ public static partial class BootEndpoints
             enabled = identity.Enabled,
             vdisks = identity.VDisks,
             vdisk = identity.VDisk,
-            export = identity.LiveExport ?? (identity.VDisk is null ? null : $"{identity.VDisk}/{identity.Device.Name}"),
-            live = identity.LiveExport is not null,
+            export = identity.Export,
+            key = identity.Key,
+            live = identity.Live,
             writeCache = identity.WriteCacheMode is { } mode ? KebabCase.Of(mode) : null,
             server = context.BaseUrl,
             nbd = $"{context.NbdHost}:{context.NbdPort}",
         });
     }
 
-    private static async Task<IResult> FileAsync(string vdisk, string file, [FromServices] AdminSite site, CancellationToken cancellationToken)
+    private static async Task<IResult> FileAsync(string vdisk, string file, HttpContext http, [FromServices] IBootSessions sessions, CancellationToken cancellationToken)
     {
         if (file is not (IpxeScript.KernelFile or IpxeScript.InitrdFile))
         {
             return Results.NotFound();
         }
 
-        var folder = await new VDiskAdmin(site).StoreFolderAsync(vdisk, cancellationToken);
-        if (folder is null)
+        var folder = await sessions.BootFilesAsync(new BootFilesRequest(vdisk, http.Request.Query["key"].FirstOrDefault()), cancellationToken);
+        if (!folder.Ok)
         {
-            return Results.NotFound();
+            return Results.Problem(statusCode: StatusOf(folder.Error), title: folder.Error.Message);
         }
 
-        var path = Path.Combine(folder, "boot", file);
+        var path = Path.Combine(folder.Value, "boot", file);
         return File.Exists(path)
             ? Results.File(path, "application/octet-stream", enableRangeProcessing: true)
             : Results.NotFound();
     }
+
+    /// <summary>A missing or wrong key is 403, not 401: there is no HTTP authentication scheme to offer.</summary>
+    private static int StatusOf(SessionError error) => error.Reason switch
+    {
+        SessionRefusal.BadName => StatusCodes.Status400BadRequest,
+        _ => error.Kind switch
+        {
+            SessionErrorKind.NotFound => StatusCodes.Status404NotFound,
+            SessionErrorKind.Refused => StatusCodes.Status403Forbidden,
+            _ => StatusCodes.Status503ServiceUnavailable,
+        },
+    };
 
     /// <summary>
     /// URLs in the script point where the client reached this server (its
@@ -147,22 +136,4 @@ public static partial class BootEndpoints
         var nbdHost = host.Trim('[', ']');
         return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds);
     }
-
-    [LoggerMessage(1200, LogLevel.Information, "Boot: {Mac} from {Remote} boots vDisk {VDisk} version {Version} as {Name} (platform {Platform}, arch {Arch})")]
-    private static partial void LogBoot(ILogger logger, string mac, string remote, string name, string vdisk, int version, string platform, string arch);
-
-    [LoggerMessage(1201, LogLevel.Information, "Boot: registered unknown machine {Mac} as {Name} in collection {Collection}")]
-    private static partial void LogRegistered(ILogger logger, string mac, string name, string collection);
-
-    [LoggerMessage(1202, LogLevel.Information, "Boot: {Mac} from {Remote} ({Name}) gets a menu of {Count} vDisks")]
-    private static partial void LogMenu(ILogger logger, string mac, string remote, string name, int count);
-
-    [LoggerMessage(1203, LogLevel.Information, "Boot: unknown machine {Mac} from {Remote} gets the registration menu of collection {Collection}")]
-    private static partial void LogRegistrationMenu(ILogger logger, string mac, string remote, string collection);
-
-    [LoggerMessage(1204, LogLevel.Warning, "Boot: refused {Mac} from {Remote} ({Reason}): {Message}")]
-    private static partial void LogRefused(ILogger logger, string mac, string remote, BootRefusal reason, string message);
-
-    [LoggerMessage(1205, LogLevel.Warning, "Boot: refused {Mac} from {Remote}: its identity is live elsewhere: {Message}")]
-    private static partial void LogIdentityInUse(ILogger logger, string mac, string remote, string message);
 }

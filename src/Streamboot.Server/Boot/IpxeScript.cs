@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Streamboot.Admin.Boot;
 using Streamboot.Data;
+using Streamboot.Sessions.Decisions;
 
 namespace Streamboot.Server.Boot;
 
@@ -9,11 +9,14 @@ namespace Streamboot.Server.Boot;
 /// Renders a <see cref="BootDecision"/> as an iPXE script. Everything a
 /// client's OS needs to know about its session goes on the kernel command
 /// line as <c>streamboot.*</c> parameters (the client boot component reads
-/// them; <c>/boot/identity</c> answers the same for images booted another way):
+/// them; <c>/boot/identity</c> answers the same for images booted another
+/// way), except the boot's key, which goes in an initramfs piece of its own
+/// (<see cref="KeyArchive"/>): the command line is readable by every user of
+/// the running OS.
 /// <code>
 ///   streamboot.url=http://SERVER:PORT        this server's HTTP base
 ///   streamboot.nbd=SERVER:PORT               its NBD endpoint
-///   streamboot.export=VDISK/DEVICE           the device's session export
+///   streamboot.export=VDISK/DEVICE           the device's own view (VDISK/DEVICE/KEY with the key)
 ///   streamboot.name=NAME                     computer name
 ///   streamboot.machine_id=HEX32              /etc/machine-id
 ///   streamboot.cache=server-disk|server-ram|client-disk|none
@@ -67,17 +70,24 @@ public static class IpxeScript
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: booting vDisk {Text(boot.Target.VDisk)} version {boot.Target.Version} (write cache: {KebabCase.Of(boot.Target.WriteCacheMode)})");
         var files = Path.Combine(boot.Target.StoreFolder, "boot");
         var vdiskUrl = $"{context.BaseUrl}/boot/files/{Uri.EscapeDataString(boot.Target.VDisk)}";
+        var withKey = $"?key={boot.Key}";
         if (File.Exists(Path.Combine(files, KernelFile)))
         {
             var extra = File.Exists(Path.Combine(files, CmdlineFile))
                 ? string.Join(' ', File.ReadAllText(Path.Combine(files, CmdlineFile)).Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries))
                 : "";
             var hasInitrd = File.Exists(Path.Combine(files, InitrdFile));
-            var parameters = string.Join(' ', new[] { hasInitrd ? $"initrd={InitrdFile}" : "", extra, SessionParameters(boot, context) }.Where(p => p.Length > 0));
-            s.AppendLine(CultureInfo.InvariantCulture, $"kernel {vdiskUrl}/{KernelFile} {parameters} || goto failed");
+            // initrd= names the pieces for a kernel started as an EFI program
+            // (its stub loads them from iPXE by name); under BIOS iPXE hands
+            // every initrd to the kernel, which unpacks them in order.
+            // Without an initrd there is no client component to read the key.
+            var initrds = hasInitrd ? $"initrd={InitrdFile} initrd={KeyArchive.FileName}" : "";
+            var parameters = string.Join(' ', new[] { initrds, extra, SessionParameters(boot, context) }.Where(p => p.Length > 0));
+            s.AppendLine(CultureInfo.InvariantCulture, $"kernel {vdiskUrl}/{KernelFile}{withKey} {parameters} || goto failed");
             if (hasInitrd)
             {
-                s.AppendLine(CultureInfo.InvariantCulture, $"initrd {vdiskUrl}/{InitrdFile} || goto failed");
+                s.AppendLine(CultureInfo.InvariantCulture, $"initrd {vdiskUrl}/{InitrdFile}{withKey} || goto failed");
+                s.AppendLine(CultureInfo.InvariantCulture, $"initrd {context.BaseUrl}/boot/key/{boot.Key}/{KeyArchive.FileName} || goto failed");
             }
 
             s.AppendLine("boot || goto failed");
@@ -87,7 +97,7 @@ public static class IpxeScript
             // A whole-disk image with its own boot loader: iPXE reads it over
             // HTTP range requests and hands it to the BIOS as drive 0x80.
             s.AppendLine("echo Streamboot: no kernel beside this vDisk; SAN-booting the whole disk over HTTP");
-            s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {context.BaseUrl}/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)} || goto failed");
+            s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {context.BaseUrl}/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)}/{boot.Key} || goto failed");
         }
 
         s.AppendLine(":failed");

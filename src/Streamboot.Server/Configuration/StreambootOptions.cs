@@ -29,6 +29,26 @@ public sealed class StreambootOptions
     /// <summary>MiB of RAM each server-ram write cache may hold before it overflows to disk.</summary>
     public int RamWriteCacheMiB { get; set; } = 256;
 
+    /// <summary>
+    /// A device's own disk view needs its boot's key (issued by its boot
+    /// script). Off only for a closed lab: anyone who knows a device's name
+    /// can then read and write its disk.
+    /// </summary>
+    public bool BootKeys { get; set; } = true;
+
+    /// <summary>
+    /// Boot scripts for a MAC go only to the address this server's DHCP leased
+    /// to it. Unset: on with <c>--dhcp full</c>, off otherwise (another DHCP
+    /// server hands out the addresses).
+    /// </summary>
+    public bool? BootScriptsToLeasedAddressOnly { get; set; }
+
+    /// <summary>Seconds a new boot from another address waits after the device's running boot last streamed (a second machine cannot take over a live disk).</summary>
+    public int BootTakeoverGuardSeconds { get; set; } = 120;
+
+    /// <summary>Seconds an HTTP disk view (iPXE SAN boot) is held after its last request.</summary>
+    public int HttpDiskIdleSeconds { get; set; } = 30;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

@@ -1,26 +1,26 @@
-using Streamboot.Admin;
-using Streamboot.Server.Streaming;
+using Streamboot.Sessions;
+using Streamboot.Sessions.Views;
 
 namespace Streamboot.Server.Http;
 
 /// <summary>
 /// HTTP has no connection to hang a session on: iPXE's SAN boot sends a
 /// HEAD and then hundreds of ranged GETs, over one or several connections.
-/// A client's session is held here while it keeps asking and released once
-/// it has been idle for <see cref="IdleTimeout"/> (it has usually gone on
-/// to NBD by then, which joins the same session while both are open).
+/// A client's view is held here while it keeps asking and let go once it
+/// has been idle for <see cref="IdleTimeout"/> (it has usually gone on to
+/// NBD by then, which joins the same session while both are open).
 /// </summary>
 public sealed class HttpSessions : IAsyncDisposable
 {
-    private readonly SessionRegistry _registry;
+    private readonly IBootSessions _sessions;
     private readonly TimeProvider _clock;
-    private readonly Dictionary<(string Export, string? Remote), Held> _held = [];
+    private readonly Dictionary<(string Name, string? Remote), Held> _held = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ITimer _sweeper;
 
-    public HttpSessions(SessionRegistry registry, TimeProvider clock)
+    public HttpSessions(IBootSessions sessions, TimeProvider clock)
     {
-        _registry = registry;
+        _sessions = sessions;
         _clock = clock;
         _sweeper = clock.CreateTimer(_ => _ = SweepAsync(), null, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
     }
@@ -28,24 +28,24 @@ public sealed class HttpSessions : IAsyncDisposable
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The session of an export for this client, opened on first use. The
-    /// session stays open at least until the returned use is disposed.
+    /// The view of this name for this client, opened on first use. It stays
+    /// open at least until the returned use is disposed.
     /// </summary>
-    public async Task<AdminResult<Use>> UseAsync(string export, string? remote, CancellationToken cancellationToken)
+    public async Task<SessionResult<Use>> UseAsync(string name, string? remote, CancellationToken cancellationToken)
     {
-        var key = (export.ToLowerInvariant(), remote);
+        var key = (name.ToLowerInvariant(), remote);
         await _gate.WaitAsync(cancellationToken);
         try
         {
             if (!_held.TryGetValue(key, out var held))
             {
-                var lease = await _registry.AcquireAsync(export, "http", remote, cancellationToken);
-                if (!lease.Ok)
+                var view = await _sessions.OpenAsync(new ViewRequest(name, "http", remote), cancellationToken);
+                if (!view.Ok)
                 {
-                    return lease.Error;
+                    return view.Error;
                 }
 
-                held = new Held(lease.Value);
+                held = new Held(view.Value);
                 _held[key] = held;
             }
 
@@ -67,7 +67,7 @@ public sealed class HttpSessions : IAsyncDisposable
         {
             foreach (var held in _held.Values)
             {
-                await held.Lease.DisposeAsync();
+                await held.View.DisposeAsync();
             }
 
             _held.Clear();
@@ -87,7 +87,7 @@ public sealed class HttpSessions : IAsyncDisposable
             foreach (var (key, held) in _held.Where(h => Volatile.Read(ref h.Value.Users) == 0 && now - h.Value.LastUsed > IdleTimeout).ToList())
             {
                 _held.Remove(key);
-                await held.Lease.DisposeAsync();
+                await held.View.DisposeAsync();
             }
         }
         finally
@@ -103,18 +103,18 @@ public sealed class HttpSessions : IAsyncDisposable
 
         internal Use(Held held) => _held = held;
 
-        public SessionLease Lease => _held.Lease;
+        public SessionView View => _held.View;
 
         public void Dispose() => Interlocked.Decrement(ref _held.Users);
     }
 
-    internal sealed class Held(SessionLease lease)
+    internal sealed class Held(SessionView view)
     {
 #pragma warning disable SA1401 // updated with Interlocked
         public int Users;
 #pragma warning restore SA1401
 
-        public SessionLease Lease { get; } = lease;
+        public SessionView View { get; } = view;
 
         public DateTimeOffset LastUsed { get; set; }
     }

@@ -5,16 +5,16 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Net.Http.Headers;
-using Streamboot.Admin;
+using Streamboot.Sessions;
 using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Server.Http;
 
 /// <summary>
 /// A vDisk over HTTP range requests, for iPXE's <c>sanboot http://...</c>:
-/// <c>/vdisk/VDISK/DEVICE</c> is the device's session view (the same one NBD
-/// serves, write cache and all), <c>/vdisk/VDISK</c> the read-only view of
-/// production. HEAD answers the size with no body; GET answers one byte
+/// <c>/vdisk/VDISK/DEVICE/KEY</c> is the device's own view with its boot's
+/// key (the same session NBD serves, write cache and all), <c>/vdisk/VDISK</c>
+/// the read-only view of production. HEAD answers the size with no body; GET answers one byte
 /// range (206) or the whole disk (200). Read-only: iPXE never writes to an
 /// HTTP SAN device.
 /// </summary>
@@ -26,18 +26,19 @@ public static class VDiskOverHttp
     {
         app.MapMethods("/vdisk/{vdisk}", ["GET", "HEAD"], (HttpContext http, string vdisk, [FromServices] HttpSessions sessions) => ServeAsync(http, vdisk, sessions));
         app.MapMethods("/vdisk/{vdisk}/{device}", ["GET", "HEAD"], (HttpContext http, string vdisk, string device, [FromServices] HttpSessions sessions) => ServeAsync(http, $"{vdisk}/{device}", sessions));
+        app.MapMethods("/vdisk/{vdisk}/{device}/{key}", ["GET", "HEAD"], (HttpContext http, string vdisk, string device, string key, [FromServices] HttpSessions sessions) => ServeAsync(http, $"{vdisk}/{device}/{key}", sessions));
     }
 
-    private static async Task ServeAsync(HttpContext http, string export, HttpSessions sessions)
+    private static async Task ServeAsync(HttpContext http, string name, HttpSessions sessions)
     {
         var remote = ClientAddress.Of(http);
-        var use = await sessions.UseAsync(export, remote, http.RequestAborted);
+        var use = await sessions.UseAsync(name, remote, http.RequestAborted);
         if (!use.Ok)
         {
             http.Response.StatusCode = use.Error.Kind switch
             {
-                AdminErrorKind.NotFound => StatusCodes.Status404NotFound,
-                AdminErrorKind.Refused or AdminErrorKind.Conflict => StatusCodes.Status403Forbidden,
+                SessionErrorKind.NotFound => StatusCodes.Status404NotFound,
+                SessionErrorKind.Refused => StatusCodes.Status403Forbidden,
                 _ => StatusCodes.Status503ServiceUnavailable,
             };
             await http.Response.WriteAsync(use.Error.Message + "\n", http.RequestAborted);
@@ -45,7 +46,7 @@ public static class VDiskOverHttp
         }
 
         using var held = use.Value;
-        var device = held.Lease.Device;
+        var device = held.View.Device;
         var size = device.Size;
         var response = http.Response;
         response.Headers.AcceptRanges = "bytes";

@@ -1,14 +1,14 @@
-using Streamboot.Server.Streaming;
+using Streamboot.Sessions.Views;
 using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Server.Nbd;
 
 /// <summary>
 /// A session's device as one connection sees it: disposing it (the protocol
-/// does, exactly once, however the connection ends) releases the
-/// connection's lease on the shared session instead of closing the device.
+/// does, exactly once, however the connection ends) lets go of the
+/// connection's view instead of closing the shared device.
 /// </summary>
-internal sealed class LeasedBlockDevice(SessionLease lease) : BlockDeviceFilter(lease.Device)
+internal sealed class LeasedBlockDevice(SessionView view) : BlockDeviceFilter(view.Device)
 {
-    public override ValueTask DisposeAsync() => lease.DisposeAsync();
+    public override ValueTask DisposeAsync() => view.DisposeAsync();
 }

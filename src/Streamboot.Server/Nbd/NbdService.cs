@@ -4,67 +4,38 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streamboot.Protocols.Nbd;
 using Streamboot.Server.Configuration;
-using Streamboot.Server.Streaming;
 
 namespace Streamboot.Server.Nbd;
 
-/// <summary>
-/// Runs the NBD server inside <c>streamboot serve</c> on <c>--nbd-port</c>
-/// (10809, the port IANA assigned to NBD) and writes the live sessions'
-/// counters to the database every few seconds for <c>session list</c>.
-/// </summary>
+/// <summary>Runs the NBD server inside <c>streamboot serve</c> on <c>--nbd-port</c> (10809, the port IANA assigned to NBD).</summary>
 internal sealed class NbdService(
     SiteNbdExports exports,
-    SessionRegistry registry,
     IOptions<StreambootOptions> options,
-    ILoggerFactory loggerFactory) : BackgroundService
+    ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
 {
     private NbdServer? _server;
 
-    public override Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         _server = new NbdServer(exports, new NbdServerOptions(), loggerFactory);
         StreambootServer.TryParseBind(options.Value.Bind, out var address);
         _server.Start(new IPEndPoint(address, options.Value.NbdPort));
-        return base.StartAsync(cancellationToken);
+        return Task.CompletedTask;
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         if (_server is not null)
         {
             await _server.StopAsync();
         }
-
-        await base.StopAsync(cancellationToken);
-        await registry.ReportAsync(CancellationToken.None);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public async ValueTask DisposeAsync()
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5));
-        try
+        if (_server is not null)
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    await registry.ReportAsync(stoppingToken);
-                }
-                catch (System.Data.Common.DbException)
-                {
-                    // Counters are best effort; the next tick retries.
-                }
-            }
+            await _server.DisposeAsync();
         }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    public override void Dispose()
-    {
-        _server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        base.Dispose();
     }
 }

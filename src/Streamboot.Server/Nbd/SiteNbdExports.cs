@@ -1,64 +1,64 @@
-using Streamboot.Admin;
 using Streamboot.Protocols.Nbd;
 using Streamboot.Protocols.Nbd.Exports;
-using Streamboot.Server.Streaming;
-using Streamboot.Storage.Formats;
+using Streamboot.Sessions;
+using Streamboot.Sessions.Views;
 
 namespace Streamboot.Server.Nbd;
 
 /// <summary>
-/// What NBD export names mean on this site: <c>VDISK</c> is a read-only view
-/// of the newest production version, <c>VDISK/DEVICE</c> the device's own
-/// session (its version, its write cache). Errors map to NBD replies here:
-/// unknown names to NBD_REP_ERR_UNKNOWN, refusals (not assigned, disabled, a
-/// second live identity) to NBD_REP_ERR_POLICY.
+/// NBD's front end to the session layer: an export name is a view name
+/// (<c>VDISK</c>, or <c>VDISK/DEVICE/KEY</c> for a device's own disk).
+/// Refusals map to NBD replies here, in one place: unknown names to
+/// NBD_REP_ERR_UNKNOWN, policy (no key, a wrong key, not assigned, disabled,
+/// a second live identity) to NBD_REP_ERR_POLICY, storage failures to
+/// NBD_REP_ERR_PLATFORM.
 /// </summary>
-internal sealed class SiteNbdExports(Func<StreamingSessions> sessions, SessionRegistry registry) : INbdExportProvider
+internal sealed class SiteNbdExports(IBootSessions sessions) : INbdExportProvider
 {
     public async ValueTask<IReadOnlyList<NbdExportListing>> ListExportsAsync(NbdConnectionInfo connection, CancellationToken cancellationToken) =>
-        [.. (await sessions().ListAsync(cancellationToken)).Select(v => new NbdExportListing(v.Name, v.Description))];
+        [.. (await sessions.ListAsync(cancellationToken)).Select(v => new NbdExportListing(v.Name, v.Description))];
 
     public async ValueTask<NbdOpenResult> OpenAsync(string name, NbdOpenPurpose purpose, NbdConnectionInfo connection, CancellationToken cancellationToken)
     {
+        var request = new ViewRequest(name, "nbd", connection.RemoteEndPoint?.ToString());
         if (purpose == NbdOpenPurpose.Info)
         {
-            // NBD_OPT_INFO: size and flags of what GO would give, no session.
-            var described = await sessions().DescribeAsync(name, cancellationToken);
-            if (!described.Ok)
-            {
-                return Failed(described.Error);
-            }
-
-            return new NbdExport(name, new DescribedBlockDevice(ImageChain.Open(described.Value.TopFile, readOnly: true), described.Value.ReadOnly))
-            {
-                Description = described.Value.Description,
-                ReadOnly = described.Value.ReadOnly,
-                AllowMultiConn = true,
-            };
+            // NBD_OPT_INFO: size and flags of what GO would give; nothing opens, no boot starts.
+            var described = await sessions.DescribeAsync(request, cancellationToken);
+            return described.Ok
+                ? new NbdExport(name, new DescribedBlockDevice(described.Value.Size, described.Value.ReadOnly))
+                {
+                    Description = Describe(described.Value),
+                    ReadOnly = described.Value.ReadOnly,
+                    AllowMultiConn = true,
+                }
+                : Failed(described.Error);
         }
 
-        var lease = await registry.AcquireAsync(name, "nbd", connection.RemoteEndPoint?.ToString(), cancellationToken);
-        if (!lease.Ok)
+        var view = await sessions.OpenAsync(request, cancellationToken);
+        if (!view.Ok)
         {
-            return Failed(lease.Error);
+            return Failed(view.Error);
         }
 
-        var plan = lease.Value.Plan;
-        return new NbdExport(name, new LeasedBlockDevice(lease.Value))
+        return new NbdExport(name, new LeasedBlockDevice(view.Value))
         {
-            Description = plan.Device is null ? plan.Description : $"{plan.VDisk} version {plan.Version} for {plan.Device}",
-            ReadOnly = plan.ReadOnly,
+            Description = Describe(view.Value.Facts),
+            ReadOnly = view.Value.Facts.ReadOnly,
             // Every connection of a device shares one block device, and a
             // read-only view never changes: a flush on one covers all.
             AllowMultiConn = true,
         };
     }
 
-    private static NbdOpenResult Failed(AdminError error) => NbdOpenResult.Failed(
+    private static string? Describe(ViewFacts facts) =>
+        facts.Device is null ? facts.Description : $"{facts.VDisk} version {facts.Version} for {facts.Device}";
+
+    private static NbdOpenResult Failed(SessionError error) => NbdOpenResult.Failed(
         error.Kind switch
         {
-            AdminErrorKind.NotFound => NbdOpenError.Unknown,
-            AdminErrorKind.Failed => NbdOpenError.Unavailable,
+            SessionErrorKind.NotFound => NbdOpenError.Unknown,
+            SessionErrorKind.Unavailable => NbdOpenError.Unavailable,
             _ => NbdOpenError.Refused,
         },
         error.Message);

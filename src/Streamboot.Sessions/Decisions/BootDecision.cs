@@ -1,6 +1,6 @@
 using Streamboot.Data.Model;
 
-namespace Streamboot.Admin.Boot;
+namespace Streamboot.Sessions.Decisions;
 
 /// <summary>What the server tells a client that asked how to boot; the HTTP layer renders it as an iPXE script.</summary>
 public abstract record BootDecision;
@@ -13,9 +13,10 @@ public sealed record BootIdentity(string Name, string Mac, Guid MachineId, strin
 }
 
 /// <summary>
-/// One vDisk a device may boot: the version its type selects, the export it
-/// streams it from and where its writes go. <see cref="StoreFolder"/> holds
-/// the vDisk's files (boot files beside the images).
+/// One vDisk a device may boot: the version its type selects (by number, by
+/// its never-reused database id, and its top file), the export it streams
+/// it from and where its writes go. <see cref="StoreFolder"/> holds the
+/// vDisk's files (boot files beside the images).
 /// </summary>
 public sealed record BootTarget(
     string VDisk,
@@ -23,10 +24,19 @@ public sealed record BootTarget(
     int Version,
     string Export,
     WriteCacheMode WriteCacheMode,
-    string StoreFolder);
+    string StoreFolder)
+{
+    public long VersionId { get; init; }
 
-/// <summary>Boot this vDisk under this identity.</summary>
-public sealed record BootVDisk(BootIdentity Device, BootTarget Target, bool Registered, bool PersistentWriteCache) : BootDecision;
+    public string VersionFile { get; init; } = "";
+}
+
+/// <summary>
+/// Boot this vDisk under this identity. <see cref="Key"/> is the new boot's
+/// secret: the script hands it to the client, whose disk views need it; the
+/// boot starts when it first opens the disk with it.
+/// </summary>
+public sealed record BootVDisk(BootIdentity Device, BootTarget Target, bool Registered, bool PersistentWriteCache, string Key) : BootDecision;
 
 /// <summary>A device with several vDisks: a menu in assignment order, the default chosen after the timeout.</summary>
 public sealed record BootMenu(BootIdentity Device, IReadOnlyList<BootMenuItem> Items, int DefaultIndex) : BootDecision;
@@ -60,4 +70,7 @@ public enum BootRefusal
 
     /// <summary>Registering the unknown machine failed.</summary>
     RegistrationFailed,
+
+    /// <summary>Full-mode DHCP: the request came from another address than the one leased to the MAC it names.</summary>
+    NotLeased,
 }

@@ -1,9 +1,11 @@
 using System.Net;
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin;
 using Streamboot.Data;
 using Streamboot.Data.Model;
+using Streamboot.Sessions.Credentials;
 
-namespace Streamboot.Admin.Boot;
+namespace Streamboot.Sessions.Decisions;
 
 /// <summary>
 /// Step 2 of the boot: which vDisk a client runs and under which name.
@@ -13,9 +15,10 @@ namespace Streamboot.Admin.Boot;
 /// collection's default vDisk), offers it a menu of vDisks to register with,
 /// or refuses it with a message that says how to register it. A device whose
 /// identity is live in a session from another address is refused: one
-/// identity never runs twice.
+/// identity never runs twice. A decision to boot issues the boot's key and
+/// changes nothing else: the boot starts when the key opens the disk.
 /// </summary>
-public sealed class BootPlanner(AdminSite site)
+internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials)
 {
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
@@ -26,7 +29,12 @@ public sealed class BootPlanner(AdminSite site)
 
         if (!MacAddress.TryParse(request.Mac, out var mac))
         {
-            return new BootRefused(BootRefusal.BadRequest, $"'{Printable(request.Mac)}' is not a MAC address");
+            return new BootRefused(BootRefusal.BadRequest, $"'{ClientText.Printable(request.Mac, 64)}' is not a MAC address");
+        }
+
+        if (settings.ScriptsOnlyToLeasedAddress && !await LeasedToAsync(mac, request.RemoteAddress, cancellationToken))
+        {
+            return new BootRefused(BootRefusal.NotLeased, $"this boot script is only given to the address this server's DHCP leased to {mac}; renew the lease (boot again) and ask from that address");
         }
 
         var registered = false;
@@ -48,34 +56,20 @@ public sealed class BootPlanner(AdminSite site)
         return await KnownAsync(mac, request, registered, cancellationToken);
     }
 
-    /// <summary>A device's identity, its vDisks and its live session's export, for the client's OS (<c>/boot/identity</c>).</summary>
-    public async Task<AdminResult<DeviceIdentity>> IdentityAsync(string mac, CancellationToken cancellationToken = default)
+    /// <summary>Whether this site's full-mode DHCP leased <paramref name="remote"/> to the MAC, or reserved it for its device.</summary>
+    private async Task<bool> LeasedToAsync(MacAddress mac, string? remote, CancellationToken cancellationToken)
     {
-        if (!MacAddress.TryParse(mac, out var address))
+        if (remote is null || !IPAddress.TryParse(remote, out var address))
         {
-            return AdminError.Invalid($"'{Printable(mac)}' is not a MAC address");
+            return false;
         }
 
+        var ip = address.ToString();
+        var key = mac.ToString();
+        var now = site.UtcNow;
         await using var db = site.Database.CreateContext();
-        var device = await db.Devices.Include(d => d.Collection).Include(d => d.Assignments).ThenInclude(a => a.VDisk)
-            .FirstOrDefaultAsync(d => d.Mac == address.ToString(), cancellationToken);
-        if (device is null)
-        {
-            return AdminError.NotFound($"no device has MAC {address}");
-        }
-
-        var live = await db.Sessions.Where(s => s.DeviceId == device.Id && s.EndedAt == null).Include(s => s.VDisk)
-            .Select(s => new { VDisk = s.VDisk!.Name, s.VersionNumber, s.WriteCacheMode })
-            .FirstOrDefaultAsync(cancellationToken);
-        var vdisks = device.Assignments.OrderBy(a => a.Position).Select(a => a.VDisk!.Name).ToList();
-        var defaultVDisk = device.Assignments.Where(a => a.IsDefault).Select(a => a.VDisk!.Name).FirstOrDefault() ?? vdisks.FirstOrDefault();
-        return new DeviceIdentity(
-            Identity(device),
-            device.Enabled,
-            vdisks,
-            live?.VDisk ?? defaultVDisk,
-            live is null ? null : $"{live.VDisk}/{device.Name}",
-            live?.WriteCacheMode);
+        return await db.DhcpLeases.AnyAsync(l => l.Address == ip && l.Mac == key && l.State == "bound" && l.ExpiresAt > now, cancellationToken)
+            || await db.Devices.AnyAsync(d => d.Mac == key && d.IpAddress == ip, cancellationToken);
     }
 
     /// <summary>Null when the machine was registered and boots as a known device now.</summary>
@@ -123,18 +117,19 @@ public sealed class BootPlanner(AdminSite site)
         long vdiskId;
         await using (var db = site.Database.CreateContext())
         {
-            var chosen = await Lookup.VDiskAsync(db, vdisk, cancellationToken);
-            if (!chosen.Ok)
+            var lower = vdisk.Trim().ToLowerInvariant();
+            var chosen = await db.VDisks.FirstOrDefaultAsync(v => v.Name.ToLower() == lower, cancellationToken);
+            if (chosen is null)
             {
-                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): {chosen.Error.Message}");
+                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): there is no vDisk '{ClientText.Printable(vdisk, 64)}'");
             }
 
-            if (chosen.Value.AccessMode == AccessMode.Private && await db.Assignments.AnyAsync(a => a.VDiskId == chosen.Value.Id, cancellationToken))
+            if (chosen.AccessMode == AccessMode.Private && await db.Assignments.AnyAsync(a => a.VDiskId == chosen.Id, cancellationToken))
             {
-                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}) with vDisk '{chosen.Value.Name}': it is a private image and already has its device");
+                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}) with vDisk '{chosen.Name}': it is a private image and already has its device");
             }
 
-            vdiskId = chosen.Value.Id;
+            vdiskId = chosen.Id;
         }
 
         var added = await new DeviceAdmin(site).AddAsync(mac.ToString(), new DeviceChanges(Collection: collection.Name), vdiskId, cancellationToken);
@@ -169,14 +164,14 @@ public sealed class BootPlanner(AdminSite site)
             return new BootRefused(BootRefusal.Disabled, $"{device.Name} ({mac}) is disabled; 'streamboot device set {device.Name} --enabled true' enables it");
         }
 
-        var live = await db.Sessions.Where(s => s.DeviceId == device.Id && s.EndedAt == null)
-            .Select(s => new { s.Id, s.RemoteAddress }).ToListAsync(cancellationToken);
-        var elsewhere = live.FirstOrDefault(s => !SameHost(s.RemoteAddress, request.RemoteAddress));
-        if (elsewhere is not null)
+        var live = await db.Sessions.Where(s => s.DeviceId == device.Id && s.EndedAt == null).Select(s => s.RemoteAddress).ToListAsync(cancellationToken);
+        if (live.Any(remote => !SameHost(remote, request.RemoteAddress)))
         {
+            // Who holds it is the admin's to see (the server log, 'session
+            // list'), not whoever asks with this MAC.
             return new BootRefused(
                 BootRefusal.IdentityInUse,
-                $"{device.Name} ({mac}) is running right now from {HostOf(elsewhere.RemoteAddress)?.ToString() ?? "another address"} (session {elsewhere.Id}); one identity never runs twice. Shut that machine down, or look at 'streamboot session list'");
+                $"{device.Name} ({mac}) is running on another machine right now; one identity never runs twice. Shut that machine down, or ask an admin ('streamboot session list')");
         }
 
         var assignments = device.Assignments.OrderBy(a => a.Position).ToList();
@@ -191,7 +186,7 @@ public sealed class BootPlanner(AdminSite site)
             var match = assignments.Find(a => string.Equals(a.VDisk!.Name, request.VDisk, StringComparison.OrdinalIgnoreCase));
             if (match is null)
             {
-                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{Printable(request.VDisk)}'");
+                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{ClientText.Printable(request.VDisk, 64)}'");
             }
 
             chosen = match;
@@ -213,20 +208,26 @@ public sealed class BootPlanner(AdminSite site)
             return new BootRefused(BootRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}; 'streamboot vdisk version list {vdisk.Name}' shows its versions");
         }
 
+        var key = await credentials.IssueAsync(device.Id, vdisk.Id, request.RemoteAddress, cancellationToken);
         return new BootVDisk(
             identity,
-            new BootTarget(vdisk.Name, vdisk.Description, version.Number, $"{vdisk.Name}/{device.Name}", WriteCachePolicy.For(device, vdisk, version), site.ResolveStorePath(vdisk.StorePath)),
+            new BootTarget(vdisk.Name, vdisk.Description, version.Number, $"{vdisk.Name}/{device.Name}", WriteCachePolicy.For(device, vdisk, version), site.ResolveStorePath(vdisk.StorePath))
+            {
+                VersionId = version.Id,
+                VersionFile = Path.Combine(site.ResolveStorePath(vdisk.StorePath), version.FileName),
+            },
             registered,
-            device.PersistentWriteCache);
+            device.PersistentWriteCache,
+            key);
     }
 
-    private static BootIdentity Identity(Device device) => new(device.Name, device.Mac, device.MachineId, device.Collection?.Name ?? "");
+    public static BootIdentity Identity(Device device) => new(device.Name, device.Mac, device.MachineId, device.Collection?.Name ?? "");
 
     /// <summary>Whether two remote addresses (<c>ip</c> or <c>ip:port</c>) are the same machine.</summary>
     public static bool SameHost(string? a, string? b) =>
         HostOf(a) is { } x && HostOf(b) is { } y && x.Equals(y);
 
-    private static IPAddress? HostOf(string? remote)
+    public static IPAddress? HostOf(string? remote)
     {
         if (string.IsNullOrEmpty(remote))
         {
@@ -241,20 +242,4 @@ public sealed class BootPlanner(AdminSite site)
 
         return null;
     }
-
-    /// <summary>Client-supplied text, cut short and stripped of control characters before it goes into a message.</summary>
-    private static string Printable(string text)
-    {
-        var clean = new string([.. text.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
-        return text.Length > 64 ? clean + "..." : clean;
-    }
 }
-
-/// <summary>What a running client's OS asks the server about itself.</summary>
-public sealed record DeviceIdentity(
-    BootIdentity Device,
-    bool Enabled,
-    IReadOnlyList<string> VDisks,
-    string? VDisk,
-    string? LiveExport,
-    WriteCacheMode? WriteCacheMode);

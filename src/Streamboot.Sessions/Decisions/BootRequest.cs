@@ -1,4 +1,4 @@
-namespace Streamboot.Admin.Boot;
+namespace Streamboot.Sessions.Decisions;
 
 /// <summary>
 /// What a booting client says about itself when it asks for its boot script:

@@ -1,6 +1,6 @@
 using Streamboot.Data.Model;
 
-namespace Streamboot.Admin;
+namespace Streamboot.Sessions.Decisions;
 
 /// <summary>
 /// Which version of a vDisk a device boots, by device type (as PVS does):

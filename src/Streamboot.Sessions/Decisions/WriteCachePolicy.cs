@@ -1,6 +1,6 @@
 using Streamboot.Data.Model;
 
-namespace Streamboot.Admin;
+namespace Streamboot.Sessions.Decisions;
 
 /// <summary>Where a device's writes go when it streams a vDisk version: the one rule the boot script and the streaming session share.</summary>
 internal static class WriteCachePolicy

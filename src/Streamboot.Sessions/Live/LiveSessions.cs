@@ -1,285 +1,481 @@
 using Microsoft.Extensions.Logging;
-using Streamboot.Admin;
+using Streamboot.Data;
+using Streamboot.Data.Model;
+using Streamboot.Sessions.Credentials;
+using Streamboot.Sessions.Decisions;
+using Streamboot.Sessions.Profiles;
+using Streamboot.Sessions.Views;
+using Streamboot.Storage.BlockDevices;
+using Streamboot.Storage.Stacks;
 
-namespace Streamboot.Server.Streaming;
+namespace Streamboot.Sessions.Live;
 
 /// <summary>
-/// The live sessions of this server. A device's connections (NBD multi-conn,
-/// a reconnect while the old connection lingers) share one session and one
-/// block device, so they see one another's writes; the session ends in the
-/// database when its last connection goes. Bare read-only exports get a
-/// session per connection.
+/// The sessions this server streams, and the moment a boot starts. A
+/// device's connections of one boot share one session and one stack; the
+/// session ends in the database when its last connection goes. The first
+/// open with a new boot's key starts that boot: the device's previous boot
+/// ends (its lingering connections fail), its write cache is thrown away
+/// unless persistent, and the new boot records a boot profile. Opens of one
+/// device are serialized (striped gates); opens of different devices run
+/// side by side.
 /// </summary>
-public sealed partial class SessionRegistry(Func<StreamingSessions> sessions, WriteCacheStore caches, ILogger<SessionRegistry> logger) : IAsyncDisposable
+internal sealed partial class LiveSessions(
+    SessionRecords records,
+    BootCredentials credentials,
+    ViewResolver resolver,
+    SharedImages images,
+    BootProfiles profiles,
+    WriteCacheFiles files,
+    SessionSettings settings,
+    ILogger logger) : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Lock _lock = new();
+    private readonly Dictionary<long, LiveSession> _byDevice = [];
+
+    // RAM write caches of boots whose connections are gone: kept for the
+    // boot's reconnect, since RAM has no file to reopen.
+    private readonly Dictionary<long, LiveSession> _parked = [];
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
     private bool _disposing;
-    private readonly List<Shared> _byDevice = [];
 
-    // RAM write caches whose connections are gone: kept for the device's
-    // reconnect within the same boot, since RAM has no file to reopen.
-    private readonly List<Shared> _parked = [];
-
-    /// <summary>Opens (or joins) the session of an export.</summary>
-    public async Task<AdminResult<SessionLease>> AcquireAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken)
+    /// <summary>Device sessions live on this server now.</summary>
+    public int Count
     {
-        await _gate.WaitAsync(cancellationToken);
-        try
+        get
         {
-            if (Find(export) is { } joined)
+            lock (_lock)
             {
-                // A device's connections come from the device: another machine
-                // presenting the same identity is refused, never joined.
-                if (joined.Remote is not null && remoteAddress is not null && !Admin.Boot.BootPlanner.SameHost(joined.Remote, remoteAddress))
-                {
-                    LogIdentityElsewhere(logger, export, remoteAddress, joined.Remote);
-                    return AdminError.Refused($"device '{joined.Plan.Device}' is streaming to {joined.Remote} now; one identity never runs twice (see 'streamboot session list')");
-                }
-
-                joined.Connections++;
-                return new SessionLease(joined.Plan, joined.Device, () => ReleaseAsync(joined));
+                return _byDevice.Count;
             }
-
-            var plan = await sessions().OpenAsync(export, protocol, remoteAddress, cancellationToken);
-            if (!plan.Ok)
-            {
-                return plan.Error;
-            }
-
-            CountingBlockDevice device;
-            Func<long> cacheBytes;
-            try
-            {
-                var parked = _parked.Find(p => p.Plan.VDisk == plan.Value.VDisk && p.Plan.Device == plan.Value.Device && p.Plan.Version == plan.Value.Version);
-                foreach (var old in _parked.Where(p => p.Plan.VDisk == plan.Value.VDisk && p.Plan.Device == plan.Value.Device).ToList())
-                {
-                    _parked.Remove(old);
-                    if (old != parked)
-                    {
-                        await old.Device.DisposeAsync();
-                    }
-                }
-
-                if (parked is not null)
-                {
-                    device = parked.Device;
-                    cacheBytes = parked.CacheBytes;
-                }
-                else if (plan.Value.ContinuesBoot && plan.Value.WriteCacheMode == Data.Model.WriteCacheMode.ServerRam)
-                {
-                    // This boot wrote into RAM on this server, which has
-                    // restarted since: those writes are gone. A fresh cache
-                    // under the running OS would hand it a disk that silently
-                    // lost acknowledged writes; refusing gives it an error.
-                    await sessions().CloseAsync(plan.Value.SessionId, 0, 0, 0, CancellationToken.None);
-                    LogRamCacheLost(logger, plan.Value.Device!, remoteAddress ?? "");
-                    return AdminError.Refused($"device '{plan.Value.Device}': this boot's server-RAM write cache was lost when the server restarted; restart the client");
-                }
-                else
-                {
-                    var stack = caches.Open(plan.Value);
-                    device = new CountingBlockDevice(stack.Device);
-                    cacheBytes = stack.WriteCacheBytes;
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Storage.BlockDevices.BlockDeviceException)
-            {
-                await sessions().CloseAsync(plan.Value.SessionId, 0, 0, 0, CancellationToken.None);
-                return AdminError.Failed($"cannot open vDisk '{plan.Value.VDisk}' version {plan.Value.Version}: {e.Message}");
-            }
-
-            var shared = new Shared(plan.Value, device, cacheBytes) { Connections = 1, Remote = remoteAddress };
-            if (plan.Value.Device is not null)
-            {
-                _byDevice.Add(shared);
-            }
-
-            LogOpened(logger, plan.Value.SessionId, export, plan.Value.Version, protocol, remoteAddress ?? "");
-            return new SessionLease(plan.Value, device, () => ReleaseAsync(shared));
-        }
-        finally
-        {
-            _gate.Release();
         }
     }
 
-    /// <summary>
-    /// A device asked for its boot script: a new boot begins. What its last
-    /// boot wrote is thrown away (a standard image boots clean every time)
-    /// unless its write cache is persistent. A session of the device still
-    /// live here belongs to its previous boot (the boot planner refuses a
-    /// boot script to another machine under a live identity): the machine
-    /// was reset or lost power and its connections never closed. That
-    /// session is ended first; its lingering connections fail.
-    /// </summary>
-    public async Task NewBootAsync(string device, bool persistent)
+    /// <summary>A connection's own stack over the version's shared layers, read-only; no row, nothing shared but the cache.</summary>
+    public SessionResult<SessionView> OpenShared(SharedTarget target)
     {
-        await _gate.WaitAsync();
+        ComposedStack stack;
         try
         {
-            foreach (var stale in _byDevice.Where(s => string.Equals(s.Plan.Device, device, StringComparison.OrdinalIgnoreCase)).ToList())
+            stack = SessionStack.Compose(new SessionStackPlan(target.Version.Id, target.TopFile, target.VDisk.SizeBytes, WriteCacheLayer.ReadOnly), images);
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            return StorageFailed(target.VDisk.Name, target.Version.Number, e);
+        }
+
+        var facts = new ViewFacts(target.VDisk.Name, target.VDisk.Name, target.VDisk.Description, target.Version.Number, stack.Device.Size, ReadOnly: true, Device: null, WriteCacheMode: null, SessionId: 0);
+        return new SessionView(facts, stack.Device, stack.DisposeAsync);
+    }
+
+    /// <summary>Opens or joins the device's session of the boot the target's key belongs to, starting that boot if it has not started.</summary>
+    public async Task<SessionResult<SessionView>> OpenDeviceAsync(DeviceTarget target, string protocol, string? remote, CancellationToken cancellationToken)
+    {
+        var device = target.Device;
+        var gate = Gate(device.Id);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            LiveSession? live;
+            lock (_lock)
             {
-                _byDevice.Remove(stale);
-                stale.Evicted = true;
-                try
+                _byDevice.TryGetValue(device.Id, out live);
+            }
+
+            if (live is not null && live.BootId == target.Boot.Id)
+            {
+                // A device's connections come from the device: another machine
+                // presenting the same boot is refused, never joined.
+                if (!BootPlanner.SameHost(live.Remote, remote))
                 {
-                    await stale.Device.FlushAsync();
+                    LogIdentityElsewhere(logger, device.Name, remote ?? "", live.Remote ?? "");
+                    return new SessionError(SessionRefusal.IdentityInUse, $"{device.Name} is streaming to another machine now; one identity never runs twice");
                 }
-                finally
+
+                live.Connections++;
+                return View(live);
+            }
+
+            // The boot as it is now: another connection may have started it, or a newer boot replaced it.
+            var boot = await credentials.MatchAsync(device.Id, target.Boot.Key, cancellationToken);
+            if (boot is null)
+            {
+                return new SessionError(SessionRefusal.KeyRejected, $"that boot of {device.Name} is over: a newer boot of it has started; boot it again");
+            }
+
+            var versions = await resolver.VersionsAsync(target.VDisk.Id, cancellationToken);
+            VDiskVersion? version;
+            var newBoot = boot.StartedAt is null;
+            if (newBoot)
+            {
+                var begun = await BeginAsync(target, boot, versions, remote, cancellationToken);
+                if (!begun.Ok)
                 {
-                    await stale.Device.DisposeAsync();
-                    await sessions().CloseAsync(stale.Plan.SessionId, stale.Device.BytesRead, stale.Device.BytesWritten, stale.CacheBytes(), CancellationToken.None);
-                    LogEvicted(logger, stale.Plan.SessionId, device, stale.Remote ?? "");
+                    return begun.Error;
+                }
+
+                version = begun.Value;
+            }
+            else
+            {
+                version = versions.Find(v => v.Number == boot.VersionNumber);
+                if (version is null)
+                {
+                    return new SessionError(SessionRefusal.NoVersion, $"version {boot.VersionNumber} of vDisk '{target.VDisk.Name}', which this boot of {device.Name} started with, is gone; restart the client");
+                }
+
+                if (live is not null)
+                {
+                    // A session of another boot of the device, left here while
+                    // another server started the boot this key belongs to.
+                    await EvictAsync(live);
                 }
             }
 
-            foreach (var old in _parked.Where(p => string.Equals(p.Plan.Device, device, StringComparison.OrdinalIgnoreCase)).ToList())
-            {
-                _parked.Remove(old);
-                await old.Device.DisposeAsync();
-            }
-
-            await sessions().NewBootAsync(device);
-            if (!persistent)
-            {
-                var discarded = caches.Discard(device);
-                if (discarded > 0)
-                {
-                    LogDiscarded(logger, device, discarded);
-                }
-            }
+            return await OpenAsync(target, boot, version, newBoot, protocol, remote, cancellationToken);
         }
         finally
         {
-            _gate.Release();
+            gate.Release();
         }
     }
 
     /// <summary>Writes every live session's counters to the database (called periodically).</summary>
     public async Task ReportAsync(CancellationToken cancellationToken)
     {
-        List<Shared> live;
-        await _gate.WaitAsync(cancellationToken);
-        try
+        List<LiveSession> live;
+        lock (_lock)
         {
-            live = [.. _byDevice];
-        }
-        finally
-        {
-            _gate.Release();
+            live = [.. _byDevice.Values];
         }
 
         foreach (var s in live)
         {
-            await sessions().UpdateAsync(s.Plan.SessionId, s.Device.BytesRead, s.Device.BytesWritten, s.CacheBytes(), cancellationToken);
+            await records.UpdateAsync(s.Facts.SessionId, s.Counter.BytesRead, s.Counter.BytesWritten, s.Stack.WriteCacheBytes, cancellationToken);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        _disposing = true;
-        foreach (var parked in _parked)
+        List<LiveSession> parked, live;
+        lock (_lock)
         {
-            await parked.Device.DisposeAsync();
+            _disposing = true;
+            parked = [.. _parked.Values];
+            live = [.. _byDevice.Values];
+            _parked.Clear();
         }
 
-        _parked.Clear();
-        foreach (var shared in _byDevice.ToList())
+        foreach (var p in parked)
         {
-            shared.Connections = 1;
-            await ReleaseAsync(shared);
+            await p.Stack.DisposeAsync();
+        }
+
+        foreach (var s in live)
+        {
+            await EvictAsync(s);
         }
     }
 
-    private async ValueTask ReleaseAsync(Shared shared)
+    /// <summary>
+    /// The first open with a pending boot's key: checks that no other machine
+    /// was just streaming as this device, picks the version, makes the boot
+    /// the device's running one (in the database, so every server agrees),
+    /// ends the previous boot here and throws its write cache away.
+    /// </summary>
+    private async Task<SessionResult<VDiskVersion>> BeginAsync(DeviceTarget target, Boot boot, List<VDiskVersion> versions, string? remote, CancellationToken cancellationToken)
+    {
+        var device = target.Device;
+        var running = await credentials.RunningAsync(device.Id, cancellationToken);
+        if (running is not null && !BootPlanner.SameHost(running.Address, remote) && await credentials.StreamedLatelyAsync(device.Id, cancellationToken))
+        {
+            LogTakeoverRefused(logger, device.Name, remote ?? "", running.Address ?? "");
+            return new SessionError(SessionRefusal.PreviousBootRunning, $"{device.Name}'s previous boot was streaming to another machine moments ago; a new boot from here may start once it has stopped for {(int)settings.TakeoverGuard.TotalSeconds} s");
+        }
+
+        var version = VersionSelection.ForDevice(device.Type, versions);
+        if (version is null)
+        {
+            return new SessionError(SessionRefusal.NoVersion, $"vDisk '{target.VDisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}");
+        }
+
+        if (!await credentials.StartAsync(boot, BootPlanner.HostOf(remote)?.ToString() ?? remote, version.Number, cancellationToken))
+        {
+            return new SessionError(SessionRefusal.Conflict, $"another boot of {device.Name} started at the same moment; try again");
+        }
+
+        LiveSession? old;
+        LiveSession? parked;
+        lock (_lock)
+        {
+            _byDevice.TryGetValue(device.Id, out old);
+            _parked.Remove(device.Id, out parked);
+        }
+
+        if (old is not null)
+        {
+            await EvictAsync(old);
+            LogEvicted(logger, old.Facts.SessionId, device.Name, old.Remote ?? "");
+        }
+
+        if (parked is not null)
+        {
+            await parked.Stack.DisposeAsync();
+        }
+
+        if (!device.PersistentWriteCache)
+        {
+            var discarded = files.Discard(device.Name);
+            if (discarded > 0)
+            {
+                LogDiscarded(logger, device.Name, discarded);
+            }
+        }
+
+        LogBootStarted(logger, device.Name, target.VDisk.Name, version.Number, remote ?? "");
+        return version;
+    }
+
+    private async Task<SessionResult<SessionView>> OpenAsync(DeviceTarget target, Boot boot, VDiskVersion version, bool newBoot, string protocol, string? remote, CancellationToken cancellationToken)
+    {
+        var device = target.Device;
+        var vdisk = target.VDisk;
+        var mode = WriteCachePolicy.For(device, vdisk, version);
+        var topFile = Path.Combine(target.StoreFolder, version.FileName);
+        LiveSession? parked;
+        lock (_lock)
+        {
+            _parked.Remove(device.Id, out parked);
+        }
+
+        ComposedStack stack;
+        if (parked is not null && parked.BootId == boot.Id && parked.Version == version.Number)
+        {
+            stack = parked.Stack;
+        }
+        else
+        {
+            if (parked is not null)
+            {
+                await parked.Stack.DisposeAsync();
+            }
+
+            if (!newBoot && mode == WriteCacheMode.ServerRam)
+            {
+                // This boot wrote into RAM on this server, which has restarted
+                // since: those writes are gone. A fresh cache under the running
+                // OS would hand it a disk that silently lost acknowledged
+                // writes; refusing gives it an error.
+                LogRamCacheLost(logger, device.Name, remote ?? "");
+                return new SessionError(SessionRefusal.RamCacheLost, $"{device.Name}: this boot's server-RAM write cache was lost when the server restarted; restart the client");
+            }
+
+            var composed = Compose(target, version, topFile, mode, newBoot);
+            if (!composed.Ok)
+            {
+                return composed.Error;
+            }
+
+            stack = composed.Value;
+        }
+
+        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, cancellationToken);
+        if (sessionId is null)
+        {
+            await stack.DisposeAsync();
+            return new SessionError(SessionRefusal.IdentityInUse, $"{device.Name} already has a live session on another server; one identity never runs twice");
+        }
+
+        var readOnly = mode.OnClient();
+        var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value);
+        var live = new LiveSession(device.Id, boot.Id, version.Number, facts, stack) { Remote = remote, Connections = 1 };
+        lock (_lock)
+        {
+            _byDevice[device.Id] = live;
+        }
+
+        LogOpened(logger, sessionId.Value, facts.Name, version.Number, protocol, remote ?? "");
+        return View(live);
+    }
+
+    private SessionResult<ComposedStack> Compose(DeviceTarget target, VDiskVersion version, string topFile, WriteCacheMode mode, bool newBoot)
+    {
+        var device = target.Device.Name;
+        var vdisk = target.VDisk.Name;
+        var layer = mode switch
+        {
+            _ when mode.OnClient() => WriteCacheLayer.ReadOnly,
+            WriteCacheMode.None => WriteCacheLayer.InPlace,
+            WriteCacheMode.ServerRam => WriteCacheLayer.Ram,
+            _ => WriteCacheLayer.Qcow2File,
+        };
+        var cacheFile = layer switch
+        {
+            WriteCacheLayer.Qcow2File => files.OverlayPath(vdisk, device, version.Number, version.Id),
+            WriteCacheLayer.Ram => files.RamOverflowPath(vdisk, device, version.Number, version.Id),
+            _ => null,
+        };
+        var recording = layer == WriteCacheLayer.InPlace ? null : profiles.Claim(vdisk, version.Number, newBoot);
+        try
+        {
+            if (cacheFile is not null)
+            {
+                // Caches of the device's other versions are from earlier boots.
+                files.DiscardOthers(vdisk, device, cacheFile);
+            }
+
+            var stack = SessionStack.Compose(
+                new SessionStackPlan(version.Id, topFile, target.VDisk.SizeBytes, layer) { CacheFile = cacheFile, RamBytes = settings.RamWriteCacheBytes, Recording = recording },
+                images);
+            if (stack.Recorder is { } recorder)
+            {
+                profiles.Track(vdisk, version.Number, device, recorder);
+            }
+
+            return stack;
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            if (recording is not null)
+            {
+                profiles.Abandon(vdisk, version.Number);
+            }
+
+            return StorageFailed(vdisk, version.Number, e);
+        }
+    }
+
+    /// <summary>Starts replaying the version's boot profile into its shared cache (a boot is starting); never fails the boot.</summary>
+    public void WarmUp(string vdisk, VDiskVersion version, string topFile)
+    {
+        try
+        {
+            profiles.StartReplay(vdisk, version.Number, images.Acquire(version.Id, topFile));
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            // The warm-up is an optimisation: the session reports storage errors when it opens.
+        }
+    }
+
+    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live));
+
+    private async ValueTask ReleaseAsync(LiveSession live)
     {
         // The gate is held until the session has ended in the database: a
         // client that reconnects the moment it disconnected must not find
         // its old session still live.
-        await _gate.WaitAsync();
+        var gate = Gate(live.DeviceId);
+        await gate.WaitAsync();
         try
         {
-            if (shared.Evicted || --shared.Connections > 0)
+            if (live.Evicted || --live.Connections > 0)
             {
                 return;
             }
 
-            _byDevice.Remove(shared);
+            lock (_lock)
+            {
+                if (_byDevice.TryGetValue(live.DeviceId, out var current) && current == live)
+                {
+                    _byDevice.Remove(live.DeviceId);
+                }
+            }
+
             try
             {
                 // The last connection is gone: make what it wrote durable, then end the session.
-                await shared.Device.FlushAsync();
+                await live.Counter.FlushAsync();
             }
             finally
             {
-                if (shared.Plan.WriteCacheMode == Data.Model.WriteCacheMode.ServerRam && shared.Plan.Device is not null && !_disposing)
+                var park = live.Facts.WriteCacheMode == WriteCacheMode.ServerRam;
+                lock (_lock)
                 {
-                    _parked.Add(shared);
-                }
-                else
-                {
-                    await shared.Device.DisposeAsync();
+                    park &= !_disposing;
+                    if (park)
+                    {
+                        _parked[live.DeviceId] = live;
+                    }
                 }
 
-                await sessions().CloseAsync(shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten, shared.CacheBytes(), CancellationToken.None);
-                LogClosed(logger, shared.Plan.SessionId, shared.Device.BytesRead, shared.Device.BytesWritten);
+                if (!park)
+                {
+                    await live.Stack.DisposeAsync();
+                }
+
+                await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
+                LogClosed(logger, live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten);
             }
         }
         finally
         {
-            _gate.Release();
+            gate.Release();
         }
     }
 
-    /// <summary>The live session a device export names, by device name or any spelling of its MAC.</summary>
-    private Shared? Find(string export)
+    /// <summary>Ends a session whose connections linger: they fail from now on.</summary>
+    private async Task EvictAsync(LiveSession live)
     {
-        var slash = export.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0)
+        lock (_lock)
         {
-            return null;
+            live.Evicted = true;
+            if (_byDevice.TryGetValue(live.DeviceId, out var current) && current == live)
+            {
+                _byDevice.Remove(live.DeviceId);
+            }
         }
 
-        var vdisk = export[..slash];
-        var key = export[(slash + 1)..];
-        var mac = MacAddress.TryParse(key, out var parsed) ? parsed.ToString() : null;
-        return _byDevice.Find(s =>
-            string.Equals(s.Plan.VDisk, vdisk, StringComparison.OrdinalIgnoreCase) &&
-            (string.Equals(s.Plan.Device, key, StringComparison.OrdinalIgnoreCase) || (mac is not null && s.Plan.Mac == mac)));
+        try
+        {
+            await live.Stack.Device.FlushAsync();
+        }
+        catch (Exception e) when (IsStorageFailure(e))
+        {
+            // Its writes stay as durable as its last flush; the session ends anyway.
+        }
+        finally
+        {
+            live.Counter.End();
+            await live.Stack.DisposeAsync();
+            await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
+        }
     }
 
-    [LoggerMessage(1100, LogLevel.Information, "Session {SessionId} opened: {Export} version {Version} over {Protocol} from {Remote}")]
-    private static partial void LogOpened(ILogger logger, long sessionId, string export, int version, string protocol, string remote);
+    private SemaphoreSlim Gate(long deviceId) => _gates[(int)((ulong)deviceId % (ulong)_gates.Length)];
+
+    private static bool IsStorageFailure(Exception e) => e is IOException or UnauthorizedAccessException or BlockDeviceException;
+
+    private SessionError StorageFailed(string vdisk, int version, Exception e)
+    {
+        LogStorageFailed(logger, vdisk, version, e.Message);
+        return new SessionError(SessionRefusal.StorageFailed, $"vDisk '{vdisk}' version {version} cannot be opened now; the server log says why");
+    }
+
+    [LoggerMessage(1100, LogLevel.Information, "Session {SessionId} opened: {View} version {Version} over {Protocol} from {Remote}")]
+    private static partial void LogOpened(ILogger logger, long sessionId, string view, int version, string protocol, string remote);
 
     [LoggerMessage(1101, LogLevel.Information, "Session {SessionId} ended: {BytesRead} bytes read, {BytesWritten} written")]
     private static partial void LogClosed(ILogger logger, long sessionId, long bytesRead, long bytesWritten);
 
-    [LoggerMessage(1103, LogLevel.Warning, "Refused {Export} to {Remote}: the identity is streaming to {Holder} now")]
-    private static partial void LogIdentityElsewhere(ILogger logger, string export, string remote, string holder);
+    [LoggerMessage(1102, LogLevel.Information, "New boot of {Device}: discarded {Files} write-cache file(s) of its last boot")]
+    private static partial void LogDiscarded(ILogger logger, string device, int files);
 
-    [LoggerMessage(1105, LogLevel.Warning, "Session {SessionId} of {Device} ended: the machine ({Remote}) started a new boot while the old boot's connections were still open (reset or power loss)")]
-    private static partial void LogEvicted(ILogger logger, long sessionId, string device, string remote);
+    [LoggerMessage(1103, LogLevel.Warning, "Refused {Device} to {Remote}: its boot is streaming to {Holder} now")]
+    private static partial void LogIdentityElsewhere(ILogger logger, string device, string remote, string holder);
 
     [LoggerMessage(1104, LogLevel.Warning, "Refused the reconnect of {Device} from {Remote}: its server-RAM write cache was lost when the server restarted")]
     private static partial void LogRamCacheLost(ILogger logger, string device, string remote);
 
-    [LoggerMessage(1102, LogLevel.Information, "New boot of {Device}: discarded {Files} write-cache file(s) of its last boot")]
-    private static partial void LogDiscarded(ILogger logger, string device, int files);
+    [LoggerMessage(1105, LogLevel.Warning, "Session {SessionId} of {Device} ended: a new boot of the machine started while the old boot's connections from {Remote} were still open (reset or power loss)")]
+    private static partial void LogEvicted(ILogger logger, long sessionId, string device, string remote);
 
-    private sealed class Shared(StreamPlan plan, CountingBlockDevice device, Func<long> cacheBytes)
-    {
-        public Func<long> CacheBytes { get; } = cacheBytes;
+    [LoggerMessage(1106, LogLevel.Information, "Boot of {Device} started: vDisk {VDisk} version {Version}, from {Remote}")]
+    private static partial void LogBootStarted(ILogger logger, string device, string vdisk, int version, string remote);
 
-        public StreamPlan Plan { get; } = plan;
+    [LoggerMessage(1107, LogLevel.Warning, "Refused a new boot of {Device} from {Remote}: its running boot streamed to {Holder} moments ago")]
+    private static partial void LogTakeoverRefused(ILogger logger, string device, string remote, string holder);
 
-        public CountingBlockDevice Device { get; } = device;
-
-        public int Connections { get; set; }
-
-        /// <summary>Ended by a new boot of its machine while connections of the old boot lingered.</summary>
-        public bool Evicted { get; set; }
-
-        /// <summary>Where the session's first connection came from.</summary>
-        public string? Remote { get; init; }
-    }
+    [LoggerMessage(1108, LogLevel.Error, "Cannot open vDisk {VDisk} version {Version}: {Message}")]
+    private static partial void LogStorageFailed(ILogger logger, string vdisk, int version, string message);
 }

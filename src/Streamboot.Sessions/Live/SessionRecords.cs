@@ -2,154 +2,51 @@ using Microsoft.EntityFrameworkCore;
 using Streamboot.Data;
 using Streamboot.Data.Model;
 
-namespace Streamboot.Admin;
+namespace Streamboot.Sessions.Live;
 
 /// <summary>
-/// Opens and closes streaming sessions for the protocol servers. An export
-/// is <c>VDISK</c> (a read-only view of the newest production version) or
-/// <c>VDISK/DEVICE</c> (the device's own view: the version its type boots,
-/// with its write-cache mode). One live session per device, enforced by the
-/// database, so one identity never runs twice, even across servers.
+/// The sessions table: one row per device session, live while its
+/// connections last, with its traffic (for <c>streamboot session list</c>).
+/// A partial unique index allows one live row per device, so one identity
+/// never runs twice, even across servers. The shared read-only view keeps
+/// no rows: anyone may open it, and rows nobody owns would grow without end.
 /// </summary>
-public sealed class StreamingSessions(AdminSite site, long? serverId)
+internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId, TimeProvider clock)
 {
-    /// <summary>Resolves an export and records its session as live.</summary>
-    public async Task<AdminResult<StreamPlan>> OpenAsync(string export, string protocol, string? remoteAddress, CancellationToken cancellationToken = default) =>
-        await ResolveAsync(export, protocol, remoteAddress, record: true, cancellationToken);
-
-    /// <summary>Resolves an export without opening a session (NBD_OPT_INFO asks only for size and flags); SessionId is 0.</summary>
-    public async Task<AdminResult<StreamPlan>> DescribeAsync(string export, CancellationToken cancellationToken = default) =>
-        await ResolveAsync(export, "", null, record: false, cancellationToken);
-
-    private async Task<AdminResult<StreamPlan>> ResolveAsync(string export, string protocol, string? remoteAddress, bool record, CancellationToken cancellationToken)
+    /// <summary>Records a device's session as live; null when the device already has a live session (the unique index said so).</summary>
+    public async Task<long?> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
     {
-        var slash = export.IndexOf('/', StringComparison.Ordinal);
-        var vdiskName = slash < 0 ? export : export[..slash];
-        var deviceKey = slash < 0 ? null : export[(slash + 1)..];
-        await using var db = site.Database.CreateContext();
-        var vdisk = await Lookup.VDiskAsync(db, vdiskName, cancellationToken);
-        if (!vdisk.Ok)
-        {
-            return vdisk.Error;
-        }
-
-        await db.Entry(vdisk.Value).Collection(v => v.Versions).LoadAsync(cancellationToken);
-        var folder = site.ResolveStorePath(vdisk.Value.StorePath);
-        Device? device = null;
-        VDiskVersion? version;
-        WriteCacheMode mode;
-        bool readOnly;
-        var continuesBoot = false;
-        if (deviceKey is null)
-        {
-            version = VersionSelection.ForDevice(DeviceType.Production, vdisk.Value.Versions);
-            mode = WriteCacheMode.ClientDisk;
-            readOnly = true;
-        }
-        else
-        {
-            var found = await Lookup.DeviceAsync(db, deviceKey, cancellationToken);
-            if (!found.Ok)
-            {
-                return found.Error;
-            }
-
-            device = found.Value;
-            if (!device.Enabled)
-            {
-                return AdminError.Refused($"device '{device.Name}' is disabled");
-            }
-
-            if (!await db.Assignments.AnyAsync(a => a.DeviceId == device.Id && a.VDiskId == vdisk.Value.Id, cancellationToken))
-            {
-                return AdminError.Refused($"device '{device.Name}' is not assigned vDisk '{vdisk.Value.Name}'; 'streamboot assign {device.Name} {vdisk.Value.Name}' allows it");
-            }
-
-            version = VersionSelection.ForDevice(device.Type, vdisk.Value.Versions);
-            // A reconnect within a boot keeps the boot's version, whatever
-            // was promoted since: never a different disk under a running OS.
-            if (device.BootVDiskId == vdisk.Value.Id && device.BootVersion is int pinned)
-            {
-                continuesBoot = true;
-                version = vdisk.Value.Versions.FirstOrDefault(v => v.Number == pinned) ?? version;
-            }
-
-            mode = WriteCachePolicy.For(device, vdisk.Value, version);
-            readOnly = mode.OnClient();
-        }
-
-        if (version is null)
-        {
-            return AdminError.NotFound($"vDisk '{vdisk.Value.Name}' has no version for {(device is null ? "production" : KebabCase.Of(device.Type) + " devices")}");
-        }
-
-        if (!record)
-        {
-            return Plan(0);
-        }
-
-        var now = site.UtcNow;
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
         var session = new Session
         {
-            DeviceId = device?.Id,
-            VDiskId = vdisk.Value.Id,
-            VersionNumber = version.Number,
-            ServerId = serverId,
+            DeviceId = deviceId,
+            VDiskId = vdiskId,
+            VersionNumber = version,
+            ServerId = serverId(),
             Protocol = protocol,
-            RemoteAddress = remoteAddress,
+            RemoteAddress = remote,
             WriteCacheMode = mode,
             StartedAt = now,
             LastActivityAt = now,
         };
         db.Sessions.Add(session);
-        if (device is not null)
+        try
         {
-            device.BootVDiskId = vdisk.Value.Id;
-            device.BootVersion = version.Number;
+            await db.SaveChangesAsync(cancellationToken);
+            return session.Id;
         }
-
-        if (await Persist.SaveAsync(db, _ => $"device '{device?.Name}' already has a live session; one identity never runs twice (see 'streamboot session list')", cancellationToken) is { } error)
+        catch (DbUpdateException e) when (DbErrors.UniqueViolation(e) is not null)
         {
-            return AdminError.Refused(error.Message);
+            return null;
         }
-
-        return Plan(session.Id);
-
-        StreamPlan Plan(long sessionId) => new(
-            sessionId,
-            vdisk.Value.Name,
-            vdisk.Value.Description,
-            version.Number,
-            Path.Combine(folder, version.FileName),
-            vdisk.Value.SizeBytes,
-            mode,
-            readOnly,
-            device?.Name,
-            device?.Mac,
-            device?.MachineId,
-            device?.PersistentWriteCache ?? false)
-        {
-            ContinuesBoot = continuesBoot,
-        };
     }
 
-    /// <summary>
-    /// The device starts a new boot (it asked for its boot script): its next
-    /// session picks its version afresh.
-    /// </summary>
-    public async Task NewBootAsync(string deviceName, CancellationToken cancellationToken = default)
+    /// <summary>Records the session's traffic so far.</summary>
+    public async Task UpdateAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken)
     {
-        await using var db = site.Database.CreateContext();
-        await db.Devices.Where(d => d.Name == deviceName).ExecuteUpdateAsync(
-            u => u.SetProperty(d => d.BootVDiskId, (long?)null).SetProperty(d => d.BootVersion, (int?)null),
-            cancellationToken);
-    }
-
-    /// <summary>Records the session's traffic so far (the server calls this now and then, and at the end).</summary>
-    public async Task UpdateAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken = default)
-    {
-        await using var db = site.Database.CreateContext();
-        var now = site.UtcNow;
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
                 .SetProperty(s => s.BytesWritten, bytesWritten)
@@ -159,24 +56,16 @@ public sealed class StreamingSessions(AdminSite site, long? serverId)
     }
 
     /// <summary>Ends the session; its device may then start another.</summary>
-    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken = default)
+    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes)
     {
-        await using var db = site.Database.CreateContext();
-        var now = site.UtcNow;
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
                 .SetProperty(s => s.BytesWritten, bytesWritten)
                 .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
                 .SetProperty(s => s.LastActivityAt, now)
-                .SetProperty(s => s.EndedAt, now),
-            cancellationToken);
-    }
-
-    /// <summary>Names offered by an export listing: every vDisk, with its description.</summary>
-    public async Task<IReadOnlyList<(string Name, string? Description)>> ListAsync(CancellationToken cancellationToken = default)
-    {
-        await using var db = site.Database.CreateContext();
-        var rows = await db.VDisks.OrderBy(v => v.Name).Select(v => new { v.Name, v.Description }).ToListAsync(cancellationToken);
-        return [.. rows.Select(r => (r.Name, r.Description))];
+                .SetProperty(s => s.EndedAt, (DateTime?)now),
+            CancellationToken.None);
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Streamboot.Server.Streaming;
+namespace Streamboot.Sessions.Profiles;
 
 /// <summary>How boot profiles are recorded and replayed (see docs/boot-profiles.md).</summary>
 /// <param name="Window">Reads of a boot's session this long after it opens are recorded; zero turns profiles off.</param>

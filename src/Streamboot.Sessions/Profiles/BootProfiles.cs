@@ -1,26 +1,26 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Streamboot.Admin;
-using Streamboot.Data.Model;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Profiles;
 using Streamboot.Storage.ReadCache;
+using Streamboot.Storage.Stacks;
 
-namespace Streamboot.Server.Streaming;
+namespace Streamboot.Sessions.Profiles;
 
 /// <summary>
 /// Step 4 of the boot (DESIGN.md): what the OS needs to start is sent first.
 /// A boot's session records the blocks it reads in its first minute
-/// (<see cref="BootProfileRecorder"/>) into <c>DATA/profiles/VDISK.vN.profile</c>;
-/// when the next boot of that version begins (its <c>/boot.ipxe</c>, or its
-/// session opening), the profile is replayed in order into the version's
-/// <see cref="SharedReadCache"/> in the background, so the client's reads
-/// find the blocks in memory or already on their way.
+/// (<see cref="BootProfileRecorder"/>, a layer of its stack) into
+/// <c>DATA/profiles/VDISK.vN.profile</c>; when the next boot of that version
+/// is decided (its boot script) or opens its disk, the profile is replayed
+/// in order into the version's <see cref="SharedReadCache"/> in the
+/// background, so the client's reads find the blocks in memory or already on
+/// their way.
 /// </summary>
 /// <remarks>
-/// Who records: the first session of a device after its <c>/boot.ipxe</c>
-/// (a real boot), or any device session while the version has no profile
+/// Who records: the first session of a boot (its key opened the disk for
+/// the first time), or any device session while the version has no profile
 /// yet. One recording and one replay at a time per version, so a boot storm
 /// of a hundred clients starts one of each. A recording replaces the file
 /// only with at least <see cref="BootProfileSettings.MinBlocks"/> blocks, so a
@@ -29,8 +29,7 @@ namespace Streamboot.Server.Streaming;
 /// </remarks>
 public sealed partial class BootProfiles(string dataFolder, BootProfileSettings settings, ILogger logger) : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, BootProfileRecorder> _recording = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, byte> _booting = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, BootProfileRecorder?> _recording = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Task> _replays = new(StringComparer.Ordinal);
     private readonly List<Task> _saves = [];
     private readonly Lock _lock = new();
@@ -51,47 +50,40 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
 
     public string PathFor(string vdisk, int version) => Path.Combine(Root, $"{vdisk}.v{version}.profile");
 
-    /// <summary>A device asked for its boot script: its next session is a boot, and records.</summary>
-    public void BootBegins(string device) => _booting[device] = 0;
-
     /// <summary>
-    /// A session's stack is being built over a version's shared cache: starts
-    /// the replay of its profile, and returns the layer the session reads the
-    /// cache through (a recorder when this session records) and what to run
-    /// when the session ends.
+    /// Whether a device session about to open records its reads: a new boot
+    /// does, and any session while the version has no profile; never two at
+    /// once for one version. Non-null claims the recording: the caller then
+    /// either <see cref="Track"/>s the recorder its stack got or <see cref="Abandon"/>s the claim.
     /// </summary>
-    public IBlockDevice Attach(StreamPlan plan, SharedReadCache cache, out Action? sessionEnded)
+    public ProfileRecording? Claim(string vdisk, int version, bool newBoot)
     {
-        sessionEnded = null;
-        if (Settings.Window <= TimeSpan.Zero)
+        if (Settings.Window <= TimeSpan.Zero || _shutdown.IsCancellationRequested)
         {
-            return cache;
+            return null;
         }
 
-        StartReplay(plan.VDisk, plan.Version, cache);
-        if (plan.Device is not { } device || (plan.ReadOnly && !plan.WriteCacheMode.OnClient()))
+        if (!newBoot && File.Exists(PathFor(vdisk, version)))
         {
-            return cache; // a bare read-only view (inspection, copies) is no boot
+            return null;
         }
 
-        var booting = _booting.TryRemove(device, out _);
-        var path = PathFor(plan.VDisk, plan.Version);
-        if (!booting && File.Exists(path))
-        {
-            return cache;
-        }
+        return _recording.TryAdd(Key(vdisk, version), null) ? new ProfileRecording(Settings.Window, Settings.MaxBytes) : null;
+    }
 
-        var key = Key(plan.VDisk, plan.Version);
-        var recorder = new BootProfileRecorder(cache, cache.BlockSize, Settings.Window, Settings.MaxBytes);
-        if (!_recording.TryAdd(key, recorder))
-        {
-            return cache;
-        }
+    /// <summary>The claimed recording is not going to happen (the session did not open).</summary>
+    public void Abandon(string vdisk, int version) => _recording.TryRemove(Key(vdisk, version), out _);
 
+    /// <summary>The session's stack records through <paramref name="recorder"/>: its profile is saved when it stops (after the window, or when the session ends).</summary>
+    public void Track(string vdisk, int version, string device, BootProfileRecorder recorder)
+    {
+        var key = Key(vdisk, version);
+        _recording[key] = recorder;
+        var path = PathFor(vdisk, version);
         recorder.Stopped += r =>
         {
             // Stopped may fire on a read's thread: the file is written elsewhere.
-            var save = Task.Run(() => Save(plan, key, path, r));
+            var save = Task.Run(() => Save(vdisk, version, device, key, path, r));
             lock (_lock)
             {
                 _saves.RemoveAll(t => t.IsCompleted);
@@ -99,38 +91,41 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
             }
         };
         _ = StopAfterWindowAsync(recorder);
-        sessionEnded = () => recorder.Stop();
-        LogRecording(logger, plan.VDisk, plan.Version, device, (int)Settings.Window.TotalSeconds);
-        return recorder;
+        LogRecording(logger, vdisk, version, device, (int)Settings.Window.TotalSeconds);
     }
 
     /// <summary>
-    /// Replays the version's profile into its cache in the background unless
-    /// a replay of it is running; false when none starts.
+    /// Replays the version's profile into its shared cache in the background
+    /// unless a replay of it is running; false when none starts. The replay
+    /// owns <paramref name="image"/> (its hold on the cache) and lets it go
+    /// when it ends; so does this call when no replay starts.
     /// </summary>
-    public bool StartReplay(string vdisk, int version, SharedReadCache cache)
+    public bool StartReplay(string vdisk, int version, SharedImage image)
     {
         var path = PathFor(vdisk, version);
         if (Settings.Window <= TimeSpan.Zero || _shutdown.IsCancellationRequested || !File.Exists(path))
         {
+            image.Dispose();
             return false;
         }
 
         var key = Key(vdisk, version);
         lock (_lock)
         {
-            if (_replays.TryGetValue(key, out var running) && !running.IsCompleted)
+            if ((_replays.TryGetValue(key, out var running) && !running.IsCompleted) || Load(path, image.Cache) is not { } profile)
             {
-                return false;
-            }
-
-            if (Load(path, cache) is not { } profile)
-            {
+                image.Dispose();
                 return false;
             }
 
             Interlocked.Increment(ref _replaysStarted);
-            _replays[key] = Task.Run(() => ReplayAsync(vdisk, version, profile, cache, _shutdown.Token));
+            _replays[key] = Task.Run(async () =>
+            {
+                using (image)
+                {
+                    await ReplayAsync(vdisk, version, profile, image.Cache, _shutdown.Token);
+                }
+            });
             return true;
         }
     }
@@ -163,7 +158,7 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
         await _shutdown.CancelAsync();
         foreach (var recorder in _recording.Values)
         {
-            recorder.Stop();
+            recorder?.Stop();
         }
 
         Task[] pending;
@@ -252,21 +247,21 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
         recorder.Stop();
     }
 
-    private void Save(StreamPlan plan, string key, string path, BootProfileRecorder recorder)
+    private void Save(string vdisk, int version, string device, string key, string path, BootProfileRecorder recorder)
     {
-        _recording.TryRemove(new KeyValuePair<string, BootProfileRecorder>(key, recorder));
+        _recording.TryRemove(new KeyValuePair<string, BootProfileRecorder?>(key, recorder));
         var profile = recorder.ToProfile();
         var blocks = recorder.BlocksRecorded;
         if (blocks < Settings.MinBlocks)
         {
-            LogTooShort(logger, plan.VDisk, plan.Version, blocks, Settings.MinBlocks);
+            LogTooShort(logger, vdisk, version, blocks, Settings.MinBlocks);
             return;
         }
 
         try
         {
             profile.Save(path);
-            LogRecorded(logger, plan.VDisk, plan.Version, plan.Device ?? "", profile.Extents.Count, profile.Bytes, path);
+            LogRecorded(logger, vdisk, version, device, profile.Extents.Count, profile.Bytes, path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

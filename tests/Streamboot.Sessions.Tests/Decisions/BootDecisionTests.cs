@@ -1,16 +1,15 @@
-using Streamboot.Admin.Boot;
+using Streamboot.Admin;
 using Streamboot.Data;
 using Streamboot.Data.Model;
-using Streamboot.Testing;
+using Streamboot.Sessions.Decisions;
+using Streamboot.Sessions.Tests.Support;
 
-namespace Streamboot.Admin.Tests;
+namespace Streamboot.Sessions.Tests.Decisions;
 
 /// <summary>What a booting client is told: known devices, menus, the unknown-device policies, one live identity. On SQLite and PostgreSQL.</summary>
-public abstract class BootPlannerTests : SiteTests
+public abstract class BootDecisionTests : SessionSiteTests
 {
-    private const string Lab = "10.0.0.10";
-
-    private BootPlanner Planner => new(Site);
+    private IBootSessions Planner => Layer;
 
     public override async Task InitializeAsync()
     {
@@ -132,20 +131,21 @@ public abstract class BootPlannerTests : SiteTests
     }
 
     [Fact]
-    public async Task A_second_machine_under_a_live_identity_is_refused_and_the_same_machine_is_not()
+    public async Task A_second_machine_under_a_live_identity_is_refused_without_learning_who_holds_it()
     {
         await new AssignmentAdmin(Site).AssignAsync("pc1", "gold", false);
-        var session = await new StreamingSessions(Site, serverId: null).OpenAsync("gold/pc1", "nbd", "10.0.0.10:40000");
-        Assert.True(session.Ok);
+        var key = await BootAsync("52:54:00:00:00:01");
+        var session = await OpenAsync($"gold/pc1/{key}", "10.0.0.10:40000");
 
         var other = Assert.IsType<BootRefused>(await Planner.DecideAsync(new BootRequest("52:54:00:00:00:01", "10.0.0.99")));
         Assert.Equal(BootRefusal.IdentityInUse, other.Reason);
-        Assert.Contains("10.0.0.10", other.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("10.0.0.10", other.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("session " + session.Facts.SessionId.ToString(System.Globalization.CultureInfo.InvariantCulture), other.Message, StringComparison.Ordinal);
         // The machine itself rebooting (its old connection not yet gone) may boot.
         Assert.IsType<BootVDisk>(await Planner.DecideAsync(new BootRequest("52:54:00:00:00:01", "10.0.0.10")));
         Assert.IsType<BootVDisk>(await Planner.DecideAsync(new BootRequest("52:54:00:00:00:01", "::ffff:10.0.0.10")));
 
-        await new StreamingSessions(Site, serverId: null).CloseAsync(session.Value.SessionId, 0, 0, 0);
+        await session.DisposeAsync();
         Assert.IsType<BootVDisk>(await Planner.DecideAsync(new BootRequest("52:54:00:00:00:01", "10.0.0.99")));
     }
 
@@ -177,37 +177,39 @@ public abstract class BootPlannerTests : SiteTests
     }
 
     [Fact]
-    public async Task Identity_answers_name_machine_id_and_the_live_export()
+    public async Task Identity_answers_name_machine_id_export_and_key_to_its_boot_only()
     {
         await new AssignmentAdmin(Site).AssignAsync("pc1", "gold", false);
-        var identity = await Planner.IdentityAsync("52:54:00:00:00:01");
-        Assert.True(identity.Ok);
-        Assert.Equal(("pc1", "gold", null), (identity.Value.Device.Name, identity.Value.VDisk, identity.Value.LiveExport));
-        await new StreamingSessions(Site, serverId: null).OpenAsync("gold/pc1", "nbd", "10.0.0.10:1");
-        Assert.Equal("gold/pc1", (await Planner.IdentityAsync("525400000001")).Value!.LiveExport);
-        Assert.Equal(AdminErrorKind.NotFound, (await Planner.IdentityAsync("52:54:00:00:00:77")).Error?.Kind);
-        Assert.Equal(AdminErrorKind.Invalid, (await Planner.IdentityAsync("nonsense")).Error?.Kind);
+        var key = await BootAsync("52:54:00:00:00:01");
+        var identity = await Planner.IdentityAsync(new IdentityRequest("52:54:00:00:00:01", key, "10.0.0.10"));
+        Assert.True(identity.Ok, identity.Error?.Message);
+        Assert.Equal(("pc1", "gold", "gold/pc1", key, false), (identity.Value.Device.Name, identity.Value.VDisk, identity.Value.Export, identity.Value.Key, identity.Value.Live));
+
+        // Without the key: once, to the address the running boot streams to (a SAN-booted disk's OS).
+        Assert.Equal(SessionRefusal.KeyRequired, (await Planner.IdentityAsync(new IdentityRequest("52:54:00:00:00:01", null, "10.0.0.10"))).Error?.Reason);
+        await using (await OpenAsync($"gold/pc1/{key}", "10.0.0.10:40000"))
+        {
+            Assert.Equal(SessionRefusal.KeyRequired, (await Planner.IdentityAsync(new IdentityRequest("525400000001", null, "10.0.0.99"))).Error?.Reason);
+            var fromBoot = await Planner.IdentityAsync(new IdentityRequest("525400000001", null, "10.0.0.10"));
+            Assert.Equal((key, true), (fromBoot.Value!.Key, fromBoot.Value.Live));
+            // A user of the running OS asking later learns nothing.
+            Assert.Equal(SessionRefusal.KeyRequired, (await Planner.IdentityAsync(new IdentityRequest("525400000001", null, "10.0.0.10"))).Error?.Reason);
+            Assert.True((await Planner.IdentityAsync(new IdentityRequest("525400000001", key, "10.0.0.10"))).Ok);
+        }
+
+        Assert.Equal(SessionRefusal.KeyRejected, (await Planner.IdentityAsync(new IdentityRequest("52:54:00:00:00:01", new string('0', 32), "10.0.0.10"))).Error?.Reason);
+        Assert.Equal(SessionRefusal.UnknownDevice, (await Planner.IdentityAsync(new IdentityRequest("52:54:00:00:00:77", key, Lab))).Error?.Reason);
+        Assert.Equal(SessionRefusal.BadName, (await Planner.IdentityAsync(new IdentityRequest("nonsense", key, Lab))).Error?.Reason);
     }
 
-    [Fact]
-    public async Task One_collection_at_a_time_receives_unknown_machines()
-    {
-        Assert.True((await new CollectionAdmin(Site).SetAsync("lab", new CollectionChanges(ReceivesUnknown: true))).Ok);
-        var all = await new CollectionAdmin(Site).ListAsync();
-        Assert.Equal(["lab"], all.Where(c => c.ReceivesUnknown).Select(c => c.Name));
-        Assert.True((await new CollectionAdmin(Site).AddAsync("kiosk", new CollectionChanges(ReceivesUnknown: true))).Ok);
-        all = await new CollectionAdmin(Site).ListAsync();
-        Assert.Equal(["kiosk"], all.Where(c => c.ReceivesUnknown).Select(c => c.Name));
-    }
 }
 
-public sealed class SqliteBootPlannerTests : BootPlannerTests
+public sealed class SqliteBootDecisionTests : BootDecisionTests
 {
-    protected override Task<DatabaseLocation> CreateLocationAsync(string dataFolder) => Task.FromResult(DatabaseLocation.InDataFolder(dataFolder));
+    protected override Task<DatabaseLocation> CreateLocationAsync(string dataFolder) => Databases.SqliteAsync(dataFolder);
 }
 
-public sealed class PostgresBootPlannerTests : BootPlannerTests
+public sealed class PostgresBootDecisionTests : BootDecisionTests
 {
-    protected override async Task<DatabaseLocation> CreateLocationAsync(string dataFolder) =>
-        await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+    protected override Task<DatabaseLocation> CreateLocationAsync(string dataFolder) => Databases.PostgresAsync();
 }

@@ -1,6 +1,7 @@
 using Streamboot.Data.Model;
+using Streamboot.Sessions.Decisions;
 
-namespace Streamboot.Admin.Tests;
+namespace Streamboot.Sessions.Tests.Decisions;
 
 public class VersionSelectionTests
 {

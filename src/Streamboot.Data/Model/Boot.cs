@@ -1,0 +1,47 @@
+namespace Streamboot.Data.Model;
+
+/// <summary>
+/// One boot of a device, from the boot script that announced it to the next
+/// boot that really starts. The script hands the client <see cref="Key"/>,
+/// an unguessable secret; the device's disk views accept only a key of one
+/// of its boots. A boot is <em>pending</em> until its key first opens the
+/// disk (<see cref="StartedAt"/> null), then <em>running</em>: at most one
+/// running boot per device (a partial unique index), which keeps its key
+/// and its version through reconnects and server restarts, until another
+/// boot of the device starts.
+/// </summary>
+public sealed class Boot
+{
+    public long Id { get; set; }
+
+    public long DeviceId { get; set; }
+
+    public Device? Device { get; set; }
+
+    /// <summary>128 random bits as 32 lower-case hex digits.</summary>
+    public required string Key { get; set; }
+
+    /// <summary>The vDisk the boot script chose; the key opens no other.</summary>
+    public long VDiskId { get; set; }
+
+    public DateTime IssuedAt { get; set; }
+
+    /// <summary>The address the boot script was sent to.</summary>
+    public string? IssuedTo { get; set; }
+
+    /// <summary>When the key first opened the disk: the boot started (null while pending).</summary>
+    public DateTime? StartedAt { get; set; }
+
+    /// <summary>The address that first opened the disk with the key.</summary>
+    public string? Address { get; set; }
+
+    /// <summary>The version the boot runs, pinned when it started: reconnects get the same disk, whatever is promoted meanwhile.</summary>
+    public int? VersionNumber { get; set; }
+
+    /// <summary>
+    /// The key was handed to a client that asked without it (a SAN-booted
+    /// disk's OS asking <c>/boot/identity</c> from the boot's address): that
+    /// happens once per boot, before any user of the client's OS could ask.
+    /// </summary>
+    public bool KeyGiven { get; set; }
+}

@@ -1,0 +1,143 @@
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Data;
+using Streamboot.Data.Model;
+
+namespace Streamboot.Sessions.Credentials;
+
+/// <summary>
+/// The boots of devices, in the database so that every server of a site
+/// knows them and they outlive a server restart: issued with a key when a
+/// boot script is written, started when the key first opens the disk, gone
+/// when the next boot of the device starts.
+/// </summary>
+internal sealed class BootCredentials(SiteDatabase database, SessionSettings settings, TimeProvider clock)
+{
+    /// <summary>Issues a new pending boot of the device (a boot script is about to carry its key); returns the key.</summary>
+    public async Task<string> IssueAsync(long deviceId, long vdiskId, string? issuedTo, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
+        var key = BootKey.New();
+        db.Boots.Add(new Boot { DeviceId = deviceId, Key = key, VDiskId = vdiskId, IssuedAt = now, IssuedTo = issuedTo });
+        await db.SaveChangesAsync(cancellationToken);
+
+        // Bounded: pending boots expire, and one address (or all of them)
+        // keeps only the newest few, so scripts fetched elsewhere for this
+        // MAC neither grow the table nor push out the real machine's key.
+        var expired = now - settings.PendingBootLifetime;
+        var pending = await db.Boots.Where(b => b.DeviceId == deviceId && b.StartedAt == null)
+            .OrderByDescending(b => b.Id).Select(b => new { b.Id, b.IssuedTo, b.IssuedAt }).ToListAsync(cancellationToken);
+        var drop = pending.Where(b => b.IssuedAt < expired).Select(b => b.Id)
+            .Concat(pending.Where(b => b.IssuedTo == issuedTo).Skip(settings.MaxPendingBootsPerAddress).Select(b => b.Id))
+            .Concat(pending.Skip(settings.MaxPendingBootsPerDevice).Select(b => b.Id))
+            .Distinct().ToList();
+        if (drop.Count > 0)
+        {
+            await db.Boots.Where(b => drop.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
+        }
+
+        return key;
+    }
+
+    /// <summary>The boot of the device whose key this is, or null; every candidate is compared in constant time.</summary>
+    public async Task<Boot?> MatchAsync(long deviceId, string key, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var boots = await db.Boots.AsNoTracking().Where(b => b.DeviceId == deviceId).ToListAsync(cancellationToken);
+        Boot? match = null;
+        foreach (var boot in boots)
+        {
+            // No early exit: the time taken says nothing about which boot matched.
+            if (BootKey.Matches(boot.Key, key))
+            {
+                match = boot;
+            }
+        }
+
+        return match;
+    }
+
+    /// <summary>Whether the key belongs to some boot of the vDisk (any device's), compared in constant time per boot.</summary>
+    public async Task<bool> AnyOfVDiskAsync(long vdiskId, string key, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var keys = await db.Boots.AsNoTracking().Where(b => b.VDiskId == vdiskId).Select(b => b.Key).ToListAsync(cancellationToken);
+        var found = false;
+        foreach (var stored in keys)
+        {
+            found |= BootKey.Matches(stored, key);
+        }
+
+        return found;
+    }
+
+    /// <summary>The device's running boot, if it has one.</summary>
+    public async Task<Boot?> RunningAsync(long deviceId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Boots.AsNoTracking().FirstOrDefaultAsync(b => b.DeviceId == deviceId && b.StartedAt != null, cancellationToken);
+    }
+
+    /// <summary>The newest boot issued to the device (with keys off, a view without a key takes it).</summary>
+    public async Task<Boot?> NewestAsync(long deviceId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Boots.AsNoTracking().Where(b => b.DeviceId == deviceId).OrderByDescending(b => b.StartedAt == null).ThenByDescending(b => b.Id)
+            .FirstOrDefaultAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts a pending boot: it becomes the device's running boot, pinned
+    /// to <paramref name="version"/>, and every other boot of the device
+    /// (the one it replaces, scripts never used) is gone, with their keys.
+    /// The device's session rows still open are ended: they belonged to the
+    /// boot that is over. False when another server started a boot of the
+    /// device at the same moment, or this one was dropped meanwhile.
+    /// </summary>
+    public async Task<bool> StartAsync(Boot boot, string? address, int version, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            await db.Boots.Where(b => b.DeviceId == boot.DeviceId && b.Id != boot.Id).ExecuteDeleteAsync(cancellationToken);
+            var started = await db.Boots.Where(b => b.Id == boot.Id && b.StartedAt == null).ExecuteUpdateAsync(
+                u => u.SetProperty(b => b.StartedAt, now).SetProperty(b => b.Address, address).SetProperty(b => b.VersionNumber, version),
+                cancellationToken);
+            if (started == 0)
+            {
+                return false;
+            }
+
+            await db.Sessions.Where(s => s.DeviceId == boot.DeviceId && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (DbErrors.UniqueViolationOf(e) is not null)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Hands the running boot's key out once, to a client without it (true
+    /// the first time); every later ask is refused.
+    /// </summary>
+    public async Task<bool> GiveKeyOnceAsync(long bootId, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Boots.Where(b => b.Id == bootId && !b.KeyGiven).ExecuteUpdateAsync(u => u.SetProperty(b => b.KeyGiven, true), cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// Whether the device streamed lately: a live session anywhere in the
+    /// site, or one that ended within <see cref="SessionSettings.TakeoverGuard"/>.
+    /// </summary>
+    public async Task<bool> StreamedLatelyAsync(long deviceId, CancellationToken cancellationToken)
+    {
+        var since = clock.GetUtcNow().UtcDateTime - settings.TakeoverGuard;
+        await using var db = database.CreateContext();
+        return await db.Sessions.AnyAsync(s => s.DeviceId == deviceId && (s.EndedAt == null || s.EndedAt > since), cancellationToken);
+    }
+}

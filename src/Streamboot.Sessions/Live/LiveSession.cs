@@ -1,0 +1,33 @@
+using Streamboot.Sessions.Views;
+using Streamboot.Storage.Stacks;
+
+namespace Streamboot.Sessions.Live;
+
+/// <summary>
+/// A device's session on this server: one stack shared by all the
+/// connections of its boot (NBD multi-conn, HTTP and NBD of one SAN boot,
+/// a reconnect while the old connection lingers), so they see one another's
+/// writes.
+/// </summary>
+internal sealed class LiveSession(long deviceId, long bootId, int version, ViewFacts facts, ComposedStack stack)
+{
+    public long DeviceId { get; } = deviceId;
+
+    public long BootId { get; } = bootId;
+
+    public int Version { get; } = version;
+
+    public ViewFacts Facts { get; } = facts;
+
+    public ComposedStack Stack { get; } = stack;
+
+    public CountingBlockDevice Counter { get; } = new(stack.Device);
+
+    /// <summary>Where its first connection came from.</summary>
+    public string? Remote { get; init; }
+
+    public int Connections { get; set; }
+
+    /// <summary>Ended by a new boot of its device (or a shutdown) while connections of it lingered.</summary>
+    public bool Evicted { get; set; }
+}

@@ -1,0 +1,258 @@
+using Microsoft.Extensions.Logging;
+using Streamboot.Admin;
+using Streamboot.Data.Model;
+using Streamboot.Sessions.Credentials;
+using Streamboot.Sessions.Decisions;
+using Streamboot.Sessions.Live;
+using Streamboot.Sessions.Profiles;
+using Streamboot.Sessions.Views;
+using Streamboot.Storage.Stacks;
+
+namespace Streamboot.Sessions;
+
+/// <summary>
+/// The session layer of one server: <see cref="IBootSessions"/> over the
+/// site database, the vDisk stores and this server's live sessions. Each
+/// request walks forward once: parse the name, resolve it in the database
+/// (<see cref="ViewResolver"/>), open or join the session
+/// (<see cref="LiveSessions"/>), compose its stack (Storage's
+/// <see cref="SessionStack"/>).
+/// </summary>
+public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
+{
+    private readonly SessionSettings _settings;
+    private readonly BootCredentials _credentials;
+    private readonly BootPlanner _planner;
+    private readonly ViewResolver _resolver;
+    private readonly SessionRecords _records;
+    private readonly LiveSessions _live;
+    private readonly ILogger _logger;
+    private readonly ILogger _bootLogger;
+
+    public SessionLayer(AdminSite site, SessionSettings settings, BootProfileSettings profileSettings, Func<long?> serverId, ILoggerFactory loggers, TimeProvider? clock = null)
+    {
+        clock ??= site.Clock;
+        _settings = settings;
+        _logger = loggers.CreateLogger("Streamboot.Sessions");
+        _bootLogger = loggers.CreateLogger("Streamboot.Boot");
+        _credentials = new BootCredentials(site.Database, settings, clock);
+        _planner = new BootPlanner(site, settings, _credentials);
+        _resolver = new ViewResolver(site, settings, _credentials);
+        _records = new SessionRecords(site.Database, serverId, clock);
+        Images = new SharedImages(settings.ReadCacheBytes, clock) { StorageReadLatency = settings.StorageReadLatency };
+        Profiles = new BootProfiles(site.DataFolder, profileSettings, loggers.CreateLogger("Streamboot.Sessions.Profiles"));
+        Caches = new WriteCacheFiles(site.DataFolder);
+        _live = new LiveSessions(_records, _credentials, _resolver, Images, Profiles, Caches, settings, _logger);
+    }
+
+    /// <summary>Every version's shared layers (read caches), for counters, tests and benchmarks.</summary>
+    public SharedImages Images { get; }
+
+    /// <summary>Boot-profile recording and replay.</summary>
+    public BootProfiles Profiles { get; }
+
+    internal WriteCacheFiles Caches { get; }
+
+    /// <summary>The server-disk write cache of a device's session on a version (for tests and admins: qemu-img reads it).</summary>
+    public string OverlayPath(string vdisk, string device, int version, long versionId) => Caches.OverlayPath(vdisk, device, version, versionId);
+
+    /// <summary>Device sessions this server streams now.</summary>
+    public int LiveCount => _live.Count;
+
+    public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
+    {
+        var decision = await _planner.DecideAsync(request, cancellationToken);
+        var mac = MacAddress.TryParse(request.Mac, out var parsed) ? parsed.ToString() : "(none)";
+        var remote = request.RemoteAddress ?? "";
+        switch (decision)
+        {
+            case BootVDisk boot:
+                // What the boot will read first starts warming now: changes
+                // nothing a running client depends on. (Not for an image
+                // written in place: it is opened writable, alone.)
+                if (boot.Target.WriteCacheMode != WriteCacheMode.None)
+                {
+                    _live.WarmUp(boot.Target.VDisk, new VDiskVersion { Id = boot.Target.VersionId, Number = boot.Target.Version, FileName = "", Stage = VersionStage.Production }, boot.Target.VersionFile);
+                }
+
+                LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.Printable(request.Platform, 16), ClientText.Printable(request.BuildArch, 16));
+                if (boot.Registered)
+                {
+                    LogRegistered(_bootLogger, mac, boot.Device.Name, boot.Device.Collection);
+                }
+
+                break;
+            case BootMenu menu:
+                LogMenu(_bootLogger, mac, remote, menu.Device.Name, menu.Items.Count);
+                break;
+            case RegistrationMenu registration:
+                LogRegistrationMenu(_bootLogger, mac, remote, registration.Collection);
+                break;
+            case BootRefused refused:
+                LogRefusedBoot(_bootLogger, mac, remote, refused.Reason, refused.Message);
+                break;
+        }
+
+        return decision;
+    }
+
+    public async Task<SessionResult<SessionView>> OpenAsync(ViewRequest request, CancellationToken cancellationToken = default)
+    {
+        var opened = await OpenViewAsync(request, cancellationToken);
+        if (!opened.Ok)
+        {
+            LogRefused(_logger, ViewName.ForLog(request.Name), request.Protocol, request.Remote ?? "", opened.Error.Reason);
+        }
+
+        return opened;
+    }
+
+    public async Task<SessionResult<ViewFacts>> DescribeAsync(ViewRequest request, CancellationToken cancellationToken = default)
+    {
+        if (!ViewName.TryParse(request.Name, out var name))
+        {
+            return BadName();
+        }
+
+        if (!name.Value.IsDeviceView)
+        {
+            var shared = await _resolver.SharedAsync(name.Value, cancellationToken);
+            return shared.Ok
+                ? new ViewFacts(shared.Value.VDisk.Name, shared.Value.VDisk.Name, shared.Value.VDisk.Description, shared.Value.Version.Number, shared.Value.VDisk.SizeBytes, true, null, null, 0)
+                : shared.Error;
+        }
+
+        var target = await _resolver.DeviceAsync(name.Value, cancellationToken);
+        if (!target.Ok)
+        {
+            return target.Error;
+        }
+
+        var (device, vdisk, boot, _) = target.Value;
+        var versions = await _resolver.VersionsAsync(vdisk.Id, cancellationToken);
+        var version = boot.VersionNumber is int pinned ? versions.Find(v => v.Number == pinned) : VersionSelection.ForDevice(device.Type, versions);
+        if (version is null)
+        {
+            return new SessionError(SessionRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {device.Name}");
+        }
+
+        var mode = WriteCachePolicy.For(device, vdisk, version);
+        return new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, vdisk.SizeBytes, mode.OnClient(), device.Name, mode, 0);
+    }
+
+    public async Task<SessionResult<DeviceIdentity>> IdentityAsync(IdentityRequest request, CancellationToken cancellationToken = default)
+    {
+        if (!MacAddress.TryParse(request.Mac, out var mac))
+        {
+            return new SessionError(SessionRefusal.BadName, $"'{ClientText.Printable(request.Mac, 64)}' is not a MAC address");
+        }
+
+        var found = await _resolver.IdentityAsync(mac, cancellationToken);
+        if (found is not { } identity)
+        {
+            return new SessionError(SessionRefusal.UnknownDevice, $"no device has MAC {mac}");
+        }
+
+        var device = identity.Device;
+        Boot? boot;
+        if (request.Key is { } key)
+        {
+            boot = BootKey.IsWellFormed(key) ? await _credentials.MatchAsync(device.Id, key, cancellationToken) : null;
+            if (boot is null)
+            {
+                return new SessionError(SessionRefusal.KeyRejected, $"that key is not one of {device.Name}'s boots");
+            }
+        }
+        else
+        {
+            // A disk booted by its own boot loader (SAN boot) has no command
+            // line from us: its OS may ask from the address its boot streams
+            // to, once; the initramfs asks before any user of the OS could.
+            boot = await _credentials.RunningAsync(device.Id, cancellationToken);
+            var fromBoot = boot is not null && BootPlanner.SameHost(boot.Address, request.Remote)
+                && await _credentials.StreamedLatelyAsync(device.Id, cancellationToken)
+                && await _credentials.GiveKeyOnceAsync(boot.Id, cancellationToken);
+            if (!fromBoot)
+            {
+                if (_settings.RequireBootKey)
+                {
+                    return new SessionError(SessionRefusal.KeyRequired, $"{device.Name}'s identity is given with its boot's key (identity?mac=...&key=...), or once to the address its boot streams to");
+                }
+
+                boot = null;
+            }
+        }
+
+        var vdisk = boot is null ? identity.LiveVDisk ?? identity.DefaultVDisk : await _resolver.VDiskNameAsync(boot.VDiskId, cancellationToken);
+        return new DeviceIdentity(
+            BootPlanner.Identity(device),
+            device.Enabled,
+            identity.VDisks,
+            vdisk,
+            vdisk is null ? null : $"{vdisk}/{device.Name}",
+            identity.Live is not null,
+            identity.Live?.WriteCacheMode ?? (vdisk is null ? null : device.WriteCacheMode),
+            boot?.Key);
+    }
+
+    public Task<SessionResult<string>> BootFilesAsync(BootFilesRequest request, CancellationToken cancellationToken = default) =>
+        _resolver.BootFilesAsync(request, cancellationToken);
+
+    public Task<IReadOnlyList<(string Name, string? Description)>> ListAsync(CancellationToken cancellationToken = default) =>
+        _resolver.ListAsync(cancellationToken);
+
+    /// <summary>
+    /// The periodic work: live sessions' counters into the database, and the
+    /// shared layers of versions nobody streams closed once unused for a while.
+    /// </summary>
+    public async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        await _live.ReportAsync(cancellationToken);
+        Images.Sweep(_settings.UnusedImageLifetime);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _live.DisposeAsync();
+        await Profiles.DisposeAsync();
+        await Images.DisposeAsync();
+    }
+
+    private async Task<SessionResult<SessionView>> OpenViewAsync(ViewRequest request, CancellationToken cancellationToken)
+    {
+        if (!ViewName.TryParse(request.Name, out var name))
+        {
+            return BadName();
+        }
+
+        if (!name.Value.IsDeviceView)
+        {
+            var shared = await _resolver.SharedAsync(name.Value, cancellationToken);
+            return shared.Ok ? _live.OpenShared(shared.Value) : shared.Error;
+        }
+
+        var target = await _resolver.DeviceAsync(name.Value, cancellationToken);
+        return target.Ok ? await _live.OpenDeviceAsync(target.Value, request.Protocol, request.Remote, cancellationToken) : target.Error;
+    }
+
+    private static SessionError BadName() =>
+        new(SessionRefusal.BadName, "a view is named VDISK (read-only) or VDISK/DEVICE/KEY (a device's own, with its boot's key)");
+
+    [LoggerMessage(1109, LogLevel.Warning, "Refused {View} over {Protocol} to {Remote}: {Reason}")]
+    private static partial void LogRefused(ILogger logger, string view, string protocol, string remote, SessionRefusal reason);
+
+    [LoggerMessage(1200, LogLevel.Information, "Boot: {Mac} from {Remote} boots vDisk {VDisk} version {Version} as {Name} (platform {Platform}, arch {Arch})")]
+    private static partial void LogBoot(ILogger logger, string mac, string remote, string name, string vdisk, int version, string platform, string arch);
+
+    [LoggerMessage(1201, LogLevel.Information, "Boot: registered unknown machine {Mac} as {Name} in collection {Collection}")]
+    private static partial void LogRegistered(ILogger logger, string mac, string name, string collection);
+
+    [LoggerMessage(1202, LogLevel.Information, "Boot: {Mac} from {Remote} ({Name}) gets a menu of {Count} vDisks")]
+    private static partial void LogMenu(ILogger logger, string mac, string remote, string name, int count);
+
+    [LoggerMessage(1203, LogLevel.Information, "Boot: unknown machine {Mac} from {Remote} gets the registration menu of collection {Collection}")]
+    private static partial void LogRegistrationMenu(ILogger logger, string mac, string remote, string collection);
+
+    [LoggerMessage(1204, LogLevel.Warning, "Boot: refused {Mac} from {Remote} ({Reason}): {Message}")]
+    private static partial void LogRefusedBoot(ILogger logger, string mac, string remote, BootRefusal reason, string message);
+}
