@@ -63,8 +63,8 @@ internal static partial class TftpLog
     [LoggerMessage(4029, LogLevel.Debug, "TFTP {Client} reading '{File}': timeout at block {Block}, sending again from there")]
     public static partial void Retransmitting(ILogger logger, EndPoint client, string file, long block);
 
-    [LoggerMessage(4030, LogLevel.Information, "TFTP transfer of '{File}' to {Client}: packet from unknown transfer id {Stranger} answered with ERROR 5")]
-    public static partial void UnknownTransferId(ILogger logger, EndPoint client, string file, EndPoint stranger);
+    [LoggerMessage(4030, LogLevel.Information, "TFTP transfer of '{File}' to {Client}: packet from unknown transfer id {Stranger} answered with ERROR 5 ({Suppressed} similar lines suppressed)")]
+    public static partial void UnknownTransferId(ILogger logger, EndPoint client, string file, EndPoint stranger, long suppressed);
 
     [LoggerMessage(4031, LogLevel.Debug, "TFTP transfer of '{File}' to {Client}: ignored a {Length}-byte datagram ({What})")]
     public static partial void Ignored(ILogger logger, EndPoint client, string file, int length, string what);

@@ -11,7 +11,7 @@ internal sealed class TftpLogThrottles(int linesPerMinute)
     /// <summary>Requests dropped at a limit (events 4004, 4006).</summary>
     public LogThrottle Dropped { get; } = new(linesPerMinute, TimeSpan.FromMinutes(1));
 
-    /// <summary>Malformed requests and write requests (4010, 4011).</summary>
+    /// <summary>Malformed requests, write requests, datagrams from a stranger to a transfer's port (4010, 4011, 4030).</summary>
     public LogThrottle Malformed { get; } = new(linesPerMinute, TimeSpan.FromMinutes(1));
 
     /// <summary>Files not found or refused (4022, 4023).</summary>

@@ -58,7 +58,10 @@ internal sealed class TftpTransfer
         {
             Interlocked.Increment(ref _counters.MalformedPackets);
             Interlocked.Increment(ref _counters.ErrorsSent);
-            TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, stranger);
+            if (_throttles.Malformed.TryAcquire(out var suppressed))
+            {
+                TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, stranger, suppressed);
+            }
         };
     }
 
@@ -363,7 +366,11 @@ internal sealed class TftpTransfer
     {
         Interlocked.Increment(ref _counters.MalformedPackets);
         Interlocked.Increment(ref _counters.ErrorsSent);
-        TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, _channel.Sender);
+        if (_throttles.Malformed.TryAcquire(out var suppressed))
+        {
+            TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, _channel.Sender, suppressed);
+        }
+
         _channel.ReplyToSender(s_unknownTransferId);
     }
 
