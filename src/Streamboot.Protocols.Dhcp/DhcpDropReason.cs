@@ -41,4 +41,7 @@ public enum DhcpDropReason
 
     /// <summary>The boot policy, reservations or lease store threw.</summary>
     HostFailed,
+
+    /// <summary>Longer than <see cref="DhcpServerOptions.MaxDatagramSize"/>: dropped before it is parsed.</summary>
+    TooLarge,
 }

@@ -16,26 +16,29 @@ internal static partial class DhcpLog
     [LoggerMessage(3002, LogLevel.Information, "DHCP {Mode}: {MessageType} to {Mac} (arch {Architecture}, {VendorClass}) address {Address}, file {BootFile}, sent to {Destination}")]
     public static partial void Answered(ILogger logger, DhcpMode mode, DhcpMessageType messageType, MacAddress mac, string architecture, string? vendorClass, IPAddress address, string? bootFile, IPEndPoint destination);
 
-    [LoggerMessage(3003, LogLevel.Debug, "DHCP {Mode}: dropped {MessageType} from {Mac} ({Source}): {Reason}: {Detail}")]
-    public static partial void Dropped(ILogger logger, DhcpMode mode, DhcpMessageType? messageType, MacAddress? mac, IPEndPoint source, DhcpDropReason reason, string detail);
+    [LoggerMessage(3003, LogLevel.Debug, "DHCP {Mode}: dropped {MessageType} from {Mac} ({Source}): {Reason}: {Detail} ({Suppressed} similar lines suppressed)")]
+    public static partial void Dropped(ILogger logger, DhcpMode mode, DhcpMessageType? messageType, MacAddress? mac, IPEndPoint source, DhcpDropReason reason, string detail, long suppressed);
 
-    [LoggerMessage(3004, LogLevel.Information, "DHCP: dropped a malformed datagram of {Length} bytes from {Source}: {Reason}: {Error}")]
-    public static partial void Malformed(ILogger logger, int length, IPEndPoint source, DhcpDropReason reason, DhcpParseError error);
+    [LoggerMessage(3004, LogLevel.Information, "DHCP: dropped a malformed datagram of {Length} bytes from {Source}: {Reason}: {Error} ({Suppressed} similar lines suppressed)")]
+    public static partial void Malformed(ILogger logger, int length, IPEndPoint source, DhcpDropReason reason, DhcpParseError error, long suppressed);
 
     [LoggerMessage(3005, LogLevel.Information, "DHCP {Mode}: {Mac}: {Detail}")]
     public static partial void LeaseChanged(ILogger logger, DhcpMode mode, MacAddress mac, string detail);
 
-    [LoggerMessage(3006, LogLevel.Warning, "DHCP {Mode}: no answer for {Mac}: {Reason}: {Detail}")]
-    public static partial void NotAnswered(ILogger logger, DhcpMode mode, MacAddress? mac, DhcpDropReason reason, string detail);
+    [LoggerMessage(3006, LogLevel.Warning, "DHCP {Mode}: no answer for {Mac}: {Reason}: {Detail} ({Suppressed} similar lines suppressed)")]
+    public static partial void NotAnswered(ILogger logger, DhcpMode mode, MacAddress? mac, DhcpDropReason reason, string detail, long suppressed);
 
-    [LoggerMessage(3007, LogLevel.Error, "DHCP {Mode}: the host failed while answering {Mac}")]
-    public static partial void HostFailed(ILogger logger, DhcpMode mode, MacAddress? mac, Exception exception);
+    [LoggerMessage(3007, LogLevel.Error, "DHCP {Mode}: the host failed while answering {Mac} ({Suppressed} similar lines suppressed)")]
+    public static partial void HostFailed(ILogger logger, DhcpMode mode, MacAddress? mac, long suppressed, Exception exception);
 
     [LoggerMessage(3008, LogLevel.Warning, "DHCP on {Interface}: receiving failed")]
     public static partial void ReceiveFailed(ILogger logger, string @interface, Exception exception);
 
     [LoggerMessage(3009, LogLevel.Warning, "DHCP on {Interface}: sending to {Destination} failed")]
     public static partial void SendFailed(ILogger logger, string @interface, IPEndPoint destination, Exception exception);
+
+    [LoggerMessage(3010, LogLevel.Information, "DHCP on {Interface}: dropped a datagram of {Length} bytes from {Source} unread: larger than {Limit} bytes (DhcpServerOptions.MaxDatagramSize) ({Suppressed} similar lines suppressed)")]
+    public static partial void TooLarge(ILogger logger, string @interface, int length, IPEndPoint source, int limit, long suppressed);
 
     [LoggerMessage(3050, LogLevel.Information, "Router advertisements on {Interface} every {Interval} (router lifetime 0: not a default router)")]
     public static partial void AdvertiserStarted(ILogger logger, string @interface, TimeSpan interval);

@@ -15,7 +15,10 @@ namespace Streamboot.Protocols.Dhcp;
 /// A DHCP or proxyDHCP server for PXE on one interface: UDP 67 (and 4011 for
 /// PXE boot server requests), each datagram parsed, filtered, interpreted and
 /// answered by the <see cref="DhcpResponder"/>. A bad datagram is logged,
-/// counted and skipped; nothing a client sends stops the loop.
+/// counted and skipped; nothing a client sends stops the loop. The receive
+/// loops only read, drop what is too large and hand the rest to the thread
+/// pool: the host's store and policy may block (SQLite's async calls run
+/// synchronously), and the loops must go on reading meanwhile.
 /// </summary>
 public sealed class DhcpServer : IAsyncDisposable
 {
@@ -28,6 +31,7 @@ public sealed class DhcpServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _slots;
+    private readonly DhcpLogThrottles _throttles;
     private readonly List<Socket> _sockets = [];
     private readonly List<Task> _loops = [];
     private DhcpResponder? _responder;
@@ -51,6 +55,7 @@ public sealed class DhcpServer : IAsyncDisposable
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("Streamboot.Protocols.Dhcp");
         _slots = new SemaphoreSlim(_options.MaxConcurrentRequests);
+        _throttles = new DhcpLogThrottles(_options.RefusalLogLinesPerMinute);
     }
 
     public DhcpCounters Counters { get; } = new();
@@ -159,6 +164,8 @@ public sealed class DhcpServer : IAsyncDisposable
 
     private async Task ReceiveLoopAsync(Socket socket, bool pxePort, CancellationToken cancellationToken)
     {
+        // Room for any UDP datagram, so that an oversized one is read whole
+        // and known for what it is, rather than cut to look like a shorter one.
         var buffer = new byte[65536];
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -179,8 +186,19 @@ public sealed class DhcpServer : IAsyncDisposable
             }
 
             Counters.CountReceived();
-            var datagram = buffer.AsSpan(0, received.ReceivedBytes).ToArray();
             var source = (IPEndPoint)received.RemoteEndPoint;
+            if (received.ReceivedBytes > _options.MaxDatagramSize)
+            {
+                Counters.CountDropped(DhcpDropReason.TooLarge);
+                if (_throttles.Malformed.TryAcquire(out var suppressed))
+                {
+                    DhcpLog.TooLarge(_logger, _options.InterfaceName, received.ReceivedBytes, source, _options.MaxDatagramSize, suppressed);
+                }
+
+                continue;
+            }
+
+            var datagram = buffer.AsSpan(0, received.ReceivedBytes).ToArray();
             try
             {
                 await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -190,7 +208,9 @@ public sealed class DhcpServer : IAsyncDisposable
                 return;
             }
 
-            _ = HandleAsync(socket, datagram, source, pxePort, cancellationToken);
+            // Off this loop: the handler runs on the pool from its first line,
+            // so a store that blocks its thread never blocks the reading.
+            _ = Task.Run(() => HandleAsync(socket, datagram, source, pxePort, cancellationToken), CancellationToken.None);
         }
     }
 
@@ -203,7 +223,11 @@ public sealed class DhcpServer : IAsyncDisposable
             if (!DhcpPacket.TryParse(datagram, out request, out var error))
             {
                 Counters.CountDropped(DhcpDropReason.Malformed);
-                DhcpLog.Malformed(_logger, datagram.Length, source, DhcpDropReason.Malformed, error);
+                if (_throttles.Malformed.TryAcquire(out var suppressed))
+                {
+                    DhcpLog.Malformed(_logger, datagram.Length, source, DhcpDropReason.Malformed, error, suppressed);
+                }
+
                 return;
             }
 
@@ -211,13 +235,18 @@ public sealed class DhcpServer : IAsyncDisposable
             if (answer.Drop is { } reason)
             {
                 Counters.CountDropped(reason);
+
+                // Details quote the client's own text (its vendor class).
                 if (reason == DhcpDropReason.PoolExhausted || reason == DhcpDropReason.ReplyTooLarge)
                 {
-                    DhcpLog.NotAnswered(_logger, mode, request.ClientMac, reason, answer.Detail!);
+                    if (_throttles.NotAnswered.TryAcquire(out var suppressed))
+                    {
+                        DhcpLog.NotAnswered(_logger, mode, request.ClientMac, reason, ClientText.ForLog(answer.Detail, 256), suppressed);
+                    }
                 }
-                else
+                else if (_throttles.Dropped.TryAcquire(out var suppressed))
                 {
-                    DhcpLog.Dropped(_logger, mode, request.MessageType, request.ClientMac, source, reason, answer.Detail!);
+                    DhcpLog.Dropped(_logger, mode, request.MessageType, request.ClientMac, source, reason, ClientText.ForLog(answer.Detail, 256), suppressed);
                 }
 
                 return;
@@ -226,7 +255,7 @@ public sealed class DhcpServer : IAsyncDisposable
             if (answer.Reply is not { } reply)
             {
                 Counters.CountHandled();
-                DhcpLog.LeaseChanged(_logger, mode, answer.Client!.Mac, answer.Detail!);
+                DhcpLog.LeaseChanged(_logger, mode, answer.Client!.Mac, ClientText.ForLog(answer.Detail, 256));
                 return;
             }
 
@@ -250,9 +279,9 @@ public sealed class DhcpServer : IAsyncDisposable
                 type,
                 client.Mac,
                 client.Architecture?.ToString() ?? "none",
-                client.VendorClass,
+                client.VendorClass is null ? null : ClientText.ForLog(client.VendorClass),
                 reply.Yiaddr,
-                answer.BootFile,
+                ClientText.ForLog(answer.BootFile, 256),
                 destination);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
@@ -262,7 +291,11 @@ public sealed class DhcpServer : IAsyncDisposable
         {
             // The host's policy, reservations or store failed: this client gets no answer, the next one does.
             Counters.CountDropped(DhcpDropReason.HostFailed);
-            DhcpLog.HostFailed(_logger, mode, request?.ClientMac, e);
+            if (_throttles.HostFailed.TryAcquire(out var suppressed))
+            {
+                DhcpLog.HostFailed(_logger, mode, request?.ClientMac, suppressed, e);
+            }
+
         }
         finally
         {

@@ -31,6 +31,22 @@ public sealed class DhcpServerOptions
     public int MaxConcurrentRequests { get; init; } = 64;
 
     /// <summary>
+    /// The largest datagram read as DHCP. A client's message is a few hundred
+    /// bytes (PXE ROMs and iPXE send under 600; RFC 2131 asks every party to
+    /// take 576); a larger one is dropped unparsed (<see cref="DhcpDropReason.TooLarge"/>),
+    /// counted and logged. At least 576, at most 65535.
+    /// </summary>
+    public int MaxDatagramSize { get; init; } = 4096;
+
+    /// <summary>
+    /// Log lines per minute for each kind of drop a client can cause at will
+    /// (malformed or oversized datagrams, requests not answered, host
+    /// failures); beyond it they are only counted in <see cref="DhcpCounters"/>,
+    /// and the next line written says how many were left out.
+    /// </summary>
+    public int RefusalLogLinesPerMinute { get; init; } = 60;
+
+    /// <summary>
     /// Also send IPv6 router advertisements on the interface (router lifetime
     /// 0, no prefix), so iPXE stops waiting for a router. Only on a dedicated
     /// boot network: a network with a real IPv6 router does not need it.
@@ -59,5 +75,8 @@ public sealed class DhcpServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(ClientPort, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(PxePort);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConcurrentRequests, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxDatagramSize, Codec.DhcpProtocol.DefaultMaximumMessageSize);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxDatagramSize, 65535);
+        ArgumentOutOfRangeException.ThrowIfLessThan(RefusalLogLinesPerMinute, 1);
     }
 }

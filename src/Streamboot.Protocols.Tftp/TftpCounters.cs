@@ -12,6 +12,7 @@ internal sealed class TftpCounters
     public long TransfersFailed;
     public long RequestsRefused;
     public long RequestsDropped;
+    public long RequestsDroppedPerClient;
     public long MalformedPackets;
     public long BytesSent;
     public long PacketsSent;
@@ -29,6 +30,7 @@ internal sealed class TftpCounters
         TransfersFailed = Volatile.Read(ref TransfersFailed),
         RequestsRefused = Volatile.Read(ref RequestsRefused),
         RequestsDropped = Volatile.Read(ref RequestsDropped),
+        RequestsDroppedPerClient = Volatile.Read(ref RequestsDroppedPerClient),
         MalformedPackets = Volatile.Read(ref MalformedPackets),
         BytesSent = Volatile.Read(ref BytesSent),
         PacketsSent = Volatile.Read(ref PacketsSent),

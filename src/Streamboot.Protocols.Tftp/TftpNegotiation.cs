@@ -49,8 +49,9 @@ internal sealed record TftpNegotiation(int BlockSize, int WindowSize, TimeSpan T
             else if (name.Equals(TftpProtocol.TimeoutOption, StringComparison.OrdinalIgnoreCase))
             {
                 // RFC 2349: the OACK must carry the client's own value, so an
-                // out-of-range one can only be ignored.
-                if (TryParseNumber(value, out var seconds) && seconds is >= TftpProtocol.MinTimeoutSeconds and <= TftpProtocol.MaxTimeoutSeconds)
+                // out-of-range one, or one longer than this server honours
+                // (a slot held that long by a silent client), can only be ignored.
+                if (TryParseNumber(value, out var seconds) && seconds >= TftpProtocol.MinTimeoutSeconds && seconds <= options.MaxTimeoutOption.TotalSeconds)
                 {
                     timeout = TimeSpan.FromSeconds(seconds);
                     acknowledged.Add(new(TftpProtocol.TimeoutOption, Format(seconds)));

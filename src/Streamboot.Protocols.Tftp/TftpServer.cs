@@ -22,6 +22,9 @@ public sealed class TftpServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TftpCounters _counters = new();
     private readonly ConcurrentDictionary<long, Task> _transfers = new();
+    private readonly Dictionary<IPAddress, int> _transfersPerClient = [];
+    private readonly Lock _transfersPerClientLock = new();
+    private readonly TftpLogThrottles _throttles;
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _socket;
     private TransferPump[] _pumps = [];
@@ -35,6 +38,7 @@ public sealed class TftpServer : IAsyncDisposable
         _options = options ?? new TftpServerOptions();
         _options.Validate();
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Tftp");
+        _throttles = new TftpLogThrottles(_options.RefusalLogLinesPerMinute);
     }
 
     /// <summary>Where <see cref="Start"/> listens (the real port when 0 was asked).</summary>
@@ -177,7 +181,11 @@ public sealed class TftpServer : IAsyncDisposable
         if (rejection != TftpRequestRejection.None)
         {
             Interlocked.Increment(ref _counters.MalformedPackets);
-            TftpLog.MalformedRequest(_logger, client, datagram.Length, rejection);
+            if (_throttles.Malformed.TryAcquire(out var suppressed))
+            {
+                TftpLog.MalformedRequest(_logger, client, datagram.Length, rejection, suppressed);
+            }
+
             var (code, message) = rejection switch
             {
                 TftpRequestRejection.Truncated or TftpRequestRejection.ErrorPacket => (default(TftpErrorCode?), ""),
@@ -200,16 +208,40 @@ public sealed class TftpServer : IAsyncDisposable
             // WRQ is a legal operation this server does not allow: access
             // violation (2), the way tftpd-hpa refuses writes without -c.
             Interlocked.Increment(ref _counters.RequestsRefused);
-            TftpLog.WriteRefused(_logger, client, request.FileName);
+            if (_throttles.Malformed.TryAcquire(out var suppressed))
+            {
+                TftpLog.WriteRefused(_logger, client, ClientText.ForLog(request.FileName), suppressed);
+            }
+
             await SendErrorAsync(socket, client, TftpErrorCode.AccessViolation, "Server is read-only", stopping).ConfigureAwait(false);
+            return;
+        }
+
+        // One address first, so that its flood is counted against itself
+        // and never reaches the slots every other client shares.
+        var address = client.Address.IsIPv4MappedToIPv6 ? client.Address.MapToIPv4() : client.Address;
+        if (!TryTakeClientSlot(address))
+        {
+            Interlocked.Increment(ref _counters.RequestsDropped);
+            Interlocked.Increment(ref _counters.RequestsDroppedPerClient);
+            if (_throttles.Dropped.TryAcquire(out var suppressed))
+            {
+                TftpLog.TooManyFromClient(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfersPerClient, suppressed);
+            }
+
             return;
         }
 
         if (Interlocked.Increment(ref _counters.ActiveTransfers) > _options.MaxTransfers)
         {
             Interlocked.Decrement(ref _counters.ActiveTransfers);
+            ReleaseClientSlot(address);
             Interlocked.Increment(ref _counters.RequestsDropped);
-            TftpLog.TooManyTransfers(_logger, client, request.FileName, _options.MaxTransfers);
+            if (_throttles.Dropped.TryAcquire(out var suppressed))
+            {
+                TftpLog.TooManyTransfers(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfers, suppressed);
+            }
+
             return;
         }
 
@@ -224,13 +256,14 @@ public sealed class TftpServer : IAsyncDisposable
         {
             // Out of ports or descriptors: the client retries its request.
             Interlocked.Decrement(ref _counters.ActiveTransfers);
+            ReleaseClientSlot(address);
             Interlocked.Increment(ref _counters.RequestsDropped);
-            TftpLog.TransferSocketFailed(_logger, client, request.FileName, e);
+            TftpLog.TransferSocketFailed(_logger, client, ClientText.ForLog(request.FileName), e);
             return;
         }
 
         Interlocked.Increment(ref _counters.TransfersStarted);
-        var transfer = new TftpTransfer(id, channel, client, local, request, _source, _options, _counters, _logger);
+        var transfer = new TftpTransfer(id, channel, client, local, request, _source, _options, _counters, _throttles, _logger);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _transfers[id] = done.Task;
         _ = Task.Run(async () =>
@@ -241,10 +274,43 @@ public sealed class TftpServer : IAsyncDisposable
             }
             finally
             {
+                ReleaseClientSlot(address);
                 _transfers.TryRemove(id, out _);
                 done.TrySetResult();
             }
         }, CancellationToken.None);
+    }
+
+    /// <summary>Counts a transfer against its client's address, unless that address is at <see cref="TftpServerOptions.MaxTransfersPerClient"/>.</summary>
+    private bool TryTakeClientSlot(IPAddress address)
+    {
+        lock (_transfersPerClientLock)
+        {
+            _transfersPerClient.TryGetValue(address, out var running);
+            if (running >= _options.MaxTransfersPerClient)
+            {
+                return false;
+            }
+
+            _transfersPerClient[address] = running + 1;
+            return true;
+        }
+    }
+
+    private void ReleaseClientSlot(IPAddress address)
+    {
+        lock (_transfersPerClientLock)
+        {
+            // An address with nothing running is forgotten: the table holds running clients only.
+            if (_transfersPerClient.TryGetValue(address, out var running) && running > 1)
+            {
+                _transfersPerClient[address] = running - 1;
+            }
+            else
+            {
+                _transfersPerClient.Remove(address);
+            }
+        }
     }
 
     private async ValueTask SendErrorAsync(Socket socket, IPEndPoint client, TftpErrorCode code, string message, CancellationToken stopping)

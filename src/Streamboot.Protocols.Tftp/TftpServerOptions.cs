@@ -29,10 +29,46 @@ public sealed record TftpServerOptions
     public int MaxRetransmissions { get; init; } = 5;
 
     /// <summary>
+    /// The largest timeout a client may negotiate (RFC 2349 allows 1 to 255 s).
+    /// A larger one is not honoured: it is left out of the OACK (RFC 2347 lets
+    /// a server omit an option it does not accept) and the transfer keeps
+    /// <see cref="RetransmitTimeout"/>. Honoured, timeout 255 let a client that
+    /// never answers hold its slot for 6 x 255 s, about 25 minutes. Real
+    /// clients ask for a few seconds (U-Boot 5, atftp what it is told) or nothing.
+    /// </summary>
+    public TimeSpan MaxTimeoutOption { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long a transfer keeps retransmitting without an ACK that moves it
+    /// forward, whatever its timeout: at the first timeout after this it is
+    /// abandoned, even with retransmissions left. With
+    /// <see cref="MaxTimeoutOption"/> it bounds how long a silent client holds
+    /// a slot (here at most 30 s plus one timeout).
+    /// </summary>
+    public TimeSpan MaxRetryTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Transfers running at once. A request beyond this is dropped (and logged),
     /// so the client's own retransmission of its request gets in once a slot frees.
     /// </summary>
     public int MaxTransfers { get; init; } = 1024;
+
+    /// <summary>
+    /// Transfers running at once for one client address, beside
+    /// <see cref="MaxTransfers"/>, so that one address cannot take every slot.
+    /// A PXE client runs one or two at a time (a tsize probe, a request it sent
+    /// again) and a boot storm of 500 machines comes from 500 addresses. A
+    /// request beyond it is dropped, like one beyond <see cref="MaxTransfers"/>.
+    /// </summary>
+    public int MaxTransfersPerClient { get; init; } = 16;
+
+    /// <summary>
+    /// Log lines per minute for each kind of refusal (requests dropped,
+    /// malformed or refused, files refused, transfers abandoned). Those beyond
+    /// are counted in <see cref="TftpServerStatistics"/>, and the next line
+    /// written says how many were left out: a flood cannot flood the log.
+    /// </summary>
+    public int RefusalLogLinesPerMinute { get; init; } = 60;
 
     /// <summary>Bytes read from the file at a time per transfer (rounded to whole blocks); bounds a transfer's memory with blksize.</summary>
     public int ReadChunkSize { get; init; } = 64 * 1024;
@@ -51,7 +87,13 @@ public sealed record TftpServerOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(RetransmitTimeout, TimeSpan.FromSeconds(TftpProtocol.MaxTimeoutSeconds));
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetransmissions);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxRetransmissions, 1000);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTimeoutOption, TimeSpan.FromSeconds(TftpProtocol.MinTimeoutSeconds));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxTimeoutOption, TimeSpan.FromSeconds(TftpProtocol.MaxTimeoutSeconds));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxRetryTime, TimeSpan.FromMilliseconds(10));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxRetryTime, TimeSpan.FromHours(1));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxTransfers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxTransfersPerClient, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(RefusalLogLinesPerMinute, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReadChunkSize, 4096);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ReadChunkSize, 16 * 1024 * 1024);
     }

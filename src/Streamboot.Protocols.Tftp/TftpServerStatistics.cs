@@ -24,8 +24,11 @@ public sealed record TftpServerStatistics
     /// <summary>Requests answered with ERROR 1 or 2 (missing file, access violation, write request).</summary>
     public long RequestsRefused { get; init; }
 
-    /// <summary>Requests dropped because <see cref="TftpServerOptions.MaxTransfers"/> transfers were running.</summary>
+    /// <summary>Requests dropped because <see cref="TftpServerOptions.MaxTransfers"/> transfers, or <see cref="TftpServerOptions.MaxTransfersPerClient"/> from the same address, were running.</summary>
     public long RequestsDropped { get; init; }
+
+    /// <summary>Of <see cref="RequestsDropped"/>, those dropped at <see cref="TftpServerOptions.MaxTransfersPerClient"/>.</summary>
+    public long RequestsDroppedPerClient { get; init; }
 
     /// <summary>Datagrams that were not valid TFTP where they arrived (bad opcode, no NUL, wrong TID, ...).</summary>
     public long MalformedPackets { get; init; }

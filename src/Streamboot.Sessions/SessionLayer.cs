@@ -75,7 +75,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                     _live.WarmUp(boot.Target.VDisk, new VDiskVersion { Id = boot.Target.VersionId, Number = boot.Target.Version, FileName = "", Stage = VersionStage.Production }, boot.Target.VersionFile);
                 }
 
-                LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.Printable(request.Platform, 16), ClientText.Printable(request.BuildArch, 16));
+                LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.ForLog(request.Platform, 16), ClientText.ForLog(request.BuildArch, 16));
                 if (boot.Registered)
                 {
                     LogRegistered(_bootLogger, mac, boot.Device.Name, boot.Device.Collection);
@@ -144,7 +144,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     {
         if (!MacAddress.TryParse(request.Mac, out var mac))
         {
-            return new SessionError(SessionRefusal.BadName, $"'{ClientText.Printable(request.Mac, 64)}' is not a MAC address");
+            return new SessionError(SessionRefusal.BadName, $"'{ClientText.ForLog(request.Mac, 64)}' is not a MAC address");
         }
 
         var found = await _resolver.IdentityAsync(mac, cancellationToken);

@@ -59,6 +59,30 @@ public static class Peers
         return RunAsync("curl", "curl", [.. arguments]);
     }
 
+    /// <summary>Fetches a file with one of the real clients the way PeerTests names them, failing the test unless it succeeds.</summary>
+    public static async Task FetchAsync(string client, int port, string name, string local)
+    {
+        switch (client)
+        {
+            case "tftp-hpa" or "tftp-hpa-ascii":
+                var hpa = await TftpHpaAsync(port, name, local, client == "tftp-hpa" ? "binary" : "ascii");
+                // tftp-hpa exits 0 after an ERROR; it says so on its output.
+                var said = hpa.Stdout + hpa.Stderr;
+                Assert.True(hpa.ExitCode == 0 && !said.Contains("rror", StringComparison.Ordinal) && !said.Contains("timed out", StringComparison.Ordinal), hpa.ToString());
+                break;
+            case "atftp":
+                var atftp = await AtftpAsync(port, name, local, "blksize 1428", "windowsize 16", "tsize 0");
+                Assert.True(atftp.ExitCode == 0, atftp.ToString());
+                break;
+            case "curl" or "curl-blksize":
+                var curl = await CurlAsync(port, name, local, client == "curl" ? null : 1468);
+                Assert.True(curl.ExitCode == 0, curl.ToString());
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(client));
+        }
+    }
+
     public static string Sha256(string path)
     {
         using var file = File.OpenRead(path);

@@ -265,7 +265,7 @@ public sealed class RawPacketTests
         // 400 transfers all running (each holds at block 1) before any ends:
         // Linux hands out a port held by SO_REUSEPORT sockets again unless the
         // server picks it without that option.
-        var clients = Enumerable.Range(0, 400).Select(_ => new RawTftpClient(server.EndPoint)).ToList();
+        var clients = Enumerable.Range(0, 400).Select(i => new RawTftpClient(server.EndPoint, RawTftpClient.Machine(i))).ToList();
         try
         {
             var tids = new List<System.Net.IPEndPoint>();
@@ -463,12 +463,167 @@ public sealed class RawPacketTests
         Assert.Equal(TftpOpcode.Data, (await c.ExpectAsync()).Opcode);
     }
 
+    [Theory]
+    [InlineData("10", true)]
+    [InlineData("11", false)]
+    [InlineData("255", false)]
+    public async Task A_timeout_longer_than_MaxTimeoutOption_is_left_out_of_the_oack(string asked, bool granted)
+    {
+        // The defaults: up to 10 s is honoured. An option the server will not
+        // honour is left out of the OACK (RFC 2347), and the others still are.
+        await using var server = TftpTestServer.Start();
+        var original = server.AddRandom("file.bin", 3000);
+        using var client = new RawTftpClient(server.EndPoint);
+        var (content, oack) = await client.GetAsync("file.bin", options: [("timeout", asked), ("tsize", "0")]);
+        Assert.Equal(File.ReadAllBytes(original), content);
+        Assert.NotNull(oack);
+        Assert.Equal("3000", oack["tsize"]);
+        Assert.Equal(granted, oack.ContainsKey("timeout"));
+        if (granted)
+        {
+            Assert.Equal(asked, oack["timeout"]);
+        }
+    }
+
+    [Fact]
+    public async Task A_configured_MaxTimeoutOption_bounds_the_timeout_granted()
+    {
+        await using var server = TftpTestServer.Start(s_fast with { MaxTimeoutOption = TimeSpan.FromSeconds(3) });
+        server.AddRandom("file.bin", 3000);
+        using var client = new RawTftpClient(server.EndPoint);
+        var (_, three) = await client.GetAsync("file.bin", options: [("timeout", "3"), ("blksize", "1024")]);
+        Assert.Equal("3", three!["timeout"]);
+        var (_, four) = await client.GetAsync("file.bin", options: [("timeout", "4"), ("blksize", "1024")]);
+        Assert.False(four!.ContainsKey("timeout"));
+        Assert.Equal("1024", four["blksize"]);
+    }
+
+    [Fact]
+    public async Task A_silent_client_is_abandoned_once_MaxRetryTime_has_passed_with_retransmissions_left()
+    {
+        // 100 retransmissions allowed, but only 1 s without progress: the
+        // budget ends it after at most 1 s / 200 ms = 5 retransmissions.
+        var options = s_fast with { RetransmitTimeout = TimeSpan.FromMilliseconds(200), MaxRetransmissions = 100, MaxRetryTime = TimeSpan.FromSeconds(1) };
+        await using var server = TftpTestServer.Start(options);
+        server.AddRandom("file.bin", 10_000);
+        using var client = new RawTftpClient(server.EndPoint);
+        client.Read("file.bin");
+        var copies = 0;
+        while (await client.ReceiveAsync(TimeSpan.FromSeconds(2)) is { } packet)
+        {
+            Assert.Equal(1, packet.Block);
+            copies++;
+        }
+
+        Assert.InRange(copies, 1, 6);
+        await server.WaitIdleAsync();
+        Assert.Equal(1, server.Server.Statistics.TransfersAbandoned);
+        Assert.True(server.Log.Has(4024, "file.bin"), server.Log.ToString());
+    }
+
+    [Fact]
+    public async Task The_retry_budget_starts_again_with_each_ack_that_moves_forward()
+    {
+        // A slow but live client (an ACK 500 ms after each block, after two
+        // timeouts each time) is never abandoned, although the whole transfer
+        // takes more than twice MaxRetryTime. (1 s of slack per block for a
+        // loaded machine.)
+        var options = s_fast with { RetransmitTimeout = TimeSpan.FromMilliseconds(200), MaxRetransmissions = 100, MaxRetryTime = TimeSpan.FromMilliseconds(1500) };
+        await using var server = TftpTestServer.Start(options);
+        var original = server.AddRandom("file.bin", 6 * 512);
+        using var client = new RawTftpClient(server.EndPoint);
+        client.Read("file.bin");
+        var content = new List<byte>();
+        for (var block = 1; block <= 7; block++)
+        {
+            var packet = await client.ExpectAsync();
+            while (packet.Block != block)
+            {
+                packet = await client.ExpectAsync();
+            }
+
+            content.AddRange(packet.Payload);
+            await Task.Delay(500);
+            client.Send(RawTftpClient.Ack(block), packet.From);
+        }
+
+        Assert.Equal(File.ReadAllBytes(original), content.ToArray());
+        await server.WaitIdleAsync();
+        Assert.Equal(1, server.Server.Statistics.TransfersCompleted);
+        Assert.Equal(0, server.Server.Statistics.TransfersAbandoned);
+    }
+
+    [Fact]
+    public async Task Requests_beyond_the_limit_per_address_are_dropped_and_other_addresses_still_served()
+    {
+        await using var server = TftpTestServer.Start(s_fast with { MaxTransfersPerClient = 2, RetransmitTimeout = TimeSpan.FromSeconds(3) });
+        var original = server.AddRandom("file.bin", 5000);
+        using var a = new RawTftpClient(server.EndPoint);
+        using var b = new RawTftpClient(server.EndPoint);
+        using var c = new RawTftpClient(server.EndPoint);
+        a.Read("file.bin");
+        b.Read("file.bin");
+        var first = await a.ExpectAsync();
+        var second = await b.ExpectAsync();
+
+        // A third from 127.0.0.1 is dropped (the client will retry)...
+        c.Read("file.bin");
+        Assert.Null(await c.ReceiveAsync(s_quiet));
+        var statistics = server.Server.Statistics;
+        Assert.Equal(1, statistics.RequestsDropped);
+        Assert.Equal(1, statistics.RequestsDroppedPerClient);
+        Assert.True(server.Log.Has(4006, "file.bin"), server.Log.ToString());
+
+        // ...while another machine is served at once.
+        using var other = new RawTftpClient(server.EndPoint, RawTftpClient.Machine(7));
+        var (content, _) = await other.GetAsync("file.bin");
+        Assert.Equal(File.ReadAllBytes(original), content);
+
+        // A slot of 127.0.0.1 frees, and its retransmitted request gets in.
+        a.Send(RawTftpClient.Error(TftpErrorCode.NotDefined, "done"), first.From);
+        await Eventually(() => server.Server.Statistics.ActiveTransfers == 1);
+        c.Read("file.bin");
+        Assert.Equal(TftpOpcode.Data, (await c.ExpectAsync()).Opcode);
+        b.Send(RawTftpClient.Error(TftpErrorCode.NotDefined, "done"), second.From);
+    }
+
+    [Fact]
+    public async Task Client_text_in_log_lines_is_escaped_and_cut()
+    {
+        await using var server = TftpTestServer.Start(s_fast);
+        server.AddRandom("file.bin", 3000);
+        using var client = new RawTftpClient(server.EndPoint);
+        var forged = "a\nTFTP forged line\u001b[2J" + string.Join('/', Enumerable.Repeat(new string('x', 100), 9));
+
+        // A missing file (4023), a write (4011), the debug line of a transfer's
+        // options (4020), and a client's ERROR message (4025).
+        client.Read(forged, "octet", ("time\nout", "1\u001b"));
+        Assert.Equal(TftpErrorCode.FileNotFound, (await client.ExpectAsync()).ErrorCode);
+        client.Send(RawTftpClient.Request(TftpOpcode.WriteRequest, forged, "octet"));
+        Assert.Equal(TftpErrorCode.AccessViolation, (await client.ExpectAsync()).ErrorCode);
+        client.Read("file.bin");
+        var data = await client.ExpectAsync();
+        client.Send(RawTftpClient.Error(TftpErrorCode.NotDefined, "bye\nTFTP forged too"), data.From);
+        await server.WaitIdleAsync();
+
+        Assert.True(server.Log.Has(4023, "a\\x0aTFTP forged line\\x1b[2Jxxx"), server.Log.ToString());
+        Assert.True(server.Log.Has(4011, "a\\x0aTFTP forged line"), server.Log.ToString());
+        Assert.True(server.Log.Has(4020, "time\\x0aout=1\\x1b"), server.Log.ToString());
+        Assert.True(server.Log.Has(4025, "bye\\x0aTFTP forged too"), server.Log.ToString());
+        foreach (var (_, id, message) in server.Log.Lines)
+        {
+            Assert.False(message.Contains('\n', StringComparison.Ordinal) || message.Contains('\u001b', StringComparison.Ordinal), $"{id}: {message}");
+            Assert.True(message.Length < 1000, $"{id}: {message.Length} characters");
+        }
+    }
+
     [Fact]
     public async Task A_boot_storm_of_300_clients_is_served_and_leaves_nothing_behind()
     {
         await using var server = TftpTestServer.Start(s_fast with { RetransmitTimeout = TimeSpan.FromSeconds(1) });
         var original = File.ReadAllBytes(server.AddRandom("undionly.kpxe", 74_213));
-        var clients = Enumerable.Range(0, 300).Select(_ => new RawTftpClient(server.EndPoint)).ToList();
+        // 300 machines, each from its own address as on a real boot network.
+        var clients = Enumerable.Range(0, 300).Select(i => new RawTftpClient(server.EndPoint, RawTftpClient.Machine(i))).ToList();
         try
         {
             var transfers = clients.Select((client, i) => Task.Run(() => client.GetAsync(
@@ -506,6 +661,16 @@ public sealed class RawPacketTests
         var stop = server.DisposeAsync().AsTask();
         Assert.Same(stop, await Task.WhenAny(stop, Task.Delay(5000)));
         Assert.Equal(0, server.Server.Statistics.ActiveTransfers);
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 500 && !condition(); i++)
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(condition());
     }
 
     /// <summary>A good request right after: the server is still there and right.</summary>

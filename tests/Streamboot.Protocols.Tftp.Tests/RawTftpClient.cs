@@ -10,12 +10,16 @@ public sealed class RawTftpClient : IDisposable
 {
     private readonly IPEndPoint _server;
 
-    public RawTftpClient(IPEndPoint server)
+    /// <summary>A client on 127.0.0.1, or on <paramref name="local"/>: loopback holds all of 127.0.0.0/8, so tests can play many machines.</summary>
+    public RawTftpClient(IPEndPoint server, IPAddress? local = null)
     {
         _server = server;
         Socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        Socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Socket.Bind(new IPEndPoint(local ?? IPAddress.Loopback, 0));
     }
+
+    /// <summary>The i-th of many loopback addresses other than 127.0.0.1 (127.0.1.1, 127.0.1.2, ...): one per simulated machine.</summary>
+    public static IPAddress Machine(int i) => new([127, 0, (byte)(1 + (i / 250)), (byte)(1 + (i % 250))]);
 
     public Socket Socket { get; }
 

@@ -95,6 +95,11 @@ public static class ServeCommand
                 return CliOutput.Usage(dhcpError!);
             }
 
+            if (!Streamboot.Server.Network.TftpSettings.TryCreate(options, out _, out var tftpError))
+            {
+                return CliOutput.Usage(tftpError!);
+            }
+
             if (!StreambootServer.TryParseBind(options.Bind, out _))
             {
                 return CliOutput.Usage($"'{options.Bind}' is not an IP address to listen on; use --bind 0.0.0.0, :: or one of this machine's addresses");

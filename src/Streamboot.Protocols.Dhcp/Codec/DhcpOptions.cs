@@ -112,19 +112,8 @@ public sealed class DhcpOptions : IEnumerable<DhcpOption>
         return address.GetAddressBytes();
     }
 
-    /// <summary>Appends to an option read from the wire: a repeated code continues the value (RFC 3396 §7).</summary>
-    internal void Append(DhcpOptionCode code, ReadOnlySpan<byte> value)
-    {
-        var i = IndexOf(code);
-        if (i < 0)
-        {
-            _options.Add(new DhcpOption(code, value.ToArray()));
-        }
-        else
-        {
-            _options[i] = new DhcpOption(code, [.. _options[i].Value, .. value]);
-        }
-    }
+    /// <summary>Adds an option read from the wire, its pieces already joined (RFC 3396 §7); the parser adds each code once.</summary>
+    internal void AddJoined(DhcpOptionCode code, byte[] value) => _options.Add(new DhcpOption(code, value));
 
     private int IndexOf(DhcpOptionCode code)
     {

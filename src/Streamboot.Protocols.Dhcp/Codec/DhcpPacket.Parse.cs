@@ -43,8 +43,18 @@ public sealed partial class DhcpPacket
             return false;
         }
 
-        var options = new DhcpOptions();
-        error = ReadOptions(datagram[DhcpProtocol.OptionsOffset..], options, optionsField: true);
+        // Repeated codes are joined (RFC 3396) in two passes over the option
+        // areas, so that each byte is copied once: the first checks every
+        // length and totals each code's value, the second copies the pieces
+        // into arrays of those sizes. Joining piece by piece (copy what is
+        // there, add the next) made a 65 KB datagram of 1-byte pieces cost
+        // 237 MB: the square of its pieces.
+        Span<int> lengths = stackalloc int[256];
+        lengths.Fill(-1);
+        Span<byte> order = stackalloc byte[256];
+        var count = 0;
+        var field = datagram[DhcpProtocol.OptionsOffset..];
+        error = Measure(field, optionsField: true, lengths, order, ref count, out var overload);
         if (error != DhcpParseError.None)
         {
             return false;
@@ -52,28 +62,47 @@ public sealed partial class DhcpPacket
 
         var file = datagram.Slice(DhcpProtocol.FileOffset, DhcpProtocol.FileLength);
         var sname = datagram.Slice(DhcpProtocol.SnameOffset, DhcpProtocol.SnameLength);
-        var overload = options.Get(DhcpOptionCode.OptionOverload);
         var fileHoldsOptions = false;
         var snameHoldsOptions = false;
-        if (overload is not null)
+        if (lengths[(int)DhcpOptionCode.OptionOverload] >= 0)
         {
-            if (overload is not [>= 1 and <= 3])
+            if (lengths[(int)DhcpOptionCode.OptionOverload] != 1 || overload is not (>= 1 and <= 3))
             {
                 error = DhcpParseError.BadOptionOverload;
                 return false;
             }
 
-            fileHoldsOptions = (overload[0] & 1) != 0;
-            snameHoldsOptions = (overload[0] & 2) != 0;
-            if (fileHoldsOptions && (error = ReadOptions(file, options, optionsField: false)) != DhcpParseError.None)
+            fileHoldsOptions = (overload & 1) != 0;
+            snameHoldsOptions = (overload & 2) != 0;
+            if (fileHoldsOptions && (error = Measure(file, optionsField: false, lengths, order, ref count, out _)) != DhcpParseError.None)
             {
                 return false;
             }
 
-            if (snameHoldsOptions && (error = ReadOptions(sname, options, optionsField: false)) != DhcpParseError.None)
+            if (snameHoldsOptions && (error = Measure(sname, optionsField: false, lengths, order, ref count, out _)) != DhcpParseError.None)
             {
                 return false;
             }
+        }
+
+        var values = new byte[]?[256];
+        var options = new DhcpOptions();
+        foreach (var code in order[..count])
+        {
+            values[code] = new byte[lengths[code]];
+            options.AddJoined((DhcpOptionCode)code, values[code]!);
+        }
+
+        Span<int> filled = stackalloc int[256];
+        Copy(field, optionsField: true, values, filled);
+        if (fileHoldsOptions)
+        {
+            Copy(file, optionsField: false, values, filled);
+        }
+
+        if (snameHoldsOptions)
+        {
+            Copy(sname, optionsField: false, values, filled);
         }
 
         switch (options.Get(DhcpOptionCode.MessageType))
@@ -110,45 +139,104 @@ public sealed partial class DhcpPacket
         return true;
     }
 
-    /// <summary>Reads one option area: pad, end, and code-length-value triples that must stay inside it.</summary>
-    private static DhcpParseError ReadOptions(ReadOnlySpan<byte> field, DhcpOptions options, bool optionsField)
+    /// <summary>
+    /// First pass over one option area: checks it, totals each code's length
+    /// and notes codes in the order they first appear. Option 52 only means
+    /// something in the options field (RFC 2132 §9.3); its byte (when its
+    /// pieces total one) is given back to say which fields to read next.
+    /// </summary>
+    private static DhcpParseError Measure(ReadOnlySpan<byte> field, bool optionsField, Span<int> lengths, Span<byte> order, ref int count, out int overload)
     {
-        var i = 0;
-        while (i < field.Length)
+        overload = -1;
+        var walker = new OptionWalker(field);
+        while (walker.TryNext(out var code, out var value))
         {
-            var code = (DhcpOptionCode)field[i];
-            if (code == DhcpOptionCode.End)
+            if (!optionsField && code == DhcpOptionCode.OptionOverload)
             {
-                return DhcpParseError.None;
-            }
-
-            if (code == DhcpOptionCode.Pad)
-            {
-                i++;
                 continue;
             }
 
-            if (i + 1 >= field.Length)
+            if (lengths[(int)code] < 0)
             {
-                return DhcpParseError.OptionTruncated;
+                lengths[(int)code] = 0;
+                order[count++] = (byte)code;
             }
 
-            var length = field[i + 1];
-            if (i + 2 + length > field.Length)
+            lengths[(int)code] += value.Length;
+            if (code == DhcpOptionCode.OptionOverload && !value.IsEmpty)
             {
-                return DhcpParseError.OptionOverrun;
+                overload = value[0];
             }
-
-            // Option 52 only means something in the options field (RFC 2132 §9.3).
-            if (optionsField || code != DhcpOptionCode.OptionOverload)
-            {
-                options.Append(code, field.Slice(i + 2, length));
-            }
-
-            i += 2 + length;
         }
 
-        return DhcpParseError.None;
+        return walker.Error;
+    }
+
+    /// <summary>Second pass: each piece into its code's array, after the pieces before it.</summary>
+    private static void Copy(ReadOnlySpan<byte> field, bool optionsField, byte[]?[] values, Span<int> filled)
+    {
+        var walker = new OptionWalker(field);
+        while (walker.TryNext(out var code, out var value))
+        {
+            if (!optionsField && code == DhcpOptionCode.OptionOverload)
+            {
+                continue;
+            }
+
+            value.CopyTo(values[(int)code].AsSpan(filled[(int)code]));
+            filled[(int)code] += value.Length;
+        }
+    }
+
+    /// <summary>
+    /// One option area, piece by piece: pad is skipped, end ends it (so does
+    /// the field's end), and a code-length-value triple must stay inside it.
+    /// </summary>
+    private ref struct OptionWalker(ReadOnlySpan<byte> field)
+    {
+        private readonly ReadOnlySpan<byte> _field = field;
+        private int _at;
+
+        public DhcpParseError Error { get; private set; }
+
+        public bool TryNext(out DhcpOptionCode code, out ReadOnlySpan<byte> value)
+        {
+            while (_at < _field.Length)
+            {
+                code = (DhcpOptionCode)_field[_at];
+                if (code == DhcpOptionCode.End)
+                {
+                    break;
+                }
+
+                if (code == DhcpOptionCode.Pad)
+                {
+                    _at++;
+                    continue;
+                }
+
+                if (_at + 1 >= _field.Length)
+                {
+                    Error = DhcpParseError.OptionTruncated;
+                    break;
+                }
+
+                var length = _field[_at + 1];
+                if (_at + 2 + length > _field.Length)
+                {
+                    Error = DhcpParseError.OptionOverrun;
+                    break;
+                }
+
+                value = _field.Slice(_at + 2, length);
+                _at += 2 + length;
+                return true;
+            }
+
+            code = default;
+            value = default;
+            return false;
+        }
     }
 
     private static string NulTerminated(ReadOnlySpan<byte> field)

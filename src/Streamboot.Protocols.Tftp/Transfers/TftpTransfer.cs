@@ -26,8 +26,12 @@ internal sealed class TftpTransfer
     private readonly ITftpFileSource _source;
     private readonly TftpServerOptions _options;
     private readonly TftpCounters _counters;
+    private readonly TftpLogThrottles _throttles;
     private readonly ILogger _logger;
     private readonly long _id;
+
+    // The client's file name as every log line of this transfer shows it (ClientText).
+    private readonly string _file;
     private byte[] _packet = [];
 
     // The highest block the client acknowledged (-1 while the OACK, block 0,
@@ -37,7 +41,7 @@ internal sealed class TftpTransfer
     private long _sent;
     private long _lastBlock = long.MaxValue;
 
-    public TftpTransfer(long id, UdpChannel channel, IPEndPoint client, IPAddress localAddress, TftpRequest request, ITftpFileSource source, TftpServerOptions options, TftpCounters counters, ILogger logger)
+    public TftpTransfer(long id, UdpChannel channel, IPEndPoint client, IPAddress localAddress, TftpRequest request, ITftpFileSource source, TftpServerOptions options, TftpCounters counters, TftpLogThrottles throttles, ILogger logger)
     {
         _id = id;
         _channel = channel;
@@ -47,12 +51,17 @@ internal sealed class TftpTransfer
         _source = source;
         _options = options;
         _counters = counters;
+        _throttles = throttles;
         _logger = logger;
+        _file = ClientText.ForLog(request.FileName);
         channel.StrangerAnswered = stranger =>
         {
             Interlocked.Increment(ref _counters.MalformedPackets);
             Interlocked.Increment(ref _counters.ErrorsSent);
-            TftpLog.UnknownTransferId(_logger, _clientEndPoint, _request.FileName, stranger);
+            if (_throttles.Malformed.TryAcquire(out var suppressed))
+            {
+                TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, stranger, suppressed);
+            }
         };
     }
 
@@ -64,7 +73,7 @@ internal sealed class TftpTransfer
         {
             if (_logger.IsEnabled(LogLevel.Debug))
             {
-                TftpLog.TransferStarted(_logger, _id, _clientEndPoint, _request.FileName, _request.Mode, _channel.LocalEndPoint, string.Join(' ', _request.Options.Select(o => $"{o.Key}={o.Value}")));
+                TftpLog.TransferStarted(_logger, _id, _clientEndPoint, _file, _request.Mode, _channel.LocalEndPoint, string.Join(' ', _request.Options.Select(o => $"{ClientText.ForLog(o.Key, 32)}={ClientText.ForLog(o.Value, 32)}")));
             }
 
             TftpOpenResult opened;
@@ -74,7 +83,7 @@ internal sealed class TftpTransfer
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                TftpLog.SourceFailed(_logger, _clientEndPoint, _request.FileName, e);
+                TftpLog.SourceFailed(_logger, _clientEndPoint, _file, e);
                 Interlocked.Increment(ref _counters.TransfersFailed);
                 SendError(TftpErrorCode.NotDefined, "Cannot open the file");
                 return;
@@ -88,16 +97,20 @@ internal sealed class TftpTransfer
 
             file = opened.File;
             var negotiation = TftpNegotiation.Negotiate(_request, file.Length, _options);
-            var (outcome, retransmissions) = await SendFileAsync(file, negotiation).ConfigureAwait(false);
+            var (outcome, retransmissions, stalled) = await SendFileAsync(file, negotiation).ConfigureAwait(false);
             switch (outcome)
             {
                 case TransferOutcome.Completed:
                     Interlocked.Increment(ref _counters.TransfersCompleted);
-                    TftpLog.TransferCompleted(_logger, _clientEndPoint, _request.FileName, file.Length, Stopwatch.GetElapsedTime(started).TotalSeconds, negotiation.BlockSize, negotiation.WindowSize, retransmissions);
+                    TftpLog.TransferCompleted(_logger, _clientEndPoint, _file, file.Length, Stopwatch.GetElapsedTime(started).TotalSeconds, negotiation.BlockSize, negotiation.WindowSize, retransmissions);
                     break;
                 case TransferOutcome.Abandoned:
                     Interlocked.Increment(ref _counters.TransfersAbandoned);
-                    TftpLog.Abandoned(_logger, _clientEndPoint, _request.FileName, _acked + 1, _options.MaxRetransmissions);
+                    if (_throttles.Abandoned.TryAcquire(out var suppressed))
+                    {
+                        TftpLog.Abandoned(_logger, _clientEndPoint, _file, _acked + 1, stalled.InARow, stalled.Time.TotalSeconds, suppressed);
+                    }
+
                     break;
                 default:
                     Interlocked.Increment(ref _counters.TransfersCancelledByClient);
@@ -107,13 +120,13 @@ internal sealed class TftpTransfer
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             Interlocked.Increment(ref _counters.TransfersFailed);
-            TftpLog.StoppedTransfer(_logger, _clientEndPoint, _request.FileName);
+            TftpLog.StoppedTransfer(_logger, _clientEndPoint, _file);
         }
         catch (Exception e)
         {
             // A file that cannot be read, a socket that broke: this transfer ends, the server goes on.
             Interlocked.Increment(ref _counters.TransfersFailed);
-            TftpLog.TransferFailed(_logger, _clientEndPoint, _request.FileName, e);
+            TftpLog.TransferFailed(_logger, _clientEndPoint, _file, e);
             SendError(TftpErrorCode.NotDefined, "Transfer failed");
         }
         finally
@@ -132,15 +145,27 @@ internal sealed class TftpTransfer
     private void Refuse(TftpOpenResult refusal)
     {
         Interlocked.Increment(ref _counters.RequestsRefused);
+
+        // The reason (server paths, and the client's name inside them) goes to
+        // the log, never to the client.
+        var log = _throttles.Refused.TryAcquire(out var suppressed);
+        var reason = log ? ClientText.ForLog(refusal.Reason, 512) : "";
         if (refusal.Error == TftpOpenError.NotFound)
         {
-            TftpLog.NotFound(_logger, _clientEndPoint, _request.FileName, refusal.Reason);
+            if (log)
+            {
+                TftpLog.NotFound(_logger, _clientEndPoint, _file, reason, suppressed);
+            }
+
             SendError(TftpErrorCode.FileNotFound, "File not found");
         }
         else
         {
-            // The reason (server paths) goes to the log, not to the client.
-            TftpLog.AccessViolation(_logger, _clientEndPoint, _request.FileName, refusal.Reason);
+            if (log)
+            {
+                TftpLog.AccessViolation(_logger, _clientEndPoint, _file, reason, suppressed);
+            }
+
             SendError(TftpErrorCode.AccessViolation, "Access violation");
         }
     }
@@ -150,12 +175,13 @@ internal sealed class TftpTransfer
     /// repeat. One method on purpose: a lock-step block then resumes a single
     /// state machine, which is most of the managed cost per block.
     /// </summary>
-    private async Task<(TransferOutcome Outcome, int Retransmissions)> SendFileAsync(TftpFile file, TftpNegotiation negotiation)
+    private async Task<(TransferOutcome Outcome, int Retransmissions, (int InARow, TimeSpan Time) Stalled)> SendFileAsync(TftpFile file, TftpNegotiation negotiation)
     {
         // Sized from what was granted, never from what the client asked.
         var blockSize = negotiation.BlockSize;
         _packet = ArrayPool<byte>.Shared.Rent(Math.Max(TftpProtocol.HeaderSize + blockSize, 512));
         var timeout = (long)(negotiation.Timeout.TotalSeconds * Stopwatch.Frequency);
+        var maxRetryTime = (long)(_options.MaxRetryTime.TotalSeconds * Stopwatch.Frequency);
         using var reader = BlockReader.Create(file, _request.Mode, blockSize, negotiation.WindowSize, _options.ReadChunkSize);
         if (_request.Mode == TftpMode.Octet)
         {
@@ -167,9 +193,18 @@ internal sealed class TftpTransfer
         _sent = 0;
         var inARow = 0;
         var total = 0;
+        long lastProgress = 0;
         while (true)
         {
-            var deadline = Stopwatch.GetTimestamp() + timeout;
+            var now = Stopwatch.GetTimestamp();
+            if (inARow == 0)
+            {
+                // Sending after an ACK that moved forward (or the first send):
+                // the retry budget starts again here.
+                lastProgress = now;
+            }
+
+            var deadline = now + timeout;
             if (_acked < 0)
             {
                 var length = TftpProtocol.WriteOptionAcknowledgment(_packet, negotiation.Acknowledged);
@@ -237,7 +272,7 @@ internal sealed class TftpTransfer
                     {
                         // An ICMP error for an earlier send, reported on this socket: not an answer.
                         Interlocked.Increment(ref _counters.MalformedPackets);
-                        TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, 0, $"errno {-received}");
+                        TftpLog.Ignored(_logger, _clientEndPoint, _file, 0, $"errno {-received}");
                     }
                     else if (!_channel.FromClient)
                     {
@@ -256,25 +291,28 @@ internal sealed class TftpTransfer
                     inARow = 0;
                     if (_acked == _lastBlock)
                     {
-                        return (TransferOutcome.Completed, total);
+                        return (TransferOutcome.Completed, total, default);
                     }
 
                     // A partial window acknowledged means the client missed the block
                     // after it: the next window starts there (RFC 7440 section 4).
                     break;
                 case AckResult.TimedOut:
-                    if (inARow == _options.MaxRetransmissions)
+                    // Retransmissions in a row, and the time since the last
+                    // progress whatever the timeout: either ends a silent client.
+                    var stalled = Stopwatch.GetTimestamp() - lastProgress;
+                    if (inARow == _options.MaxRetransmissions || stalled >= maxRetryTime)
                     {
-                        return (TransferOutcome.Abandoned, total);
+                        return (TransferOutcome.Abandoned, total, (inARow, Stopwatch.GetElapsedTime(lastProgress)));
                     }
 
                     inARow++;
                     total++;
                     Interlocked.Increment(ref _counters.Retransmissions);
-                    TftpLog.Retransmitting(_logger, _clientEndPoint, _request.FileName, _acked + 1);
+                    TftpLog.Retransmitting(_logger, _clientEndPoint, _file, _acked + 1);
                     break;
                 default:
-                    return (TransferOutcome.ClientError, total);
+                    return (TransferOutcome.ClientError, total, default);
             }
         }
     }
@@ -309,18 +347,18 @@ internal sealed class TftpTransfer
             if (code == TftpErrorCode.OptionNegotiationFailed && _acked < 0)
             {
                 // RFC 2347: the client declines the OACK; no answer is due.
-                TftpLog.OptionsDeclined(_logger, _clientEndPoint, _request.FileName);
+                TftpLog.OptionsDeclined(_logger, _clientEndPoint, _file);
             }
             else
             {
-                TftpLog.ClientError(_logger, _clientEndPoint, _request.FileName, code, message);
+                TftpLog.ClientError(_logger, _clientEndPoint, _file, code, ClientText.ForLog(message));
             }
 
             return AckResult.ClientError;
         }
 
         Interlocked.Increment(ref _counters.MalformedPackets);
-        TftpLog.Ignored(_logger, _clientEndPoint, _request.FileName, received, opcode == 0 ? "too short" : $"opcode {(ushort)opcode}");
+        TftpLog.Ignored(_logger, _clientEndPoint, _file, received, opcode == 0 ? "too short" : $"opcode {(ushort)opcode}");
         return null;
     }
 
@@ -328,7 +366,11 @@ internal sealed class TftpTransfer
     {
         Interlocked.Increment(ref _counters.MalformedPackets);
         Interlocked.Increment(ref _counters.ErrorsSent);
-        TftpLog.UnknownTransferId(_logger, _clientEndPoint, _request.FileName, _channel.Sender);
+        if (_throttles.Malformed.TryAcquire(out var suppressed))
+        {
+            TftpLog.UnknownTransferId(_logger, _clientEndPoint, _file, _channel.Sender, suppressed);
+        }
+
         _channel.ReplyToSender(s_unknownTransferId);
     }
 

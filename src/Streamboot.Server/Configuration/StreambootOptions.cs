@@ -101,6 +101,28 @@ public sealed class StreambootOptions
     /// <summary>Files TFTP serves before the iPXE folder: DATA/tftp by default.</summary>
     public string? TftpFolder { get; set; }
 
+    /// <summary>TFTP: transfers running at once; a request beyond is dropped, and the client's own retry gets in later.</summary>
+    public int TftpMaxTransfers { get; set; } = 1024;
+
+    /// <summary>
+    /// TFTP: transfers running at once for one client address, so that one
+    /// address (a flood) cannot take every slot. A PXE client runs one or two;
+    /// a boot storm of 500 machines is 500 addresses.
+    /// </summary>
+    public int TftpMaxTransfersPerClient { get; set; } = 16;
+
+    /// <summary>TFTP: the longest timeout, in seconds, a client may negotiate (RFC 2349 allows up to 255); a longer one is left out of the OACK.</summary>
+    public int TftpMaxTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>TFTP: seconds a transfer keeps retransmitting without an ACK that moves it forward before it is abandoned.</summary>
+    public int TftpMaxRetrySeconds { get; set; } = 30;
+
+    /// <summary>DHCP: the largest datagram read, in bytes (576 to 65535); larger ones are dropped unread and counted. Client messages are a few hundred bytes.</summary>
+    public int DhcpMaxDatagramBytes { get; set; } = 4096;
+
+    /// <summary>TFTP and DHCP: log lines per minute for each kind of refused or dropped request; the rest are counted, and the next line says how many were left out.</summary>
+    public int RefusalLogLinesPerMinute { get; set; } = 60;
+
     /// <summary>Where the iPXE binaries are (Debian's ipxe package).</summary>
     public string IpxeFolder { get; set; } = "/usr/lib/ipxe";
 

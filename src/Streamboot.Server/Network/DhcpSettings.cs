@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Streamboot.Protocols.Dhcp;
+using Streamboot.Protocols.Dhcp.Codec;
 using Streamboot.Protocols.Dhcp.Leases;
 using Streamboot.Server.Configuration;
 
@@ -25,6 +26,18 @@ public static class DhcpSettings
         if (mode is not ("proxy" or "full"))
         {
             error = $"'{options.Dhcp}' is not a DHCP mode; use --dhcp off, proxy (beside the network's DHCP server) or full (this server hands out addresses)";
+            return false;
+        }
+
+        if (options.DhcpMaxDatagramBytes is < DhcpProtocol.DefaultMaximumMessageSize or > 65535)
+        {
+            error = $"DhcpMaxDatagramBytes {options.DhcpMaxDatagramBytes} is out of range; use {DhcpProtocol.DefaultMaximumMessageSize} to 65535 (STREAMBOOT_DHCP_MAX_DATAGRAM_BYTES; RFC 2131 clients may send up to 576 bytes unasked)";
+            return false;
+        }
+
+        if (options.RefusalLogLinesPerMinute < 1)
+        {
+            error = $"RefusalLogLinesPerMinute {options.RefusalLogLinesPerMinute} is out of range; use 1 or more (STREAMBOOT_REFUSAL_LOG_LINES_PER_MINUTE)";
             return false;
         }
 
@@ -55,6 +68,8 @@ public static class DhcpSettings
                 InterfaceName = options.DhcpInterface,
                 Mode = DhcpMode.Proxy,
                 SendRouterAdvertisements = options.DhcpRouterAdvertisements ?? false,
+                MaxDatagramSize = options.DhcpMaxDatagramBytes,
+                RefusalLogLinesPerMinute = options.RefusalLogLinesPerMinute,
             };
             return true;
         }
@@ -131,6 +146,8 @@ public static class DhcpSettings
             Mode = DhcpMode.Full,
             Pool = pool,
             SendRouterAdvertisements = options.DhcpRouterAdvertisements ?? true,
+            MaxDatagramSize = options.DhcpMaxDatagramBytes,
+            RefusalLogLinesPerMinute = options.RefusalLogLinesPerMinute,
         };
         return true;
     }

@@ -33,6 +33,12 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
             return Task.CompletedTask;
         }
 
+        if (!TftpSettings.TryCreate(settings, out var limits, out var error))
+        {
+            // serve checks the settings before it starts; this is for hosts built another way.
+            throw new InvalidOperationException(error);
+        }
+
         Directory.CreateDirectory(Folder);
         if (!File.Exists(Path.Combine(settings.IpxeFolder, "undionly.kpxe")))
         {
@@ -44,7 +50,7 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
             // Debian's ipxe package links ipxe.efi to /boot: links out of that folder are the package's own.
             new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true });
         StreambootServer.TryParseBind(settings.Bind, out var address);
-        var server = new TftpServer(files, new TftpServerOptions(), loggerFactory);
+        var server = new TftpServer(files, limits, loggerFactory);
         try
         {
             server.Start(new IPEndPoint(address, settings.TftpPort));

@@ -29,7 +29,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
 
         if (!MacAddress.TryParse(request.Mac, out var mac))
         {
-            return new BootRefused(BootRefusal.BadRequest, $"'{ClientText.Printable(request.Mac, 64)}' is not a MAC address");
+            return new BootRefused(BootRefusal.BadRequest, $"'{ClientText.ForLog(request.Mac, 64)}' is not a MAC address");
         }
 
         if (settings.ScriptsOnlyToLeasedAddress && !await LeasedToAsync(mac, request.RemoteAddress, cancellationToken))
@@ -121,7 +121,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             var chosen = await db.VDisks.FirstOrDefaultAsync(v => v.Name.ToLower() == lower, cancellationToken);
             if (chosen is null)
             {
-                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): there is no vDisk '{ClientText.Printable(vdisk, 64)}'");
+                return new BootRefused(BootRefusal.RegistrationFailed, $"cannot register this machine ({mac}): there is no vDisk '{ClientText.ForLog(vdisk, 64)}'");
             }
 
             if (chosen.AccessMode == AccessMode.Private && await db.Assignments.AnyAsync(a => a.VDiskId == chosen.Id, cancellationToken))
@@ -186,7 +186,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             var match = assignments.Find(a => string.Equals(a.VDisk!.Name, request.VDisk, StringComparison.OrdinalIgnoreCase));
             if (match is null)
             {
-                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{ClientText.Printable(request.VDisk, 64)}'");
+                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{ClientText.ForLog(request.VDisk, 64)}'");
             }
 
             chosen = match;

@@ -47,5 +47,5 @@ public readonly record struct ViewName(string VDisk, string? Device, string? Key
     /// short, and a device view's key left out.
     /// </summary>
     public static string ForLog(string? text) =>
-        TryParse(text, out var name) ? ClientText.Printable(name.Value.ToString()) : ClientText.Printable(text);
+        TryParse(text, out var name) ? ClientText.ForLog(name.Value.ToString()) : ClientText.ForLog(text);
 }

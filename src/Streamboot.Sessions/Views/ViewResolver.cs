@@ -56,7 +56,7 @@ internal sealed class ViewResolver(AdminSite site, SessionSettings settings, Boo
             device = await DeviceAsync(db, name.Device!, cancellationToken);
             if (device is null)
             {
-                return new SessionError(SessionRefusal.UnknownDevice, $"no device '{ClientText.Printable(name.Device, 64)}'");
+                return new SessionError(SessionRefusal.UnknownDevice, $"no device '{ClientText.ForLog(name.Device, 64)}'");
             }
 
             if (!device.Enabled)
@@ -163,7 +163,7 @@ internal sealed class ViewResolver(AdminSite site, SessionSettings settings, Boo
     }
 
     private static SessionError UnknownVDisk(string name) =>
-        new(SessionRefusal.UnknownVDisk, $"no vDisk '{ClientText.Printable(name, 64)}'");
+        new(SessionRefusal.UnknownVDisk, $"no vDisk '{ClientText.ForLog(name, 64)}'");
 
     private static async Task<VDisk?> VDiskAsync(StreambootDbContext db, string name, CancellationToken cancellationToken)
     {

@@ -8,13 +8,14 @@ namespace Streamboot.Protocols.Dhcp.Tests.Support;
 /// <summary>A test's whole setup: a veth link, the server in this process on its root end, logs, leases and a temp folder.</summary>
 public sealed class DhcpBench : IAsyncDisposable
 {
-    private DhcpBench(TestLink link, DhcpServer server, LogCapture log, InMemoryDhcpLeaseStore store, DhcpReservations reservations)
+    private DhcpBench(TestLink link, DhcpServer server, LogCapture log, InMemoryDhcpLeaseStore store, DhcpReservations reservations, DhcpServerOptions options)
     {
         Link = link;
         Server = server;
         Log = log;
         Store = store;
         Reservations = reservations;
+        Options = options;
     }
 
     public TestLink Link { get; }
@@ -26,6 +27,9 @@ public sealed class DhcpBench : IAsyncDisposable
     public InMemoryDhcpLeaseStore Store { get; }
 
     public DhcpReservations Reservations { get; }
+
+    /// <summary>The options the server runs with.</summary>
+    public DhcpServerOptions Options { get; }
 
     public TempFolder Folder { get; } = new("streamboot-dhcp");
 
@@ -40,7 +44,9 @@ public sealed class DhcpBench : IAsyncDisposable
         DefaultDhcpBootPolicyOptions? boot = null,
         Action<DhcpReservations, TestLink>? reserve = null,
         bool routerAdvertisements = false,
-        IDhcpBootPolicy? policy = null)
+        IDhcpBootPolicy? policy = null,
+        int? maxDatagramSize = null,
+        Func<InMemoryDhcpLeaseStore, IDhcpLeaseStore>? wrapStore = null)
     {
         var link = await TestLink.CreateAsync(clientMac);
         try
@@ -54,6 +60,7 @@ public sealed class DhcpBench : IAsyncDisposable
                 InterfaceName = link.HostInterface,
                 Mode = mode,
                 SendRouterAdvertisements = routerAdvertisements,
+                MaxDatagramSize = maxDatagramSize ?? new DhcpServerOptions { InterfaceName = "unused" }.MaxDatagramSize,
                 Pool = new DhcpPoolOptions
                 {
                     RangeStart = link.Address(rangeStart),
@@ -64,9 +71,9 @@ public sealed class DhcpBench : IAsyncDisposable
                     LeaseTime = leaseTime ?? TimeSpan.FromHours(1),
                 },
             };
-            var server = new DhcpServer(options, policy ?? new DefaultDhcpBootPolicy(boot), store, reservations, log);
+            var server = new DhcpServer(options, policy ?? new DefaultDhcpBootPolicy(boot), wrapStore?.Invoke(store) ?? store, reservations, log);
             await server.StartAsync();
-            return new DhcpBench(link, server, log, store, reservations);
+            return new DhcpBench(link, server, log, store, reservations, options);
         }
         catch
         {

@@ -19,6 +19,18 @@ public sealed class Qcow2Header
     public const int Version3Length = 112;
     public const int MaxBackingFileNameLength = 1023;
 
+    /// <summary>qemu's QCOW_MAX_L1_SIZE: the largest active L1 table qemu opens (32 MiB, 4 Mi entries).</summary>
+    public const int MaxL1TableBytes = 32 << 20;
+
+    /// <summary>qemu's QCOW_MAX_REFTABLE_SIZE: the largest refcount table qemu opens (8 MiB).</summary>
+    public const int MaxRefcountTableBytes = 8 << 20;
+
+    /// <summary>qemu's QCOW_MAX_SNAPSHOTS.</summary>
+    public const int MaxSnapshots = 65536;
+
+    /// <summary>The fixed part of a snapshot table entry (qcow2.txt "Snapshots"); each entry is at least this long.</summary>
+    private const int SnapshotHeaderLength = 40;
+
     /// <summary>Incompatible features this implementation understands.</summary>
     public const Qcow2IncompatibleFeatures Supported =
         Qcow2IncompatibleFeatures.Dirty | Qcow2IncompatibleFeatures.Corrupt | Qcow2IncompatibleFeatures.CompressionType;
@@ -110,9 +122,12 @@ public sealed class Qcow2Header
             return this;
         }
 
-        if (HeaderLength < Version3MinLength || HeaderLength > b.Length)
+        // The header and its extensions live in the first cluster (qemu
+        // refuses a header_length beyond it), however much the caller read.
+        var limit = Math.Min(b.Length, ClusterSize);
+        if (HeaderLength < Version3MinLength || HeaderLength > limit)
         {
-            throw Corrupt(path, $"header_length {HeaderLength} is outside {Version3MinLength}..{b.Length}");
+            throw Corrupt(path, $"header_length {HeaderLength} is outside {Version3MinLength}..{limit}");
         }
 
         if (HeaderLength <= 104)
@@ -155,6 +170,10 @@ public sealed class Qcow2Header
             throw Corrupt(path, $"refcount_order {RefcountOrder} is above 6");
         }
 
+        // Every product below is of values already bounded (cluster_bits
+        // 9..21, l1_size and refcount_table_clusters at most 2^28, size and
+        // offsets at most 2^62), so none can overflow a long; the tables are
+        // also held to qemu's limits, because they are loaded whole into memory.
         var clusterSize = ClusterSize;
         var l2Entries = clusterSize / 8;
         var bytesPerL1Entry = (long)clusterSize * l2Entries;
@@ -164,24 +183,59 @@ public sealed class Qcow2Header
             throw Corrupt(path, $"l1_size {L1Size} cannot map the virtual size {Size} (needs {neededL1})");
         }
 
+        if (L1Size > MaxL1TableBytes / 8)
+        {
+            throw Corrupt(path, $"l1_size {L1Size} is above the largest L1 table qemu opens ({MaxL1TableBytes / 8} entries)");
+        }
+
         CheckTable(L1TableOffset, (long)L1Size * 8, fileLength, path, "L1 table");
         if (RefcountTableClusters == 0)
         {
             throw Corrupt(path, "refcount_table_clusters is 0");
         }
 
+        if ((long)RefcountTableClusters * clusterSize > MaxRefcountTableBytes)
+        {
+            throw Corrupt(path, $"refcount_table_clusters {RefcountTableClusters} is above the largest refcount table qemu opens ({MaxRefcountTableBytes >> ClusterBits} clusters of {clusterSize} bytes)");
+        }
+
         CheckTable(RefcountTableOffset, (long)RefcountTableClusters * clusterSize, fileLength, path, "refcount table");
+        CheckSnapshotTable(fileLength, path);
         ReadExtensions(b, path);
         if (BackingFileOffset != 0)
         {
+            // Compared as offset, then room left after it: the sum of two
+            // 64-bit fields can wrap around and pass.
+            var end = (ulong)Math.Min(b.Length, clusterSize);
             if (BackingFileSize is 0 or > MaxBackingFileNameLength
-                || BackingFileOffset + BackingFileSize > (ulong)Math.Min(b.Length, clusterSize))
+                || BackingFileOffset >= end
+                || BackingFileSize > end - BackingFileOffset)
             {
                 throw Corrupt(path, $"backing file name at {BackingFileOffset} (+{BackingFileSize}) is outside the first cluster");
             }
 
             BackingFile = Encoding.UTF8.GetString(b.Slice((int)BackingFileOffset, (int)BackingFileSize));
         }
+    }
+
+    /// <summary>
+    /// Snapshots are never read here (such images open read-only), but a
+    /// table that cannot exist means the header is damaged, as qemu says too.
+    /// </summary>
+    private void CheckSnapshotTable(long fileLength, string path)
+    {
+        if (NbSnapshots == 0)
+        {
+            return;
+        }
+
+        if (NbSnapshots > MaxSnapshots)
+        {
+            throw Corrupt(path, $"nb_snapshots {NbSnapshots} is above qemu's limit of {MaxSnapshots}");
+        }
+
+        var offset = CheckedLong(SnapshotsOffset, path, "snapshots_offset");
+        CheckTable(offset, (long)NbSnapshots * SnapshotHeaderLength, fileLength, path, "snapshot table");
     }
 
     private void CheckTable(long offset, long length, long fileLength, string path, string what)

@@ -158,6 +158,233 @@ public sealed class Qcow2BadInputTests : IDisposable
         }
     }
 
+    // Crafted header fields: each one is refused as a corrupt image (never an
+    // ArgumentOutOfRangeException, an OverflowException or gigabytes of
+    // tables allocated), by every way in (open read-only, open for writing,
+    // the chain's description and size), and qemu-img check finds it damaged.
+    [Fact]
+    public void Backing_file_offset_that_wraps_past_2_pow_64_is_corrupt()
+    {
+        var path = NewImage();
+        Patch64(path, 8, 0xffff_ffff_ffff_fff0UL);
+        Patch32(path, 16, 32);
+        AssertCorrupt(path, "backing file name");
+    }
+
+    [Fact]
+    public void Backing_file_name_running_past_the_first_cluster_is_corrupt()
+    {
+        var path = NewImage();
+        Patch64(path, 8, 65530);
+        Patch32(path, 16, 10);
+        AssertCorrupt(path, "backing file name");
+    }
+
+    [Fact]
+    public void Backing_file_size_over_1023_is_corrupt()
+    {
+        var path = NewImage();
+        Patch64(path, 8, 512);
+        Patch32(path, 16, 1024);
+        AssertCorrupt(path, "backing file name");
+    }
+
+    [Theory]
+    [InlineData(0xffff_ffffu, "cluster_bits 4294967295")]
+    [InlineData(8u, "cluster_bits 8")]
+    [InlineData(22u, "cluster_bits 22")]
+    public void Cluster_bits_outside_9_to_21_is_corrupt(uint value, string expected)
+    {
+        var path = NewImage();
+        Patch32(path, 20, value);
+        AssertCorrupt(path, expected);
+    }
+
+    [Fact]
+    public void Size_beyond_a_signed_64_bit_offset_is_corrupt()
+    {
+        var path = NewImage();
+        Patch64(path, 24, ulong.MaxValue);
+        AssertCorrupt(path, "size");
+    }
+
+    [Fact]
+    public void Size_the_l1_table_cannot_map_is_corrupt()
+    {
+        var path = NewImage();
+        Patch64(path, 24, 1UL << 61);
+        AssertCorrupt(path, "cannot map the virtual size");
+    }
+
+    [Fact]
+    public void L1_size_above_qemus_32_MiB_table_is_corrupt()
+    {
+        // 4 Mi + 1 entries; the file is made long enough (sparse) to hold them,
+        // so only the limit refuses it.
+        var path = NewImage();
+        var l1 = ReadHeaderField(path, 40);
+        Patch32(path, 36, (4u << 20) + 1);
+        Extend(path, (long)l1 + (((4L << 20) + 1) * 8));
+        AssertCorrupt(path, "l1_size 4194305");
+    }
+
+    [Fact]
+    public void L1_size_whose_table_is_2_GiB_is_corrupt_without_allocating_it()
+    {
+        var path = NewImage();
+        var l1 = ReadHeaderField(path, 40);
+        Patch32(path, 36, 1u << 28);
+        Extend(path, (long)l1 + (8L << 28));
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        AssertCorrupt(path, "l1_size 268435456", qemuToo: false);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64L << 20, "the table was refused before it was allocated");
+    }
+
+    [Theory]
+    [InlineData(0x3fff_ffff_ffff_0000UL, "runs past the end of the file")]
+    [InlineData(0xffff_ffff_ffff_0000UL, "l1_table_offset")]
+    [InlineData(0x0000_0000_0003_0200UL, "not a non-zero multiple of the cluster size")]
+    public void L1_table_offset_outside_the_file_or_unaligned_is_corrupt(ulong value, string expected)
+    {
+        var path = NewImage();
+        Patch64(path, 40, value);
+        AssertCorrupt(path, expected);
+    }
+
+    [Theory]
+    [InlineData(0x3fff_ffff_ffff_0000UL, "runs past the end of the file")]
+    [InlineData(0xffff_ffff_ffff_0000UL, "refcount_table_offset")]
+    [InlineData(0x0000_0000_0001_0008UL, "not a non-zero multiple of the cluster size")]
+    public void Refcount_table_offset_outside_the_file_or_unaligned_is_corrupt(ulong value, string expected)
+    {
+        var path = NewImage();
+        Patch64(path, 48, value);
+        AssertCorrupt(path, expected);
+    }
+
+    [Fact]
+    public void Refcount_table_above_qemus_8_MiB_is_corrupt()
+    {
+        // 129 clusters of 64 KiB, in a file long enough (sparse) to hold them.
+        var path = NewImage();
+        var table = ReadHeaderField(path, 48);
+        Patch32(path, 56, 129);
+        Extend(path, (long)table + (129L << 16));
+        AssertCorrupt(path, "refcount_table_clusters 129");
+    }
+
+    [Fact]
+    public void Refcount_table_of_4_GiB_is_corrupt_without_allocating_it()
+    {
+        var path = NewImage();
+        var table = ReadHeaderField(path, 48);
+        Patch32(path, 56, 1u << 16);
+        Extend(path, (long)table + (1L << 32));
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        AssertCorrupt(path, "refcount_table_clusters 65536", qemuToo: false);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64L << 20, "the table was refused before it was allocated");
+    }
+
+    [Theory]
+    [InlineData(0xffff_ffffu)]
+    [InlineData(7u)]
+    public void Refcount_order_above_6_is_corrupt(uint value)
+    {
+        var path = NewImage();
+        Patch32(path, 96, value);
+        AssertCorrupt(path, "refcount_order");
+    }
+
+    [Theory]
+    [InlineData(0xffff_ffffu)]
+    [InlineData(65537u)]
+    [InlineData(103u)]
+    public void Header_length_outside_the_first_cluster_or_too_short_is_corrupt(uint value)
+    {
+        var path = NewImage();
+        Patch32(path, 100, value);
+        AssertCorrupt(path, "header_length");
+    }
+
+    [Theory]
+    [InlineData(0xffff_fff8u)]
+    [InlineData(65536u - 112 - 8 + 1)]
+    public void Header_extension_running_past_the_first_cluster_is_corrupt(uint length)
+    {
+        // The extension area starts at header_length (112); a backing-format
+        // extension whose length reaches past the cluster.
+        var path = NewImage();
+        Patch32(path, 112, (uint)Qcow2HeaderExtensionType.BackingFileFormat);
+        Patch32(path, 116, length);
+        AssertCorrupt(path, "header extension 0xe2792aca");
+    }
+
+    [Fact]
+    public void Snapshot_count_above_qemus_65536_is_corrupt()
+    {
+        var path = NewImage();
+        Patch32(path, 60, 65537);
+        Patch64(path, 64, 0x30000);
+        AssertCorrupt(path, "nb_snapshots 65537");
+    }
+
+    [Theory]
+    [InlineData(0xffff_ffff_ffff_fe00UL, "snapshots_offset")]
+    [InlineData(0x3fff_ffff_ffff_0000UL, "runs past the end of the file")]
+    [InlineData(0UL, "not a non-zero multiple of the cluster size")]
+    public void Snapshot_table_outside_the_file_is_corrupt(ulong offset, string expected)
+    {
+        var path = NewImage();
+        Patch32(path, 60, 1);
+        Patch64(path, 64, offset);
+        AssertCorrupt(path, expected);
+    }
+
+    [Fact]
+    public void Every_header_field_at_its_extremes_is_opened_or_refused_as_corrupt()
+    {
+        // Each 32- and 64-bit field of the version 3 header set to values that
+        // break naive arithmetic: nothing but a Corrupt error may come out.
+        ulong[] extremes = [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x7fff_ffff_ffff_ffff, 0x8000_0000_0000_0000, ulong.MaxValue];
+        int[] fields32 = [4, 16, 20, 32, 36, 56, 60, 96, 100];
+        int[] fields64 = [8, 24, 40, 48, 64, 72, 80, 88];
+        var original = File.ReadAllBytes(NewImage(write: true, name: "original.qcow2"));
+        var path = _dir.File("extreme.qcow2");
+        foreach (var (offset, width) in fields32.Select(f => (f, 4)).Concat(fields64.Select(f => (f, 8))))
+        {
+            foreach (var value in extremes)
+            {
+                var bytes = (byte[])original.Clone();
+                if (width == 4)
+                {
+                    BinaryPrimitives.WriteUInt32BigEndian(bytes.AsSpan(offset), (uint)value);
+                }
+                else
+                {
+                    BinaryPrimitives.WriteUInt64BigEndian(bytes.AsSpan(offset), value);
+                }
+
+                File.WriteAllBytes(path, bytes);
+                foreach (var readOnly in new[] { true, false })
+                {
+                    try
+                    {
+                        var image = Qcow2Image.Open(path, readOnly);
+                        _ = image.Read(0, (int)Math.Min(image.Size, 1 << 20));
+                        image.Close();
+                    }
+                    catch (BlockDeviceException)
+                    {
+                    }
+                    catch (Exception e)
+                    {
+                        Assert.Fail($"field at {offset} = 0x{value:x}, {(readOnly ? "read-only" : "writable")}: {e.GetType().Name}: {e.Message}");
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Read_only_image_refuses_writes()
     {
@@ -193,6 +420,46 @@ public sealed class Qcow2BadInputTests : IDisposable
         }
 
         return path;
+    }
+
+    /// <summary>Every way in refuses the image as corrupt, naming the file and the field; qemu-img check finds it damaged too.</summary>
+    private static void AssertCorrupt(string path, string expected, bool qemuToo = true)
+    {
+        var attempts = new (string What, Action Open)[]
+        {
+            ("open read-only", () => Qcow2Image.Open(path, readOnly: true).Close()),
+            ("open for writing", () => Qcow2Image.Open(path, readOnly: false).Close()),
+            ("ImageChain.Open", () => ImageChain.Open(path, readOnly: true).Close()),
+            ("ImageChain.Describe", () => ImageChain.Describe(path)),
+            ("ImageChain.ReadVirtualSize", () => ImageChain.ReadVirtualSize(path)),
+        };
+        foreach (var (what, open) in attempts)
+        {
+            var e = Record.Exception(open);
+            Assert.True(e is BlockDeviceException { Error: BlockDeviceError.Corrupt }, $"{what}: {e?.GetType().Name ?? "no error"}: {e?.Message}");
+            Assert.Contains(path, e!.Message, StringComparison.Ordinal);
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        }
+
+        if (qemuToo)
+        {
+            // check rather than info: qemu opens a table past the end of the
+            // file and only fails when it reads it.
+            var (code, output, _) = Qemu.Run("qemu-img", "check", "-f", "qcow2", path);
+            Assert.True(code != 0, $"qemu-img finds nothing wrong: {output}");
+        }
+    }
+
+    private static ulong ReadHeaderField(string path, long offset) => BinaryPrimitives.ReadUInt64BigEndian(ReadAt(path, offset, 8));
+
+    /// <summary>Makes the file at least this long, sparse: crafted tables must fit in the file to reach the limits.</summary>
+    private static void Extend(string path, long length)
+    {
+        using var f = File.OpenWrite(path);
+        if (f.Length < length)
+        {
+            f.SetLength(length);
+        }
     }
 
     private static byte[] ReadAt(string path, long offset, int length)
