@@ -3,6 +3,7 @@ using Streamboot.Cli;
 using Streamboot.Cli.Commands;
 using Streamboot.Cli.Output;
 
+FileModes.RestrictNewFiles();
 var root = new RootCommand("""
     Streamboot: an OS-streaming server. Diskless machines boot from the network
     and run an operating system streamed from a vDisk on this server.

@@ -72,8 +72,11 @@ public static class StreambootServer
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = Math.Max(1, options.HttpMaxConnections);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(Math.Max(1, options.HttpIdleSeconds));
+            var perAddress = new ConnectionsPerAddress(Math.Max(1, options.HttpMaxConnectionsPerAddress), kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Http"));
             var address = ParseBind(options.Bind);
-            kestrel.Listen(address, options.HttpPort);
+            kestrel.Listen(address, options.HttpPort, listen => listen.Use(perAddress.Apply));
         });
 
         var app = builder.Build();

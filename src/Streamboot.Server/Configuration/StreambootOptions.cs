@@ -49,6 +49,15 @@ public sealed class StreambootOptions
     /// <summary>Seconds an HTTP disk view (iPXE SAN boot) is held after its last request.</summary>
     public int HttpDiskIdleSeconds { get; set; } = 30;
 
+    /// <summary>Seconds an idle HTTP keep-alive connection stays open.</summary>
+    public int HttpIdleSeconds { get; set; } = 60;
+
+    /// <summary>Open HTTP connections one client address may hold.</summary>
+    public int HttpMaxConnectionsPerAddress { get; set; } = 64;
+
+    /// <summary>Open HTTP connections in all.</summary>
+    public int HttpMaxConnections { get; set; } = 4096;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 
