@@ -55,6 +55,7 @@ packages=(
   openssl      # 'openssl passwd -6' checks the seeds' password hashes
   cpio         # packs the test installer ISO's initramfs
   kmod         # modprobe --show-depends: that initramfs's drivers
+  systemd      # systemd-analyze verify and security: the unit in deploy/
 )
 
 missing=()
