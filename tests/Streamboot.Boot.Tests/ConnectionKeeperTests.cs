@@ -26,12 +26,25 @@ public sealed class ConnectionKeeperTests
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("not-a-key")]
+    [InlineData("0123456789ABCDEF0123456789ABCDEF")]
+    [InlineData("0123456789abcdef0123456789abcdef0")]
+    public async Task A_malformed_key_in_the_environment_is_refused_without_repeating_it(string key)
+    {
+        var result = await ProcessRunner.RunAsync(await s_built.Value, ["10.0.0.1", "10809", "gold/pc1", "/dev/null"], new Dictionary<string, string?> { ["STREAMBOOT_KEY"] = key });
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("STREAMBOOT_KEY is not a boot's key (32 lower-case hex digits)", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, result.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_goes_to_stdout_and_exits_0()
     {
         var result = await ProcessRunner.RunAsync(await s_built.Value, ["--help"]);
         Assert.Equal(0, result.ExitCode);
         Assert.Contains("--reconnect S", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("STREAMBOOT_KEY", result.Stdout, StringComparison.Ordinal);
     }
 
     private static async Task<string> BuildAsync()

@@ -5,8 +5,8 @@ namespace Streamboot.Boot.Tests;
 /// <summary>
 /// A client loses power (QEMU killed: no shutdown, its TCP connections
 /// never close) and boots again at once: the server ends the old boot's
-/// session when the machine asks for its boot script, and the new boot
-/// starts clean instead of joining the old boot's write cache.
+/// session when the new boot opens its disk with its new key, and the new
+/// boot starts clean instead of joining the old boot's write cache.
 /// </summary>
 public sealed class PowerLossBootTests(ITestOutputHelper output)
 {
@@ -35,6 +35,6 @@ public sealed class PowerLossBootTests(ITestOutputHelper output)
         Assert.Equal("absent\n", await again.RunAsync("cat /root/old 2>/dev/null || echo absent"));
         var live = (await TestOs.LiveSessionAsync(site, "lab-power"))!.Value.GetProperty("id").GetInt64();
         Assert.NotEqual(first, live);
-        await site.Server!.WaitForOutputAsync($"Session {first} of lab-power ended: the machine", TimeSpan.FromSeconds(5));
+        await site.Server!.WaitForOutputAsync($"Session {first} of lab-power ended: a new boot of the machine started", TimeSpan.FromSeconds(5));
     }
 }
