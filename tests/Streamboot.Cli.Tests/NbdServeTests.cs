@@ -62,6 +62,14 @@ public sealed class NbdServeTests : IAsyncLifetime
 
         var map = await RunAsync("nbdinfo", "--map", Uri("gold"));
         Assert.Contains("data", map, StringComparison.Ordinal);
+
+        // A vDisk that lends its read-only view to nobody: not listed, not served, its devices unaffected.
+        await _cli.OkAsync("vdisk", "set", "gold", "--anonymous-reads", "false");
+        Assert.Empty(JsonDocument.Parse(await RunAsync("nbdinfo", "--list", "--json", Uri(""))).RootElement.GetProperty("exports").EnumerateArray());
+        Assert.NotEqual(0, (await ProcessRunner.RunAsync("nbdinfo", [Uri("gold")])).ExitCode);
+        await QemuImg.IoAsync("raw", Uri(await ViewAsync("pc2")), "read -P 0x11 0 4k");
+        Assert.False((await _cli.JsonAsync("vdisk", "show", "gold")).GetProperty("anonymousReads").GetBoolean());
+        await _cli.OkAsync("vdisk", "set", "gold", "--anonymous-reads", "true");
     }
 
     [Fact]
