@@ -43,29 +43,24 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     }
 
     /// <summary>Records the session's traffic so far.</summary>
-    public async Task UpdateAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken)
-    {
-        var now = clock.GetUtcNow().UtcDateTime;
-        await using var db = database.CreateContext();
-        await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
-            u => u.SetProperty(s => s.BytesRead, bytesRead)
-                .SetProperty(s => s.BytesWritten, bytesWritten)
-                .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
-                .SetProperty(s => s.LastActivityAt, now),
-            cancellationToken);
-    }
+    public Task UpdateAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken) =>
+        WriteAsync(sessionId, bytesRead, bytesWritten, writeCacheBytes, ended: false, cancellationToken);
 
-    /// <summary>Ends the session; its device may then start another.</summary>
-    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes)
+    /// <summary>Ends the session with its traffic; its device may then start another.</summary>
+    public Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes) =>
+        WriteAsync(sessionId, bytesRead, bytesWritten, writeCacheBytes, ended: true, CancellationToken.None);
+
+    private async Task WriteAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, bool ended, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        DateTime? endedAt = ended ? now : null;
         await using var db = database.CreateContext();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
                 .SetProperty(s => s.BytesWritten, bytesWritten)
                 .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
                 .SetProperty(s => s.LastActivityAt, now)
-                .SetProperty(s => s.EndedAt, (DateTime?)now),
-            CancellationToken.None);
+                .SetProperty(s => s.EndedAt, s => ended ? endedAt : s.EndedAt),
+            cancellationToken);
     }
 }
