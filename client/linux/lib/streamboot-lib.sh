@@ -25,6 +25,7 @@ SB_HTTP_PORT=8080
 SB_NBD_PORT=10809
 SB_RUN=/run/streamboot
 SB_KEY_FILE=/etc/streamboot/boot.key
+SB_CA_FILE=/etc/streamboot/ca-cert.pem
 
 sb_log() {
 	echo "streamboot: [$(sb_uptime)] $*"
@@ -45,7 +46,7 @@ sb_fail() {
 sb_parse_cmdline() {
 	SB_URL="" SB_NBD="" SB_EXPORT="" SB_NAME="" SB_MACHINE_ID="" SB_CACHE=""
 	SB_LOCALDISK="" SB_ROOT="" SB_NBDDEV=/dev/nbd0 SB_TIMEOUT="" SB_WAIT=60
-	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY=""
+	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY="" SB_TLS=""
 	sb_root_param=""
 	[ -r "$SB_KEY_FILE" ] && read -r SB_KEY <"$SB_KEY_FILE"
 	for x in $(cat /proc/cmdline); do
@@ -54,6 +55,7 @@ sb_parse_cmdline() {
 		streamboot.nbd=*) SB_NBD=${x#*=} ;;
 		streamboot.export=*) SB_EXPORT=${x#*=} ;;
 		streamboot.key=*) SB_KEY=${x#*=} ;;
+		streamboot.tls=*) SB_TLS=${x#*=} ;;
 		streamboot.name=*) SB_NAME=${x#*=} ;;
 		streamboot.machine_id=*) SB_MACHINE_ID=${x#*=} ;;
 		streamboot.cache=*) SB_CACHE=${x#*=} ;;
@@ -215,6 +217,19 @@ sb_connect() {
 	"" | streamboot-nbd | nbd-client) ;;
 	*) sb_fail "unknown streamboot.nbdclient=$SB_NBDCLIENT (streamboot-nbd or nbd-client)"; return 1 ;;
 	esac
+	tlsopts=""
+	case "$SB_TLS" in
+	"" | 0 | off) ;;
+	1 | on | require)
+		# streamboot-nbd speaks no TLS: nbd-client (GnuTLS) does, checking
+		# the server against the site's CA, which came with the key.
+		[ -r "$SB_CA_FILE" ] || { sb_fail "streamboot.tls=$SB_TLS but the site's CA certificate ($SB_CA_FILE) is not in the initramfs"; return 1; }
+		tlsopts="-x -A $SB_CA_FILE -H $host"
+		[ "$SB_NBDCLIENT" = nbd-client ] || sb_log "connecting over TLS with nbd-client (streamboot-nbd has no TLS)"
+		SB_NBDCLIENT=nbd-client
+		;;
+	*) sb_fail "unknown streamboot.tls=$SB_TLS (on or off)"; return 1 ;;
+	esac
 	if [ "$SB_NBDCLIENT" != nbd-client ] && command -v streamboot-nbd >/dev/null 2>&1; then
 		opts="-q -w $SB_WAIT"
 		[ -n "$SB_TIMEOUT" ] && opts="$opts -t $SB_TIMEOUT"
@@ -225,13 +240,13 @@ sb_connect() {
 			|| { sb_fail "$(echo "$out" | tail -n 1)"; return 1; }
 	else
 		if [ "$SB_NBDCLIENT" = nbd-client ]; then
-			sb_log "connecting with nbd-client (streamboot.nbdclient=nbd-client): no reconnect after a server restart"
+			sb_log "connecting with nbd-client${tlsopts:+ over TLS}: no reconnect after a server restart"
 		else
 			sb_log "streamboot-nbd is not in the initramfs: connecting with nbd-client, which cannot keep the disk through a server restart"
 		fi
 		# nbd-client takes the export name as an argument: with a key, any
 		# user of the running OS can read it in ps. streamboot-nbd does not.
-		opts="-N $SB_EXPORT${SB_KEY:+/$SB_KEY} -persist -nonetlink -systemd-mark -swap"
+		opts="-N $SB_EXPORT${SB_KEY:+/$SB_KEY} -persist -nonetlink -systemd-mark -swap $tlsopts"
 		[ -n "$SB_TIMEOUT" ] && opts="$opts -timeout $SB_TIMEOUT"
 		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -readonly" ;; esac
 		deadline=$(($(sb_now) + SB_WAIT))
