@@ -1,0 +1,603 @@
+using System.Buffers;
+using Streamboot.Protocols.Iscsi.Pdus;
+using Streamboot.Protocols.Iscsi.Scsi;
+using Streamboot.Protocols.Iscsi.Sessions;
+
+namespace Streamboot.Protocols.Iscsi.Connections;
+
+/// <summary>
+/// SCSI commands and their data (RFC 7143 4.2.5, 11.3 to 11.8): the Command
+/// PDU and its immediate data, unsolicited and solicited Data-Out (R2T),
+/// Data-In with the status in its last PDU, and the SCSI Response with
+/// sense data and residual counts. A command runs on the receive loop
+/// until something really waits (the device, the socket, data from the
+/// initiator), then continues on its own while the loop goes on reading.
+/// </summary>
+internal sealed partial class IscsiConnection
+{
+    /// <summary>The largest Data-In segment sent at once, whatever the initiator accepts (buffers stay pooled sizes).</summary>
+    private const int MaxDataInSegment = 256 * 1024;
+
+    private async ValueTask OnScsiCommandAsync(IscsiSession session, int length, CancellationToken cancellationToken)
+    {
+        var immediate = Pdu.Immediate(_bhs);
+        var flags = Pdu.Flags(_bhs);
+        var read = (flags & (byte)ScsiCommandFlags.Read) != 0;
+        var write = (flags & (byte)ScsiCommandFlags.Write) != 0;
+        var expected = Pdu.U32(_bhs, 20);
+        var cmdSN = Pdu.U32(_bhs, 24);
+        if (session.Discovery || session.Unit is null || !ExtendedCdb(out var cdb))
+        {
+            // No SCSI in a discovery session (RFC 7143 4.3), and an extended CDB must be well formed.
+            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            Reject(session.Discovery ? RejectReason.ProtocolError : RejectReason.InvalidPduField, _bhs);
+            ConsumeCmdSN(session);
+            return;
+        }
+
+        var settled = session.Parameters;
+        var unsolicited = !write ? 0 : settled.InitialR2T ? length : (int)Math.Min(expected, (uint)settled.FirstBurstLength);
+        if (length > 0 && (!write || !settled.ImmediateData || length > unsolicited || length > settled.FirstBurstLength))
+        {
+            // Immediate data that was not agreed, or more than the first burst: a protocol error.
+            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            Reject(RejectReason.ProtocolError, _bhs);
+            ConsumeCmdSN(session);
+            return;
+        }
+
+        var task = new IscsiTask(this, Pdu.InitiatorTaskTag(_bhs), Pdu.Lun(_bhs), cmdSN, immediate, expected, read, write, cdb)
+        {
+            UnsolicitedLength = unsolicited,
+        };
+        if (unsolicited > 0)
+        {
+            task.Buffer = ArrayPool<byte>.Shared.Rent(unsolicited);
+            task.BurstLength = unsolicited;
+            if (length > 0 && !await ReadDataAsync(task.Buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false))
+            {
+                task.ReturnBuffer();
+                Reject(RejectReason.DataDigestError, _bhs);
+                ConsumeCmdSN(session);
+                return;
+            }
+
+            task.BurstReceived = length;
+        }
+
+        var admission = Deliver(session, task, cmdSN, immediate);
+        if (admission is Admission.Ignored or Admission.TooManyImmediate)
+        {
+            task.ReturnBuffer();
+            if (admission == Admission.TooManyImmediate)
+            {
+                Reject(RejectReason.ImmediateCommandReject, _bhs);
+            }
+        }
+    }
+
+    /// <summary>The CDB: the 16 bytes of the BHS, extended by an Extended CDB AHS (RFC 7143 11.3.5, type 1) when there is one.</summary>
+    private bool ExtendedCdb(out byte[] cdb)
+    {
+        if (_ahsLength == 0)
+        {
+            cdb = _bhs.AsSpan(32, 16).ToArray();
+            return true;
+        }
+
+        cdb = [];
+        var ahs = _ahs.AsSpan(0, _ahsLength);
+        while (ahs.Length >= 4)
+        {
+            var length = (ahs[0] << 8) | ahs[1];
+            var size = (3 + length + 3) & ~3;
+            if (size > ahs.Length)
+            {
+                return false;
+            }
+
+            if (ahs[2] == 1 && length > 1)
+            {
+                cdb = [.. _bhs.AsSpan(32, 16), .. ahs.Slice(4, length - 1)];
+            }
+
+            ahs = ahs[size..];
+        }
+
+        if (cdb.Length == 0)
+        {
+            cdb = _bhs.AsSpan(32, 16).ToArray();
+        }
+
+        return true;
+    }
+
+    /// <summary>Data-Out (RFC 7143 11.7): lands in the burst its task is receiving, checked for order, offset and length first.</summary>
+    private async ValueTask OnDataOutAsync(IscsiSession session, int length, CancellationToken cancellationToken)
+    {
+        var itt = Pdu.InitiatorTaskTag(_bhs);
+        var ttt = Pdu.U32(_bhs, 20);
+        var dataSN = Pdu.U32(_bhs, 36);
+        var offset = Pdu.U32(_bhs, 40);
+        var final = Pdu.Final(_bhs);
+        IscsiTask? task;
+        if (ttt == IscsiProtocol.ReservedTag)
+        {
+            task = session.FindTask(itt);
+        }
+        else
+        {
+            lock (_transfers)
+            {
+                task = _transfers.GetValueOrDefault(ttt);
+            }
+        }
+
+        if (task is null || task.Connection != this || task.Itt != itt)
+        {
+            // Data for a task that ended (aborted, or answered early): dropped.
+            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        Memory<byte> into;
+        lock (task)
+        {
+            SenseData? failure = null;
+            if (task.Aborted || task.DataOutFailure is not null || task.Buffer is null)
+            {
+                into = default;
+            }
+            else if (ttt != task.TransferTag)
+            {
+                failure = new SenseData(SenseKey.AbortedCommand, ttt == IscsiProtocol.ReservedTag ? AdditionalSense.UnexpectedUnsolicitedData : AdditionalSense.DataPhaseError);
+            }
+            else if (dataSN != task.ExpectedDataSN)
+            {
+                failure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.DataPhaseError);
+            }
+            else if (offset != (uint)(task.BurstStart + task.BurstReceived))
+            {
+                failure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.InvalidDataOutBufferOffset);
+            }
+            else if (length > task.BurstLength - task.BurstReceived)
+            {
+                failure = new SenseData(SenseKey.AbortedCommand, ttt == IscsiProtocol.ReservedTag ? AdditionalSense.UnexpectedUnsolicitedData : AdditionalSense.DataPhaseError);
+            }
+
+            if (failure is not null)
+            {
+                IscsiLog.DataOutRefused(_logger, Info, itt, failure.Value.Asc, failure.Value.Ascq);
+                task.DataOutFailure = failure;
+                task.SignalData();
+                into = default;
+            }
+            else
+            {
+                into = task.Buffer is null || task.Aborted || task.DataOutFailure is not null
+                    ? default
+                    : task.Buffer.AsMemory(task.BufferOffset + task.BurstReceived, length);
+            }
+        }
+
+        if (into.Length == 0 && length > 0)
+        {
+            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var digestOk = await ReadDataAsync(into, cancellationToken).ConfigureAwait(false);
+        lock (task)
+        {
+            if (!digestOk)
+            {
+                // At ErrorRecoveryLevel 0 a Data-Out that fails its digest ends its task (RFC 7143 7.8).
+                Reject(RejectReason.DataDigestError, _bhs, dataSN);
+                task.DataOutFailure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.ProtocolServiceCrcError);
+            }
+            else
+            {
+                task.BurstReceived += length;
+                task.ExpectedDataSN++;
+                if (final && !task.BurstComplete)
+                {
+                    task.DataOutFailure = new SenseData(SenseKey.AbortedCommand, task.TransferTag == IscsiProtocol.ReservedTag ? AdditionalSense.NotEnoughUnsolicitedData : AdditionalSense.DataPhaseError);
+                }
+            }
+
+            if (task.BurstComplete || task.DataOutFailure is not null)
+            {
+                task.SignalData();
+            }
+        }
+    }
+
+    /// <summary>A command's turn has come (CmdSN order): it runs.</summary>
+    public void StartTask(IscsiTask task)
+    {
+        task.Delivered = true;
+        _ = RunTaskAsync(task);
+    }
+
+    private async Task RunTaskAsync(IscsiTask task)
+    {
+        var session = Session!;
+        var unit = session.Unit!;
+        var lunExists = Pdu.LunNumber(task.Lun) == 0;
+        var cancellationToken = _stopping?.Token ?? CancellationToken.None;
+        try
+        {
+            if (task.UnsolicitedLength > 0)
+            {
+                await task.WaitForDataAsync().ConfigureAwait(false);
+                if (task.Aborted)
+                {
+                    Finish(task);
+                    return;
+                }
+            }
+
+            if (task.DataOutFailure is { } early)
+            {
+                await RespondAsync(task, early, default).ConfigureAwait(false);
+                return;
+            }
+
+            var plan = unit.Plan(task.Cdb, session.Nexus, lunExists);
+            if (plan.Done is { } done)
+            {
+                await RespondAsync(task, done, default).ConfigureAwait(false);
+                return;
+            }
+
+            switch (plan.DataOut)
+            {
+                case DataOutMode.None:
+                    task.ReturnBuffer();
+                    var result = await unit.ExecuteAsync(task.Cdb, default, session.Nexus, lunExists, cancellationToken).ConfigureAwait(false);
+                    await RespondAsync(task, result, default).ConfigureAwait(false);
+                    return;
+                case DataOutMode.Whole:
+                    await RunWholeAsync(task, unit, plan, lunExists, cancellationToken).ConfigureAwait(false);
+                    return;
+                default:
+                    await RunStreamAsync(task, unit, plan, cancellationToken).ConfigureAwait(false);
+                    return;
+            }
+        }
+        catch (Exception e) when (!IsConnectionFailure(e) || e is IOException)
+        {
+            if (!IscsiErrors.IsExpected(e))
+            {
+                IscsiLog.CommandFailed(_logger, Info, task.Cdb[0], e);
+            }
+
+            await RespondAsync(task, IscsiErrors.SenseOf(e, task.Write), default).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The connection is going away: no response can be sent.
+            Finish(task);
+        }
+    }
+
+    /// <summary>Residual of the data-out: what the initiator would send (EDTL) against what the command takes (SPDTL).</summary>
+    private static Residual DataOutResidual(IscsiTask task, int wanted) =>
+        task.ExpectedLength > (uint)wanted ? new Residual(ResponseFlags.Underflow, task.ExpectedLength - (uint)wanted)
+        : task.ExpectedLength < (uint)wanted ? new Residual(ResponseFlags.Overflow, (uint)wanted - task.ExpectedLength)
+        : default;
+
+    /// <summary>A command whose data-out is taken whole (a parameter list, COMPARE AND WRITE): received, then run.</summary>
+    private async Task RunWholeAsync(IscsiTask task, ScsiLogicalUnit unit, ScsiPlan plan, bool lunExists, CancellationToken cancellationToken)
+    {
+        var wanted = (int)Math.Min(task.Write ? task.ExpectedLength : 0, (uint)plan.DataOutLength);
+        var residual = DataOutResidual(task, plan.DataOutLength);
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, wanted));
+        var received = Math.Min(task.BurstReceived, wanted);
+        if (task.Buffer is { } unsolicited)
+        {
+            unsolicited.AsSpan(0, received).CopyTo(buffer);
+            task.ReturnBuffer();
+        }
+
+        if (!await SolicitAsync(task, buffer, received, wanted, null).ConfigureAwait(false))
+        {
+            FailedTransfer(task);
+            return;
+        }
+
+        ScsiResult result;
+        try
+        {
+            result = await unit.ExecuteAsync(task.Cdb, buffer.AsMemory(0, wanted), Session!.Nexus, lunExists, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        await RespondAsync(task, result, residual).ConfigureAwait(false);
+    }
+
+    /// <summary>A WRITE: the unsolicited burst and every solicited one go to the device as each arrives.</summary>
+    private async Task RunStreamAsync(IscsiTask task, ScsiLogicalUnit unit, ScsiPlan plan, CancellationToken cancellationToken)
+    {
+        if (task.ExpectedLength != (uint)plan.DataOutLength || !task.Write)
+        {
+            // The initiator's buffer and the CDB disagree: nothing is written (RFC 7143 11.4.5.1 lets a target refuse).
+            task.ReturnBuffer();
+            await RespondAsync(task, SenseData.Illegal(AdditionalSense.InvalidFieldInInformationUnit), DataOutResidual(task, plan.DataOutLength)).ConfigureAwait(false);
+            return;
+        }
+
+        var received = task.BurstReceived;
+        if (received > 0 && task.Buffer is { } unsolicited)
+        {
+            await unit.WriteAsync(plan.DeviceOffset, unsolicited.AsMemory(0, received), plan.ForceUnitAccess, cancellationToken).ConfigureAwait(false);
+        }
+
+        task.ReturnBuffer();
+        var ok = await SolicitAsync(task, null, received, plan.DataOutLength, (offset, data) => unit.WriteAsync(plan.DeviceOffset + offset, data, plan.ForceUnitAccess, cancellationToken)).ConfigureAwait(false);
+        if (!ok)
+        {
+            FailedTransfer(task);
+            return;
+        }
+
+        await RespondAsync(task, ScsiResult.Good, default).ConfigureAwait(false);
+    }
+
+    private void FailedTransfer(IscsiTask task)
+    {
+        if (task.Aborted)
+        {
+            Finish(task);
+            return;
+        }
+
+        _ = RespondAsync(task, task.DataOutFailure ?? new SenseData(SenseKey.AbortedCommand, AdditionalSense.DataPhaseError), default).AsTask();
+    }
+
+    /// <summary>
+    /// Asks for bytes <paramref name="from"/> to <paramref name="to"/> with
+    /// R2Ts of at most MaxBurstLength, one at a time, each burst into
+    /// <paramref name="whole"/> or into a buffer of its own handed to
+    /// <paramref name="write"/>. A connection has at most
+    /// <see cref="IscsiServerOptions.MaxBurstsPerConnection"/> bursts
+    /// outstanding: the bound on its write buffers. False when the task was
+    /// aborted or its data failed.
+    /// </summary>
+    private async ValueTask<bool> SolicitAsync(IscsiTask task, byte[]? whole, int from, int to, Func<int, ReadOnlyMemory<byte>, ValueTask>? write)
+    {
+        var maxBurst = Session!.Parameters.MaxBurstLength;
+        for (var offset = from; offset < to;)
+        {
+            var burst = Math.Min(to - offset, maxBurst);
+            await _burstSlots.WaitAsync(_stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+            byte[]? own = null;
+            try
+            {
+                uint ttt;
+                uint r2tsn;
+                lock (task)
+                {
+                    if (task.Aborted || task.DataOutFailure is not null)
+                    {
+                        return false;
+                    }
+
+                    own = whole is null ? ArrayPool<byte>.Shared.Rent(burst) : null;
+                    task.Buffer = whole ?? own;
+                    task.BufferOffset = whole is null ? 0 : offset;
+                    task.BurstStart = offset;
+                    task.BurstLength = burst;
+                    task.BurstReceived = 0;
+                    task.ExpectedDataSN = 0;
+                    ttt = NewTransferTag();
+                    task.TransferTag = ttt;
+                    r2tsn = task.NextR2TSN++;
+                }
+
+                lock (_transfers)
+                {
+                    _transfers[ttt] = task;
+                }
+
+                SendReadyToTransfer(task, ttt, r2tsn, offset, burst);
+                await task.WaitForDataAsync().ConfigureAwait(false);
+                lock (_transfers)
+                {
+                    _transfers.Remove(ttt);
+                }
+
+                lock (task)
+                {
+                    task.Buffer = null;
+                    if (task.Aborted || task.DataOutFailure is not null)
+                    {
+                        // The receive loop may still be filling the buffer: it is left to the collector.
+                        own = null;
+                        return false;
+                    }
+                }
+
+                if (write is not null)
+                {
+                    await write(offset, own.AsMemory(0, burst)).ConfigureAwait(false);
+                }
+
+                offset += burst;
+            }
+            finally
+            {
+                if (own is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(own);
+                }
+
+                _burstSlots.Release();
+            }
+        }
+
+        return true;
+    }
+
+    private void SendReadyToTransfer(IscsiTask task, uint ttt, uint r2tsn, int offset, int length)
+    {
+        Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
+        Pdu.Begin(bhs, IscsiOpcode.ReadyToTransfer, IscsiProtocol.FinalBit, 0);
+        Pdu.SetLun(bhs, task.Lun);
+        Pdu.SetInitiatorTaskTag(bhs, task.Itt);
+        Pdu.SetU32(bhs, 20, ttt);
+        Pdu.SetU32(bhs, 36, r2tsn);
+        Pdu.SetU32(bhs, 40, (uint)offset);
+        Pdu.SetU32(bhs, 44, (uint)length);
+        _outbox.Enqueue(bhs, default, StatSequence.Peek);
+        _outbox.Flush();
+    }
+
+    /// <summary>
+    /// Answers a command: its data-in (cut to what the initiator expects,
+    /// in PDUs of at most its MaxRecvDataSegmentLength, the status in the
+    /// last one when all went well) or a SCSI Response with sense data.
+    /// </summary>
+    private async ValueTask RespondAsync(IscsiTask task, ScsiResult result, Residual dataOutResidual)
+    {
+        if (task.Aborted)
+        {
+            Finish(task);
+            return;
+        }
+
+        var produced = result.DataInLength;
+        var transfer = task.Read && result.Status == ScsiStatus.Good ? (int)Math.Min(task.ExpectedLength, (uint)produced) : 0;
+        var residual = task.Write && !task.Read ? dataOutResidual
+            : (uint)produced > task.ExpectedLength ? new Residual(ResponseFlags.Overflow, (uint)produced - task.ExpectedLength)
+            : (uint)produced < task.ExpectedLength && result.Status == ScsiStatus.Good ? new Residual(ResponseFlags.Underflow, task.ExpectedLength - (uint)produced)
+            : default;
+        if (!task.Read && produced > 0)
+        {
+            residual = new Residual(ResponseFlags.Overflow, (uint)produced);
+        }
+
+        if (transfer == 0)
+        {
+            SendResponse(task, result, residual, 0);
+            return;
+        }
+
+        var chunk = Math.Min(Parameters.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment);
+        uint dataSN = 0;
+        for (var offset = 0; offset < transfer;)
+        {
+            var length = Math.Min(chunk, transfer - offset);
+            var last = offset + length == transfer;
+            byte[]? owner = null;
+            ReadOnlyMemory<byte> data;
+            if (result.Data is { } bytes)
+            {
+                data = bytes.AsMemory(offset, length);
+            }
+            else
+            {
+                await _outbox.WaitForRoomAsync(_stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                owner = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    await Session!.Unit!.ReadAsync(result.ReadOffset + offset, owner.AsMemory(0, length), _stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    ArrayPool<byte>.Shared.Return(owner);
+                    if (!IscsiErrors.IsExpected(e))
+                    {
+                        IscsiLog.CommandFailed(_logger, Info, task.Cdb[0], e);
+                    }
+
+                    SendResponse(task, IscsiErrors.SenseOf(e, writing: false), default, dataSN);
+                    return;
+                }
+
+                data = owner.AsMemory(0, length);
+            }
+
+            if (task.Aborted)
+            {
+                if (owner is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(owner);
+                }
+
+                Finish(task);
+                return;
+            }
+
+            SendDataIn(task, data, owner, dataSN++, offset, last ? residual : null, last);
+            offset += length;
+        }
+    }
+
+    private void SendDataIn(IscsiTask task, ReadOnlyMemory<byte> data, byte[]? owner, uint dataSN, int offset, Residual? status, bool last)
+    {
+        Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
+        var flags = (byte)(last ? IscsiProtocol.FinalBit : 0);
+        if (status is { } residual)
+        {
+            flags |= (byte)((byte)ResponseFlags.Status | (byte)residual.Flags);
+        }
+
+        Pdu.Begin(bhs, IscsiOpcode.DataIn, flags, data.Length);
+        Pdu.SetInitiatorTaskTag(bhs, task.Itt);
+        Pdu.SetU32(bhs, 20, IscsiProtocol.ReservedTag);
+        Pdu.SetU32(bhs, 36, dataSN);
+        Pdu.SetU32(bhs, 40, (uint)offset);
+        if (status is { } final)
+        {
+            bhs[3] = (byte)ScsiStatus.Good;
+            Pdu.SetU32(bhs, 44, final.Count);
+            Session!.Complete(task);
+            _outbox.Enqueue(bhs, data, StatSequence.Advance, owner);
+            _outbox.Flush();
+            task.MarkFinished();
+            return;
+        }
+
+        _outbox.Enqueue(bhs, data, StatSequence.None, owner);
+    }
+
+    private void SendResponse(IscsiTask task, ScsiResult result, Residual residual, uint dataInCount)
+    {
+        Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
+        byte[] data = [];
+        if (result.Status == ScsiStatus.CheckCondition)
+        {
+            // Sense data: SenseLength, then the sense bytes (RFC 7143 11.4.7.2).
+            data = new byte[2 + SenseData.FixedLength];
+            var senseLength = result.Sense.WriteFixed(data.AsSpan(2));
+            data[0] = (byte)(senseLength >> 8);
+            data[1] = (byte)senseLength;
+        }
+
+        Pdu.Begin(bhs, IscsiOpcode.ScsiResponse, (byte)(IscsiProtocol.FinalBit | (byte)residual.Flags), data.Length);
+        bhs[2] = 0; // Command Completed at Target
+        bhs[3] = (byte)result.Status;
+        Pdu.SetInitiatorTaskTag(bhs, task.Itt);
+        Pdu.SetU32(bhs, 36, dataInCount + task.NextR2TSN);
+        Pdu.SetU32(bhs, 44, residual.Count);
+        Session!.Complete(task);
+        _outbox.Enqueue(bhs, data, StatSequence.Advance);
+        _outbox.Flush();
+        task.MarkFinished();
+    }
+
+    /// <summary>A task that ends without a response (aborted): its tag and window slot are freed.</summary>
+    private void Finish(IscsiTask task)
+    {
+        Session?.Complete(task);
+        task.MarkFinished();
+        _outbox.Flush();
+    }
+
+    /// <summary>The residual flags and count of a response (RFC 7143 11.4.5).</summary>
+    private readonly record struct Residual(ResponseFlags Flags, uint Count);
+}

@@ -1,0 +1,248 @@
+using Streamboot.Storage.BlockDevices;
+
+namespace Streamboot.Protocols.Iscsi.Scsi;
+
+/// <summary>
+/// A direct-access logical unit (SBC-3) over one block device: decodes a
+/// CDB, checks it, and carries it out against <see cref="IBlockDevice"/>.
+/// Two steps, so the transport never solicits data for a command that fails
+/// anyway: <see cref="Plan"/> (what data-out the command wants, or how it
+/// ends at once) and <see cref="ExecuteAsync"/> (the command with its data).
+/// WRITEs are the exception: their data goes to <see cref="WriteAsync"/>
+/// burst by burst as it arrives. The partial files hold the command groups:
+/// identification (Inquiry), blocks (read, write, verify, caches), thin
+/// provisioning, mode pages.
+/// </summary>
+internal sealed partial class ScsiLogicalUnit
+{
+    private readonly IBlockDevice _device;
+    private readonly UnitState _state;
+    private readonly int _maxTransferBlocks;
+    private readonly bool _canTrim;
+
+    public ScsiLogicalUnit(IBlockDevice device, bool readOnly, UnitState state, int maxTransferLength)
+    {
+        _device = device;
+        _state = state;
+        ReadOnly = readOnly || device.Capabilities.HasFlag(BlockDeviceCapabilities.ReadOnly);
+        Blocks = device.Size >> ScsiProtocol.BlockShift;
+        _maxTransferBlocks = maxTransferLength >> ScsiProtocol.BlockShift;
+        _canTrim = !ReadOnly;
+    }
+
+    public bool ReadOnly { get; }
+
+    /// <summary>Logical blocks of <see cref="ScsiProtocol.BlockSize"/> bytes (a tail shorter than a block is not served).</summary>
+    public long Blocks { get; }
+
+    public IBlockDevice Device => _device;
+
+    public string TargetName => _state.TargetName;
+
+    /// <summary>
+    /// What a command needs before any data moves, or how it ends at once.
+    /// <paramref name="lunExists"/> is false for a LUN other than 0: only
+    /// INQUIRY, REPORT LUNS and REQUEST SENSE answer there (SPC-4 5.12).
+    /// </summary>
+    public ScsiPlan Plan(ReadOnlySpan<byte> cdb, ScsiNexus nexus, bool lunExists)
+    {
+        var opcode = (ScsiOpcode)cdb[0];
+        if (!lunExists && opcode is not (ScsiOpcode.Inquiry or ScsiOpcode.ReportLuns or ScsiOpcode.RequestSense))
+        {
+            return SenseData.Illegal(AdditionalSense.LogicalUnitNotSupported);
+        }
+
+        if (Cdb.Length(opcode) is var length && length > 0 && length <= cdb.Length && (cdb[length - 1] & 0x05) != 0)
+        {
+            // CONTROL byte: NACA (and the obsolete LINK) are not supported (SAM-5 5.2).
+            return SenseData.InvalidFieldInCdb(length - 1, (cdb[length - 1] & 0x04) != 0 ? 2 : 0);
+        }
+
+        if (ReservationConflict(opcode, cdb, nexus))
+        {
+            return ScsiPlan.Finished(ScsiResult.Conflict);
+        }
+
+        return opcode switch
+        {
+            ScsiOpcode.Write6 or ScsiOpcode.Write10 or ScsiOpcode.Write12 or ScsiOpcode.Write16
+                or ScsiOpcode.WriteAndVerify10 or ScsiOpcode.WriteAndVerify12 or ScsiOpcode.WriteAndVerify16 => PlanWrite(cdb),
+            ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => PlanVerify(cdb),
+            ScsiOpcode.CompareAndWrite => PlanCompareAndWrite(cdb),
+            ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => PlanWriteSame(cdb),
+            ScsiOpcode.Unmap => PlanUnmap(cdb),
+            ScsiOpcode.ModeSelect6 => ScsiPlan.Whole(cdb[4]),
+            ScsiOpcode.ModeSelect10 => ScsiPlan.Whole(Cdb.U16(cdb, 7)),
+            ScsiOpcode.PersistentReserveOut => ScsiPlan.Whole((int)Math.Min(Cdb.U32(cdb, 5), 4096)),
+            _ => ScsiPlan.NoData,
+        };
+    }
+
+    /// <summary>Carries out a planned command with its whole data-out (empty for none).</summary>
+    public async ValueTask<ScsiResult> ExecuteAsync(ReadOnlyMemory<byte> cdbMemory, ReadOnlyMemory<byte> dataOut, ScsiNexus nexus, bool lunExists, CancellationToken cancellationToken)
+    {
+        var opcode = (ScsiOpcode)cdbMemory.Span[0];
+        try
+        {
+            return opcode switch
+            {
+                ScsiOpcode.TestUnitReady => ScsiResult.Good,
+                ScsiOpcode.Inquiry => Inquiry(cdbMemory.Span, lunExists),
+                ScsiOpcode.RequestSense => RequestSense(cdbMemory.Span, lunExists),
+                ScsiOpcode.ReportLuns => ReportLuns(cdbMemory.Span),
+                ScsiOpcode.ReadCapacity10 => ReadCapacity10(cdbMemory.Span),
+                ScsiOpcode.ServiceActionIn16 => await ServiceActionInAsync(cdbMemory, cancellationToken),
+                ScsiOpcode.MaintenanceIn => MaintenanceIn(cdbMemory.Span),
+                ScsiOpcode.Read6 or ScsiOpcode.Read10 or ScsiOpcode.Read12 or ScsiOpcode.Read16 => Read(cdbMemory.Span),
+                ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => await VerifyAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.CompareAndWrite => await CompareAndWriteAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => await WriteSameAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.Unmap => await UnmapAsync(dataOut, cancellationToken),
+                ScsiOpcode.SynchronizeCache10 or ScsiOpcode.SynchronizeCache16 => await SynchronizeCacheAsync(cdbMemory, cancellationToken),
+                ScsiOpcode.PreFetch10 or ScsiOpcode.PreFetch16 => PreFetch(cdbMemory.Span),
+                ScsiOpcode.ModeSense6 or ScsiOpcode.ModeSense10 => ModeSense(cdbMemory.Span),
+                ScsiOpcode.ModeSelect6 or ScsiOpcode.ModeSelect10 => ModeSelect(cdbMemory.Span, dataOut.Span),
+                ScsiOpcode.StartStopUnit => StartStopUnit(cdbMemory.Span),
+                ScsiOpcode.PreventAllowMediumRemoval => (cdbMemory.Span[4] & 0x03) == 0 ? ScsiResult.Good : SenseData.InvalidFieldInCdb(4, 0),
+                ScsiOpcode.Reserve6 or ScsiOpcode.Reserve10 => Reserve(nexus),
+                ScsiOpcode.Release6 or ScsiOpcode.Release10 => Release(nexus),
+                ScsiOpcode.PersistentReserveIn => PersistentReserveIn(cdbMemory.Span),
+                ScsiOpcode.PersistentReserveOut => PersistentReserveOut(cdbMemory.Span, dataOut.Span, nexus),
+                ScsiOpcode.SendDiagnostic => (cdbMemory.Span[1] & 0x04) != 0 && Cdb.U16(cdbMemory.Span, 3) == 0 ? ScsiResult.Good : SenseData.InvalidFieldInCdb(1, 2),
+                _ => SenseData.Illegal(AdditionalSense.InvalidCommandOperationCode),
+            };
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return IscsiErrors.SenseOf(e, writing: IsWrite(opcode));
+        }
+    }
+
+    /// <summary>One burst of a streamed WRITE: <paramref name="data"/> at byte <paramref name="offset"/> of the device.</summary>
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken)
+    {
+        var flags = forceUnitAccess || !_state.WriteCacheEnabled ? WriteFlags.ForceUnitAccess : WriteFlags.None;
+        return _device.WriteAsync(offset, data, flags, cancellationToken);
+    }
+
+    /// <summary>Reads part of a <see cref="ScsiResult.FromDevice"/> result for the transport to send.</summary>
+    public ValueTask ReadAsync(long offset, Memory<byte> into, CancellationToken cancellationToken) =>
+        _device.ReadAsync(offset, into, cancellationToken);
+
+    private static bool IsWrite(ScsiOpcode opcode) => Access(opcode) == AccessKind.Write;
+
+    /// <summary>How each command touches the medium (SPC-4 5.9.1: which commands a reservation holds off).</summary>
+    private static AccessKind Access(ScsiOpcode opcode) => opcode switch
+    {
+        ScsiOpcode.Read6 or ScsiOpcode.Read10 or ScsiOpcode.Read12 or ScsiOpcode.Read16
+            or ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16
+            or ScsiOpcode.PreFetch10 or ScsiOpcode.PreFetch16 or ScsiOpcode.ModeSense6 or ScsiOpcode.ModeSense10 => AccessKind.Read,
+        ScsiOpcode.Write6 or ScsiOpcode.Write10 or ScsiOpcode.Write12 or ScsiOpcode.Write16
+            or ScsiOpcode.WriteAndVerify10 or ScsiOpcode.WriteAndVerify12 or ScsiOpcode.WriteAndVerify16
+            or ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 or ScsiOpcode.Unmap or ScsiOpcode.CompareAndWrite
+            or ScsiOpcode.SynchronizeCache10 or ScsiOpcode.SynchronizeCache16 or ScsiOpcode.ModeSelect6 or ScsiOpcode.ModeSelect10
+            or ScsiOpcode.StartStopUnit => AccessKind.Write,
+        _ => AccessKind.Always,
+    };
+
+    private bool ReservationConflict(ScsiOpcode opcode, ReadOnlySpan<byte> cdb, ScsiNexus nexus)
+    {
+        lock (_state.Lock)
+        {
+            var port = nexus.InitiatorPort;
+            if (_state.Spc2Holder is { } holder && holder != port)
+            {
+                // SPC-2 reservations hold off everything but these (SPC-2 5.5.1).
+                return opcode is not (ScsiOpcode.Inquiry or ScsiOpcode.RequestSense or ScsiOpcode.ReportLuns
+                    or ScsiOpcode.Release6 or ScsiOpcode.Release10 or ScsiOpcode.MaintenanceIn or ScsiOpcode.PersistentReserveIn);
+            }
+
+            if (opcode is ScsiOpcode.Reserve6 or ScsiOpcode.Reserve10 && _state.Persistent.HasRegistrations)
+            {
+                return true;
+            }
+
+            var access = Access(opcode);
+            if (opcode == ScsiOpcode.ServiceActionIn16 && (cdb[1] & 0x1f) == ScsiServiceAction.GetLbaStatus)
+            {
+                access = AccessKind.Read;
+            }
+
+            return _state.Persistent.Conflicts(port, access);
+        }
+    }
+
+    /// <summary>An LBA range check (SBC-3 4.5): the range may end at the last block, never past it.</summary>
+    private bool OutOfRange(ulong lba, ulong blocks) => lba > (ulong)Blocks || blocks > (ulong)Blocks - lba;
+
+    private ScsiResult StartStopUnit(ReadOnlySpan<byte> cdb)
+    {
+        // A disk that never stops and has no medium to load or eject (LOEJ on a non-removable unit is refused).
+        if ((cdb[4] & 0x02) != 0)
+        {
+            return SenseData.InvalidFieldInCdb(4, 1);
+        }
+
+        return ScsiResult.Good;
+    }
+
+    private ScsiResult Reserve(ScsiNexus nexus)
+    {
+        lock (_state.Lock)
+        {
+            if (_state.Spc2Holder is { } holder && holder != nexus.InitiatorPort)
+            {
+                return ScsiResult.Conflict;
+            }
+
+            _state.Spc2Holder = nexus.InitiatorPort;
+            return ScsiResult.Good;
+        }
+    }
+
+    private ScsiResult Release(ScsiNexus nexus)
+    {
+        lock (_state.Lock)
+        {
+            if (_state.Spc2Holder == nexus.InitiatorPort)
+            {
+                _state.Spc2Holder = null;
+            }
+
+            return ScsiResult.Good;
+        }
+    }
+
+    /// <summary>An SPC-2 reservation ends with the session that made it (SPC-2 5.5.1: an I_T nexus loss releases it).</summary>
+    public void NexusLost(ScsiNexus nexus)
+    {
+        lock (_state.Lock)
+        {
+            if (_state.Spc2Holder == nexus.InitiatorPort)
+            {
+                _state.Spc2Holder = null;
+            }
+        }
+    }
+
+    private ScsiResult PersistentReserveIn(ReadOnlySpan<byte> cdb)
+    {
+        lock (_state.Lock)
+        {
+            return _state.Persistent.In((byte)(cdb[1] & 0x1f));
+        }
+    }
+
+    private ScsiResult PersistentReserveOut(ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> parameters, ScsiNexus nexus)
+    {
+        if (Cdb.U32(cdb, 5) != parameters.Length)
+        {
+            return SenseData.Illegal(AdditionalSense.ParameterListLengthError);
+        }
+
+        lock (_state.Lock)
+        {
+            return _state.Persistent.Out(nexus.InitiatorPort, cdb, parameters);
+        }
+    }
+}

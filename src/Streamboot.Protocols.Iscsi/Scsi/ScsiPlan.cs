@@ -1,0 +1,29 @@
+namespace Streamboot.Protocols.Iscsi.Scsi;
+
+/// <summary>How a command's data-out is taken: not at all, whole (a parameter list, compared data), or streamed to the device burst by burst (WRITE).</summary>
+internal enum DataOutMode
+{
+    None,
+    Whole,
+    Stream,
+}
+
+/// <summary>
+/// What the logical unit makes of a CDB before any data moves: the data-out
+/// it wants (the SCSI layer's transfer length, SPDTL) and where streamed
+/// writes land, or the result it ends with at once (a bad field, a range
+/// past the end, a write to a read-only view, a reservation conflict), so
+/// no data is solicited for a command that fails anyway.
+/// </summary>
+internal readonly record struct ScsiPlan(DataOutMode DataOut, int DataOutLength, long DeviceOffset, bool ForceUnitAccess, ScsiResult? Done)
+{
+    public static ScsiPlan NoData => new(DataOutMode.None, 0, 0, false, null);
+
+    public static ScsiPlan Whole(int length) => new(DataOutMode.Whole, length, 0, false, null);
+
+    public static ScsiPlan Stream(long deviceOffset, int length, bool fua) => new(DataOutMode.Stream, length, deviceOffset, fua, null);
+
+    public static ScsiPlan Finished(ScsiResult result) => new(DataOutMode.None, 0, 0, false, result);
+
+    public static implicit operator ScsiPlan(SenseData sense) => Finished(ScsiResult.Check(sense));
+}
