@@ -52,8 +52,12 @@ public sealed class IscsiServerOptions
     /// <summary>Immediate commands (not counted in the window) one session may have in flight; more are rejected.</summary>
     public int MaxImmediateCommands { get; init; } = 16;
 
-    /// <summary>The longest transfer of one READ or WRITE (Block Limits VPD MAXIMUM TRANSFER LENGTH), in bytes.</summary>
-    public int MaxTransferLength { get; init; } = 8 * 1024 * 1024;
+    /// <summary>
+    /// The longest transfer of one READ or WRITE (Block Limits VPD MAXIMUM
+    /// TRANSFER LENGTH), in bytes. It costs no memory: reads are sent in
+    /// pieces and writes received burst by burst.
+    /// </summary>
+    public int MaxTransferLength { get; init; } = 64 * 1024 * 1024;
 
     /// <summary>Solicited bursts (R2Ts) one connection has outstanding at once; more commands wait their turn, so their buffers do too.</summary>
     public int MaxBurstsPerConnection { get; init; } = 8;

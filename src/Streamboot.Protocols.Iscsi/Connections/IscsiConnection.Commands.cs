@@ -292,6 +292,14 @@ internal sealed partial class IscsiConnection
     {
         var wanted = (int)Math.Min(task.Write ? task.ExpectedLength : 0, (uint)plan.DataOutLength);
         var residual = DataOutResidual(task, plan.DataOutLength);
+        if (plan.Exact && wanted != plan.DataOutLength || plan.Exact && task.ExpectedLength != (uint)plan.DataOutLength)
+        {
+            // Blocks of data, and the initiator's buffer is not their size (SBC-3: the CDB and the transfer disagree).
+            task.ReturnBuffer();
+            await RespondAsync(task, SenseData.InvalidFieldInCdb(0), residual).ConfigureAwait(false);
+            return;
+        }
+
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, wanted));
         var received = Math.Min(task.BurstReceived, wanted);
         if (task.Buffer is { } unsolicited)
@@ -319,32 +327,32 @@ internal sealed partial class IscsiConnection
         await RespondAsync(task, result, residual).ConfigureAwait(false);
     }
 
-    /// <summary>A WRITE: the unsolicited burst and every solicited one go to the device as each arrives.</summary>
+    /// <summary>
+    /// A WRITE: the unsolicited burst and every solicited one go to the
+    /// device as each arrives. When the initiator's buffer (EDTL) and the
+    /// CDB disagree, the command runs as FCP-4 9.4.2 says a device server
+    /// does: data beyond the buffer is neither asked for nor written, whole
+    /// blocks only, and the residual says by how much they differed.
+    /// </summary>
     private async Task RunStreamAsync(IscsiTask task, ScsiLogicalUnit unit, ScsiPlan plan, CancellationToken cancellationToken)
     {
-        if (task.ExpectedLength != (uint)plan.DataOutLength || !task.Write)
-        {
-            // The initiator's buffer and the CDB disagree: nothing is written (RFC 7143 11.4.5.1 lets a target refuse).
-            task.ReturnBuffer();
-            await RespondAsync(task, SenseData.Illegal(AdditionalSense.InvalidFieldInInformationUnit), DataOutResidual(task, plan.DataOutLength)).ConfigureAwait(false);
-            return;
-        }
-
-        var received = task.BurstReceived;
+        var transfer = task.Write ? (int)Math.Min(task.ExpectedLength, (uint)plan.DataOutLength) : 0;
+        var writable = transfer & ~(ScsiProtocol.BlockSize - 1);
+        var received = Math.Min(task.BurstReceived, writable);
         if (received > 0 && task.Buffer is { } unsolicited)
         {
             await unit.WriteAsync(plan.DeviceOffset, unsolicited.AsMemory(0, received), plan.ForceUnitAccess, cancellationToken).ConfigureAwait(false);
         }
 
         task.ReturnBuffer();
-        var ok = await SolicitAsync(task, null, received, plan.DataOutLength, (offset, data) => unit.WriteAsync(plan.DeviceOffset + offset, data, plan.ForceUnitAccess, cancellationToken)).ConfigureAwait(false);
+        var ok = await SolicitAsync(task, null, received, writable, (offset, data) => unit.WriteAsync(plan.DeviceOffset + offset, data, plan.ForceUnitAccess, cancellationToken)).ConfigureAwait(false);
         if (!ok)
         {
             FailedTransfer(task);
             return;
         }
 
-        await RespondAsync(task, ScsiResult.Good, default).ConfigureAwait(false);
+        await RespondAsync(task, ScsiResult.Good, DataOutResidual(task, plan.DataOutLength)).ConfigureAwait(false);
     }
 
     private void FailedTransfer(IscsiTask task)

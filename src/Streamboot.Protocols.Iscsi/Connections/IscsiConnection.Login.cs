@@ -59,7 +59,19 @@ internal sealed partial class IscsiConnection
                 ArrayPool<byte>.Shared.Return(data);
             }
 
-            var outcome = await HandleLoginRequestAsync(cancellationToken).ConfigureAwait(false);
+            LoginOutcome outcome;
+            try
+            {
+                outcome = await HandleLoginRequestAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not (OperationCanceledException or IscsiProtocolException) && !cancellationToken.IsCancellationRequested && _outbox.Failure is null)
+            {
+                // The provider (the database, the storage) failed: the initiator hears "target error" and may retry.
+                IscsiLog.Unexpected(_logger, Info, e);
+                await RefuseLoginAsync(LoginStatus.TargetError, "the target failed", cancellationToken).ConfigureAwait(false);
+                return false;
+            }
+
             if (outcome != LoginOutcome.Continue)
             {
                 return outcome == LoginOutcome.FullFeature;

@@ -9,6 +9,9 @@ internal sealed partial class ScsiLogicalUnit
     /// <summary>MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD).</summary>
     private const byte MaxCompareAndWriteBlocks = 255;
 
+    /// <summary>VERIFY with BYTCHK 1 compares at most this many blocks at once (its data is held whole).</summary>
+    private const uint MaxVerifyBlocks = 4096;
+
     /// <summary>COMPARE AND WRITE is atomic against other COMPARE AND WRITEs of the unit (what clusters use it for: a lock word).</summary>
     private readonly SemaphoreSlim _compareAndWrite = new(1, 1);
 
@@ -131,11 +134,17 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.InvalidFieldInCdb(7);
         }
 
+        if (byteCheck == 1 && blocks > MaxVerifyBlocks)
+        {
+            // The compare data is held whole: bounded.
+            return SenseData.InvalidFieldInCdb(7);
+        }
+
         return byteCheck switch
         {
             0 => ScsiPlan.NoData,
-            1 => blocks == 0 ? ScsiPlan.NoData : ScsiPlan.Whole((int)blocks << ScsiProtocol.BlockShift),
-            _ => blocks == 0 ? ScsiPlan.NoData : ScsiPlan.Whole(ScsiProtocol.BlockSize),
+            1 => blocks == 0 ? ScsiPlan.NoData : ScsiPlan.Blocks((int)blocks << ScsiProtocol.BlockShift),
+            _ => blocks == 0 ? ScsiPlan.NoData : ScsiPlan.Blocks(ScsiProtocol.BlockSize),
         };
     }
 
@@ -196,7 +205,8 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.WriteProtected;
         }
 
-        return blocks == 0 ? ScsiPlan.Finished(ScsiResult.Good) : ScsiPlan.Whole(2 * blocks * ScsiProtocol.BlockSize);
+        // NUMBER OF LOGICAL BLOCKS 0 is a no-op, but only with no data-out: the transport checks the sizes agree.
+        return ScsiPlan.Blocks(2 * blocks * ScsiProtocol.BlockSize);
     }
 
     /// <summary>COMPARE AND WRITE (SBC-3 5.2): the first half of the data must match the medium, then the second half is written.</summary>
@@ -208,6 +218,11 @@ internal sealed partial class ScsiLogicalUnit
         if (dataOut.Length != 2 * length)
         {
             return SenseData.Illegal(AdditionalSense.InvalidFieldInInformationUnit);
+        }
+
+        if (length == 0)
+        {
+            return ScsiResult.Good;
         }
 
         var offset = (long)lba << ScsiProtocol.BlockShift;

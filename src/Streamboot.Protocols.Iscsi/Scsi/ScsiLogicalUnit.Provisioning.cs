@@ -11,8 +11,8 @@ namespace Streamboot.Protocols.Iscsi.Scsi;
 /// </summary>
 internal sealed partial class ScsiLogicalUnit
 {
-    /// <summary>MAXIMUM UNMAP LBA COUNT: 1 GiB per descriptor.</summary>
-    private const uint MaxUnmapBlocks = 1u << 21;
+    /// <summary>MAXIMUM UNMAP LBA COUNT: 512 MiB per descriptor.</summary>
+    private const uint MaxUnmapBlocks = 1u << 20;
 
     /// <summary>MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT.</summary>
     private const uint MaxUnmapDescriptors = 256;
@@ -127,7 +127,7 @@ internal sealed partial class ScsiLogicalUnit
         }
 
         var noDataOut = !ws10 && (cdb[1] & 0x01) != 0;
-        return noDataOut ? ScsiPlan.NoData : ScsiPlan.Whole(ScsiProtocol.BlockSize);
+        return noDataOut ? ScsiPlan.NoData : ScsiPlan.Blocks(ScsiProtocol.BlockSize);
     }
 
     /// <summary>WRITE SAME (SBC-3 5.41, 5.42): zeroes become write-zeroes (a trim with UNMAP), any other block is written out.</summary>

@@ -79,7 +79,27 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>Carries out a planned command with its whole data-out (empty for none).</summary>
-    public async ValueTask<ScsiResult> ExecuteAsync(ReadOnlyMemory<byte> cdbMemory, ReadOnlyMemory<byte> dataOut, ScsiNexus nexus, bool lunExists, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> ExecuteAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, ScsiNexus nexus, bool lunExists, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(cdb, dataOut, nexus, lunExists, cancellationToken);
+        // Parameter data is cut to the CDB's ALLOCATION LENGTH (SPC-4 4.2.5.6): what is left is the SCSI-level transfer.
+        return result.Data is not null && AllocationLength(cdb.Span) is int allocation && allocation < result.DataLength
+            ? ScsiResult.WithData(result.Data, allocation)
+            : result;
+    }
+
+    /// <summary>ALLOCATION LENGTH of the commands that return parameter data; null for the rest.</summary>
+    private static int? AllocationLength(ReadOnlySpan<byte> cdb) => (ScsiOpcode)cdb[0] switch
+    {
+        ScsiOpcode.Inquiry => Cdb.U16(cdb, 3),
+        ScsiOpcode.RequestSense or ScsiOpcode.ModeSense6 => cdb[4],
+        ScsiOpcode.ModeSense10 or ScsiOpcode.PersistentReserveIn => Cdb.U16(cdb, 7),
+        ScsiOpcode.ReportLuns or ScsiOpcode.MaintenanceIn => (int)Math.Min(int.MaxValue, Cdb.U32(cdb, 6)),
+        ScsiOpcode.ServiceActionIn16 => (int)Math.Min(int.MaxValue, Cdb.U32(cdb, 10)),
+        _ => null,
+    };
+
+    private async ValueTask<ScsiResult> RunAsync(ReadOnlyMemory<byte> cdbMemory, ReadOnlyMemory<byte> dataOut, ScsiNexus nexus, bool lunExists, CancellationToken cancellationToken)
     {
         var opcode = (ScsiOpcode)cdbMemory.Span[0];
         try

@@ -17,9 +17,18 @@ internal enum DataOutMode
 /// </summary>
 internal readonly record struct ScsiPlan(DataOutMode DataOut, int DataOutLength, long DeviceOffset, bool ForceUnitAccess, ScsiResult? Done)
 {
+    /// <summary>
+    /// The data-out is blocks (COMPARE AND WRITE, WRITE SAME, VERIFY's
+    /// compare data), not a parameter list: an initiator buffer of another
+    /// size is an error in the CDB, where a longer parameter list buffer is not.
+    /// </summary>
+    public bool Exact { get; init; }
+
     public static ScsiPlan NoData => new(DataOutMode.None, 0, 0, false, null);
 
     public static ScsiPlan Whole(int length) => new(DataOutMode.Whole, length, 0, false, null);
+
+    public static ScsiPlan Blocks(int length) => new(DataOutMode.Whole, length, 0, false, null) { Exact = true };
 
     public static ScsiPlan Stream(long deviceOffset, int length, bool fua) => new(DataOutMode.Stream, length, deviceOffset, fua, null);
 

@@ -12,8 +12,13 @@ internal static class ScsiProtocol
 
     public const int BlockShift = 9;
 
-    /// <summary>LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 4 KiB physical blocks, so OSes align to image clusters and pages.</summary>
-    public const int PhysicalBlockExponent = 3;
+    /// <summary>
+    /// LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT: 0, one logical block per
+    /// physical block (as tgt reports). Partitioners align to 1 MiB anyway,
+    /// and a larger physical block makes initiators expect thin-provisioning
+    /// answers in physical units.
+    /// </summary>
+    public const int PhysicalBlockExponent = 0;
 
     /// <summary>Peripheral device type 00h, a direct-access block device (SBC).</summary>
     public const byte DirectAccessDevice = 0x00;
