@@ -74,7 +74,8 @@ public sealed class IscsiServerOptions
     /// <summary>Bytes read from the socket at once (and the largest header plus small data kept between reads).</summary>
     public int ReceiveBufferSize { get; init; } = 64 * 1024;
 
-    internal void Validate()
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first setting out of its range.</summary>
+    public void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxLoginsPerAddress, 1);
