@@ -25,6 +25,7 @@ public sealed class IscsiServer : IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private long _nextId;
+    private bool _acceptStopped;
 
     public IscsiServer(IIscsiTargetProvider provider, IscsiServerOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
@@ -86,6 +87,7 @@ public sealed class IscsiServer : IAsyncDisposable
             return;
         }
 
+        Volatile.Write(ref _acceptStopped, true);
         _listener?.Dispose();
         var wait = grace ?? TimeSpan.FromSeconds(2);
         if (wait > TimeSpan.Zero && !_connections.IsEmpty)
@@ -127,7 +129,7 @@ public sealed class IscsiServer : IAsyncDisposable
             {
                 return;
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets)
+            catch (SocketException e) when (!Volatile.Read(ref _acceptStopped) && e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets)
             {
                 IscsiLog.AcceptFailed(Logger, e);
                 await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
@@ -135,7 +137,7 @@ public sealed class IscsiServer : IAsyncDisposable
             }
             catch (SocketException e)
             {
-                if (!cancellationToken.IsCancellationRequested)
+                if (!cancellationToken.IsCancellationRequested && !Volatile.Read(ref _acceptStopped))
                 {
                     IscsiLog.AcceptFailed(Logger, e);
                 }
