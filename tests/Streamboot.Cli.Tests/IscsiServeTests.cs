@@ -70,7 +70,7 @@ public sealed partial class IscsiServeTests : IAsyncLifetime
         Assert.Contains("set username pc1\n", script, StringComparison.Ordinal);
         Assert.Matches($"\nsanboot --keep --drive 0x80 iscsi:127\\.0\\.0\\.1::{_iscsiPort}:0:{Regex.Escape(Base)}:gold:pc1 \\|\\| goto failed\n", script);
         // On its own subnet, the client's iBFT gets no gateway.
-        Assert.Contains("clear netX/gateway", script, StringComparison.Ordinal);
+        Assert.Contains("\nset netX/gateway 0.0.0.0\n", script, StringComparison.Ordinal);
         var (password, reverseUser, reversePassword) = Credentials(script);
         Assert.Equal($"{Base}:gold:pc1", reverseUser);
         Assert.NotEqual(password, reversePassword);

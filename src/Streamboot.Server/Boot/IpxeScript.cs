@@ -143,7 +143,8 @@ public static class IpxeScript
         if (context.ClientOnLink)
         {
             // No router between client and server: none in the iBFT either, or Windows sends its storage traffic there.
-            s.AppendLine("clear netX/gateway");
+            // (Set on netX itself, it hides the DHCP-given gateway of netX.dhcp; clear would not.)
+            s.AppendLine("set netX/gateway 0.0.0.0");
         }
 
         var host = context.NbdHost.Contains(':', StringComparison.Ordinal) ? $"[{context.NbdHost}]" : context.NbdHost;
