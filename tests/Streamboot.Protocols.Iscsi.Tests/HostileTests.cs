@@ -120,6 +120,44 @@ public sealed class HostileTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_wrong_data_digest_is_rejected_and_the_connection_goes_on()
+    {
+        await using var raw = await RawInitiator.ConnectAsync(_server.Port);
+        raw.DataDigest = true;
+        Assert.Equal(0, await raw.LoginAsync(IscsiTestServer.Disk));
+        byte[] data = [1, 2, 3, 4, 5];
+        await raw.SendAsync(RawInitiator.WithDataDigest(RawInitiator.NopOut(5, raw.CmdSN, immediate: true, data), data.Length, corrupt: true));
+        var reject = await raw.ReceiveAsync();
+        Assert.Equal(0x3f, reject!.Value.Header[0] & 0x3f);
+        Assert.Equal((byte)RejectReason.DataDigestError, reject.Value.Header[2]);
+        await raw.SendAsync(RawInitiator.WithDataDigest(RawInitiator.NopOut(6, raw.CmdSN, immediate: true, data), data.Length));
+        var echo = await raw.ReceiveAsync();
+        Assert.Equal(0x20, echo!.Value.Header[0] & 0x3f);
+        Assert.Equal(data, echo.Value.Data);
+    }
+
+    [Fact]
+    public async Task Writes_waiting_for_their_data_hold_at_most_the_bursts_a_connection_may_have()
+    {
+        await using var raw = await RawInitiator.ConnectAsync(_server.Port);
+        Assert.Equal(0, await raw.LoginAsync(IscsiTestServer.Disk, "ImmediateData=No\nInitialR2T=Yes\nMaxBurstLength=1048576"));
+        // 40 writes of 1 MiB, none of whose data comes: each R2T is a burst buffer the target holds.
+        for (uint i = 0; i < 40; i++)
+        {
+            await raw.SendAsync(RawInitiator.ScsiCommand(100 + i, raw.CmdSN + i, RawInitiator.Write10Cdb(i * 2048, 2048), 1 << 20, false, true));
+        }
+
+        var r2ts = 0;
+        while (await raw.ReceiveAsync(TimeSpan.FromMilliseconds(500)) is { } pdu)
+        {
+            Assert.Equal(0x31, pdu.Header[0] & 0x3f);
+            r2ts++;
+        }
+
+        Assert.Equal(new IscsiServerOptions().MaxBurstsPerConnection, r2ts);
+    }
+
+    [Fact]
     public async Task A_command_outside_the_cmdsn_window_is_ignored_and_the_next_in_order_is_answered()
     {
         await using var raw = await RawInitiator.ConnectAsync(_server.Port);

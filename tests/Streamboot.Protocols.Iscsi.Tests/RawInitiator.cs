@@ -21,6 +21,8 @@ public sealed class RawInitiator : IAsyncDisposable
 
     public bool HeaderDigest { get; set; }
 
+    public bool DataDigest { get; set; }
+
     public static async Task<RawInitiator> ConnectAsync(int port)
     {
         var initiator = new RawInitiator();
@@ -51,9 +53,9 @@ public sealed class RawInitiator : IAsyncDisposable
     public async Task<int> LoginAsync(string target, string extra = "", string sessionType = "Normal")
     {
         var keys = $"InitiatorName=iqn.2026-01.test:raw\nSessionType={sessionType}\n" + (sessionType == "Normal" ? $"TargetName={target}\n" : "")
-            + "HeaderDigest=" + (HeaderDigest ? "CRC32C" : "None") + "\nDataDigest=None\nMaxRecvDataSegmentLength=65536\n" + extra;
+            + "HeaderDigest=" + (HeaderDigest ? "CRC32C" : "None") + "\nDataDigest=" + (DataDigest ? "CRC32C" : "None") + "\nMaxRecvDataSegmentLength=65536\n" + extra;
         await SendAsync(Login(1, 3, true, keys.TrimEnd('\n'), cmdSN: CmdSN));
-        var response = await ReceiveRawAsync(TimeSpan.FromSeconds(10), digest: false) ?? throw new IOException("no login response");
+        var response = await ReceiveRawAsync(TimeSpan.FromSeconds(10), digest: false, dataDigest: false) ?? throw new IOException("no login response");
         ExpStatSN = Pdu.U32(response.Header, 24) + 1;
         return (response.Header[36] << 8) | response.Header[37];
     }
@@ -118,6 +120,14 @@ public sealed class RawInitiator : IAsyncDisposable
         return cdb;
     }
 
+    /// <summary>Adds a data digest (right or wrong) after the padded data segment of a PDU built above.</summary>
+    public static byte[] WithDataDigest(byte[] pdu, int length, bool corrupt = false)
+    {
+        var digest = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(digest, Crc32C.OfDataSegment(pdu.AsSpan(48, length)) ^ (corrupt ? 1u : 0));
+        return [.. pdu, .. digest];
+    }
+
     /// <summary>Adds the header digest after the BHS of a PDU built above (the connection negotiated CRC32C).</summary>
     public static byte[] WithHeaderDigest(byte[] pdu, bool corrupt = false)
     {
@@ -133,9 +143,9 @@ public sealed class RawInitiator : IAsyncDisposable
     }
 
     /// <summary>The next PDU (header and data), or null when the connection closed or nothing came in time.</summary>
-    public Task<(byte[] Header, byte[] Data)?> ReceiveAsync(TimeSpan? timeout = null) => ReceiveRawAsync(timeout ?? TimeSpan.FromSeconds(10), HeaderDigest);
+    public Task<(byte[] Header, byte[] Data)?> ReceiveAsync(TimeSpan? timeout = null) => ReceiveRawAsync(timeout ?? TimeSpan.FromSeconds(10), HeaderDigest, DataDigest);
 
-    private async Task<(byte[] Header, byte[] Data)?> ReceiveRawAsync(TimeSpan timeout, bool digest)
+    private async Task<(byte[] Header, byte[] Data)?> ReceiveRawAsync(TimeSpan timeout, bool digest, bool dataDigest)
     {
         using var cts = new CancellationTokenSource(timeout);
         try
@@ -148,8 +158,13 @@ public sealed class RawInitiator : IAsyncDisposable
             }
 
             var length = Pdu.DataSegmentLength(header);
-            var data = new byte[length + Pdu.Padding(length)];
+            var data = new byte[length + Pdu.Padding(length) + (dataDigest && length > 0 ? 4 : 0)];
             await _stream.ReadExactlyAsync(data, cts.Token);
+            if (dataDigest && length > 0 && BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(data.Length - 4)) != Crc32C.OfDataSegment(data.AsSpan(0, length)))
+            {
+                throw new InvalidDataException("the target's data digest is wrong");
+            }
+
             return (header, data[..length]);
         }
         catch (Exception e) when (e is OperationCanceledException or EndOfStreamException or IOException)
