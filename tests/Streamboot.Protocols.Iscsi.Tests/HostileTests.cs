@@ -267,6 +267,7 @@ public sealed class HostileTests : IAsyncLifetime
     public async Task An_initiator_that_stops_answering_pings_is_disconnected()
     {
         await using var raw = await RawInitiator.ConnectAsync(_server.Port);
+        raw.AnswerPings = false;
         Assert.Equal(0, await raw.LoginAsync(IscsiTestServer.Disk));
         // Silent for NopInterval: the target pings (NOP-In with a transfer tag) ...
         var ping = await raw.ReceiveAsync(TimeSpan.FromSeconds(5));
@@ -288,6 +289,7 @@ public sealed class HostileTests : IAsyncLifetime
     public async Task An_answered_ping_keeps_the_connection()
     {
         await using var raw = await RawInitiator.ConnectAsync(_server.Port);
+        raw.AnswerPings = false;
         Assert.Equal(0, await raw.LoginAsync(IscsiTestServer.Disk));
         for (var i = 0; i < 2; i++)
         {

@@ -23,6 +23,9 @@ public sealed class RawInitiator : IAsyncDisposable
 
     public bool DataDigest { get; set; }
 
+    /// <summary>Whether <see cref="ReceiveAsync"/> answers the target's pings itself and passes over them (true unless a test watches them).</summary>
+    public bool AnswerPings { get; set; } = true;
+
     public static async Task<RawInitiator> ConnectAsync(int port)
     {
         var initiator = new RawInitiator();
@@ -143,7 +146,20 @@ public sealed class RawInitiator : IAsyncDisposable
     }
 
     /// <summary>The next PDU (header and data), or null when the connection closed or nothing came in time.</summary>
-    public Task<(byte[] Header, byte[] Data)?> ReceiveAsync(TimeSpan? timeout = null) => ReceiveRawAsync(timeout ?? TimeSpan.FromSeconds(10), HeaderDigest, DataDigest);
+    public async Task<(byte[] Header, byte[] Data)?> ReceiveAsync(TimeSpan? timeout = null)
+    {
+        while (true)
+        {
+            var pdu = await ReceiveRawAsync(timeout ?? TimeSpan.FromSeconds(10), HeaderDigest, DataDigest);
+            if (!AnswerPings || pdu is not { } received || (received.Header[0] & 0x3f) != 0x20 || Pdu.InitiatorTaskTag(received.Header) != 0xffffffff)
+            {
+                return pdu;
+            }
+
+            var answer = NopOut(0xffffffff, CmdSN, immediate: true, ttt: Pdu.U32(received.Header, 20));
+            await SendAsync(HeaderDigest ? WithHeaderDigest(answer) : answer);
+        }
+    }
 
     private async Task<(byte[] Header, byte[] Data)?> ReceiveRawAsync(TimeSpan timeout, bool digest, bool dataDigest)
     {
