@@ -160,9 +160,3 @@ internal sealed class IscsiTask : ISequenced
         }
     }
 }
-
-/// <summary>A PDU delivered in CmdSN order (RFC 7143 4.2.2.1): commands, and the non-immediate NOP-Out, Text, Logout and task management requests.</summary>
-internal interface ISequenced
-{
-    void Deliver();
-}

@@ -333,11 +333,3 @@ internal sealed class PersistentReservations
         return id;
     }
 }
-
-/// <summary>How a command touches the medium, for reservation conflicts.</summary>
-internal enum AccessKind
-{
-    Always,
-    Read,
-    Write,
-}

@@ -4,38 +4,42 @@ namespace Streamboot.Protocols.Iscsi.Scsi;
 
 /// <summary>
 /// A direct-access logical unit (SBC-3) over one block device: decodes a
-/// CDB, checks it, and carries it out against <see cref="IBlockDevice"/>.
-/// Two steps, so the transport never solicits data for a command that fails
-/// anyway: <see cref="Plan"/> (what data-out the command wants, or how it
-/// ends at once) and <see cref="ExecuteAsync"/> (the command with its data).
-/// WRITEs are the exception: their data goes to <see cref="WriteAsync"/>
-/// burst by burst as it arrives. The partial files hold the command groups:
-/// identification (Inquiry), blocks (read, write, verify, caches), thin
-/// provisioning, mode pages.
+/// CDB, checks it, and hands it to its command group. Two steps, so the
+/// transport never solicits data for a command that fails anyway:
+/// <see cref="Plan"/> (what data-out the command wants, or how it ends at
+/// once) and <see cref="ExecuteAsync"/> (the command with its data). WRITEs
+/// are the exception: their data goes to <see cref="WriteAsync"/> burst by
+/// burst as it arrives. The groups: <see cref="Identification"/> (INQUIRY
+/// and its VPD pages, REPORT LUNS, REQUEST SENSE, supported operation
+/// codes), <see cref="BlockCommands"/> (capacity, read, write, verify,
+/// caches), <see cref="ThinProvisioning"/> (UNMAP, WRITE SAME, GET LBA
+/// STATUS), <see cref="ModePages"/>; reservations here and in
+/// <see cref="PersistentReservations"/>.
 /// </summary>
-internal sealed partial class ScsiLogicalUnit
+internal sealed class ScsiLogicalUnit
 {
-    private readonly IBlockDevice _device;
+    private readonly LogicalUnitMedium _medium;
     private readonly UnitState _state;
-    private readonly int _maxTransferBlocks;
-    private readonly bool _canTrim;
+    private readonly Identification _identification;
+    private readonly BlockCommands _blocks;
+    private readonly ThinProvisioning _provisioning;
+    private readonly ModePages _modes;
 
     public ScsiLogicalUnit(IBlockDevice device, bool readOnly, UnitState state, int maxTransferLength)
     {
-        _device = device;
+        _medium = new LogicalUnitMedium(device, readOnly, state, maxTransferLength);
         _state = state;
-        ReadOnly = readOnly || device.Capabilities.HasFlag(BlockDeviceCapabilities.ReadOnly);
-        Blocks = device.Size >> ScsiProtocol.BlockShift;
-        _maxTransferBlocks = maxTransferLength >> ScsiProtocol.BlockShift;
-        _canTrim = !ReadOnly;
+        _identification = new Identification(_medium);
+        _blocks = new BlockCommands(_medium);
+        _provisioning = new ThinProvisioning(_medium);
+        _modes = new ModePages(_medium);
     }
 
-    public bool ReadOnly { get; }
+    public bool ReadOnly => _medium.ReadOnly;
 
-    /// <summary>Logical blocks of <see cref="ScsiProtocol.BlockSize"/> bytes (a tail shorter than a block is not served).</summary>
-    public long Blocks { get; }
+    public long Blocks => _medium.Blocks;
 
-    public IBlockDevice Device => _device;
+    public IBlockDevice Device => _medium.Device;
 
     public string TargetName => _state.TargetName;
 
@@ -66,11 +70,11 @@ internal sealed partial class ScsiLogicalUnit
         return opcode switch
         {
             ScsiOpcode.Write6 or ScsiOpcode.Write10 or ScsiOpcode.Write12 or ScsiOpcode.Write16
-                or ScsiOpcode.WriteAndVerify10 or ScsiOpcode.WriteAndVerify12 or ScsiOpcode.WriteAndVerify16 => PlanWrite(cdb),
-            ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => PlanVerify(cdb),
-            ScsiOpcode.CompareAndWrite => PlanCompareAndWrite(cdb),
-            ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => PlanWriteSame(cdb),
-            ScsiOpcode.Unmap => PlanUnmap(cdb),
+                or ScsiOpcode.WriteAndVerify10 or ScsiOpcode.WriteAndVerify12 or ScsiOpcode.WriteAndVerify16 => _blocks.PlanWrite(cdb),
+            ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => _blocks.PlanVerify(cdb),
+            ScsiOpcode.CompareAndWrite => _blocks.PlanCompareAndWrite(cdb),
+            ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => _provisioning.PlanWriteSame(cdb),
+            ScsiOpcode.Unmap => _provisioning.PlanUnmap(cdb),
             ScsiOpcode.ModeSelect6 => ScsiPlan.Whole(cdb[4]),
             ScsiOpcode.ModeSelect10 => ScsiPlan.Whole(Cdb.U16(cdb, 7)),
             ScsiOpcode.PersistentReserveOut => ScsiPlan.Whole((int)Math.Min(Cdb.U32(cdb, 5), 4096)),
@@ -107,21 +111,21 @@ internal sealed partial class ScsiLogicalUnit
             return opcode switch
             {
                 ScsiOpcode.TestUnitReady => ScsiResult.Good,
-                ScsiOpcode.Inquiry => Inquiry(cdbMemory.Span, lunExists),
-                ScsiOpcode.RequestSense => RequestSense(cdbMemory.Span, lunExists),
-                ScsiOpcode.ReportLuns => ReportLuns(cdbMemory.Span),
-                ScsiOpcode.ReadCapacity10 => ReadCapacity10(cdbMemory.Span),
+                ScsiOpcode.Inquiry => _identification.Inquiry(cdbMemory.Span, lunExists),
+                ScsiOpcode.RequestSense => Identification.RequestSense(cdbMemory.Span, lunExists),
+                ScsiOpcode.ReportLuns => Identification.ReportLuns(cdbMemory.Span),
+                ScsiOpcode.ReadCapacity10 => _blocks.ReadCapacity10(cdbMemory.Span),
                 ScsiOpcode.ServiceActionIn16 => await ServiceActionInAsync(cdbMemory, cancellationToken),
-                ScsiOpcode.MaintenanceIn => MaintenanceIn(cdbMemory.Span),
-                ScsiOpcode.Read6 or ScsiOpcode.Read10 or ScsiOpcode.Read12 or ScsiOpcode.Read16 => Read(cdbMemory.Span),
-                ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => await VerifyAsync(cdbMemory, dataOut, cancellationToken),
-                ScsiOpcode.CompareAndWrite => await CompareAndWriteAsync(cdbMemory, dataOut, cancellationToken),
-                ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => await WriteSameAsync(cdbMemory, dataOut, cancellationToken),
-                ScsiOpcode.Unmap => await UnmapAsync(dataOut, cancellationToken),
-                ScsiOpcode.SynchronizeCache10 or ScsiOpcode.SynchronizeCache16 => await SynchronizeCacheAsync(cdbMemory, cancellationToken),
-                ScsiOpcode.PreFetch10 or ScsiOpcode.PreFetch16 => PreFetch(cdbMemory.Span),
-                ScsiOpcode.ModeSense6 or ScsiOpcode.ModeSense10 => ModeSense(cdbMemory.Span),
-                ScsiOpcode.ModeSelect6 or ScsiOpcode.ModeSelect10 => ModeSelect(cdbMemory.Span, dataOut.Span),
+                ScsiOpcode.MaintenanceIn => Identification.MaintenanceIn(cdbMemory.Span),
+                ScsiOpcode.Read6 or ScsiOpcode.Read10 or ScsiOpcode.Read12 or ScsiOpcode.Read16 => _blocks.Read(cdbMemory.Span),
+                ScsiOpcode.Verify10 or ScsiOpcode.Verify12 or ScsiOpcode.Verify16 => await _blocks.VerifyAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.CompareAndWrite => await _blocks.CompareAndWriteAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.WriteSame10 or ScsiOpcode.WriteSame16 => await _provisioning.WriteSameAsync(cdbMemory, dataOut, cancellationToken),
+                ScsiOpcode.Unmap => await _provisioning.UnmapAsync(dataOut, cancellationToken),
+                ScsiOpcode.SynchronizeCache10 or ScsiOpcode.SynchronizeCache16 => await _blocks.SynchronizeCacheAsync(cdbMemory, cancellationToken),
+                ScsiOpcode.PreFetch10 or ScsiOpcode.PreFetch16 => _blocks.PreFetch(cdbMemory.Span),
+                ScsiOpcode.ModeSense6 or ScsiOpcode.ModeSense10 => _modes.ModeSense(cdbMemory.Span),
+                ScsiOpcode.ModeSelect6 or ScsiOpcode.ModeSelect10 => _modes.ModeSelect(cdbMemory.Span, dataOut.Span),
                 ScsiOpcode.StartStopUnit => StartStopUnit(cdbMemory.Span),
                 ScsiOpcode.PreventAllowMediumRemoval => (cdbMemory.Span[4] & 0x03) == 0 ? ScsiResult.Good : SenseData.InvalidFieldInCdb(4, 0),
                 ScsiOpcode.Reserve6 or ScsiOpcode.Reserve10 => Reserve(nexus),
@@ -139,15 +143,20 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>One burst of a streamed WRITE: <paramref name="data"/> at byte <paramref name="offset"/> of the device.</summary>
-    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken)
-    {
-        var flags = forceUnitAccess || !_state.WriteCacheEnabled ? WriteFlags.ForceUnitAccess : WriteFlags.None;
-        return _device.WriteAsync(offset, data, flags, cancellationToken);
-    }
+    public ValueTask WriteAsync(long offset, ReadOnlyMemory<byte> data, bool forceUnitAccess, CancellationToken cancellationToken) =>
+        _medium.WriteAsync(offset, data, forceUnitAccess, cancellationToken);
 
     /// <summary>Reads part of a <see cref="ScsiResult.FromDevice"/> result for the transport to send.</summary>
     public ValueTask ReadAsync(long offset, Memory<byte> into, CancellationToken cancellationToken) =>
-        _device.ReadAsync(offset, into, cancellationToken);
+        _medium.Device.ReadAsync(offset, into, cancellationToken);
+
+    private async ValueTask<ScsiResult> ServiceActionInAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken) =>
+        (cdb.Span[1] & 0x1f) switch
+        {
+            ScsiServiceAction.ReadCapacity16 => _blocks.ReadCapacity16(),
+            ScsiServiceAction.GetLbaStatus => await _provisioning.GetLbaStatusAsync(cdb, cancellationToken),
+            _ => SenseData.InvalidFieldInCdb(1, 4),
+        };
 
     private static bool IsWrite(ScsiOpcode opcode) => Access(opcode) == AccessKind.Write;
 
@@ -191,9 +200,6 @@ internal sealed partial class ScsiLogicalUnit
             return _state.Persistent.Conflicts(port, access);
         }
     }
-
-    /// <summary>An LBA range check (SBC-3 4.5): the range may end at the last block, never past it.</summary>
-    private bool OutOfRange(ulong lba, ulong blocks) => lba > (ulong)Blocks || blocks > (ulong)Blocks - lba;
 
     private ScsiResult StartStopUnit(ReadOnlySpan<byte> cdb)
     {

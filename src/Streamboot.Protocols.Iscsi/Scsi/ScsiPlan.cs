@@ -1,13 +1,5 @@
 namespace Streamboot.Protocols.Iscsi.Scsi;
 
-/// <summary>How a command's data-out is taken: not at all, whole (a parameter list, compared data), or streamed to the device burst by burst (WRITE).</summary>
-internal enum DataOutMode
-{
-    None,
-    Whole,
-    Stream,
-}
-
 /// <summary>
 /// What the logical unit makes of a CDB before any data moves: the data-out
 /// it wants (the SCSI layer's transfer length, SPDTL) and where streamed

@@ -2,14 +2,6 @@ using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Protocols.Iscsi.Targets;
 
-/// <summary>Why a target was not opened; each maps to a Login status in IscsiErrors.</summary>
-public enum IscsiOpenError
-{
-    NotFound,
-    Refused,
-    Unavailable,
-}
-
 /// <summary>
 /// An opened target: the block device its logical unit serves (disposed,
 /// exactly once, when the session ends), whether it takes writes, and a

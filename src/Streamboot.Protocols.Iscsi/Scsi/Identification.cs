@@ -5,7 +5,7 @@ using System.Text;
 namespace Streamboot.Protocols.Iscsi.Scsi;
 
 /// <summary>Identification and discovery: INQUIRY and its VPD pages, REPORT LUNS, REQUEST SENSE, REPORT SUPPORTED OPERATION CODES.</summary>
-internal sealed partial class ScsiLogicalUnit
+internal sealed class Identification(LogicalUnitMedium medium)
 {
     private const string VendorId = "STRMBOOT";
     private const string ProductId = "vDisk";
@@ -44,13 +44,13 @@ internal sealed partial class ScsiLogicalUnit
     ];
 
     /// <summary>A stable identity from the target name: the same disk to every session and connection, another for another target.</summary>
-    private byte[] IdentityHash => _identityHash ??= SHA256.HashData(Encoding.UTF8.GetBytes(TargetName.ToLowerInvariant()));
+    private byte[] IdentityHash => _identityHash ??= SHA256.HashData(Encoding.UTF8.GetBytes(medium.State.TargetName.ToLowerInvariant()));
 
     private byte[]? _identityHash;
 
     private string SerialNumber => Convert.ToHexStringLower(IdentityHash.AsSpan(0, 8));
 
-    private ScsiResult Inquiry(ReadOnlySpan<byte> cdb, bool lunExists)
+    public ScsiResult Inquiry(ReadOnlySpan<byte> cdb, bool lunExists)
     {
         var evpd = (cdb[1] & 0x01) != 0;
         if ((cdb[1] & 0xfe) != 0)
@@ -135,7 +135,7 @@ internal sealed partial class ScsiLogicalUnit
         Designator(list, codeSet: 2, type: 1, association: 0, Encoding.ASCII.GetBytes(VendorId + SerialNumber));
 
         // SCSI name string of the target device, UTF-8, NUL ended, multiple of 4.
-        var name = Encoding.UTF8.GetBytes(TargetName.ToLowerInvariant());
+        var name = Encoding.UTF8.GetBytes(medium.State.TargetName.ToLowerInvariant());
         var padded = new byte[(name.Length + 4) & ~3];
         name.CopyTo(padded, 0);
         Designator(list, codeSet: 3, type: 8, association: 2, padded, protocol: 5);
@@ -156,19 +156,19 @@ internal sealed partial class ScsiLogicalUnit
     {
         var body = new byte[0x3c];
         body[0] = 0x01;                                   // WSNZ: WRITE SAME with 0 blocks is refused
-        body[1] = MaxCompareAndWriteBlocks;
+        body[1] = UnitLimits.MaxCompareAndWriteBlocks;
         BinaryPrimitives.WriteUInt16BigEndian(body.AsSpan(2), 8);     // OPTIMAL TRANSFER LENGTH GRANULARITY: 4 KiB
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)_maxTransferBlocks);
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(8), (uint)Math.Min(_maxTransferBlocks, 2048)); // OPTIMAL: 1 MiB
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(12), (uint)_maxTransferBlocks);                // MAXIMUM PREFETCH LENGTH
-        if (_canTrim)
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(4), (uint)medium.MaxTransferBlocks);
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(8), (uint)Math.Min(medium.MaxTransferBlocks, 2048)); // OPTIMAL: 1 MiB
+        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(12), (uint)medium.MaxTransferBlocks);                // MAXIMUM PREFETCH LENGTH
+        if (medium.CanTrim)
         {
-            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(16), MaxUnmapBlocks);
-            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(20), MaxUnmapDescriptors);
+            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(16), UnitLimits.MaxUnmapBlocks);
+            BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(20), UnitLimits.MaxUnmapDescriptors);
             BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(24), 8); // OPTIMAL UNMAP GRANULARITY: 4 KiB
         }
 
-        BinaryPrimitives.WriteUInt64BigEndian(body.AsSpan(32), MaxWriteSameBlocks);
+        BinaryPrimitives.WriteUInt64BigEndian(body.AsSpan(32), UnitLimits.MaxWriteSameBlocks);
         return body;
     }
 
@@ -184,7 +184,7 @@ internal sealed partial class ScsiLogicalUnit
     private byte[] LogicalBlockProvisioning()
     {
         var body = new byte[4];
-        if (_canTrim)
+        if (medium.CanTrim)
         {
             body[1] = 0x80 | 0x40 | 0x20 | 0x04; // LBPU, LBPWS, LBPWS10, LBPRZ
             body[2] = 0x02;                      // PROVISIONING TYPE: thin
@@ -197,7 +197,7 @@ internal sealed partial class ScsiLogicalUnit
         return body;
     }
 
-    private static ScsiResult ReportLuns(ReadOnlySpan<byte> cdb)
+    public static ScsiResult ReportLuns(ReadOnlySpan<byte> cdb)
     {
         if (cdb[2] > 0x02)
         {
@@ -214,7 +214,7 @@ internal sealed partial class ScsiLogicalUnit
         return ScsiResult.WithData(data);
     }
 
-    private static ScsiResult RequestSense(ReadOnlySpan<byte> cdb, bool lunExists)
+    public static ScsiResult RequestSense(ReadOnlySpan<byte> cdb, bool lunExists)
     {
         if ((cdb[1] & 0xfe) != 0)
         {
@@ -228,7 +228,7 @@ internal sealed partial class ScsiLogicalUnit
         return ScsiResult.WithData(data, length);
     }
 
-    private static ScsiResult MaintenanceIn(ReadOnlySpan<byte> cdb)
+    public static ScsiResult MaintenanceIn(ReadOnlySpan<byte> cdb)
     {
         if ((cdb[1] & 0x1f) != ScsiServiceAction.ReportSupportedOperationCodes)
         {

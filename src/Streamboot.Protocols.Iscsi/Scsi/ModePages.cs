@@ -8,14 +8,14 @@ namespace Streamboot.Protocols.Iscsi.Scsi;
 /// the one changeable bit: off makes every write FUA), control and
 /// informational exceptions. Pages are not savable.
 /// </summary>
-internal sealed partial class ScsiLogicalUnit
+internal sealed class ModePages(LogicalUnitMedium medium)
 {
     private static readonly byte[] s_pageOrder =
     [
         ModePage.ReadWriteErrorRecovery, ModePage.DisconnectReconnect, ModePage.Caching, ModePage.Control, ModePage.InformationalExceptionsControl,
     ];
 
-    private ScsiResult ModeSense(ReadOnlySpan<byte> cdb)
+    public ScsiResult ModeSense(ReadOnlySpan<byte> cdb)
     {
         var ten = cdb[0] == (byte)ScsiOpcode.ModeSense10;
         var disableBlockDescriptors = (cdb[1] & 0x08) != 0;
@@ -53,7 +53,7 @@ internal sealed partial class ScsiLogicalUnit
         var descriptor = disableBlockDescriptors ? [] : BlockDescriptor(longLba);
         var header = ten ? new byte[8] : new byte[4];
         var total = header.Length + descriptor.Length + pages.Count;
-        var deviceSpecific = (byte)((ReadOnly ? 0x80 : 0) | 0x10); // WP, DPOFUA
+        var deviceSpecific = (byte)((medium.ReadOnly ? 0x80 : 0) | 0x10); // WP, DPOFUA
         if (ten)
         {
             BinaryPrimitives.WriteUInt16BigEndian(header, (ushort)(total - 2));
@@ -76,13 +76,13 @@ internal sealed partial class ScsiLogicalUnit
         if (longLba)
         {
             var data = new byte[16];
-            BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)Blocks);
+            BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)medium.Blocks);
             BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(12), ScsiProtocol.BlockSize);
             return data;
         }
 
         var short8 = new byte[8];
-        BinaryPrimitives.WriteUInt32BigEndian(short8, Blocks > uint.MaxValue ? uint.MaxValue : (uint)Blocks);
+        BinaryPrimitives.WriteUInt32BigEndian(short8, medium.Blocks > uint.MaxValue ? uint.MaxValue : (uint)medium.Blocks);
         short8[5] = 0;
         short8[6] = ScsiProtocol.BlockSize >> 8;
         short8[7] = ScsiProtocol.BlockSize & 0xff;
@@ -108,7 +108,7 @@ internal sealed partial class ScsiLogicalUnit
             case ModePage.Caching:
                 page = new byte[20];
                 page[1] = 0x12;
-                page[2] = changeable ? (byte)0x04 : (control == 2 || _state.WriteCacheEnabled ? (byte)0x04 : (byte)0);
+                page[2] = changeable ? (byte)0x04 : (control == 2 || medium.State.WriteCacheEnabled ? (byte)0x04 : (byte)0);
                 break;
             case ModePage.Control:
                 page = new byte[12];
@@ -132,7 +132,7 @@ internal sealed partial class ScsiLogicalUnit
         return page;
     }
 
-    private ScsiResult ModeSelect(ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> parameters)
+    public ScsiResult ModeSelect(ReadOnlySpan<byte> cdb, ReadOnlySpan<byte> parameters)
     {
         var ten = cdb[0] == (byte)ScsiOpcode.ModeSelect10;
         if ((cdb[1] & 0x01) != 0)
@@ -211,7 +211,7 @@ internal sealed partial class ScsiLogicalUnit
 
         if (writeCache is { } enabled)
         {
-            _state.WriteCacheEnabled = enabled;
+            medium.State.WriteCacheEnabled = enabled;
         }
 
         return ScsiResult.Good;

@@ -4,18 +4,14 @@ using System.Buffers.Binary;
 namespace Streamboot.Protocols.Iscsi.Scsi;
 
 /// <summary>Blocks: READ CAPACITY, READ, WRITE, VERIFY, COMPARE AND WRITE, SYNCHRONIZE CACHE, PRE-FETCH (SBC-3 5).</summary>
-internal sealed partial class ScsiLogicalUnit
+internal sealed class BlockCommands(LogicalUnitMedium medium)
 {
-    /// <summary>MAXIMUM COMPARE AND WRITE LENGTH (Block Limits VPD).</summary>
-    private const byte MaxCompareAndWriteBlocks = 255;
 
-    /// <summary>VERIFY with BYTCHK 1 compares at most this many blocks at once (its data is held whole).</summary>
-    private const uint MaxVerifyBlocks = 4096;
 
     /// <summary>COMPARE AND WRITE is atomic against other COMPARE AND WRITEs of the unit (what clusters use it for: a lock word).</summary>
     private readonly SemaphoreSlim _compareAndWrite = new(1, 1);
 
-    private ScsiResult ReadCapacity10(ReadOnlySpan<byte> cdb)
+    public ScsiResult ReadCapacity10(ReadOnlySpan<byte> cdb)
     {
         if ((cdb[8] & 0x01) == 0 && Cdb.U32(cdb, 2) != 0)
         {
@@ -24,24 +20,24 @@ internal sealed partial class ScsiLogicalUnit
         }
 
         var data = new byte[8];
-        var last = Blocks - 1;
+        var last = medium.Blocks - 1;
         BinaryPrimitives.WriteUInt32BigEndian(data, last > uint.MaxValue ? uint.MaxValue : (uint)last);
         BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(4), ScsiProtocol.BlockSize);
         return ScsiResult.WithData(data);
     }
 
-    private ScsiResult ReadCapacity16()
+    public ScsiResult ReadCapacity16()
     {
         var data = new byte[32];
-        BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)(Blocks - 1));
+        BinaryPrimitives.WriteUInt64BigEndian(data, (ulong)(medium.Blocks - 1));
         BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(8), ScsiProtocol.BlockSize);
         data[13] = ScsiProtocol.PhysicalBlockExponent;
         // LBPME: thin provisioning (UNMAP); LBPRZ: an unmapped block reads as zeroes (every Streamboot layer does).
-        data[14] = (byte)((_canTrim ? 0x80 : 0) | 0x40);
+        data[14] = (byte)((medium.CanTrim ? 0x80 : 0) | 0x40);
         return ScsiResult.WithData(data);
     }
 
-    private ScsiResult Read(ReadOnlySpan<byte> cdb)
+    public ScsiResult Read(ReadOnlySpan<byte> cdb)
     {
         var opcode = (ScsiOpcode)cdb[0];
         if (opcode != ScsiOpcode.Read6 && (cdb[1] & 0xe0) != 0)
@@ -55,12 +51,12 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.InvalidFieldInCdb(0);
         }
 
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (blocks > (uint)_maxTransferBlocks)
+        if (blocks > (uint)medium.MaxTransferBlocks)
         {
             return SenseData.InvalidFieldInCdb(opcode == ScsiOpcode.Read6 ? 4 : 7);
         }
@@ -68,7 +64,7 @@ internal sealed partial class ScsiLogicalUnit
         return blocks == 0 ? ScsiResult.Good : ScsiResult.FromDevice((long)lba << ScsiProtocol.BlockShift, (int)blocks << ScsiProtocol.BlockShift);
     }
 
-    private ScsiPlan PlanWrite(ReadOnlySpan<byte> cdb)
+    public ScsiPlan PlanWrite(ReadOnlySpan<byte> cdb)
     {
         var opcode = (ScsiOpcode)cdb[0];
         if (opcode != ScsiOpcode.Write6 && (cdb[1] & 0xe0) != 0)
@@ -81,17 +77,17 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.InvalidFieldInCdb(0);
         }
 
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (ReadOnly)
+        if (medium.ReadOnly)
         {
             return SenseData.WriteProtected;
         }
 
-        if (blocks > (uint)_maxTransferBlocks)
+        if (blocks > (uint)medium.MaxTransferBlocks)
         {
             return SenseData.InvalidFieldInCdb(opcode == ScsiOpcode.Write6 ? 4 : 7);
         }
@@ -106,7 +102,7 @@ internal sealed partial class ScsiLogicalUnit
         return ScsiPlan.Stream((long)lba << ScsiProtocol.BlockShift, (int)blocks << ScsiProtocol.BlockShift, fua);
     }
 
-    private ScsiPlan PlanVerify(ReadOnlySpan<byte> cdb)
+    public ScsiPlan PlanVerify(ReadOnlySpan<byte> cdb)
     {
         if ((cdb[1] & 0xe0) != 0)
         {
@@ -124,17 +120,17 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.InvalidFieldInCdb(0);
         }
 
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (blocks > (uint)_maxTransferBlocks)
+        if (blocks > (uint)medium.MaxTransferBlocks)
         {
             return SenseData.InvalidFieldInCdb(7);
         }
 
-        if (byteCheck == 1 && blocks > MaxVerifyBlocks)
+        if (byteCheck == 1 && blocks > UnitLimits.MaxVerifyBlocks)
         {
             // The compare data is held whole: bounded.
             return SenseData.InvalidFieldInCdb(7);
@@ -149,7 +145,7 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>VERIFY (SBC-3 5.29): BYTCHK 0 checks the medium (always readable here); 1 and 3 compare the data-out with it.</summary>
-    private async ValueTask<ScsiResult> VerifyAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> VerifyAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
     {
         var byteCheck = (cdb.Span[1] >> 1) & 0x03;
         Cdb.TryLbaAndLength(cdb.Span, out var lba, out var blocks);
@@ -159,14 +155,14 @@ internal sealed partial class ScsiLogicalUnit
         }
 
         var length = (int)blocks << ScsiProtocol.BlockShift;
-        var medium = ArrayPool<byte>.Shared.Rent(length);
+        var stored = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            await _device.ReadAsync((long)lba << ScsiProtocol.BlockShift, medium.AsMemory(0, length), cancellationToken);
+            await medium.Device.ReadAsync((long)lba << ScsiProtocol.BlockShift, stored.AsMemory(0, length), cancellationToken);
             for (var at = 0; at < length; at += ScsiProtocol.BlockSize)
             {
                 var expected = byteCheck == 1 ? dataOut.Span.Slice(at, ScsiProtocol.BlockSize) : dataOut.Span[..ScsiProtocol.BlockSize];
-                var mismatch = expected.CommonPrefixLength(medium.AsSpan(at, ScsiProtocol.BlockSize));
+                var mismatch = expected.CommonPrefixLength(stored.AsSpan(at, ScsiProtocol.BlockSize));
                 if (mismatch < ScsiProtocol.BlockSize)
                 {
                     return new SenseData(SenseKey.Miscompare, AdditionalSense.MiscompareDuringVerify, (ulong)(at + mismatch));
@@ -177,11 +173,11 @@ internal sealed partial class ScsiLogicalUnit
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(medium);
+            ArrayPool<byte>.Shared.Return(stored);
         }
     }
 
-    private ScsiPlan PlanCompareAndWrite(ReadOnlySpan<byte> cdb)
+    public ScsiPlan PlanCompareAndWrite(ReadOnlySpan<byte> cdb)
     {
         if ((cdb[1] & 0xe0) != 0)
         {
@@ -190,17 +186,17 @@ internal sealed partial class ScsiLogicalUnit
 
         var lba = Cdb.U64(cdb, 2);
         var blocks = cdb[13];
-        if (blocks > MaxCompareAndWriteBlocks)
+        if (blocks > UnitLimits.MaxCompareAndWriteBlocks)
         {
             return SenseData.InvalidFieldInCdb(13);
         }
 
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (ReadOnly)
+        if (medium.ReadOnly)
         {
             return SenseData.WriteProtected;
         }
@@ -210,7 +206,7 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>COMPARE AND WRITE (SBC-3 5.2): the first half of the data must match the medium, then the second half is written.</summary>
-    private async ValueTask<ScsiResult> CompareAndWriteAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> CompareAndWriteAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
     {
         var lba = Cdb.U64(cdb.Span, 2);
         var length = cdb.Span[13] * ScsiProtocol.BlockSize;
@@ -226,50 +222,50 @@ internal sealed partial class ScsiLogicalUnit
         }
 
         var offset = (long)lba << ScsiProtocol.BlockShift;
-        var medium = ArrayPool<byte>.Shared.Rent(length);
+        var stored = ArrayPool<byte>.Shared.Rent(length);
         await _compareAndWrite.WaitAsync(cancellationToken);
         try
         {
-            await _device.ReadAsync(offset, medium.AsMemory(0, length), cancellationToken);
-            var same = dataOut.Span[..length].CommonPrefixLength(medium.AsSpan(0, length));
+            await medium.Device.ReadAsync(offset, stored.AsMemory(0, length), cancellationToken);
+            var same = dataOut.Span[..length].CommonPrefixLength(stored.AsSpan(0, length));
             if (same < length)
             {
                 return new SenseData(SenseKey.Miscompare, AdditionalSense.MiscompareDuringVerify, (ulong)same);
             }
 
-            await WriteAsync(offset, dataOut[length..], fua, cancellationToken);
+            await medium.WriteAsync(offset, dataOut[length..], fua, cancellationToken);
             return ScsiResult.Good;
         }
         finally
         {
             _compareAndWrite.Release();
-            ArrayPool<byte>.Shared.Return(medium);
+            ArrayPool<byte>.Shared.Return(stored);
         }
     }
 
-    private async ValueTask<ScsiResult> SynchronizeCacheAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> SynchronizeCacheAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken)
     {
         var (lba, blocks) = cdb.Span[0] == (byte)ScsiOpcode.SynchronizeCache10
             ? ((ulong)Cdb.U32(cdb.Span, 2), (ulong)Cdb.U16(cdb.Span, 7))
             : (Cdb.U64(cdb.Span, 2), (ulong)Cdb.U32(cdb.Span, 10));
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (!ReadOnly)
+        if (!medium.ReadOnly)
         {
-            await _device.FlushAsync(cancellationToken);
+            await medium.Device.FlushAsync(cancellationToken);
         }
 
         return ScsiResult.Good;
     }
 
-    private ScsiResult PreFetch(ReadOnlySpan<byte> cdb)
+    public ScsiResult PreFetch(ReadOnlySpan<byte> cdb)
     {
         var (lba, blocks) = cdb[0] == (byte)ScsiOpcode.PreFetch10
             ? ((ulong)Cdb.U32(cdb, 2), (ulong)Cdb.U16(cdb, 7))
             : (Cdb.U64(cdb, 2), (ulong)Cdb.U32(cdb, 10));
-        return OutOfRange(lba, blocks) ? SenseData.LbaOutOfRange : ScsiResult.Good;
+        return medium.OutOfRange(lba, blocks) ? SenseData.LbaOutOfRange : ScsiResult.Good;
     }
 }

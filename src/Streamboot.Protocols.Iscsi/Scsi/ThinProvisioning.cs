@@ -9,42 +9,26 @@ namespace Streamboot.Protocols.Iscsi.Scsi;
 /// device's trim and write-zeroes, GET LBA STATUS its extents. Every layer
 /// of a Streamboot stack reads an unmapped range as zeroes, hence LBPRZ.
 /// </summary>
-internal sealed partial class ScsiLogicalUnit
+internal sealed class ThinProvisioning(LogicalUnitMedium medium)
 {
-    /// <summary>MAXIMUM UNMAP LBA COUNT: 512 MiB per descriptor.</summary>
-    private const uint MaxUnmapBlocks = 1u << 20;
 
-    /// <summary>MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT.</summary>
-    private const uint MaxUnmapDescriptors = 256;
 
-    /// <summary>MAXIMUM WRITE SAME LENGTH: 1 GiB (a pattern other than zeroes is written out block by block).</summary>
-    private const ulong MaxWriteSameBlocks = 1u << 21;
 
-    /// <summary>GET LBA STATUS descriptors returned at most (the initiator asks again from where they end).</summary>
-    private const int MaxLbaStatusDescriptors = 64;
 
-    private async ValueTask<ScsiResult> ServiceActionInAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken) =>
-        (cdb.Span[1] & 0x1f) switch
-        {
-            ScsiServiceAction.ReadCapacity16 => ReadCapacity16(),
-            ScsiServiceAction.GetLbaStatus => await GetLbaStatusAsync(cdb, cancellationToken),
-            _ => SenseData.InvalidFieldInCdb(1, 4),
-        };
-
-    private async ValueTask<ScsiResult> GetLbaStatusAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> GetLbaStatusAsync(ReadOnlyMemory<byte> cdb, CancellationToken cancellationToken)
     {
         var lba = Cdb.U64(cdb.Span, 2);
-        if (lba >= (ulong)Blocks)
+        if (lba >= (ulong)medium.Blocks)
         {
             return SenseData.LbaOutOfRange;
         }
 
         var allocation = Cdb.U32(cdb.Span, 10);
-        var wanted = (int)Math.Clamp((allocation - 8) / 16, 1, MaxLbaStatusDescriptors);
+        var wanted = (int)Math.Clamp((allocation - 8) / 16, 1, UnitLimits.MaxLbaStatusDescriptors);
         var extents = new BlockExtent[wanted];
         var start = (long)lba << ScsiProtocol.BlockShift;
-        var end = Blocks << ScsiProtocol.BlockShift;
-        var count = await _device.GetExtentsAsync(start, end - start, extents, cancellationToken);
+        var end = medium.Blocks << ScsiProtocol.BlockShift;
+        var count = await medium.Device.GetExtentsAsync(start, end - start, extents, cancellationToken);
         var descriptors = new List<(ulong Lba, uint Blocks, byte Status)>();
         foreach (var extent in extents.AsSpan(0, count))
         {
@@ -84,7 +68,7 @@ internal sealed partial class ScsiLogicalUnit
         return ScsiResult.WithData(data);
     }
 
-    private ScsiPlan PlanWriteSame(ReadOnlySpan<byte> cdb)
+    public ScsiPlan PlanWriteSame(ReadOnlySpan<byte> cdb)
     {
         var ws10 = cdb[0] == (byte)ScsiOpcode.WriteSame10;
         if ((cdb[1] & 0xe0) != 0)
@@ -111,17 +95,17 @@ internal sealed partial class ScsiLogicalUnit
             return SenseData.InvalidFieldInCdb(ws10 ? 7 : 10);
         }
 
-        if (OutOfRange(lba, blocks))
+        if (medium.OutOfRange(lba, blocks))
         {
             return SenseData.LbaOutOfRange;
         }
 
-        if (ReadOnly)
+        if (medium.ReadOnly)
         {
             return SenseData.WriteProtected;
         }
 
-        if (blocks > MaxWriteSameBlocks)
+        if (blocks > UnitLimits.MaxWriteSameBlocks)
         {
             return SenseData.InvalidFieldInCdb(ws10 ? 7 : 10);
         }
@@ -131,7 +115,7 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>WRITE SAME (SBC-3 5.41, 5.42): zeroes become write-zeroes (a trim with UNMAP), any other block is written out.</summary>
-    private async ValueTask<ScsiResult> WriteSameAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> WriteSameAsync(ReadOnlyMemory<byte> cdb, ReadOnlyMemory<byte> dataOut, CancellationToken cancellationToken)
     {
         var ws10 = cdb.Span[0] == (byte)ScsiOpcode.WriteSame10;
         var (lba, blocks) = ws10 ? ((ulong)Cdb.U32(cdb.Span, 2), (ulong)Cdb.U16(cdb.Span, 7)) : (Cdb.U64(cdb.Span, 2), (ulong)Cdb.U32(cdb.Span, 10));
@@ -146,8 +130,8 @@ internal sealed partial class ScsiLogicalUnit
         var length = (long)blocks << ScsiProtocol.BlockShift;
         if (noDataOut || !dataOut.Span.ContainsAnyExcept((byte)0))
         {
-            var flags = (unmap ? WriteFlags.MayTrim : WriteFlags.None) | (_state.WriteCacheEnabled ? WriteFlags.None : WriteFlags.ForceUnitAccess);
-            await _device.WriteZeroesAsync(offset, length, flags, cancellationToken);
+            var flags = (unmap ? WriteFlags.MayTrim : WriteFlags.None) | (medium.State.WriteCacheEnabled ? WriteFlags.None : WriteFlags.ForceUnitAccess);
+            await medium.Device.WriteZeroesAsync(offset, length, flags, cancellationToken);
             return ScsiResult.Good;
         }
 
@@ -163,7 +147,7 @@ internal sealed partial class ScsiLogicalUnit
             for (long done = 0; done < length; done += chunk)
             {
                 var piece = (int)Math.Min(chunk, length - done);
-                await WriteAsync(offset + done, pattern.AsMemory(0, piece), forceUnitAccess: false, cancellationToken);
+                await medium.WriteAsync(offset + done, pattern.AsMemory(0, piece), forceUnitAccess: false, cancellationToken);
             }
         }
         finally
@@ -174,14 +158,14 @@ internal sealed partial class ScsiLogicalUnit
         return ScsiResult.Good;
     }
 
-    private ScsiPlan PlanUnmap(ReadOnlySpan<byte> cdb)
+    public ScsiPlan PlanUnmap(ReadOnlySpan<byte> cdb)
     {
         if ((cdb[1] & 0x01) != 0)
         {
             return SenseData.InvalidFieldInCdb(1, 0);
         }
 
-        if (ReadOnly)
+        if (medium.ReadOnly)
         {
             return SenseData.WriteProtected;
         }
@@ -196,7 +180,7 @@ internal sealed partial class ScsiLogicalUnit
     }
 
     /// <summary>UNMAP (SBC-3 5.28): every descriptor is checked before any range is trimmed.</summary>
-    private async ValueTask<ScsiResult> UnmapAsync(ReadOnlyMemory<byte> parameters, CancellationToken cancellationToken)
+    public async ValueTask<ScsiResult> UnmapAsync(ReadOnlyMemory<byte> parameters, CancellationToken cancellationToken)
     {
         if (parameters.Length < 8)
         {
@@ -205,7 +189,7 @@ internal sealed partial class ScsiLogicalUnit
 
         var descriptorBytes = Math.Min(BinaryPrimitives.ReadUInt16BigEndian(parameters.Span[2..]), parameters.Length - 8);
         var count = descriptorBytes / 16;
-        if (count > MaxUnmapDescriptors)
+        if (count > UnitLimits.MaxUnmapDescriptors)
         {
             return SenseData.InvalidFieldInParameterList(2);
         }
@@ -215,12 +199,12 @@ internal sealed partial class ScsiLogicalUnit
             var descriptor = parameters.Span.Slice(8 + (16 * i), 16);
             var lba = BinaryPrimitives.ReadUInt64BigEndian(descriptor);
             var blocks = BinaryPrimitives.ReadUInt32BigEndian(descriptor[8..]);
-            if (OutOfRange(lba, blocks))
+            if (medium.OutOfRange(lba, blocks))
             {
                 return SenseData.LbaOutOfRange;
             }
 
-            if (blocks > MaxUnmapBlocks)
+            if (blocks > UnitLimits.MaxUnmapBlocks)
             {
                 return SenseData.InvalidFieldInParameterList(8 + (16 * i) + 8);
             }
@@ -233,7 +217,7 @@ internal sealed partial class ScsiLogicalUnit
             var blocks = BinaryPrimitives.ReadUInt32BigEndian(descriptor.Span[8..]);
             if (blocks > 0)
             {
-                await _device.TrimAsync((long)lba << ScsiProtocol.BlockShift, (long)blocks << ScsiProtocol.BlockShift, WriteFlags.None, cancellationToken);
+                await medium.Device.TrimAsync((long)lba << ScsiProtocol.BlockShift, (long)blocks << ScsiProtocol.BlockShift, WriteFlags.None, cancellationToken);
             }
         }
 
