@@ -11,15 +11,16 @@ namespace Streamboot.Protocols.Iscsi.Connections;
 
 /// <summary>
 /// One TCP connection from its first byte to its last: the login
-/// (IscsiConnection.Login.cs), then the full feature phase: control PDUs
-/// (IscsiConnection.Control.cs) and SCSI commands with their data
-/// (IscsiConnection.Commands.cs). One asynchronous receive loop per
-/// connection, no thread of its own; replies leave through the
+/// (<see cref="ConnectionLogin"/>), then the full feature phase, whose
+/// receive loop hands control PDUs to <see cref="ControlRequests"/>, SCSI
+/// commands and their data to <see cref="CommandIntake"/>, and tasks whose
+/// turn has come to <see cref="TaskRunner"/>. One asynchronous receive loop
+/// per connection, no thread of its own; replies leave through the
 /// <see cref="PduOutbox"/>. Owns the socket and its buffers; a protocol
 /// error, a digest error or a dead peer ends the connection (at
 /// ErrorRecoveryLevel 0 that is all recovery there is), never the server.
 /// </summary>
-internal sealed partial class IscsiConnection
+internal sealed class IscsiConnection
 {
     private readonly IscsiServer _server;
     private readonly Socket _socket;
@@ -32,6 +33,9 @@ internal sealed partial class IscsiConnection
     private readonly Dictionary<uint, IscsiTask> _transfers = [];
     private readonly SemaphoreSlim _burstSlots;
     private readonly List<ISequenced> _deliver = [];
+    private readonly ConnectionLogin _login;
+    private readonly ControlRequests _control;
+    private readonly CommandIntake _intake;
     private CancellationTokenSource? _stopping;
     private int _ahsLength;
     private uint _nextTransferTag;
@@ -52,18 +56,71 @@ internal sealed partial class IscsiConnection
         _input = new PduInput(socket, _options.ReceiveBufferSize);
         _outbox = new PduOutbox(socket, CurrentWindow, _options.MaxQueuedReplyBytes);
         _burstSlots = new SemaphoreSlim(_options.MaxBurstsPerConnection, _options.MaxBurstsPerConnection);
+        _login = new ConnectionLogin(this);
+        _control = new ControlRequests(this);
+        _intake = new CommandIntake(this);
+        Runner = new TaskRunner(this);
     }
 
     public IscsiConnectionInfo Info { get; }
 
-    public IscsiSession? Session { get; private set; }
+    public IscsiSession? Session { get; set; }
 
-    public ushort Cid { get; private set; }
+    public ushort Cid { get; set; }
 
     /// <summary>The connection's own parameters: digests and both sides' data segment limits.</summary>
     public NegotiatedParameters Parameters { get; private set; } = new();
 
     public bool LoggedIn => _fullFeature;
+
+    public TaskRunner Runner { get; }
+
+    public IscsiServer Server => _server;
+
+    public IscsiServerOptions Options => _options;
+
+    public ILogger Logger => _logger;
+
+    public PduOutbox Outbox => _outbox;
+
+    /// <summary>The header of the PDU being handled (valid until the next header is read).</summary>
+    public byte[] Bhs => _bhs;
+
+    public byte[] Ahs => _ahs;
+
+    public int AhsLength => _ahsLength;
+
+    /// <summary>Tasks receiving solicited data, by the Target Transfer Tag of their R2T (lock it).</summary>
+    public Dictionary<uint, IscsiTask> Transfers => _transfers;
+
+    /// <summary>Bursts this connection may have outstanding: the bound on its write buffers.</summary>
+    public SemaphoreSlim BurstSlots => _burstSlots;
+
+    /// <summary>Set once the initiator logged the connection (or its session) out: the receive loop ends.</summary>
+    public bool LoggedOut
+    {
+        get => _loggedOut;
+        set => _loggedOut = value;
+    }
+
+    /// <summary>Cancelled when the connection is over.</summary>
+    public CancellationToken StoppingToken
+    {
+        get
+        {
+            try
+            {
+                return _stopping?.Token ?? CancellationToken.None;
+            }
+            catch (ObjectDisposedException)
+            {
+                return new CancellationToken(canceled: true);
+            }
+        }
+    }
+
+    /// <summary>The CmdSN of the login, which the window of login responses starts from.</summary>
+    public uint LoginCmdSN { get; set; }
 
     /// <summary>Runs the connection to its end; never throws for anything the initiator does.</summary>
     public async Task RunAsync(CancellationToken serverStopping)
@@ -77,7 +134,7 @@ internal sealed partial class IscsiConnection
             using (var loginTimeout = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token))
             {
                 loginTimeout.CancelAfter(_options.LoginTimeout);
-                loggedIn = await LoginAsync(loginTimeout.Token).ConfigureAwait(false);
+                loggedIn = await _login.RunAsync(loginTimeout.Token).ConfigureAwait(false);
             }
 
             _server.LoginFinished(this);
@@ -121,7 +178,7 @@ internal sealed partial class IscsiConnection
 
     private bool _pingTimedOut;
 
-    private static bool IsConnectionFailure(Exception e) =>
+    public static bool IsConnectionFailure(Exception e) =>
         e is IOException or EndOfStreamException or OperationCanceledException or ObjectDisposedException or SocketException;
 
     /// <summary>Ends the connection from outside (session over, reinstated, logged out on another connection).</summary>
@@ -198,16 +255,31 @@ internal sealed partial class IscsiConnection
         _input.Dispose();
     }
 
+    /// <summary>The login is over: the connection's own parameters apply from the next PDU on (digests too).</summary>
+    public void EnterFullFeature(NegotiatedParameters settled)
+    {
+        Parameters = new NegotiatedParameters
+        {
+            HeaderDigest = settled.HeaderDigest,
+            DataDigest = settled.DataDigest,
+            InitiatorMaxRecvDataSegmentLength = settled.InitiatorMaxRecvDataSegmentLength,
+            TargetMaxRecvDataSegmentLength = _options.MaxRecvDataSegmentLength,
+        };
+        _outbox.HeaderDigest = settled.HeaderDigest;
+        _outbox.DataDigest = settled.DataDigest;
+        _fullFeature = true;
+    }
+
     /// <summary>ExpCmdSN and MaxCmdSN for the PDU being sent: the session's, or the login's before there is one.</summary>
     private (uint ExpCmdSN, uint MaxCmdSN) CurrentWindow() =>
-        Session is { } session ? session.Window : (_login.CmdSN, _login.CmdSN + (uint)_options.CommandWindow - 1);
+        Session is { } session ? session.Window : (LoginCmdSN, LoginCmdSN + (uint)_options.CommandWindow - 1);
 
     /// <summary>
     /// Reads the next PDU's header (BHS, AHS, header digest) into
     /// <see cref="_bhs"/>; false at a clean end of the stream. Queued
     /// replies are flushed only when the next header is not already here.
     /// </summary>
-    private async ValueTask<bool> ReadHeaderAsync(CancellationToken cancellationToken)
+    public async ValueTask<bool> ReadHeaderAsync(CancellationToken cancellationToken)
     {
         var digest = Parameters.HeaderDigest ? IscsiProtocol.DigestLength : 0;
         if (_input.Buffered < IscsiProtocol.BhsLength)
@@ -253,7 +325,7 @@ internal sealed partial class IscsiConnection
     /// Reads the current PDU's data segment (padding and digest included)
     /// into <paramref name="into"/>; false when its data digest is wrong.
     /// </summary>
-    private async ValueTask<bool> ReadDataAsync(Memory<byte> into, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReadDataAsync(Memory<byte> into, CancellationToken cancellationToken)
     {
         await _input.ReadAsync(into, cancellationToken).ConfigureAwait(false);
         var tail = Pdu.Padding(into.Length) + (Parameters.DataDigest && into.Length > 0 ? IscsiProtocol.DigestLength : 0);
@@ -276,7 +348,7 @@ internal sealed partial class IscsiConnection
     }
 
     /// <summary>Reads a data segment of <paramref name="length"/> bytes into a pooled buffer (the caller returns it); null with a digest error.</summary>
-    private async ValueTask<byte[]?> ReadPooledDataAsync(int length, CancellationToken cancellationToken)
+    public async ValueTask<byte[]?> ReadPooledDataAsync(int length, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
         if (await ReadDataAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false))
@@ -289,7 +361,7 @@ internal sealed partial class IscsiConnection
     }
 
     /// <summary>Reads and drops the current PDU's data segment.</summary>
-    private ValueTask SkipDataAsync(int length, CancellationToken cancellationToken)
+    public ValueTask SkipDataAsync(int length, CancellationToken cancellationToken)
     {
         var tail = Pdu.Padding(length) + (Parameters.DataDigest && length > 0 ? IscsiProtocol.DigestLength : 0);
         return _input.SkipAsync(length + tail, cancellationToken);
@@ -348,7 +420,16 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private uint NewTransferTag()
+    /// <summary>A NOP-Out answered a ping: if it is the one outstanding, the initiator is alive.</summary>
+    public void PingAnswered(uint transferTag)
+    {
+        if (transferTag != IscsiProtocol.ReservedTag)
+        {
+            Interlocked.CompareExchange(ref _pingTag, IscsiProtocol.ReservedTag, transferTag);
+        }
+    }
+
+    public uint NewTransferTag()
     {
         while (true)
         {
@@ -361,7 +442,7 @@ internal sealed partial class IscsiConnection
     }
 
     /// <summary>Sends a Reject (RFC 7143 11.17) carrying the header of the PDU it rejects.</summary>
-    private void Reject(RejectReason reason, ReadOnlySpan<byte> rejectedHeader, uint dataSN = 0)
+    public void Reject(RejectReason reason, ReadOnlySpan<byte> rejectedHeader, uint dataSN = 0)
     {
         IscsiLog.Rejected(_logger, Info, reason, Pdu.Opcode(rejectedHeader));
         Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
@@ -387,5 +468,101 @@ internal sealed partial class IscsiConnection
         Pdu.SetU16(bhs, 42, (ushort)seconds); // Parameter3: seconds to log out in
         _outbox.Enqueue(bhs, default, StatSequence.Advance);
         _outbox.Flush();
+    }
+
+    private async Task FullFeatureAsync(CancellationToken cancellationToken)
+    {
+        var session = Session!;
+        while (!_loggedOut)
+        {
+            if (!await ReadHeaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            var opcode = Pdu.Opcode(_bhs);
+            var length = Pdu.DataSegmentLength(_bhs);
+            if (length > Parameters.TargetMaxRecvDataSegmentLength)
+            {
+                // Beyond our MaxRecvDataSegmentLength (RFC 7143 13.12): a protocol error. The data is
+                // read and dropped (bounded: nothing is kept), the PDU rejected, its CmdSN used up.
+                await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                Reject(RejectReason.ProtocolError, _bhs);
+                ConsumeCmdSN(session);
+                continue;
+            }
+
+            switch (opcode)
+            {
+                case IscsiOpcode.ScsiCommand:
+                    await _intake.OnScsiCommandAsync(session, length, cancellationToken).ConfigureAwait(false);
+                    break;
+                case IscsiOpcode.DataOut:
+                    await _intake.OnDataOutAsync(session, length, cancellationToken).ConfigureAwait(false);
+                    break;
+                case IscsiOpcode.NopOut:
+                    await _control.OnNopOutAsync(session, length, cancellationToken).ConfigureAwait(false);
+                    break;
+                case IscsiOpcode.TextRequest:
+                    await _control.OnTextAsync(session, length, cancellationToken).ConfigureAwait(false);
+                    break;
+                case IscsiOpcode.TaskManagementRequest:
+                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                    _control.OnTaskManagement(session);
+                    break;
+                case IscsiOpcode.LogoutRequest:
+                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                    _control.OnLogout(session);
+                    break;
+                case IscsiOpcode.SnackRequest:
+                    // ErrorRecoveryLevel 0 has no SNACK (RFC 7143 11.16).
+                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                    Reject(RejectReason.ProtocolError, _bhs);
+                    break;
+                case IscsiOpcode.LoginRequest:
+                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                    Reject(RejectReason.ProtocolError, _bhs);
+                    break;
+                default:
+                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                    Reject(RejectReason.CommandNotSupported, _bhs);
+                    ConsumeCmdSN(session);
+                    break;
+            }
+        }
+
+        // The Logout Response goes out before the close.
+        await _outbox.DrainAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A rejected PDU that carried a CmdSN still uses it up, or every later command would wait for it.</summary>
+    public void ConsumeCmdSN(IscsiSession session)
+    {
+        var opcode = Pdu.Opcode(_bhs);
+        if (opcode is IscsiOpcode.DataOut or IscsiOpcode.SnackRequest || Pdu.Immediate(_bhs))
+        {
+            return;
+        }
+
+        Deliver(session, new NoOperation(), Pdu.U32(_bhs, 24), immediate: false);
+    }
+
+    /// <summary>Admits a sequenced PDU and delivers whatever is now in order.</summary>
+    public Admission Deliver(IscsiSession session, ISequenced work, uint cmdSN, bool immediate)
+    {
+        _deliver.Clear();
+        var admission = session.Admit(work, cmdSN, immediate, _deliver);
+        if (admission == Admission.Ignored)
+        {
+            IscsiLog.CmdSNIgnored(_logger, Info, cmdSN, session.Window.ExpCmdSN, session.Window.MaxCmdSN);
+        }
+
+        foreach (var next in _deliver)
+        {
+            next.Deliver();
+        }
+
+        _deliver.Clear();
+        return admission;
     }
 }

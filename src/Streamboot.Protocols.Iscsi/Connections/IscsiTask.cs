@@ -82,7 +82,7 @@ internal sealed class IscsiTask : ISequenced
 
     public bool BurstComplete => BurstReceived >= BurstLength;
 
-    public void Deliver() => Connection.StartTask(this);
+    public void Deliver() => Connection.Runner.Start(this);
 
     /// <summary>Waits until the current burst is complete, or the task is aborted or has failed.</summary>
     public Task WaitForDataAsync()

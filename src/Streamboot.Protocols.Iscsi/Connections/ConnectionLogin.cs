@@ -8,40 +8,40 @@ using Streamboot.Protocols.Iscsi.Targets;
 namespace Streamboot.Protocols.Iscsi.Connections;
 
 /// <summary>
-/// The login phase (RFC 7143 6.3): security negotiation (None, or CHAP
+/// A connection's login (RFC 7143 6.3): security negotiation (None, or CHAP
 /// with MD5, one-way or mutual), operational negotiation, and the move to
 /// full feature phase that makes a session (a leading login) or joins one
 /// (TSIH given). Every refusal is a Login Response with its status class,
 /// after which the connection closes.
 /// </summary>
-internal sealed partial class IscsiConnection
+internal sealed class ConnectionLogin(IscsiConnection connection)
 {
     private readonly LoginState _login = new();
 
     /// <summary>Runs login PDUs until full feature phase (true) or a refusal or the end of the stream (false).</summary>
-    private async Task<bool> LoginAsync(CancellationToken cancellationToken)
+    public async Task<bool> RunAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (!await ReadHeaderAsync(cancellationToken).ConfigureAwait(false))
+            if (!await connection.ReadHeaderAsync(cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
 
-            var length = Pdu.DataSegmentLength(_bhs);
-            if (Pdu.Opcode(_bhs) != IscsiOpcode.LoginRequest)
+            var length = Pdu.DataSegmentLength(connection.Bhs);
+            if (Pdu.Opcode(connection.Bhs) != IscsiOpcode.LoginRequest)
             {
-                throw new IscsiProtocolException($"{Pdu.Opcode(_bhs)} before the login completed");
+                throw new IscsiProtocolException($"{Pdu.Opcode(connection.Bhs)} before the login completed");
             }
 
-            if (length > Math.Max(8192, _options.MaxRecvDataSegmentLength) || _login.Pending.Count + length > _options.MaxTextLength)
+            if (length > Math.Max(8192, connection.Options.MaxRecvDataSegmentLength) || _login.Pending.Count + length > connection.Options.MaxTextLength)
             {
-                await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+                await connection.SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
                 await RefuseLoginAsync(LoginStatus.InitiatorError, "login keys beyond the length limits", cancellationToken).ConfigureAwait(false);
                 return false;
             }
 
-            var data = await ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false);
+            var data = await connection.ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false);
             if (data is null)
             {
                 throw new IscsiProtocolException("data digest error in a Login Request");
@@ -64,10 +64,10 @@ internal sealed partial class IscsiConnection
             {
                 outcome = await HandleLoginRequestAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not (OperationCanceledException or IscsiProtocolException) && !cancellationToken.IsCancellationRequested && _outbox.Failure is null)
+            catch (Exception e) when (e is not (OperationCanceledException or IscsiProtocolException) && !cancellationToken.IsCancellationRequested && connection.Outbox.Failure is null)
             {
                 // The provider (the database, the storage) failed: the initiator hears "target error" and may retry.
-                IscsiLog.Unexpected(_logger, Info, e);
+                IscsiLog.Unexpected(connection.Logger, connection.Info, e);
                 await RefuseLoginAsync(LoginStatus.TargetError, "the target failed", cancellationToken).ConfigureAwait(false);
                 return false;
             }
@@ -88,28 +88,29 @@ internal sealed partial class IscsiConnection
 
     private async ValueTask<LoginOutcome> HandleLoginRequestAsync(CancellationToken cancellationToken)
     {
-        var flags = Pdu.Flags(_bhs);
+        var flags = Pdu.Flags(connection.Bhs);
         var transit = (flags & 0x80) != 0;
         var more = (flags & 0x40) != 0;
         var csg = (LoginStage)((flags >> 2) & 0x03);
         var nsg = (LoginStage)(flags & 0x03);
-        var tsih = Pdu.U16(_bhs, 14);
-        var cid = Pdu.U16(_bhs, 20);
-        var itt = Pdu.InitiatorTaskTag(_bhs);
-        var isid = Convert.ToHexStringLower(_bhs.AsSpan(8, 6));
+        var tsih = Pdu.U16(connection.Bhs, 14);
+        var cid = Pdu.U16(connection.Bhs, 20);
+        var itt = Pdu.InitiatorTaskTag(connection.Bhs);
+        var isid = Convert.ToHexStringLower(connection.Bhs.AsSpan(8, 6));
 
         if (!_login.Started)
         {
             _login.Started = true;
             _login.Isid = isid;
-            _bhs.AsSpan(8, 6).CopyTo(_login.IsidBytes);
+            connection.Bhs.AsSpan(8, 6).CopyTo(_login.IsidBytes);
             _login.Tsih = tsih;
             _login.Cid = cid;
             _login.Itt = itt;
-            _login.CmdSN = Pdu.U32(_bhs, 24);
+            _login.CmdSN = Pdu.U32(connection.Bhs, 24);
+            connection.LoginCmdSN = _login.CmdSN;
             _login.Stage = csg;
-            _outbox.StartStatSN(Pdu.U32(_bhs, 28));
-            if (_bhs[3] > IscsiProtocol.VersionMax || _bhs[2] < IscsiProtocol.VersionMin)
+            connection.Outbox.StartStatSN(Pdu.U32(connection.Bhs, 28));
+            if (connection.Bhs[3] > IscsiProtocol.VersionMax || connection.Bhs[2] < IscsiProtocol.VersionMin)
             {
                 return await RefuseLoginAsync(LoginStatus.UnsupportedVersion, "unsupported iSCSI version", cancellationToken).ConfigureAwait(false);
             }
@@ -168,7 +169,7 @@ internal sealed partial class IscsiConnection
             _login.Authentication = AuthenticationStep.Done;
         }
 
-        if (!ParameterNegotiation.Negotiate(keys, answer, _login.Parameters, _options, _login.Discovery, out error))
+        if (!ParameterNegotiation.Negotiate(keys, answer, _login.Parameters, connection.Options, _login.Discovery, out error))
         {
             return await RefuseLoginAsync(LoginStatus.InitiatorError, error!, cancellationToken).ConfigureAwait(false);
         }
@@ -176,7 +177,7 @@ internal sealed partial class IscsiConnection
         if (csg == LoginStage.OperationalNegotiation && !_login.DeclaredMaxRecvDataSegmentLength)
         {
             _login.DeclaredMaxRecvDataSegmentLength = true;
-            answer.Add(IscsiKeys.MaxRecvDataSegmentLength, _options.MaxRecvDataSegmentLength);
+            answer.Add(IscsiKeys.MaxRecvDataSegmentLength, connection.Options.MaxRecvDataSegmentLength);
         }
 
         var canTransit = transit && _login.Authentication == AuthenticationStep.Done;
@@ -186,7 +187,7 @@ internal sealed partial class IscsiConnection
             if (!_login.DeclaredMaxRecvDataSegmentLength)
             {
                 _login.DeclaredMaxRecvDataSegmentLength = true;
-                answer.Add(IscsiKeys.MaxRecvDataSegmentLength, _options.MaxRecvDataSegmentLength);
+                answer.Add(IscsiKeys.MaxRecvDataSegmentLength, connection.Options.MaxRecvDataSegmentLength);
             }
 
             var status = await EnterFullFeatureAsync(cancellationToken).ConfigureAwait(false);
@@ -196,9 +197,9 @@ internal sealed partial class IscsiConnection
             }
 
             SendLoginResponse(true, csg, next, answer.ToBytes(), LoginStatus.Success);
-            _outbox.Flush();
-            ApplyConnectionParameters();
-            IscsiLog.LoggedIn(_logger, Info, TextParameters.Safe(_login.InitiatorName), TextParameters.Safe(_login.TargetName ?? "(discovery)"), Session!.Tsih, Cid);
+            connection.Outbox.Flush();
+            connection.EnterFullFeature(_login.Parameters);
+            IscsiLog.LoggedIn(connection.Logger, connection.Info, TextParameters.Safe(_login.InitiatorName), TextParameters.Safe(_login.TargetName ?? "(discovery)"), connection.Session!.Tsih, connection.Cid);
             return LoginOutcome.FullFeature;
         }
 
@@ -243,16 +244,16 @@ internal sealed partial class IscsiConnection
         }
 
         _login.TargetName = target;
-        _login.Lookup = await _server.Provider.FindAsync(target, Info, cancellationToken).ConfigureAwait(false);
+        _login.Lookup = await connection.Server.Provider.FindAsync(target, connection.Info, cancellationToken).ConfigureAwait(false);
         if (_login.Lookup is IscsiTargetLookup.NotFound or IscsiTargetLookup.Refused)
         {
-            IscsiLog.TargetRefused(_logger, Info, TextParameters.Safe(target), _login.Lookup.ToString());
+            IscsiLog.TargetRefused(connection.Logger, connection.Info, TextParameters.Safe(target), _login.Lookup.ToString());
             return IscsiErrors.LoginStatusOf(_login.Lookup);
         }
 
         if (_login.Tsih != 0)
         {
-            var session = _server.Sessions.Find(_login.Tsih);
+            var session = connection.Server.Sessions.Find(_login.Tsih);
             if (session is null || session.Discovery || session.Isid != _login.Isid
                 || !string.Equals(session.InitiatorName, initiator, StringComparison.OrdinalIgnoreCase)
                 || !string.Equals(session.TargetName, target, StringComparison.OrdinalIgnoreCase))
@@ -342,16 +343,16 @@ internal sealed partial class IscsiConnection
         }
 
         var proof = new IscsiChapProof(name, _login.ChapIdentifier, _login.ChapChallenge, response);
-        var grant = await _server.Provider.ProveAsync(_login.TargetName!, proof, Info, cancellationToken).ConfigureAwait(false);
+        var grant = await connection.Server.Provider.ProveAsync(_login.TargetName!, proof, connection.Info, cancellationToken).ConfigureAwait(false);
         // A challenge is answered once: a second try needs a new login.
         _login.ChapChallenge = [];
         if (grant is null)
         {
-            IscsiLog.ChapFailed(_logger, Info, TextParameters.Safe(_login.TargetName), TextParameters.Safe(name));
+            IscsiLog.ChapFailed(connection.Logger, connection.Info, TextParameters.Safe(_login.TargetName), TextParameters.Safe(name));
             return LoginStatus.AuthenticationFailure;
         }
 
-        if (_login.Tsih != 0 && _server.Sessions.Find(_login.Tsih)?.Grant?.Identity != grant.Identity)
+        if (_login.Tsih != 0 && connection.Server.Sessions.Find(_login.Tsih)?.Grant?.Identity != grant.Identity)
         {
             return LoginStatus.AuthenticationFailure;
         }
@@ -383,19 +384,19 @@ internal sealed partial class IscsiConnection
     /// <summary>The last step of a login: make the session (leading login) or join it.</summary>
     private async ValueTask<LoginStatus> EnterFullFeatureAsync(CancellationToken cancellationToken)
     {
-        Cid = _login.Cid;
+        connection.Cid = _login.Cid;
         if (_login.Tsih != 0)
         {
-            var joined = _server.Sessions.Find(_login.Tsih);
+            var joined = connection.Server.Sessions.Find(_login.Tsih);
             if (joined is null || joined.Ended)
             {
                 return LoginStatus.SessionDoesNotExist;
             }
 
-            Session = joined;
-            if (!joined.TryAdd(this, out var replaced))
+            connection.Session = joined;
+            if (!joined.TryAdd(connection, out var replaced))
             {
-                Session = null;
+                connection.Session = null;
                 return LoginStatus.TooManyConnections;
             }
 
@@ -403,55 +404,40 @@ internal sealed partial class IscsiConnection
             return LoginStatus.Success;
         }
 
-        var tsih = _server.Sessions.NewTsih();
+        var tsih = connection.Server.Sessions.NewTsih();
         if (tsih == 0)
         {
             return LoginStatus.OutOfResources;
         }
 
-        var session = new IscsiSession(tsih, _login.Isid, _login.InitiatorName!, _login.TargetName, _login.Discovery, _login.Parameters.Clone(), _options, _login.CmdSN)
+        var session = new IscsiSession(tsih, _login.Isid, _login.InitiatorName!, _login.TargetName, _login.Discovery, _login.Parameters.Clone(), connection.Options, _login.CmdSN)
         {
             Grant = _login.Grant,
         };
         if (!_login.Discovery)
         {
-            // Session reinstatement (RFC 7143 6.3.5): the same initiator port logging in again replaces its old session.
-            if (_server.Sessions.FindByPort(session.InitiatorName, session.Isid, session.TargetName) is { } old)
+            // connection.Session reinstatement (RFC 7143 6.3.5): the same initiator port logging in again replaces its old session.
+            if (connection.Server.Sessions.FindByPort(session.InitiatorName, session.Isid, session.TargetName) is { } old)
             {
-                await _server.CloseSessionAsync(old, "reinstated by a new login").ConfigureAwait(false);
+                await connection.Server.CloseSessionAsync(old, "reinstated by a new login").ConfigureAwait(false);
             }
 
-            var opened = await _server.Provider.OpenAsync(_login.TargetName!, _login.Grant, Info, cancellationToken).ConfigureAwait(false);
+            var opened = await connection.Server.Provider.OpenAsync(_login.TargetName!, _login.Grant, connection.Info, cancellationToken).ConfigureAwait(false);
             if (!opened.Ok)
             {
-                IscsiLog.TargetRefused(_logger, Info, TextParameters.Safe(_login.TargetName), opened.Message ?? opened.Error.ToString());
+                IscsiLog.TargetRefused(connection.Logger, connection.Info, TextParameters.Safe(_login.TargetName), opened.Message ?? opened.Error.ToString());
                 return IscsiErrors.LoginStatusOf(opened.Error);
             }
 
-            var unit = _server.Sessions.AcquireUnit(_login.TargetName!);
-            session.Unit = new ScsiLogicalUnit(opened.Device!, opened.ReadOnly, unit, _options.MaxTransferLength);
+            var unit = connection.Server.Sessions.AcquireUnit(_login.TargetName!);
+            session.Unit = new ScsiLogicalUnit(opened.Device!, opened.ReadOnly, unit, connection.Options.MaxTransferLength);
             session.UnitState = unit;
         }
 
-        session.TryAdd(this, out _);
-        Session = session;
-        _server.Sessions.Add(session);
+        session.TryAdd(connection, out _);
+        connection.Session = session;
+        connection.Server.Sessions.Add(session);
         return LoginStatus.Success;
-    }
-
-    private void ApplyConnectionParameters()
-    {
-        var settled = _login.Parameters;
-        Parameters = new NegotiatedParameters
-        {
-            HeaderDigest = settled.HeaderDigest,
-            DataDigest = settled.DataDigest,
-            InitiatorMaxRecvDataSegmentLength = settled.InitiatorMaxRecvDataSegmentLength,
-            TargetMaxRecvDataSegmentLength = _options.MaxRecvDataSegmentLength,
-        };
-        _outbox.HeaderDigest = settled.HeaderDigest;
-        _outbox.DataDigest = settled.DataDigest;
-        _fullFeature = true;
     }
 
     private void SendLoginResponse(bool transit, LoginStage current, LoginStage next, byte[] data, LoginStatus status)
@@ -462,19 +448,19 @@ internal sealed partial class IscsiConnection
         bhs[2] = IscsiProtocol.VersionMax;
         bhs[3] = IscsiProtocol.VersionMin;
         _login.IsidBytes.CopyTo(bhs[8..]);
-        Pdu.SetU16(bhs, 14, status == LoginStatus.Success && Session is { } session ? session.Tsih : (ushort)0);
+        Pdu.SetU16(bhs, 14, status == LoginStatus.Success && connection.Session is { } session ? session.Tsih : (ushort)0);
         Pdu.SetInitiatorTaskTag(bhs, _login.Itt);
         bhs[36] = (byte)((ushort)status >> 8);
         bhs[37] = (byte)status;
-        _outbox.Enqueue(bhs, data, StatSequence.Advance);
+        connection.Outbox.Enqueue(bhs, data, StatSequence.Advance);
     }
 
     /// <summary>A Login Response with a failure status; the connection then closes (RFC 7143 6.3.6).</summary>
     private async ValueTask<LoginOutcome> RefuseLoginAsync(LoginStatus status, string reason, CancellationToken cancellationToken)
     {
-        IscsiLog.LoginRefused(_logger, Info, status, reason);
+        IscsiLog.LoginRefused(connection.Logger, connection.Info, status, reason);
         SendLoginResponse(false, _login.Stage, _login.Stage, [], status);
-        await _outbox.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await connection.Outbox.DrainAsync(cancellationToken).ConfigureAwait(false);
         return LoginOutcome.Refused;
     }
 }

@@ -1,219 +1,25 @@
 using System.Buffers;
 using Streamboot.Protocols.Iscsi.Pdus;
 using Streamboot.Protocols.Iscsi.Scsi;
-using Streamboot.Protocols.Iscsi.Sessions;
 
 namespace Streamboot.Protocols.Iscsi.Connections;
 
 /// <summary>
-/// SCSI commands and their data (RFC 7143 4.2.5, 11.3 to 11.8): the Command
-/// PDU and its immediate data, unsolicited and solicited Data-Out (R2T),
-/// Data-In with the status in its last PDU, and the SCSI Response with
-/// sense data and residual counts. A command runs on the receive loop
-/// until something really waits (the device, the socket, data from the
-/// initiator), then continues on its own while the loop goes on reading.
+/// A task's way from its turn to its status (RFC 7143 4.2.5, 11.3 to 11.8):
+/// the logical unit plans it, unsolicited and solicited data-out (R2T) are
+/// taken, the command runs, and the answer goes out as Data-In with the
+/// status in its last PDU, or a SCSI Response with sense data and residual
+/// counts. A task runs on the receive loop until something really waits
+/// (the device, the socket, data from the initiator), then continues on its
+/// own while the loop goes on reading.
 /// </summary>
-internal sealed partial class IscsiConnection
+internal sealed class TaskRunner(IscsiConnection connection)
 {
     /// <summary>The largest Data-In segment sent at once, whatever the initiator accepts (buffers stay pooled sizes).</summary>
     private const int MaxDataInSegment = 256 * 1024;
 
-    private async ValueTask OnScsiCommandAsync(IscsiSession session, int length, CancellationToken cancellationToken)
-    {
-        var immediate = Pdu.Immediate(_bhs);
-        var flags = Pdu.Flags(_bhs);
-        var read = (flags & (byte)ScsiCommandFlags.Read) != 0;
-        var write = (flags & (byte)ScsiCommandFlags.Write) != 0;
-        var expected = Pdu.U32(_bhs, 20);
-        var cmdSN = Pdu.U32(_bhs, 24);
-        if (session.Discovery || session.Unit is null || !ExtendedCdb(out var cdb))
-        {
-            // No SCSI in a discovery session (RFC 7143 4.3), and an extended CDB must be well formed.
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-            Reject(session.Discovery ? RejectReason.ProtocolError : RejectReason.InvalidPduField, _bhs);
-            ConsumeCmdSN(session);
-            return;
-        }
-
-        var settled = session.Parameters;
-        var unsolicited = !write ? 0 : settled.InitialR2T ? length : (int)Math.Min(expected, (uint)settled.FirstBurstLength);
-        if (length > 0 && (!write || !settled.ImmediateData || length > unsolicited || length > settled.FirstBurstLength))
-        {
-            // Immediate data that was not agreed, or more than the first burst: a protocol error.
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-            Reject(RejectReason.ProtocolError, _bhs);
-            ConsumeCmdSN(session);
-            return;
-        }
-
-        var task = new IscsiTask(this, Pdu.InitiatorTaskTag(_bhs), Pdu.Lun(_bhs), cmdSN, immediate, expected, read, write, cdb)
-        {
-            UnsolicitedLength = unsolicited,
-        };
-        if (unsolicited > 0)
-        {
-            task.Buffer = ArrayPool<byte>.Shared.Rent(unsolicited);
-            task.BurstLength = unsolicited;
-            if (length > 0 && !await ReadDataAsync(task.Buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false))
-            {
-                task.ReturnBuffer();
-                Reject(RejectReason.DataDigestError, _bhs);
-                ConsumeCmdSN(session);
-                return;
-            }
-
-            task.BurstReceived = length;
-        }
-
-        var admission = Deliver(session, task, cmdSN, immediate);
-        if (admission is Admission.Ignored or Admission.TooManyImmediate)
-        {
-            task.ReturnBuffer();
-            if (admission == Admission.TooManyImmediate)
-            {
-                Reject(RejectReason.ImmediateCommandReject, _bhs);
-            }
-        }
-    }
-
-    /// <summary>The CDB: the 16 bytes of the BHS, extended by an Extended CDB AHS (RFC 7143 11.3.5, type 1) when there is one.</summary>
-    private bool ExtendedCdb(out byte[] cdb)
-    {
-        if (_ahsLength == 0)
-        {
-            cdb = _bhs.AsSpan(32, 16).ToArray();
-            return true;
-        }
-
-        cdb = [];
-        var ahs = _ahs.AsSpan(0, _ahsLength);
-        while (ahs.Length >= 4)
-        {
-            var length = (ahs[0] << 8) | ahs[1];
-            var size = (3 + length + 3) & ~3;
-            if (size > ahs.Length)
-            {
-                return false;
-            }
-
-            if (ahs[2] == 1 && length > 1)
-            {
-                cdb = [.. _bhs.AsSpan(32, 16), .. ahs.Slice(4, length - 1)];
-            }
-
-            ahs = ahs[size..];
-        }
-
-        if (cdb.Length == 0)
-        {
-            cdb = _bhs.AsSpan(32, 16).ToArray();
-        }
-
-        return true;
-    }
-
-    /// <summary>Data-Out (RFC 7143 11.7): lands in the burst its task is receiving, checked for order, offset and length first.</summary>
-    private async ValueTask OnDataOutAsync(IscsiSession session, int length, CancellationToken cancellationToken)
-    {
-        var itt = Pdu.InitiatorTaskTag(_bhs);
-        var ttt = Pdu.U32(_bhs, 20);
-        var dataSN = Pdu.U32(_bhs, 36);
-        var offset = Pdu.U32(_bhs, 40);
-        var final = Pdu.Final(_bhs);
-        IscsiTask? task;
-        if (ttt == IscsiProtocol.ReservedTag)
-        {
-            task = session.FindTask(itt);
-        }
-        else
-        {
-            lock (_transfers)
-            {
-                task = _transfers.GetValueOrDefault(ttt);
-            }
-        }
-
-        if (task is null || task.Connection != this || task.Itt != itt)
-        {
-            // Data for a task that ended (aborted, or answered early): dropped.
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        Memory<byte> into;
-        lock (task)
-        {
-            SenseData? failure = null;
-            if (task.Aborted || task.DataOutFailure is not null || task.Buffer is null)
-            {
-                into = default;
-            }
-            else if (ttt != task.TransferTag)
-            {
-                failure = new SenseData(SenseKey.AbortedCommand, ttt == IscsiProtocol.ReservedTag ? AdditionalSense.UnexpectedUnsolicitedData : AdditionalSense.DataPhaseError);
-            }
-            else if (dataSN != task.ExpectedDataSN)
-            {
-                failure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.DataPhaseError);
-            }
-            else if (offset != (uint)(task.BurstStart + task.BurstReceived))
-            {
-                failure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.InvalidDataOutBufferOffset);
-            }
-            else if (length > task.BurstLength - task.BurstReceived)
-            {
-                failure = new SenseData(SenseKey.AbortedCommand, ttt == IscsiProtocol.ReservedTag ? AdditionalSense.UnexpectedUnsolicitedData : AdditionalSense.DataPhaseError);
-            }
-
-            if (failure is not null)
-            {
-                IscsiLog.DataOutRefused(_logger, Info, itt, failure.Value.Asc, failure.Value.Ascq);
-                task.DataOutFailure = failure;
-                task.SignalData();
-                into = default;
-            }
-            else
-            {
-                into = task.Buffer is null || task.Aborted || task.DataOutFailure is not null
-                    ? default
-                    : task.Buffer.AsMemory(task.BufferOffset + task.BurstReceived, length);
-            }
-        }
-
-        if (into.Length == 0 && length > 0)
-        {
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        var digestOk = await ReadDataAsync(into, cancellationToken).ConfigureAwait(false);
-        lock (task)
-        {
-            if (!digestOk)
-            {
-                // At ErrorRecoveryLevel 0 a Data-Out that fails its digest ends its task (RFC 7143 7.8).
-                Reject(RejectReason.DataDigestError, _bhs, dataSN);
-                task.DataOutFailure = new SenseData(SenseKey.AbortedCommand, AdditionalSense.ProtocolServiceCrcError);
-            }
-            else
-            {
-                task.BurstReceived += length;
-                task.ExpectedDataSN++;
-                if (final && !task.BurstComplete)
-                {
-                    task.DataOutFailure = new SenseData(SenseKey.AbortedCommand, task.TransferTag == IscsiProtocol.ReservedTag ? AdditionalSense.NotEnoughUnsolicitedData : AdditionalSense.DataPhaseError);
-                }
-            }
-
-            if (task.BurstComplete || task.DataOutFailure is not null)
-            {
-                task.SignalData();
-            }
-        }
-    }
-
     /// <summary>A command's turn has come (CmdSN order): it runs.</summary>
-    public void StartTask(IscsiTask task)
+    public void Start(IscsiTask task)
     {
         task.Delivered = true;
         _ = RunTaskAsync(task);
@@ -221,10 +27,10 @@ internal sealed partial class IscsiConnection
 
     private async Task RunTaskAsync(IscsiTask task)
     {
-        var session = Session!;
+        var session = connection.Session!;
         var unit = session.Unit!;
         var lunExists = Pdu.LunNumber(task.Lun) == 0;
-        var cancellationToken = _stopping?.Token ?? CancellationToken.None;
+        var cancellationToken = connection.StoppingToken;
         try
         {
             if (task.UnsolicitedLength > 0)
@@ -265,11 +71,11 @@ internal sealed partial class IscsiConnection
                     return;
             }
         }
-        catch (Exception e) when (!IsConnectionFailure(e) || e is IOException)
+        catch (Exception e) when (!IscsiConnection.IsConnectionFailure(e) || e is IOException)
         {
             if (!IscsiErrors.IsExpected(e))
             {
-                IscsiLog.CommandFailed(_logger, Info, task.Cdb[0], e);
+                IscsiLog.CommandFailed(connection.Logger, connection.Info, task.Cdb[0], e);
             }
 
             await RespondAsync(task, IscsiErrors.SenseOf(e, task.Write), default).ConfigureAwait(false);
@@ -317,7 +123,7 @@ internal sealed partial class IscsiConnection
         ScsiResult result;
         try
         {
-            result = await unit.ExecuteAsync(task.Cdb, buffer.AsMemory(0, wanted), Session!.Nexus, lunExists, cancellationToken).ConfigureAwait(false);
+            result = await unit.ExecuteAsync(task.Cdb, buffer.AsMemory(0, wanted), connection.Session!.Nexus, lunExists, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -377,11 +183,11 @@ internal sealed partial class IscsiConnection
     /// </summary>
     private async ValueTask<bool> SolicitAsync(IscsiTask task, byte[]? whole, int from, int to, Func<int, ReadOnlyMemory<byte>, ValueTask>? write)
     {
-        var maxBurst = Session!.Parameters.MaxBurstLength;
+        var maxBurst = connection.Session!.Parameters.MaxBurstLength;
         for (var offset = from; offset < to;)
         {
             var burst = Math.Min(to - offset, maxBurst);
-            await _burstSlots.WaitAsync(_stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+            await connection.BurstSlots.WaitAsync(connection.StoppingToken).ConfigureAwait(false);
             byte[]? own = null;
             try
             {
@@ -401,21 +207,21 @@ internal sealed partial class IscsiConnection
                     task.BurstLength = burst;
                     task.BurstReceived = 0;
                     task.ExpectedDataSN = 0;
-                    ttt = NewTransferTag();
+                    ttt = connection.NewTransferTag();
                     task.TransferTag = ttt;
                     r2tsn = task.NextR2TSN++;
                 }
 
-                lock (_transfers)
+                lock (connection.Transfers)
                 {
-                    _transfers[ttt] = task;
+                    connection.Transfers[ttt] = task;
                 }
 
                 SendReadyToTransfer(task, ttt, r2tsn, offset, burst);
                 await task.WaitForDataAsync().ConfigureAwait(false);
-                lock (_transfers)
+                lock (connection.Transfers)
                 {
-                    _transfers.Remove(ttt);
+                    connection.Transfers.Remove(ttt);
                 }
 
                 lock (task)
@@ -443,7 +249,7 @@ internal sealed partial class IscsiConnection
                     ArrayPool<byte>.Shared.Return(own);
                 }
 
-                _burstSlots.Release();
+                connection.BurstSlots.Release();
             }
         }
 
@@ -460,8 +266,8 @@ internal sealed partial class IscsiConnection
         Pdu.SetU32(bhs, 36, r2tsn);
         Pdu.SetU32(bhs, 40, (uint)offset);
         Pdu.SetU32(bhs, 44, (uint)length);
-        _outbox.Enqueue(bhs, default, StatSequence.Peek);
-        _outbox.Flush();
+        connection.Outbox.Enqueue(bhs, default, StatSequence.Peek);
+        connection.Outbox.Flush();
     }
 
     /// <summary>
@@ -494,7 +300,7 @@ internal sealed partial class IscsiConnection
             return;
         }
 
-        var chunk = Math.Min(Parameters.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment);
+        var chunk = Math.Min(connection.Parameters.InitiatorMaxRecvDataSegmentLength, MaxDataInSegment);
         uint dataSN = 0;
         for (var offset = 0; offset < transfer;)
         {
@@ -508,18 +314,18 @@ internal sealed partial class IscsiConnection
             }
             else
             {
-                await _outbox.WaitForRoomAsync(_stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                await connection.Outbox.WaitForRoomAsync(connection.StoppingToken).ConfigureAwait(false);
                 owner = ArrayPool<byte>.Shared.Rent(length);
                 try
                 {
-                    await Session!.Unit!.ReadAsync(result.ReadOffset + offset, owner.AsMemory(0, length), _stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                    await connection.Session!.Unit!.ReadAsync(result.ReadOffset + offset, owner.AsMemory(0, length), connection.StoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     ArrayPool<byte>.Shared.Return(owner);
                     if (!IscsiErrors.IsExpected(e))
                     {
-                        IscsiLog.CommandFailed(_logger, Info, task.Cdb[0], e);
+                        IscsiLog.CommandFailed(connection.Logger, connection.Info, task.Cdb[0], e);
                     }
 
                     SendResponse(task, IscsiErrors.SenseOf(e, writing: false), default, dataSN);
@@ -563,14 +369,14 @@ internal sealed partial class IscsiConnection
         {
             bhs[3] = (byte)ScsiStatus.Good;
             Pdu.SetU32(bhs, 44, final.Count);
-            Session!.Complete(task);
-            _outbox.Enqueue(bhs, data, StatSequence.Advance, owner);
-            _outbox.Flush();
+            connection.Session!.Complete(task);
+            connection.Outbox.Enqueue(bhs, data, StatSequence.Advance, owner);
+            connection.Outbox.Flush();
             task.MarkFinished();
             return;
         }
 
-        _outbox.Enqueue(bhs, data, StatSequence.None, owner);
+        connection.Outbox.Enqueue(bhs, data, StatSequence.None, owner);
     }
 
     private void SendResponse(IscsiTask task, ScsiResult result, Residual residual, uint dataInCount)
@@ -592,20 +398,17 @@ internal sealed partial class IscsiConnection
         Pdu.SetInitiatorTaskTag(bhs, task.Itt);
         Pdu.SetU32(bhs, 36, dataInCount + task.NextR2TSN);
         Pdu.SetU32(bhs, 44, residual.Count);
-        Session!.Complete(task);
-        _outbox.Enqueue(bhs, data, StatSequence.Advance);
-        _outbox.Flush();
+        connection.Session!.Complete(task);
+        connection.Outbox.Enqueue(bhs, data, StatSequence.Advance);
+        connection.Outbox.Flush();
         task.MarkFinished();
     }
 
     /// <summary>A task that ends without a response (aborted): its tag and window slot are freed.</summary>
     private void Finish(IscsiTask task)
     {
-        Session?.Complete(task);
+        connection.Session?.Complete(task);
         task.MarkFinished();
-        _outbox.Flush();
+        connection.Outbox.Flush();
     }
-
-    /// <summary>The residual flags and count of a response (RFC 7143 11.4.5).</summary>
-    private readonly record struct Residual(ResponseFlags Flags, uint Count);
 }

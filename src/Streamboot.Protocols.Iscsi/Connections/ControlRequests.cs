@@ -7,138 +7,39 @@ using Streamboot.Protocols.Iscsi.Sessions;
 namespace Streamboot.Protocols.Iscsi.Connections;
 
 /// <summary>
-/// The full feature phase's receive loop and its control PDUs: NOP-Out
-/// (11.18), Text (11.10, SendTargets), Logout (11.14), Task Management
-/// (11.5) and SNACK (11.16, not at ErrorRecoveryLevel 0).
+/// The control PDUs of the full feature phase: NOP-Out (RFC 7143 11.18),
+/// Text with SendTargets (11.10, appendix C), Logout (11.14) and task
+/// management (11.5). Each is answered in CmdSN order unless immediate.
 /// </summary>
-internal sealed partial class IscsiConnection
+internal sealed class ControlRequests(IscsiConnection connection)
 {
     private readonly List<byte> _textPending = [];
     private byte[]? _textRest;
     private uint _textRestTag = IscsiProtocol.ReservedTag;
 
-    private async Task FullFeatureAsync(CancellationToken cancellationToken)
+    public async ValueTask OnNopOutAsync(IscsiSession session, int length, CancellationToken cancellationToken)
     {
-        var session = Session!;
-        while (!_loggedOut)
-        {
-            if (!await ReadHeaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                return;
-            }
-
-            var opcode = Pdu.Opcode(_bhs);
-            var length = Pdu.DataSegmentLength(_bhs);
-            if (length > Parameters.TargetMaxRecvDataSegmentLength)
-            {
-                // Beyond our MaxRecvDataSegmentLength (RFC 7143 13.12): a protocol error. The data is
-                // read and dropped (bounded: nothing is kept), the PDU rejected, its CmdSN used up.
-                await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                Reject(RejectReason.ProtocolError, _bhs);
-                ConsumeCmdSN(session);
-                continue;
-            }
-
-            switch (opcode)
-            {
-                case IscsiOpcode.ScsiCommand:
-                    await OnScsiCommandAsync(session, length, cancellationToken).ConfigureAwait(false);
-                    break;
-                case IscsiOpcode.DataOut:
-                    await OnDataOutAsync(session, length, cancellationToken).ConfigureAwait(false);
-                    break;
-                case IscsiOpcode.NopOut:
-                    await OnNopOutAsync(session, length, cancellationToken).ConfigureAwait(false);
-                    break;
-                case IscsiOpcode.TextRequest:
-                    await OnTextAsync(session, length, cancellationToken).ConfigureAwait(false);
-                    break;
-                case IscsiOpcode.TaskManagementRequest:
-                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                    OnTaskManagement(session);
-                    break;
-                case IscsiOpcode.LogoutRequest:
-                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                    OnLogout(session);
-                    break;
-                case IscsiOpcode.SnackRequest:
-                    // ErrorRecoveryLevel 0 has no SNACK (RFC 7143 11.16).
-                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                    Reject(RejectReason.ProtocolError, _bhs);
-                    break;
-                case IscsiOpcode.LoginRequest:
-                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                    Reject(RejectReason.ProtocolError, _bhs);
-                    break;
-                default:
-                    await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-                    Reject(RejectReason.CommandNotSupported, _bhs);
-                    ConsumeCmdSN(session);
-                    break;
-            }
-        }
-
-        // The Logout Response goes out before the close.
-        await _outbox.DrainAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>A rejected PDU that carried a CmdSN still uses it up, or every later command would wait for it.</summary>
-    private void ConsumeCmdSN(IscsiSession session)
-    {
-        var opcode = Pdu.Opcode(_bhs);
-        if (opcode is IscsiOpcode.DataOut or IscsiOpcode.SnackRequest || Pdu.Immediate(_bhs))
-        {
-            return;
-        }
-
-        Deliver(session, new Ignored(), Pdu.U32(_bhs, 24), immediate: false);
-    }
-
-    /// <summary>Admits a sequenced PDU and delivers whatever is now in order.</summary>
-    private Admission Deliver(IscsiSession session, ISequenced work, uint cmdSN, bool immediate)
-    {
-        _deliver.Clear();
-        var admission = session.Admit(work, cmdSN, immediate, _deliver);
-        if (admission == Admission.Ignored)
-        {
-            IscsiLog.CmdSNIgnored(_logger, Info, cmdSN, session.Window.ExpCmdSN, session.Window.MaxCmdSN);
-        }
-
-        foreach (var next in _deliver)
-        {
-            next.Deliver();
-        }
-
-        _deliver.Clear();
-        return admission;
-    }
-
-    private async ValueTask OnNopOutAsync(IscsiSession session, int length, CancellationToken cancellationToken)
-    {
-        var itt = Pdu.InitiatorTaskTag(_bhs);
-        var ttt = Pdu.U32(_bhs, 20);
+        var itt = Pdu.InitiatorTaskTag(connection.Bhs);
+        var ttt = Pdu.U32(connection.Bhs, 20);
         if (itt == IscsiProtocol.ReservedTag)
         {
             // The answer to our ping (or a bare ping that wants no answer).
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
-            if (ttt != IscsiProtocol.ReservedTag && ttt == Volatile.Read(ref _pingTag))
-            {
-                Volatile.Write(ref _pingTag, IscsiProtocol.ReservedTag);
-            }
+            await connection.SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            connection.PingAnswered(ttt);
 
             return;
         }
 
-        var data = length > 0 ? await ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false) : null;
+        var data = length > 0 ? await connection.ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false) : null;
         if (length > 0 && data is null)
         {
-            Reject(RejectReason.DataDigestError, _bhs);
+            connection.Reject(RejectReason.DataDigestError, connection.Bhs);
             return;
         }
 
-        var lun = Pdu.Lun(_bhs);
-        var ping = new NopReply(this, itt, lun, data, length);
-        if (Deliver(session, ping, Pdu.U32(_bhs, 24), Pdu.Immediate(_bhs)) is Admission.Ignored or Admission.TooManyImmediate)
+        var lun = Pdu.Lun(connection.Bhs);
+        var ping = new NopReply(connection, itt, lun, data, length);
+        if (connection.Deliver(session, ping, Pdu.U32(connection.Bhs, 24), Pdu.Immediate(connection.Bhs)) is Admission.Ignored or Admission.TooManyImmediate)
         {
             ping.Drop();
         }
@@ -153,8 +54,8 @@ internal sealed partial class IscsiConnection
             Pdu.SetLun(bhs, lun);
             Pdu.SetInitiatorTaskTag(bhs, itt);
             Pdu.SetU32(bhs, 20, IscsiProtocol.ReservedTag);
-            connection._outbox.Enqueue(bhs, data is null ? default : data.AsMemory(0, length), StatSequence.Advance, data);
-            connection._outbox.Flush();
+            connection.Outbox.Enqueue(bhs, data is null ? default : data.AsMemory(0, length), StatSequence.Advance, data);
+            connection.Outbox.Flush();
         }
 
         public void Drop()
@@ -166,33 +67,26 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private sealed class Ignored : ISequenced
+    public async ValueTask OnTextAsync(IscsiSession session, int length, CancellationToken cancellationToken)
     {
-        public void Deliver()
-        {
-        }
-    }
-
-    private async ValueTask OnTextAsync(IscsiSession session, int length, CancellationToken cancellationToken)
-    {
-        var flags = Pdu.Flags(_bhs);
+        var flags = Pdu.Flags(connection.Bhs);
         var more = (flags & 0x40) != 0;
-        var itt = Pdu.InitiatorTaskTag(_bhs);
-        var ttt = Pdu.U32(_bhs, 20);
-        var header = _bhs.ToArray();
-        if (_textPending.Count + length > _options.MaxTextLength)
+        var itt = Pdu.InitiatorTaskTag(connection.Bhs);
+        var ttt = Pdu.U32(connection.Bhs, 20);
+        var header = connection.Bhs.ToArray();
+        if (_textPending.Count + length > connection.Options.MaxTextLength)
         {
-            await SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
+            await connection.SkipDataAsync(length, cancellationToken).ConfigureAwait(false);
             _textPending.Clear();
-            Reject(RejectReason.ProtocolError, header);
-            ConsumeCmdSN(session);
+            connection.Reject(RejectReason.ProtocolError, header);
+            connection.ConsumeCmdSN(session);
             return;
         }
 
-        var data = await ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false);
+        var data = await connection.ReadPooledDataAsync(length, cancellationToken).ConfigureAwait(false);
         if (data is null)
         {
-            Reject(RejectReason.DataDigestError, header);
+            connection.Reject(RejectReason.DataDigestError, header);
             return;
         }
 
@@ -210,12 +104,12 @@ internal sealed partial class IscsiConnection
         }
 
         var work = new TextReply(this, session, header, keys, more, itt, ttt);
-        Deliver(session, work, Pdu.U32(header, 24), Pdu.Immediate(header));
+        connection.Deliver(session, work, Pdu.U32(header, 24), Pdu.Immediate(header));
     }
 
-    private sealed class TextReply(IscsiConnection connection, IscsiSession session, byte[] header, byte[] keys, bool more, uint itt, uint ttt) : ISequenced
+    private sealed class TextReply(ControlRequests control, IscsiSession session, byte[] header, byte[] keys, bool more, uint itt, uint ttt) : ISequenced
     {
-        public void Deliver() => _ = connection.AnswerTextAsync(session, header, keys, more, itt, ttt);
+        public void Deliver() => _ = control.AnswerTextAsync(session, header, keys, more, itt, ttt);
     }
 
     private async Task AnswerTextAsync(IscsiSession session, byte[] header, byte[] bytes, bool more, uint itt, uint ttt)
@@ -226,7 +120,7 @@ internal sealed partial class IscsiConnection
             // The initiator asks for the rest of a long answer (RFC 7143 11.10.4).
             if (ttt != _textRestTag || _textRest is null)
             {
-                Reject(RejectReason.InvalidPduField, header);
+                connection.Reject(RejectReason.InvalidPduField, header);
                 return;
             }
 
@@ -242,7 +136,7 @@ internal sealed partial class IscsiConnection
         {
             if (!TextParameters.TryParse(bytes, out var keys, out _))
             {
-                Reject(RejectReason.ProtocolError, header);
+                connection.Reject(RejectReason.ProtocolError, header);
                 return;
             }
 
@@ -252,17 +146,17 @@ internal sealed partial class IscsiConnection
                 await SendTargetsAsync(session, which, result).ConfigureAwait(false);
             }
 
-            var settled = Parameters.Clone();
-            ParameterNegotiation.Negotiate(keys, result, settled, _options, session.Discovery, out _);
+            var settled = connection.Parameters.Clone();
+            ParameterNegotiation.Negotiate(keys, result, settled, connection.Options, session.Discovery, out _);
             // Only what concerns this side may change now: how much the initiator takes per PDU.
-            Parameters.InitiatorMaxRecvDataSegmentLength = settled.InitiatorMaxRecvDataSegmentLength;
+            connection.Parameters.InitiatorMaxRecvDataSegmentLength = settled.InitiatorMaxRecvDataSegmentLength;
             answer = result.ToBytes();
         }
 
-        var limit = Parameters.InitiatorMaxRecvDataSegmentLength;
+        var limit = connection.Parameters.InitiatorMaxRecvDataSegmentLength;
         if (answer.Length > limit)
         {
-            _textRestTag = NewTransferTag();
+            _textRestTag = connection.NewTransferTag();
             _textRest = answer[limit..];
             SendText(itt, _textRestTag, answer[..limit], final: false, more: true);
             return;
@@ -277,8 +171,8 @@ internal sealed partial class IscsiConnection
         Pdu.Begin(bhs, IscsiOpcode.TextResponse, (byte)((final ? 0x80 : 0) | (more ? 0x40 : 0)), data.Length);
         Pdu.SetInitiatorTaskTag(bhs, itt);
         Pdu.SetU32(bhs, 20, ttt);
-        _outbox.Enqueue(bhs, data, StatSequence.Advance);
-        _outbox.Flush();
+        connection.Outbox.Enqueue(bhs, data, StatSequence.Advance);
+        connection.Outbox.Flush();
     }
 
     /// <summary>SendTargets (RFC 7143 appendix C): every target a discovery session may see, or this session's own.</summary>
@@ -289,11 +183,11 @@ internal sealed partial class IscsiConnection
         {
             try
             {
-                names = await _server.Provider.ListTargetsAsync(Info, _stopping?.Token ?? CancellationToken.None).ConfigureAwait(false);
+                names = await connection.Server.Provider.ListTargetsAsync(connection.Info, connection.StoppingToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                IscsiLog.Unexpected(_logger, Info, e);
+                IscsiLog.Unexpected(connection.Logger, connection.Info, e);
                 names = [];
             }
         }
@@ -306,7 +200,7 @@ internal sealed partial class IscsiConnection
             names = [];
         }
 
-        var address = Info.LocalEndPoint is IPEndPoint local
+        var address = connection.Info.LocalEndPoint is IPEndPoint local
             ? (local.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !local.Address.IsIPv4MappedToIPv6 ? $"[{local.Address}]" : (local.Address.IsIPv4MappedToIPv6 ? local.Address.MapToIPv4() : local.Address).ToString()) + ":" + local.Port
             : null;
         foreach (var name in names)
@@ -319,15 +213,15 @@ internal sealed partial class IscsiConnection
         }
     }
 
-    private void OnLogout(IscsiSession session)
+    public void OnLogout(IscsiSession session)
     {
-        var header = _bhs.ToArray();
-        Deliver(session, new LogoutReply(this, session, header), Pdu.U32(header, 24), Pdu.Immediate(header));
+        var header = connection.Bhs.ToArray();
+        connection.Deliver(session, new LogoutReply(this, session, header), Pdu.U32(header, 24), Pdu.Immediate(header));
     }
 
-    private sealed class LogoutReply(IscsiConnection connection, IscsiSession session, byte[] header) : ISequenced
+    private sealed class LogoutReply(ControlRequests control, IscsiSession session, byte[] header) : ISequenced
     {
-        public void Deliver() => connection.AnswerLogout(session, header);
+        public void Deliver() => control.AnswerLogout(session, header);
     }
 
     private void AnswerLogout(IscsiSession session, byte[] header)
@@ -338,18 +232,18 @@ internal sealed partial class IscsiConnection
         switch (reason)
         {
             case LogoutReason.CloseSession:
-                _loggedOut = true;
+                connection.LoggedOut = true;
                 foreach (var other in session.Connections)
                 {
-                    if (other != this)
+                    if (other != connection)
                     {
                         other.Stop();
                     }
                 }
 
                 break;
-            case LogoutReason.CloseConnection when cid == Cid:
-                _loggedOut = true;
+            case LogoutReason.CloseConnection when cid == connection.Cid:
+                connection.LoggedOut = true;
                 break;
             case LogoutReason.CloseConnection:
                 var target = session.Connections.FirstOrDefault(c => c.Cid == cid);
@@ -372,23 +266,23 @@ internal sealed partial class IscsiConnection
         Pdu.Begin(bhs, IscsiOpcode.LogoutResponse, IscsiProtocol.FinalBit, 0);
         bhs[2] = (byte)response;
         Pdu.SetInitiatorTaskTag(bhs, Pdu.InitiatorTaskTag(header));
-        _outbox.Enqueue(bhs, default, StatSequence.Advance);
-        _outbox.Flush();
-        if (_loggedOut)
+        connection.Outbox.Enqueue(bhs, default, StatSequence.Advance);
+        connection.Outbox.Flush();
+        if (connection.LoggedOut)
         {
-            IscsiLog.LoggedOut(_logger, Info, reason.ToString());
+            IscsiLog.LoggedOut(connection.Logger, connection.Info, reason.ToString());
         }
     }
 
-    private void OnTaskManagement(IscsiSession session)
+    public void OnTaskManagement(IscsiSession session)
     {
-        var header = _bhs.ToArray();
-        Deliver(session, new TaskManagementReply(this, session, header), Pdu.U32(header, 24), Pdu.Immediate(header));
+        var header = connection.Bhs.ToArray();
+        connection.Deliver(session, new TaskManagementReply(this, session, header), Pdu.U32(header, 24), Pdu.Immediate(header));
     }
 
-    private sealed class TaskManagementReply(IscsiConnection connection, IscsiSession session, byte[] header) : ISequenced
+    private sealed class TaskManagementReply(ControlRequests control, IscsiSession session, byte[] header) : ISequenced
     {
-        public void Deliver() => _ = connection.AnswerTaskManagementAsync(session, header);
+        public void Deliver() => _ = control.AnswerTaskManagementAsync(session, header);
     }
 
     /// <summary>
@@ -442,7 +336,7 @@ internal sealed partial class IscsiConnection
                     }
 
                     // Every session of the target: its one logical unit is reset.
-                    foreach (var other in _server.Sessions.All())
+                    foreach (var other in connection.Server.Sessions.All())
                     {
                         if (!other.Discovery && string.Equals(other.TargetName, session.TargetName, StringComparison.OrdinalIgnoreCase))
                         {
@@ -480,12 +374,12 @@ internal sealed partial class IscsiConnection
             response = TaskManagementResponse.FunctionRejected;
         }
 
-        IscsiLog.TaskManagement(_logger, Info, function, affected.Count, response);
+        IscsiLog.TaskManagement(connection.Logger, connection.Info, function, affected.Count, response);
         Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
         Pdu.Begin(bhs, IscsiOpcode.TaskManagementResponse, IscsiProtocol.FinalBit, 0);
         bhs[2] = (byte)response;
         Pdu.SetInitiatorTaskTag(bhs, Pdu.InitiatorTaskTag(header));
-        _outbox.Enqueue(bhs, default, StatSequence.Advance);
-        _outbox.Flush();
+        connection.Outbox.Enqueue(bhs, default, StatSequence.Advance);
+        connection.Outbox.Flush();
     }
 }
