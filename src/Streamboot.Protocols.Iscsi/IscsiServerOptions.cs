@@ -16,6 +16,13 @@ public sealed class IscsiServerOptions
     /// <summary>A connection must finish its login (reach full feature phase) within this time.</summary>
     public TimeSpan LoginTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// A failed authentication is answered this much later: with
+    /// <see cref="MaxLoginsPerAddress"/> it holds one address to a few guesses
+    /// a second (each guess also costs the session layer a look-up).
+    /// </summary>
+    public TimeSpan FailedLoginDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Bytes of login or text keys one request may carry over its continued PDUs.</summary>
     public int MaxTextLength { get; init; } = 64 * 1024;
 
@@ -96,6 +103,7 @@ public sealed class IscsiServerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxQueuedReplyBytes, 64 * 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveBufferSize, 4096);
         ArgumentOutOfRangeException.ThrowIfNegative(NopInterval.Ticks);
+        ArgumentOutOfRangeException.ThrowIfNegative(FailedLoginDelay.Ticks);
         ArgumentOutOfRangeException.ThrowIfLessThan(NopTimeout, TimeSpan.FromSeconds(1));
     }
 }

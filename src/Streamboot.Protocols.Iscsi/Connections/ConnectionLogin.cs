@@ -459,6 +459,12 @@ internal sealed class ConnectionLogin(IscsiConnection connection)
     private async ValueTask<LoginOutcome> RefuseLoginAsync(LoginStatus status, string reason, CancellationToken cancellationToken)
     {
         IscsiLog.LoginRefused(connection.Logger, connection.Info, status, reason);
+        if (status == LoginStatus.AuthenticationFailure && connection.Options.FailedLoginDelay > TimeSpan.Zero)
+        {
+            // Guessing secrets is slow: the connection, still counted as logging in, waits.
+            await Task.Delay(connection.Options.FailedLoginDelay, cancellationToken).ConfigureAwait(false);
+        }
+
         SendLoginResponse(false, _login.Stage, _login.Stage, [], status);
         await connection.Outbox.DrainAsync(cancellationToken).ConfigureAwait(false);
         return LoginOutcome.Refused;

@@ -42,6 +42,9 @@ public sealed class StreambootOptions
     /// <summary>iSCSI: connections still logging in from one address (a login flood from one host is cut off).</summary>
     public int IscsiMaxLoginsPerAddress { get; set; } = 16;
 
+    /// <summary>iSCSI: milliseconds a failed authentication waits before it is answered (guessing CHAP secrets is slow).</summary>
+    public int IscsiFailedLoginDelayMilliseconds { get; set; } = 1000;
+
     /// <summary>iSCSI: seconds a connection has to finish its login.</summary>
     public int IscsiLoginTimeoutSeconds { get; set; } = 15;
 
