@@ -15,6 +15,10 @@ packages=(
   python3-libnbd  # nbdsh: scripted NBD client
   nbdkit       # the NBD server Streamboot is measured against
   fio          # I/O load generator with an nbd engine
+  libiscsi-bin # iscsi-ls, iscsi-inq, iscsi-readcapacity16, iscsi-swp, iscsi-perf, iscsi-test-cu: iSCSI initiators and conformance
+  tgt          # tgtd: the iSCSI target Streamboot's is measured and checked against
+  open-iscsi   # iscsistart: the test OS's initramfs takes its root over from the iBFT, as Windows does
+  qemu-block-extra # qemu's libiscsi driver: qemu-io reads and writes iSCSI targets
   curl         # HTTP client; also a TFTP client (tftp://) for the TFTP suite
   xorriso         # streamboot bootstrap writes its ISO with it
   isolinux        # the bootstrap ISO's boot loader

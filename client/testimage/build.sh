@@ -10,6 +10,11 @@
 #                      initrd (for iPXE sanboot: the BIOS boots the disk
 #                      itself), p2 ext4 root with a busybox userland
 #   OUTDIR/cmdline     kernel parameters for a network boot of the disk
+#   OUTDIR/disk-iscsi.img  the same disk whose boot loader starts the kernel
+#                      with iscsi_auto: the initramfs (open-iscsi's
+#                      initramfs-tools scripts, iscsistart -b) takes the
+#                      disk iPXE SAN-booted over from the iBFT, as Windows
+#                      does, and mounts its root from there
 #
 # The test OS's init prints one line the tests wait for,
 #   STREAMBOOT-TEST-OS up: hostname=... machine-id=... root=... cache=...
@@ -43,6 +48,7 @@ need /bin/busybox busybox-static
 need nbd-client nbd-client
 need zstd zstd
 need cc gcc
+need iscsistart open-iscsi
 
 kver="${STREAMBOOT_TEST_KERNEL:-$(cd /lib/modules && ls | sort -V | tail -n 1)}"
 kernel="/boot/vmlinuz-$kver"
@@ -52,7 +58,7 @@ file /bin/busybox 2>/dev/null | grep -q "statically linked" || [[ ! -x /usr/bin/
 
 # Up to date when every output is newer than every input.
 inputs=("$here" "$client/lib" "$client/initramfs-tools" "$client/nbd/streamboot-nbd.c" "$kernel" /bin/busybox "$(command -v nbd-client)")
-outputs=("$out/vmlinuz" "$out/initrd.img" "$out/disk.img" "$out/cmdline")
+outputs=("$out/vmlinuz" "$out/initrd.img" "$out/disk.img" "$out/disk-iscsi.img" "$out/cmdline")
 exec 9>"$out/.lock"
 flock 9
 fresh=1
@@ -112,6 +118,9 @@ for f in lib/streamboot/streamboot-lib.sh sbin/nbd-client sbin/streamboot-nbd sc
 done
 grep -q '/nbd.ko' <<<"$listing" || die "the initramfs lacks nbd.ko"
 grep -q '/overlay.ko' <<<"$listing" || die "the initramfs lacks overlay.ko"
+# open-iscsi's hook: the iBFT hand-over of disk-iscsi.img.
+grep -qx 'sbin/iscsistart' <<<"$listing" || die "the initramfs lacks iscsistart: apt-get install open-iscsi"
+grep -q '/iscsi_ibft.ko' <<<"$listing" || die "the initramfs lacks iscsi_ibft.ko"
 rm -rf "$work/x"
 cp "$kernel" "$work/vmlinuz"
 
@@ -179,10 +188,18 @@ LABEL streamboot
   APPEND console=ttyS0 boot=streamboot
 EOF
 # Hidden sectors (-h) tell the boot sector where its partition starts.
-mkfs.fat -F 16 -n STREAMBOOT -i 5b007e57 -h "$boot_start" -C "$work/boot.img" $((boot_mib * 1024)) >/dev/null
 export MTOOLS_SKIP_CHECK=1
-mcopy -m -i "$work/boot.img" "$work/vmlinuz" "$work/initrd.img" "$work/syslinux.cfg" ::/
-syslinux --install "$work/boot.img"
+bootfs() { # IMAGE CONFIG
+	mkfs.fat -F 16 -n STREAMBOOT -i 5b007e57 -h "$boot_start" -C "$1" $((boot_mib * 1024)) >/dev/null
+	cp "$2" "$work/cfg/syslinux.cfg"
+	mcopy -m -i "$1" "$work/vmlinuz" "$work/initrd.img" "$work/cfg/syslinux.cfg" ::/
+	syslinux --install "$1"
+}
+mkdir -p "$work/cfg"
+bootfs "$work/boot.img" "$work/syslinux.cfg"
+# The iSCSI disk's kernel finds its disk in the iBFT (iscsi_auto: iscsistart -N, then -b) and its root on it.
+sed 's|APPEND console=ttyS0 boot=streamboot|APPEND console=ttyS0 iscsi_auto root=/dev/sda2 rootdelay=30|' "$work/syslinux.cfg" >"$work/syslinux-iscsi.cfg"
+bootfs "$work/boot-iscsi.img" "$work/syslinux-iscsi.cfg"
 mke2fs -q -t ext4 -L testos-root -U 5b007e57-0000-4000-8000-000000000002 \
 	-E hash_seed=5b007e57-0000-4000-8000-000000000003,root_owner=0:0 \
 	-d "$root" "$work/root.img" "${root_mib}M" >/dev/null
@@ -198,9 +215,11 @@ EOF
 dd if=/usr/lib/syslinux/mbr/mbr.bin of="$disk" bs=440 count=1 conv=notrunc status=none
 dd if="$work/boot.img" of="$disk" bs=1M seek=$((boot_start * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
 dd if="$work/root.img" of="$disk" bs=1M seek=$((root_start * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
+cp --sparse=always "$disk" "$work/disk-iscsi.img"
+dd if="$work/boot-iscsi.img" of="$work/disk-iscsi.img" bs=1M seek=$((boot_start * 512)) oflag=seek_bytes conv=notrunc,sparse status=none
 
 echo "console=ttyS0 root=/dev/nbd0p2" >"$work/cmdline"
-for f in vmlinuz initrd.img disk.img cmdline; do
+for f in vmlinuz initrd.img disk.img disk-iscsi.img cmdline; do
 	mv -f "$work/$f" "$out/$f"
 done
 echo "build.sh: built $out (initrd $(($(sizeof "$out/initrd.img") / 1024)) KiB, disk $((boot_mib + root_mib + 1)) MiB)"

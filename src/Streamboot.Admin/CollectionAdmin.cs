@@ -166,6 +166,16 @@ public sealed class CollectionAdmin(AdminSite site)
             return AdminError.Invalid($"{patternError}; give one with --pattern");
         }
 
+        if (changes.BootProtocol is { } protocolText)
+        {
+            if (!BootProtocols.TryParse(protocolText, out var protocol))
+            {
+                return AdminError.Invalid(BootProtocols.Invalid(protocolText));
+            }
+
+            collection.BootProtocol = protocol;
+        }
+
         if (changes.UnknownDevicePolicy is not null)
         {
             if (!KebabCase.TryParse<UnknownDevicePolicy>(changes.UnknownDevicePolicy, out var policy))
@@ -204,5 +214,5 @@ public sealed class CollectionAdmin(AdminSite site)
     }
 
     private static CollectionView ToView(Collection c, string? defaultVDisk, int devices) =>
-        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt);
+        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt, c.BootProtocol);
 }

@@ -12,4 +12,5 @@ public sealed record CollectionChanges(
     string? NamingPattern = null,
     string? UnknownDevicePolicy = null,
     string? DefaultVDisk = null,
-    bool? ReceivesUnknown = null);
+    bool? ReceivesUnknown = null,
+    string? BootProtocol = null);

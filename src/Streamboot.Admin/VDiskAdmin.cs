@@ -331,6 +331,16 @@ public sealed class VDiskAdmin(AdminSite site)
             vdisk.AnonymousReads = anonymous;
         }
 
+        if (changes.BootProtocol is { } protocolText)
+        {
+            if (!BootProtocols.TryParse(protocolText, out var protocol))
+            {
+                return AdminError.Invalid(BootProtocols.Invalid(protocolText));
+            }
+
+            vdisk.BootProtocol = protocol;
+        }
+
         site.Audit(db, "vdisk.set", vdisk.Name, changes);
         if (await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } error)
         {
@@ -419,5 +429,6 @@ public sealed class VDiskAdmin(AdminSite site)
         [.. v.Versions.OrderBy(x => x.Number).Select(x => new VDiskVersionView(x.Number, x.Stage, x.Format, x.FileName, x.Description, x.CreatedAt))],
         [.. v.Assignments.Select(a => a.Device?.Name ?? "").Order(StringComparer.OrdinalIgnoreCase)],
         v.CreatedAt,
-        v.AnonymousReads);
+        v.AnonymousReads,
+        v.BootProtocol);
 }

@@ -44,6 +44,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<GuestOsFamily>().HaveConversion<KebabEnumConverter<GuestOsFamily>>();
         configurationBuilder.Properties<VmFirmware>().HaveConversion<KebabEnumConverter<VmFirmware>>();
         configurationBuilder.Properties<VmNetworkMode>().HaveConversion<KebabEnumConverter<VmNetworkMode>>();
+        configurationBuilder.Properties<BootProtocol>().HaveConversion<KebabEnumConverter<BootProtocol>>();
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 

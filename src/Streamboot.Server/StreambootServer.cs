@@ -16,6 +16,7 @@ using Streamboot.Sessions;
 using Streamboot.Sessions.Profiles;
 using Streamboot.Server.Health;
 using Streamboot.Server.Http;
+using Streamboot.Server.Iscsi;
 using Streamboot.Server.Nbd;
 using Streamboot.Server.Network;
 using Streamboot.Server.Streaming;
@@ -65,6 +66,8 @@ public static class StreambootServer
             IdleTimeout = TimeSpan.FromSeconds(Math.Max(1, options.HttpDiskIdleSeconds)),
         });
         builder.Services.AddHostedService<NbdService>();
+        builder.Services.AddSingleton(sp => new SiteIscsiTargets(sp.GetRequiredService<IBootSessions>(), options.IscsiBaseName));
+        builder.Services.AddHostedService<IscsiService>();
         builder.Services.AddSingleton<SiteDhcpStore>();
         builder.Services.AddHostedService<TftpService>();
         builder.Services.AddHostedService<DhcpService>();

@@ -40,6 +40,16 @@ public interface IBootSessions
 
     /// <summary>The views anyone may open (an NBD export listing).</summary>
     Task<IReadOnlyList<(string Name, string? Description)>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For challenge-response logins (iSCSI CHAP), where the client proves it
+    /// holds a key without sending it: the key of one of the device's boots
+    /// of the vDisk that <paramref name="proves"/> accepts. Every candidate is
+    /// tried (no early exit, so the time taken says nothing about which
+    /// matched); the device must exist, be enabled and be assigned the vDisk.
+    /// The key is then opened as <c>VDISK/DEVICE/KEY</c>. Keys are never logged.
+    /// </summary>
+    Task<SessionResult<string>> ProveKeyAsync(string vdisk, string device, Func<string, bool> proves, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A client asks for a vDisk's kernel or initrd, with the key its boot script gave it.</summary>

@@ -201,6 +201,17 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     public Task<IReadOnlyList<(string Name, string? Description)>> ListAsync(CancellationToken cancellationToken = default) =>
         _resolver.ListAsync(cancellationToken);
 
+    public async Task<SessionResult<string>> ProveKeyAsync(string vdisk, string device, Func<string, bool> proves, CancellationToken cancellationToken = default)
+    {
+        var proved = await _resolver.ProveKeyAsync(vdisk, device, proves, cancellationToken);
+        if (!proved.Ok)
+        {
+            LogRefused(_logger, ClientText.ForLog($"{vdisk}/{device}"), "challenge", "", proved.Error.Reason);
+        }
+
+        return proved;
+    }
+
     /// <summary>
     /// The periodic work: live sessions' counters into the database, and the
     /// shared layers of versions nobody streams closed once unused for a while.

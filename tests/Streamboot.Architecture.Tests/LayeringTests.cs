@@ -22,6 +22,8 @@ public class LayeringTests
         ["Streamboot.Protocols.Tftp"] = ["Streamboot.Common"],
         // Nor does DHCP: datagrams, leases and boot-file names.
         ["Streamboot.Protocols.Dhcp"] = ["Streamboot.Common"],
+        // iSCSI serves block devices like NBD: PDUs, SCSI and IBlockDevice; what a target name means is the server's.
+        ["Streamboot.Protocols.Iscsi"] = ["Streamboot.Common", "Streamboot.Storage"],
         // VMs know QEMU, QMP and files; what a VM is, and its row, is Admin's.
         ["Streamboot.Vms"] = ["Streamboot.Common"],
         ["Streamboot.Admin"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Vms"],

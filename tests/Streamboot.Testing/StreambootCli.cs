@@ -15,6 +15,8 @@ public sealed class StreambootCli : IDisposable
         // The tests decide the data folder; a developer's own settings must not leak in.
         ["STREAMBOOT_DATA"] = null,
         ["STREAMBOOT_DB"] = null,
+        // iSCSI's port 3260 is the machine's: a test that serves iSCSI names a free port with --iscsi-port.
+        ["STREAMBOOT_ISCSI_PORT"] = "0",
     };
 
     public Task<ProcessResult> RunAsync(params string[] arguments) =>

@@ -10,4 +10,5 @@ public sealed record CollectionView(
     bool ReceivesUnknown,
     string? DefaultVDisk,
     int Devices,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    BootProtocol? BootProtocol = null);

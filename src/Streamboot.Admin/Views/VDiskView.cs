@@ -13,4 +13,5 @@ public sealed record VDiskView(
     IReadOnlyList<VDiskVersionView> Versions,
     IReadOnlyList<string> AssignedDevices,
     DateTime CreatedAt,
-    bool AnonymousReads);
+    bool AnonymousReads,
+    BootProtocol? BootProtocol = null);

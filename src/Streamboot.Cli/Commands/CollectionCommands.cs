@@ -94,6 +94,7 @@ public static class CollectionCommands
             ("Naming pattern", c.NamingPattern),
             ("Unknown devices", UnknownText(c)),
             ("Default vDisk", c.DefaultVDisk ?? "(none)"),
+            ("Boot protocol", c.BootProtocol is { } protocol ? KebabCase.Of(protocol) : "as each vDisk says"),
             ("Devices", c.Devices.ToString(CultureInfo.InvariantCulture)),
             ("Description", c.Description ?? ""),
             ("Created", CliOutput.Time(c.CreatedAt)),
@@ -111,6 +112,7 @@ public static class CollectionCommands
         private readonly Option<string?> _policy = new("--policy") { Description = "Unknown devices: auto-register, menu or refuse [default for add: refuse]", HelpName = "POLICY" };
         private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk that new devices get (none to clear)", HelpName = "VDISK" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
+        private readonly Option<string?> _bootProtocol = new("--boot-protocol") { Description = "How its devices boot, whatever their vDisk says: nbd, http, iscsi, or auto (as the vDisk says)", HelpName = "PROTOCOL" };
         private readonly Option<bool?> _receivesUnknown = new("--receives-unknown")
         {
             Description = "Machines the server does not know fall into this collection, whose --policy then applies (one collection at a time; false to stop)",
@@ -129,6 +131,7 @@ public static class CollectionCommands
             command.Options.Add(_defaultVDisk);
             command.Options.Add(_description);
             command.Options.Add(_receivesUnknown);
+            command.Options.Add(_bootProtocol);
         }
 
         public CollectionChanges Read(ParseResult parse) => new(
@@ -137,6 +140,7 @@ public static class CollectionCommands
             NamingPattern: parse.GetValue(_pattern),
             UnknownDevicePolicy: parse.GetValue(_policy),
             DefaultVDisk: parse.GetValue(_defaultVDisk),
-            ReceivesUnknown: parse.GetResult(_receivesUnknown) is null ? null : parse.GetValue(_receivesUnknown) ?? true);
+            ReceivesUnknown: parse.GetResult(_receivesUnknown) is null ? null : parse.GetValue(_receivesUnknown) ?? true,
+            BootProtocol: parse.GetValue(_bootProtocol));
     }
 }

@@ -14,6 +14,7 @@ public static class ServeCommand
     {
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP port: boot scripts, health, API [env: STREAMBOOT_HTTP_PORT; default 8080]", HelpName = "PORT" };
         var nbdPort = new Option<int?>("--nbd-port") { Description = "NBD port: vDisks to Linux clients, qemu, libnbd [env: STREAMBOOT_NBD_PORT; default 10809]", HelpName = "PORT" };
+        var iscsiPort = new Option<int?>("--iscsi-port") { Description = "iSCSI port: vDisks to Windows (iPXE sanboot), Linux, libiscsi; 0 turns iSCSI off [env: STREAMBOOT_ISCSI_PORT; default 3260]", HelpName = "PORT" };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on [env: STREAMBOOT_BIND; default 0.0.0.0]", HelpName = "ADDRESS" };
         var serverName = new Option<string?>("--server-name") { Description = "This server's name in the farm [default: host name]", HelpName = "NAME" };
         var dhcp = new Option<string?>("--dhcp") { Description = "DHCP for PXE clients: off, proxy (beside the network's DHCP server) or full (hand out addresses) [env: STREAMBOOT_DHCP; default off]", HelpName = "MODE" };
@@ -25,6 +26,7 @@ public static class ServeCommand
         {
             httpPort,
             nbdPort,
+            iscsiPort,
             bind,
             serverName,
             dhcp,
@@ -43,6 +45,11 @@ public static class ServeCommand
             if (parse.GetValue(nbdPort) is { } nbd)
             {
                 flags["NbdPort"] = nbd.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(iscsiPort) is { } iscsi)
+            {
+                flags["IscsiPort"] = iscsi.ToString(CultureInfo.InvariantCulture);
             }
 
             if (parse.GetValue(bind) is { } address)
@@ -83,6 +90,11 @@ public static class ServeCommand
             if (options.NbdPort is < 1 or > 65535)
             {
                 return CliOutput.Usage($"NBD port {options.NbdPort} is out of range; use 1-65535 (--nbd-port)");
+            }
+
+            if (!Streamboot.Server.Iscsi.IscsiSettings.TryCreate(options, out _, out var iscsiError))
+            {
+                return CliOutput.Usage(iscsiError!);
             }
 
             if (options.TftpPort is < 0 or > 65535)
@@ -129,7 +141,7 @@ public static class ServeCommand
             }
             catch (SocketException e)
             {
-                CliOutput.Fail($"cannot listen on {options.Bind} (HTTP port {options.HttpPort}, NBD port {options.NbdPort}): {e.Message}; is another server using the port? choose others with --http-port, --nbd-port or --bind");
+                CliOutput.Fail($"cannot listen on {options.Bind} (HTTP port {options.HttpPort}, NBD port {options.NbdPort}, iSCSI port {options.IscsiPort}): {e.Message}; is another server using the port? choose others with --http-port, --nbd-port, --iscsi-port or --bind");
                 return ExitCodes.Failure;
             }
 

@@ -103,13 +103,15 @@ public static class VDiskCommands
         var description = new Option<string?>("--description") { Description = "Free text (\"\" clears it)", HelpName = "TEXT" };
         var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, client-ram, or none (private images); boots that start from now use it", HelpName = "MODE" };
         var anonymous = new Option<bool?>("--anonymous-reads") { Description = "true or false: serve the read-only view of production (export VDISK) to anyone, without a boot's key", HelpName = "BOOL" };
-        var verb = new Command("set", "Change a vDisk") { name, description, writeCache, anonymous };
+        var bootProtocol = new Option<string?>("--boot-protocol") { Description = "How its devices boot it: nbd (kernel over HTTP, root over NBD), http (SAN boot over HTTP), iscsi (SAN boot over iSCSI, the OS takes the disk over from the iBFT: Windows), or auto", HelpName = "PROTOCOL" };
+        bootProtocol.CompletionSources.Add("nbd", "http", "iscsi", "auto");
+        var verb = new Command("set", "Change a vDisk") { name, description, writeCache, anonymous, bootProtocol };
         verb.SetAction((parse, ct) =>
         {
-            var changes = new VDiskChanges(parse.GetValue(description), parse.GetValue(writeCache), parse.GetValue(anonymous));
+            var changes = new VDiskChanges(parse.GetValue(description), parse.GetValue(writeCache), parse.GetValue(anonymous), parse.GetValue(bootProtocol));
             if (changes == new VDiskChanges())
             {
-                return Task.FromResult(CliOutput.Usage("nothing to change; give --description, --write-cache or --anonymous-reads (see 'streamboot vdisk set --help')"));
+                return Task.FromResult(CliOutput.Usage("nothing to change; give --description, --write-cache, --anonymous-reads or --boot-protocol (see 'streamboot vdisk set --help')"));
             }
 
             return CliContext.RunAsync(parse, ct, async (site, output) =>
@@ -141,6 +143,7 @@ public static class VDiskCommands
             ("Format", KebabCase.Of(v.Format)),
             ("Access", KebabCase.Of(v.AccessMode)),
             ("Write cache", KebabCase.Of(v.WriteCacheMode)),
+            ("Boot protocol", v.BootProtocol is { } protocol ? KebabCase.Of(protocol) : "nbd (auto)"),
             ("Anonymous reads", v.AnonymousReads ? "yes: export " + v.Name + " is served read-only to anyone" : "no: only devices with a boot's key"),
             ("Store", v.StorePath),
             ("Versions", string.Join("\n", v.Versions.Select(x => $"{x.Number}  {KebabCase.Of(x.Stage),-11}  {x.File}  {x.Description}"))),

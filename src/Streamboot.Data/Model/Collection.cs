@@ -21,6 +21,9 @@ public sealed class Collection
     /// <summary>Machines the database does not know fall into this collection (at most one does).</summary>
     public bool ReceivesUnknown { get; set; }
 
+    /// <summary>How its devices boot, whatever their vDisk says; null: as the vDisk says.</summary>
+    public BootProtocol? BootProtocol { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public List<Device> Devices { get; } = [];

@@ -36,6 +36,20 @@ public static class WriteCacheModes
     public static bool OnClient(this WriteCacheMode mode) => mode is WriteCacheMode.ClientDisk or WriteCacheMode.ClientRam;
 }
 
+/// <summary>
+/// How a device's disk reaches it at boot: <c>nbd</c> (kernel and initrd over
+/// HTTP, root over NBD; a vDisk without a kernel is SAN-booted over HTTP),
+/// <c>http</c> (iPXE SAN-boots the whole disk over HTTP range requests) or
+/// <c>iscsi</c> (iPXE SAN-boots it over iSCSI and leaves it in the iBFT for
+/// the OS: the way Windows boots diskless). Unset on a vDisk means nbd.
+/// </summary>
+public enum BootProtocol
+{
+    Nbd,
+    Http,
+    Iscsi,
+}
+
 /// <summary>Standard: shared and read-only, one write cache per client. Private: one client writes into the image.</summary>
 public enum AccessMode
 {

@@ -23,6 +23,9 @@ public sealed class VDisk
     /// <summary>Serve the read-only view of production (<c>VDISK</c>) to anyone who asks, without a boot's key.</summary>
     public bool AnonymousReads { get; set; } = true;
 
+    /// <summary>How its devices boot it (a collection's own setting wins); null: nbd.</summary>
+    public BootProtocol? BootProtocol { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public List<VDiskVersion> Versions { get; } = [];

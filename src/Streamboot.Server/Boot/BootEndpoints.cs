@@ -134,6 +134,12 @@ public static class BootEndpoints
         var port = http.Request.Host.Port ?? http.Connection.LocalPort;
         var hostForUrl = IPAddress.TryParse(host, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('[') ? $"[{host}]" : host;
         var nbdHost = host.Trim('[', ']');
-        return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds);
+        return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds)
+        {
+            IscsiPort = options.IscsiPort,
+            IscsiBaseName = options.IscsiBaseName,
+            IscsiMutualChap = options.IscsiMutualChap,
+            ClientOnLink = Iscsi.OnLink.SameSubnet(http.Connection.LocalIpAddress, http.Connection.RemoteIpAddress),
+        };
     }
 }

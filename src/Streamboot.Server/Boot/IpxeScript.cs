@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Streamboot.Data;
+using Streamboot.Data.Model;
 using Streamboot.Sessions.Decisions;
 
 namespace Streamboot.Server.Boot;
@@ -25,7 +26,18 @@ namespace Streamboot.Server.Boot;
 public static class IpxeScript
 {
     /// <summary>Where the script's URLs point and how long menus and messages wait.</summary>
-    public sealed record Context(string BaseUrl, string NbdHost, int NbdPort, int MenuTimeoutSeconds, int RetrySeconds);
+    public sealed record Context(string BaseUrl, string NbdHost, int NbdPort, int MenuTimeoutSeconds, int RetrySeconds)
+    {
+        /// <summary>The iSCSI port (0: iSCSI is off, and an iscsi boot falls back to HTTP).</summary>
+        public int IscsiPort { get; init; } = 3260;
+
+        public string IscsiBaseName { get; init; } = Iscsi.IscsiNames.DefaultBaseName;
+
+        public bool IscsiMutualChap { get; init; } = true;
+
+        /// <summary>The client is on this server's subnet: the iBFT gets no gateway (<see cref="Iscsi.OnLink"/>).</summary>
+        public bool ClientOnLink { get; init; }
+    }
 
     /// <summary>Boot files a vDisk may keep beside its images, in <c>STORE/boot/</c>: the kernel, the initrd, extra kernel parameters.</summary>
     public const string KernelFile = "vmlinuz";
@@ -71,7 +83,11 @@ public static class IpxeScript
         var files = Path.Combine(boot.Target.StoreFolder, "boot");
         var vdiskUrl = $"{context.BaseUrl}/boot/files/{Uri.EscapeDataString(boot.Target.VDisk)}";
         var withKey = $"?key={boot.Key}";
-        if (File.Exists(Path.Combine(files, KernelFile)))
+        if (boot.Target.Protocol == BootProtocol.Iscsi && context.IscsiPort > 0)
+        {
+            SanbootIscsi(s, boot, context);
+        }
+        else if (File.Exists(Path.Combine(files, KernelFile)) && boot.Target.Protocol != BootProtocol.Http)
         {
             var extra = File.Exists(Path.Combine(files, CmdlineFile))
                 ? string.Join(' ', File.ReadAllText(Path.Combine(files, CmdlineFile)).Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries))
@@ -104,6 +120,35 @@ public static class IpxeScript
         s.AppendLine("echo Streamboot: the boot failed (${errno}); trying again shortly");
         Retry(s, boot.Device.Mac, context);
         return s.ToString();
+    }
+
+    /// <summary>
+    /// iPXE SAN-boots the device's own disk over iSCSI (CHAP: username the
+    /// device, password the initiator secret of the boot's key; mutual CHAP
+    /// with the target's secret) and describes it in the iBFT, where the OS
+    /// (Windows, or a Linux initramfs with iscsistart -b) takes it over.
+    /// </summary>
+    private static void SanbootIscsi(StringBuilder s, BootVDisk boot, Context context)
+    {
+        var target = Iscsi.IscsiNames.ForDevice(context.IscsiBaseName, boot.Target.VDisk, boot.Device.Name);
+        s.AppendLine("echo Streamboot: SAN-booting over iSCSI; the OS takes the disk over from the iBFT");
+        s.AppendLine(CultureInfo.InvariantCulture, $"set username {boot.Device.Name}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"set password {Iscsi.IscsiChapSecrets.Initiator(boot.Key)}");
+        if (context.IscsiMutualChap)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"set reverse-username {target}");
+            s.AppendLine(CultureInfo.InvariantCulture, $"set reverse-password {Iscsi.IscsiChapSecrets.Target(boot.Key)}");
+        }
+
+        if (context.ClientOnLink)
+        {
+            // No router between client and server: none in the iBFT either, or Windows sends its storage traffic there.
+            // (Set on netX itself, it hides the DHCP-given gateway of netX.dhcp; clear would not.)
+            s.AppendLine("set netX/gateway 0.0.0.0");
+        }
+
+        var host = context.NbdHost.Contains(':', StringComparison.Ordinal) ? $"[{context.NbdHost}]" : context.NbdHost;
+        s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --keep --drive 0x80 iscsi:{host}::{context.IscsiPort.ToString(CultureInfo.InvariantCulture)}:0:{target} || goto failed");
     }
 
     private static string Menu(BootMenu menu, Context context)

@@ -23,6 +23,58 @@ public sealed class StreambootOptions
     /// <summary>NBD port (10809 is NBD's IANA port).</summary>
     public int NbdPort { get; set; } = 10809;
 
+    /// <summary>iSCSI port (3260 is iSCSI's IANA port): vDisks to Windows (iPXE sanboot and its iBFT), Linux, libiscsi; 0 turns iSCSI off.</summary>
+    public int IscsiPort { get; set; } = 3260;
+
+    /// <summary>
+    /// The naming authority of this site's iSCSI targets, iqn.YYYY-MM.reversed.domain
+    /// (a domain the site owned that month): targets are BASE:VDISK and
+    /// BASE:VDISK:DEVICE. The same on every server of a farm.
+    /// </summary>
+    public string IscsiBaseName { get; set; } = Iscsi.IscsiNames.DefaultBaseName;
+
+    /// <summary>iSCSI: boot scripts ask iPXE for mutual CHAP (the target proves itself too), not only the client.</summary>
+    public bool IscsiMutualChap { get; set; } = true;
+
+    /// <summary>iSCSI: TCP connections open at once.</summary>
+    public int IscsiMaxConnections { get; set; } = 1024;
+
+    /// <summary>iSCSI: connections still logging in from one address (a login flood from one host is cut off).</summary>
+    public int IscsiMaxLoginsPerAddress { get; set; } = 16;
+
+    /// <summary>iSCSI: milliseconds a failed authentication waits before it is answered (guessing CHAP secrets is slow).</summary>
+    public int IscsiFailedLoginDelayMilliseconds { get; set; } = 1000;
+
+    /// <summary>iSCSI: seconds a connection has to finish its login.</summary>
+    public int IscsiLoginTimeoutSeconds { get; set; } = 15;
+
+    /// <summary>iSCSI: connections one session may have (MaxConnections agreed).</summary>
+    public int IscsiMaxConnectionsPerSession { get; set; } = 4;
+
+    /// <summary>iSCSI: the largest data segment an initiator may send (our MaxRecvDataSegmentLength), bytes.</summary>
+    public int IscsiMaxRecvDataSegmentLength { get; set; } = 256 * 1024;
+
+    /// <summary>iSCSI: the largest burst of solicited write data held per R2T (MaxBurstLength agreed), bytes.</summary>
+    public int IscsiMaxBurstLength { get; set; } = 1024 * 1024;
+
+    /// <summary>iSCSI: the largest unsolicited write data per command (FirstBurstLength agreed), bytes.</summary>
+    public int IscsiFirstBurstLength { get; set; } = 64 * 1024;
+
+    /// <summary>iSCSI: commands one session may have in flight (its CmdSN window).</summary>
+    public int IscsiCommandWindow { get; set; } = 128;
+
+    /// <summary>iSCSI: write bursts (R2Ts) one connection has outstanding; the bound on its write buffers.</summary>
+    public int IscsiMaxBurstsPerConnection { get; set; } = 8;
+
+    /// <summary>iSCSI: bytes of replies queued per connection before its reads wait for the socket.</summary>
+    public int IscsiMaxQueuedReplyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>iSCSI: seconds of silence after which the target pings an initiator (NOP-In); 0 turns pings off.</summary>
+    public int IscsiNopIntervalSeconds { get; set; } = 20;
+
+    /// <summary>iSCSI: seconds a ping may go unanswered before the connection is ended (the initiator is gone).</summary>
+    public int IscsiNopTimeoutSeconds { get; set; } = 15;
+
     /// <summary>MiB of the shared read cache for each vDisk version being streamed.</summary>
     public int ReadCacheMiB { get; set; } = 256;
 

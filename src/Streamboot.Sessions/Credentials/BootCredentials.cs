@@ -57,6 +57,23 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
         return match;
     }
 
+    /// <summary>The key of the device's boot of the vDisk that <paramref name="proves"/> accepts; every candidate is tried, whatever matched first.</summary>
+    public async Task<string?> ProveAsync(long deviceId, long vdiskId, Func<string, bool> proves, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var keys = await db.Boots.AsNoTracking().Where(b => b.DeviceId == deviceId && b.VDiskId == vdiskId).Select(b => b.Key).ToListAsync(cancellationToken);
+        string? match = null;
+        foreach (var key in keys)
+        {
+            if (proves(key))
+            {
+                match = key;
+            }
+        }
+
+        return match;
+    }
+
     /// <summary>Whether the key belongs to some boot of the vDisk (any device's), compared in constant time per boot.</summary>
     public async Task<bool> AnyOfVDiskAsync(long vdiskId, string key, CancellationToken cancellationToken)
     {

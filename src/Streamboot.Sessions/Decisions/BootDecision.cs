@@ -29,6 +29,9 @@ public sealed record BootTarget(
     public long VersionId { get; init; }
 
     public string VersionFile { get; init; } = "";
+
+    /// <summary>How the disk reaches the device: its collection's choice, else its vDisk's; null is nbd.</summary>
+    public BootProtocol? Protocol { get; init; }
 }
 
 /// <summary>

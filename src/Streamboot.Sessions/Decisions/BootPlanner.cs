@@ -215,6 +215,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             {
                 VersionId = version.Id,
                 VersionFile = Path.Combine(site.ResolveStorePath(vdisk.StorePath), version.FileName),
+                Protocol = device.Collection?.BootProtocol ?? vdisk.BootProtocol,
             },
             registered,
             device.PersistentWriteCache,

@@ -106,6 +106,49 @@ internal sealed class ViewResolver(AdminSite site, SessionSettings settings, Boo
         return new DeviceTarget(device, vdisk, boot, site.ResolveStorePath(vdisk.StorePath));
     }
 
+    /// <summary>
+    /// The key of one of the device's boots of the vDisk that the client's
+    /// proof accepts (a challenge-response login), checked like a device
+    /// view: the vDisk and device exist, the device is enabled and assigned.
+    /// </summary>
+    public async Task<SessionResult<string>> ProveKeyAsync(string vdiskName, string deviceName, Func<string, bool> proves, CancellationToken cancellationToken)
+    {
+        long deviceId;
+        long vdiskId;
+        await using (var db = site.Database.CreateContext())
+        {
+            var vdisk = await VDiskAsync(db, vdiskName, cancellationToken);
+            if (vdisk is null)
+            {
+                return UnknownVDisk(vdiskName);
+            }
+
+            var device = await DeviceAsync(db, deviceName, cancellationToken);
+            if (device is null)
+            {
+                return new SessionError(SessionRefusal.UnknownDevice, $"no device '{ClientText.ForLog(deviceName, 64)}'");
+            }
+
+            if (!device.Enabled)
+            {
+                return new SessionError(SessionRefusal.DeviceDisabled, $"device '{device.Name}' is disabled");
+            }
+
+            if (!await db.Assignments.AnyAsync(a => a.DeviceId == device.Id && a.VDiskId == vdisk.Id, cancellationToken))
+            {
+                return new SessionError(SessionRefusal.NotAssigned, $"device '{device.Name}' is not assigned vDisk '{vdisk.Name}'");
+            }
+
+            deviceId = device.Id;
+            vdiskId = vdisk.Id;
+        }
+
+        var key = await credentials.ProveAsync(deviceId, vdiskId, proves, cancellationToken);
+        return key is null
+            ? new SessionError(SessionRefusal.KeyRejected, "no boot's key of that device answers the challenge (a newer boot has started, or the key was never issued); boot it again")
+            : key;
+    }
+
     /// <summary>The vDisk's versions as they are now (a version may have been promoted, rolled back or merged since the target was resolved).</summary>
     public async Task<List<VDiskVersion>> VersionsAsync(long vdiskId, CancellationToken cancellationToken)
     {

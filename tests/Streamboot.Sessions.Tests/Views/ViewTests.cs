@@ -276,6 +276,30 @@ public abstract class ViewTests : SessionSiteTests
         Assert.Empty(await new SiteQueries(Site).SessionsAsync(includeEnded: true));
     }
 
+    [Fact]
+    public async Task A_challenge_is_proved_by_the_key_of_one_of_the_devices_boots_and_by_nothing_else()
+    {
+        var first = await BootAsync("52:54:00:00:00:01", "10.0.0.1");
+        var second = await BootAsync("52:54:00:00:00:01", "10.0.0.1");
+        var tried = new List<string>();
+        var proved = await Layer.ProveKeyAsync("gold", "pc1", key =>
+        {
+            tried.Add(key);
+            return key == first;
+        });
+        Assert.Equal(first, proved.Value);
+        // Every candidate is tried, whichever matched.
+        Assert.Equal(2, tried.Count);
+        Assert.Contains(second, tried);
+        Assert.Equal(SessionRefusal.KeyRejected, (await Layer.ProveKeyAsync("gold", "pc1", _ => false)).Error?.Reason);
+        Assert.Equal(SessionRefusal.KeyRejected, (await Layer.ProveKeyAsync("gold", "pc2", key => key == first)).Error?.Reason);
+        Assert.Equal(SessionRefusal.UnknownDevice, (await Layer.ProveKeyAsync("gold", "nobody", _ => true)).Error?.Reason);
+        Assert.Equal(SessionRefusal.NotAssigned, (await Layer.ProveKeyAsync("own", "pc1", _ => true)).Error?.Reason);
+        // The proved key opens the device's own view.
+        await using var view = await OpenAsync($"gold/pc1/{proved.Value}", "10.0.0.1:1");
+        Assert.Equal("pc1", view.Facts.Device);
+    }
+
     private async Task<long> VersionIdAsync(string vdisk, int number)
     {
         await using var db = Site.Database.CreateContext();
