@@ -15,7 +15,11 @@ public sealed class DeviceAdmin(AdminSite site)
     public Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, CancellationToken cancellationToken = default) =>
         AddAsync(mac, fields, assignVDiskId: null, cancellationToken);
 
-    /// <summary>Adds a device, with <paramref name="assignVDiskId"/> assigned as its default in the same transaction (registration at boot).</summary>
+    /// <summary>
+    /// Adds a device, with <paramref name="assignVDiskId"/> assigned as its
+    /// default in the same transaction (registration at boot), or else its
+    /// collection's default vDisk, when the collection has one.
+    /// </summary>
     public async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, long? assignVDiskId, CancellationToken cancellationToken)
     {
         if (!MacAddress.TryParse(mac, out var address))
@@ -65,12 +69,12 @@ public sealed class DeviceAdmin(AdminSite site)
             }
 
             db.Devices.Add(device);
-            if (assignVDiskId is { } vdiskId)
+            if ((assignVDiskId ?? collection.Value.DefaultVDiskId) is { } vdiskId)
             {
                 db.Assignments.Add(new Assignment { Device = device, VDiskId = vdiskId, IsDefault = true, Position = 1, CreatedAt = now });
             }
 
-            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields, assigned = assignVDiskId });
+            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields, assigned = assignVDiskId ?? collection.Value.DefaultVDiskId });
             var nameTaken = false;
             var saveError = await Persist.SaveAsync(
                 db,

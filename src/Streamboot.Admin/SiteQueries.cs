@@ -59,6 +59,25 @@ public sealed class SiteQueries(AdminSite site)
     {
         await using var db = site.Database.CreateContext();
         var entries = await db.AuditLog.OrderByDescending(a => a.Id).Take(limit).ToListAsync(cancellationToken);
-        return [.. entries.Select(a => new AuditView(a.Id, a.At, a.Actor, a.Action, a.Target, a.Details))];
+        return [.. entries.Select(a => new AuditView(a.Id, a.At, a.Actor, a.Action, a.Target, ParseDetails(a.Details)))];
+    }
+
+    /// <summary>Details are stored as JSON text; they are shown as the object they are (text that is not JSON, as a string).</summary>
+    private static System.Text.Json.JsonElement? ParseDetails(string? details)
+    {
+        if (details is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(details);
+            return document.RootElement.Clone();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return System.Text.Json.JsonSerializer.SerializeToElement(details);
+        }
     }
 }

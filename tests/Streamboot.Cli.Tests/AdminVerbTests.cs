@@ -29,7 +29,8 @@ public sealed class AdminVerbTests : IDisposable
         var added = await _cli.RunAsync("device", "add", "52-54-00-12-34-56", "--collection", "lab");
         Assert.Equal(0, added.ExitCode);
         Assert.Contains("Added device LAB-001", added.Stdout, StringComparison.Ordinal);
-        await _cli.OkAsync("assign", "LAB-001", "debian12");
+        // The collection's default vDisk comes with every new device of it.
+        Assert.Contains("debian12 (default)", added.Stdout, StringComparison.Ordinal);
         await _cli.OkAsync("assign", "52:54:00:12:34:56", "tools", "--default");
 
         var device = await _cli.JsonAsync("device", "show", "525400123456");

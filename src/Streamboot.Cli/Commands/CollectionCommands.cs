@@ -109,7 +109,7 @@ public static class CollectionCommands
         private readonly Option<string?> _rename = new("--rename") { Description = "New name", HelpName = "NAME" };
         private readonly Option<string?> _pattern = new("--pattern") { Description = "Names of new devices, '#' for digits: LAB-### [default for add: NAME-###]", HelpName = "PATTERN" };
         private readonly Option<string?> _policy = new("--policy") { Description = "Unknown devices: auto-register, menu or refuse [default for add: refuse]", HelpName = "POLICY" };
-        private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk that new devices get (none to clear)", HelpName = "VDISK" };
+        private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk every new device of the collection is assigned (device add, vm create --collection, registration at boot); none to clear", HelpName = "VDISK" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
         private readonly Option<bool?> _receivesUnknown = new("--receives-unknown")
         {

@@ -120,7 +120,7 @@ public static class SiteCommands
                     output.List(
                         await new SiteQueries(site).AuditAsync(n, ct),
                         ["When", "Who", "What", "Target", "Details"],
-                        a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.Details ?? ""],
+                        a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.DetailsText],
                         "No changes recorded yet."));
         });
         return new Command("audit", "The audit log: every change made by an admin") { list };

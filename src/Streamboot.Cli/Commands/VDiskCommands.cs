@@ -122,15 +122,40 @@ public static class VDiskCommands
     {
         var name = new Argument<string>("NAME") { Description = "vDisk name" };
         var force = new Option<bool>("--force") { Description = "Also remove its assignments to devices" };
-        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the vDisk but leave its image files on disk" };
-        var verb = new Command("delete", "Delete a vDisk and its image files (refused while devices are assigned, unless --force)") { name, force, keepFiles };
+        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the vDisk but leave its images and boot files on disk (write caches and boot profiles go)" };
+        var verb = new Command("delete", "Delete a vDisk and all its files: images, boot files, write caches, boot profiles (refused while streamed, and while devices are assigned unless --force)") { name, force, keepFiles };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
                 await new VDiskAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(force), parse.GetValue(keepFiles), ct),
-                v => output.Json
-                    ? output.Item(v, [])
-                    : Done($"Deleted vDisk {v.Name}" + (parse.GetValue(keepFiles) ? $"; its files stay in {v.StorePath}" : $" and its files in {v.StorePath}")))));
+                d => output.Json ? output.Item(d, []) : Done(Deleted(d)))));
         return verb;
+    }
+
+    /// <summary>What a delete did, everything it changed besides the vDisk itself included.</summary>
+    private static string Deleted(VDiskDeletionView d)
+    {
+        var lines = new List<string>
+        {
+            d.KeptImages
+                ? $"Deleted vDisk {d.VDisk.Name}; its images and boot files stay in {d.VDisk.StorePath}"
+                : $"Deleted vDisk {d.VDisk.Name} and its files in {d.VDisk.StorePath}",
+        };
+        if (d.UnassignedDevices.Count > 0)
+        {
+            lines.Add($"Unassigned it from {d.UnassignedDevices.Count} device(s): {string.Join(", ", d.UnassignedDevices)}");
+        }
+
+        if (d.ClearedCollections.Count > 0)
+        {
+            lines.Add($"Collection(s) {string.Join(", ", d.ClearedCollections)} no longer give new devices a default vDisk; set one with 'streamboot collection set NAME --default-vdisk VDISK'");
+        }
+
+        if (d.LeftFiles.Count > 0)
+        {
+            lines.Add($"Left {d.LeftFiles.Count} file(s) that Streamboot did not make: {string.Join(", ", d.LeftFiles)}");
+        }
+
+        return string.Join('\n', lines);
     }
 
     internal static int Print(CliOutput output, VDiskView v, string? heading) => output.Item(
