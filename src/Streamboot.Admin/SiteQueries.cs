@@ -34,11 +34,13 @@ public sealed class SiteQueries(AdminSite site)
             s.WriteCacheBytes))];
     }
 
-    public async Task<IReadOnlyList<ServerView>> ServersAsync(CancellationToken cancellationToken = default)
+    /// <summary>The servers, each with its state: running, stopped, or missing heartbeats (they beat every <paramref name="heartbeat"/>).</summary>
+    public async Task<IReadOnlyList<ServerView>> ServersAsync(TimeSpan heartbeat, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
         var servers = await db.Servers.OrderBy(s => s.Name).ToListAsync(cancellationToken);
-        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt))];
+        var now = site.UtcNow;
+        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt, ServerLiveness.StateOf(s, now, heartbeat), s.StoppedAt))];
     }
 
     /// <summary>Full-mode DHCP leases, in address order (as they sort as numbers, not text).</summary>

@@ -111,6 +111,14 @@ public static class ServeCommand
                 return ExitCodes.Failure;
             }
 
+            var (nameLock, refusal) = await ServePreflight.CheckAsync(options, database, cancellationToken);
+            await using var held = nameLock;
+            if (refusal is not null)
+            {
+                CliOutput.Fail(refusal);
+                return ExitCodes.Failure;
+            }
+
             await using var app = StreambootServer.Build(context.Configuration, options, context.DataFolder, database);
             try
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Streamboot.Admin;
+using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
 using Streamboot.Sessions;
@@ -97,15 +98,22 @@ public static class SiteCommands
 
     public static Command Server()
     {
-        var list = new Command("list", "List the servers of this site and their last heartbeat");
-        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        var list = new Command("list", "List the servers of this site: running, stopped, or missing heartbeats (crashed or cut off)");
+        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
             output.List(
-                await new SiteQueries(site).ServersAsync(ct),
-                ["Name", "Address", "HTTP", "Version", "Started", "Last heartbeat"],
-                s => [s.Name, s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
+                await new SiteQueries(site).ServersAsync(TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)), ct),
+                ["Name", "State", "Address", "HTTP", "Version", "Started", "Last heartbeat"],
+                s => [s.Name, StateText(s), s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
                 "No server has run on this database yet. Start one with: streamboot serve")));
         return new Command("server", "Servers of this site") { list };
     }
+
+    private static string StateText(ServerView s) => s.State switch
+    {
+        ServerState.Stopped => $"stopped {CliOutput.Time(s.StoppedAt ?? s.LastHeartbeatAt)}",
+        ServerState.MissingHeartbeats => "missing heartbeats",
+        _ => "running",
+    };
 
     public static Command Audit()
     {
