@@ -27,6 +27,11 @@ public sealed class DeviceAdmin(AdminSite site)
             return AdminError.Invalid($"'{mac}' is not a MAC address; write it as 52:54:00:12:34:56, 52-54-00-12-34-56 or 525400123456");
         }
 
+        if (address.WhyNotACard() is { } notACard)
+        {
+            return AdminError.Invalid($"{notACard}; give the client's own MAC (its firmware shows it at boot, 'ip link' shows it in Linux)");
+        }
+
         if (fields.Name is not null && !Names.TryValidateHostName(fields.Name, out var nameError))
         {
             return AdminError.Invalid(nameError);
@@ -96,18 +101,28 @@ public sealed class DeviceAdmin(AdminSite site)
         }
     }
 
-    public async Task<IReadOnlyList<DeviceView>> ListAsync(string? collection = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DeviceView>> ListAsync(CancellationToken cancellationToken = default) =>
+        (await ListAsync(null, cancellationToken)).Value!;
+
+    /// <summary>The devices, or those of one collection (a collection that does not exist is an error, not an empty list).</summary>
+    public async Task<AdminResult<IReadOnlyList<DeviceView>>> ListAsync(string? collection, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
         IQueryable<Device> query = db.Devices.Include(d => d.Collection).Include(d => d.Assignments).ThenInclude(a => a.VDisk);
         if (collection is not null)
         {
-            var lower = collection.ToLowerInvariant();
-            query = query.Where(d => d.Collection!.Name.ToLower() == lower);
+            var found = await Lookup.CollectionAsync(db, collection, cancellationToken);
+            if (!found.Ok)
+            {
+                return found.Error;
+            }
+
+            var id = found.Value.Id;
+            query = query.Where(d => d.CollectionId == id);
         }
 
         var devices = await query.OrderBy(d => d.Name).ToListAsync(cancellationToken);
-        return [.. devices.Select(ToView)];
+        return devices.Select(ToView).ToList();
     }
 
     public async Task<AdminResult<DeviceView>> ShowAsync(string key, CancellationToken cancellationToken = default)
@@ -148,6 +163,11 @@ public sealed class DeviceAdmin(AdminSite site)
             if (!MacAddress.TryParse(changes.Mac, out var mac))
             {
                 return AdminError.Invalid($"'{changes.Mac}' is not a MAC address; write it as 52:54:00:12:34:56, 52-54-00-12-34-56 or 525400123456");
+            }
+
+            if (mac.WhyNotACard() is { } notACard)
+            {
+                return AdminError.Invalid($"{notACard}; give the client's own MAC (its firmware shows it at boot, 'ip link' shows it in Linux)");
             }
 
             device.Mac = mac.ToString();

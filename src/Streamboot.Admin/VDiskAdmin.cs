@@ -98,6 +98,13 @@ public sealed class VDiskAdmin(AdminSite site)
             return AdminError.Failed($"cannot read {source}: {e.Message}");
         }
 
+        var length = new FileInfo(source).Length;
+        if (sourceFormat is null && detected == ImportFormat.Raw && length % SectorSize != 0)
+        {
+            // No signature of a known format, and no whole disk either: a text file, an archive, a typo.
+            return AdminError.Invalid($"{source} is no disk image Streamboot knows (raw, qcow2, VHD, VHDX, VMDK, VDI) and not a whole number of {SectorSize}-byte sectors ({length} bytes); if it is a raw disk, say so with --source-format raw (its last sector is then padded with zeros)");
+        }
+
         var sourceKind = detected;
         if (sourceFormat is not null)
         {
@@ -429,7 +436,7 @@ public sealed class VDiskAdmin(AdminSite site)
         (AccessMode.Private, not WriteCacheMode.None) =>
             AdminError.Invalid($"a private image takes its owner's writes itself; its write cache must be none, not {KebabCase.Of(cache)}"),
         (AccessMode.Standard, WriteCacheMode.None) =>
-            AdminError.Invalid("a standard image is shared and read-only, so each client needs a write cache (server-disk, server-ram or client-disk); for a single writer use --access private"),
+            AdminError.Invalid("a standard image is shared and read-only, so each client needs a write cache (server-disk, server-ram, client-disk or client-ram); for a single writer use --access private"),
         _ => null,
     };
 

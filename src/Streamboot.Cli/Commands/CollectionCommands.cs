@@ -4,6 +4,7 @@ using Streamboot.Admin;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
+using Streamboot.Data.Model;
 
 namespace Streamboot.Cli.Commands;
 
@@ -27,10 +28,10 @@ public static class CollectionCommands
         var fields = new CollectionFieldOptions(forAdd: true);
         var verb = new Command("add", "Add a collection") { name };
         fields.AddTo(verb);
-        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
                 await new CollectionAdmin(site).AddAsync(parse.GetValue(name)!, fields.Read(parse), ct),
-                c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]"))));
+                c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)))));
         return verb;
     }
 
@@ -71,7 +72,7 @@ public static class CollectionCommands
 
             return output.Result(
                 await new CollectionAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct),
-                c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]"));
+                c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)));
         }));
         return verb;
     }
@@ -99,6 +100,25 @@ public static class CollectionCommands
             ("Created", CliOutput.Time(c.CreatedAt)),
         ],
         heading);
+
+    /// <summary>What changed for unknown machines when this collection took them from another.</summary>
+    private static string TookUnknown(CollectionView c)
+    {
+        if (c.TookUnknownFrom is not { } previous)
+        {
+            return "";
+        }
+
+        var now = c.UnknownDevicePolicy switch
+        {
+            UnknownDevicePolicy.AutoRegister when c.DefaultVDisk is null =>
+                $"refused: {c.Name} registers them but has no default vDisk ('streamboot collection set {c.Name} --default-vdisk VDISK')",
+            UnknownDevicePolicy.AutoRegister => $"registered into {c.Name} with vDisk {c.DefaultVDisk}",
+            UnknownDevicePolicy.Menu => $"shown a menu of vDisks to register into {c.Name}",
+            _ => $"refused ({c.Name}'s policy; 'streamboot collection set {c.Name} --policy auto-register' registers them)",
+        };
+        return VDiskCommands.Markup($"\nUnknown machines now fall into {c.Name} instead of {previous}: they are {now}.");
+    }
 
     /// <summary>The policy, and whether this is the collection unknown machines fall into (only then does it apply).</summary>
     private static string UnknownText(CollectionView c) =>

@@ -68,7 +68,7 @@ public static class ServeCommand
                 flags["TftpPort"] = tftp.ToString(CultureInfo.InvariantCulture);
             }
 
-            var context = CliContext.Resolve(parse, flags, out var exitCode);
+            var context = CliContext.Resolve(parse, flags, out var exitCode, SiteUse.CreateIfMissing);
             if (context is null)
             {
                 return exitCode;

@@ -136,8 +136,8 @@ public static class SiteCommands
 
     public static Command Db()
     {
-        var status = new Command("status", "Show which database is in use and its schema version (migrating it if needed)");
-        status.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        var status = new Command("status", "Show which database is in use and its schema version; makes the site's database, or migrates it, when needed");
+        status.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
         {
             var version = await site.Database.SchemaVersionAsync(ct);
             var info = new { database = site.Database.Location.Describe(), provider = KebabCase.Of(site.Database.Location.Provider), schemaVersion = version, dataFolder = site.DataFolder };

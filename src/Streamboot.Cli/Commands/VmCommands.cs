@@ -48,7 +48,7 @@ public static class VmCommands
 
         verb.SetAction(async (parse, ct) =>
         {
-            var context = CliContext.Resolve(parse, null, out var exitCode);
+            var context = CliContext.Resolve(parse, null, out var exitCode, SiteUse.CreateIfMissing);
             if (context is null)
             {
                 return exitCode;
