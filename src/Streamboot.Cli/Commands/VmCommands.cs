@@ -245,12 +245,15 @@ public static class VmCommands
 
             return CliContext.RunAsync(parse, ct, async (site, output) =>
             {
-                if (!output.Json)
+                // Say what is about to happen only when something is: a stopped VM is just reported.
+                var admin = new VmAdmin(site);
+                var before = await admin.ShowAsync(parse.GetValue(name)!, ct);
+                if (!output.Json && before.Ok && before.Value.State == "running")
                 {
                     Console.WriteLine(parse.GetValue(hard) ? "Stopping hard..." : $"Pressing the power button (up to {seconds.ToString(CultureInfo.InvariantCulture)} s for the guest to shut down)...");
                 }
 
-                var stopped = await new VmAdmin(site).StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
+                var stopped = await admin.StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
                 if (!stopped.Ok)
                 {
                     return CliOutput.Error(stopped.Error);
