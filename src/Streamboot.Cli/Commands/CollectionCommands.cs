@@ -41,7 +41,7 @@ public static class CollectionCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new CollectionAdmin(site).ListAsync(ct),
-                ["Name", "Pattern", "Unknown devices", "Default vDisk", "Devices"],
+                [new("Name", ColumnFit.Whole), "Pattern", "Unknown devices", "Default vDisk", new("Devices", ColumnFit.Optional)],
                 c => [c.Name, c.NamingPattern, UnknownText(c), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
                 "No collections.")));
         return verb;

@@ -44,8 +44,8 @@ public static class DeviceCommands
                 await new DeviceAdmin(site).ListAsync(parse.GetValue(collection), ct),
                 devices => output.List(
                     devices,
-                    ["Name", "MAC", "Collection", "Type", "Enabled", "vDisks"],
-                    d => [d.Name, d.Mac, d.Collection, KebabCase.Of(d.Type), CliOutput.YesNo(d.Enabled), VDisks(d)],
+                    [new("Name", ColumnFit.Whole), new("MAC", ColumnFit.Whole), "Collection", new("Type", ColumnFit.Optional), new("Enabled", ColumnFit.Optional), "vDisks"],
+                    d => [d.Name, d.Mac, d.Collection, KebabCase.Of(d.Type), CliOutput.YesNo(d.Enabled), VDisks(d, "\n")],
                     parse.GetValue(collection) is { } name ? $"No devices in collection {name} yet." : "No devices yet. Add one with: streamboot device add 52:54:00:12:34:56"))));
         return verb;
     }
@@ -107,8 +107,8 @@ public static class DeviceCommands
         ],
         heading);
 
-    private static string VDisks(DeviceView d) =>
-        d.Assignments.Count == 0 ? "(none)" : string.Join(", ", d.Assignments.Select(a => a.IsDefault ? a.VDisk + " (default)" : a.VDisk));
+    private static string VDisks(DeviceView d, string separator = ", ") =>
+        d.Assignments.Count == 0 ? "(none)" : string.Join(separator, d.Assignments.Select(a => a.IsDefault ? a.VDisk + " (default)" : a.VDisk));
 
     /// <summary>The options add and set share.</summary>
     private sealed class DeviceFieldOptions

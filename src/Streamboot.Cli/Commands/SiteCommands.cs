@@ -20,7 +20,11 @@ public static class SiteCommands
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new SiteQueries(site).SessionsAsync(parse.GetValue(all), ct),
-                ["Id", "Device", "vDisk", "Version", "Server", "Protocol", "Since", "Read", "Written", "Write cache", "Ended"],
+                [
+                    new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
+                    new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
+                    new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
+                ],
                 s =>
                 [
                     s.Id.ToString(CultureInfo.InvariantCulture),
@@ -90,7 +94,7 @@ public static class SiteCommands
         leases.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new SiteQueries(site).LeasesAsync(ct),
-                ["Address", "MAC", "Device", "State", "Expires"],
+                [new("Address", ColumnFit.Whole), new("MAC", ColumnFit.Whole), new("Device", ColumnFit.Whole), "State", "Expires"],
                 l => [l.Address, l.Mac, l.Device ?? "(unknown)", l.State, CliOutput.Time(l.ExpiresAt)],
                 "No leases. DHCP hands out addresses only in full mode: streamboot serve --dhcp full --dhcp-interface NAME --dhcp-range FIRST-LAST")));
         return new Command("dhcp", "DHCP of this site") { leases };
@@ -102,7 +106,7 @@ public static class SiteCommands
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
             output.List(
                 await new SiteQueries(site).ServersAsync(TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)), ct),
-                ["Name", "State", "Address", "HTTP", "Version", "Started", "Last heartbeat"],
+                [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), "Address", new("HTTP", ColumnFit.Whole), new("Version", ColumnFit.Optional), new("Started", ColumnFit.Optional), "Last heartbeat"],
                 s => [s.Name, StateText(s), s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
                 "No server has run on this database yet. Start one with: streamboot serve")));
         return new Command("server", "Servers of this site") { list };

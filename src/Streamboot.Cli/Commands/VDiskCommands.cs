@@ -73,7 +73,7 @@ public static class VDiskCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new VDiskAdmin(site).ListAsync(ct),
-                ["Name", "Size", "Format", "Access", "Write cache", "Versions", "Devices"],
+                [new("Name", ColumnFit.Whole), new("Size", ColumnFit.Whole), "Format", new("Access", ColumnFit.Optional), "Write cache", new("Versions", ColumnFit.Optional), new("Devices", ColumnFit.Optional)],
                 v =>
                 [
                     v.Name,

@@ -122,7 +122,7 @@ public static class VmCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new VmAdmin(site).ListAsync(ct),
-                ["Name", "State", "Guest", "CPUs", "Memory", "Disk", "Network", "MAC"],
+                [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), new("Guest", ColumnFit.Optional), new("CPUs", ColumnFit.Optional), new("Memory", ColumnFit.Optional), "Disk", "Network", new("MAC", ColumnFit.Whole)],
                 v =>
                 [
                     v.Name,
