@@ -57,6 +57,12 @@ public sealed class VDiskAdmin(AdminSite site)
                 RawImage.CreateSparse(p.File, sizeBytes);
             }
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // .NET's word for EFBIG: the file system's largest file is smaller.
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            return AdminError.Failed($"a file of {ByteSize.Format(sizeBytes)} ({sizeBytes} bytes) is too large for the file system of {p.Folder}; choose a smaller --size, or keep the vDisk where larger files fit");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Cleanup(p.File, p.Folder, p.CreatedFolder);

@@ -95,6 +95,19 @@ public sealed class SilentMistakeTests : IDisposable
         Assert.Contains("20G = 20GB = 20GiB = 21474836480 bytes", System.Text.RegularExpressions.Regex.Replace(help.Stdout, @"\s+", " "), StringComparison.Ordinal);
         var gb = await _cli.JsonAsync("vdisk", "create", "a", "--size", "2GB");
         Assert.Equal(2L << 30, gb.GetProperty("sizeBytes").GetInt64());
+        // 9P in integers: 10133099161583616 bytes exactly (a double made it ...620, no whole sector).
+        var huge = await _cli.RunAsync("vdisk", "create", "huge", "--size", "9P", "--json");
+        if (huge.ExitCode == 0)
+        {
+            Assert.Equal(9L << 50, JsonDocument.Parse(huge.Stdout).RootElement.GetProperty("sizeBytes").GetInt64());
+        }
+        else
+        {
+            Assert.Equal(1, huge.ExitCode);
+            Assert.Contains("(10133099161583616 bytes) is too large for the file system", huge.Stderr, StringComparison.Ordinal);
+            Assert.False(Directory.Exists(Path.Combine(_cli.DataFolder, "vdisks", "huge")));
+        }
+
         var fraction = await _cli.RunAsync("vdisk", "create", "b", "--size", "1.0000001K");
         Assert.Equal(2, fraction.ExitCode);
         Assert.Contains("not a whole number of bytes", fraction.Stderr, StringComparison.Ordinal);
