@@ -46,6 +46,7 @@ public sealed class ServerNameLock : IAsyncDisposable
         }
 
         var path = $"{new SqliteConnectionStringBuilder(location.ConnectionString).DataSource}.server-{key:x8}.lock";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         try
         {
             // FileShare.None takes an exclusive flock on Unix.

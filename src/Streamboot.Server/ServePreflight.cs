@@ -15,7 +15,7 @@ public static class ServePreflight
     public static string NameOf(StreambootOptions options) => string.IsNullOrWhiteSpace(options.ServerName) ? Environment.MachineName : options.ServerName.Trim();
 
     /// <summary>The name lock to hold while serving, or the one line that says why serve cannot start.</summary>
-    public static async Task<(ServerNameLock? Lock, string? Error)> CheckAsync(StreambootOptions options, SiteDatabase database, CancellationToken cancellationToken)
+    public static async Task<(ServerNameLock? Lock, string? Error)> CheckAsync(StreambootOptions options, DatabaseLocation location, CancellationToken cancellationToken)
     {
         if (ListenPorts.Check(options) is { } portError)
         {
@@ -23,7 +23,16 @@ public static class ServePreflight
         }
 
         var name = NameOf(options);
-        var held = await ServerNameLock.TryAcquireAsync(database.Location, name, cancellationToken);
+        ServerNameLock? held;
+        try
+        {
+            held = await ServerNameLock.TryAcquireAsync(location, name, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException or UnauthorizedAccessException)
+        {
+            return (null, $"cannot reach the database ({location.Describe()}) to hold server name '{name}': {e.Message}; check --db / STREAMBOOT_DB");
+        }
+
         return held is null
             ? (null, $"server name '{name}' is held by another running server of this site (see 'streamboot server list'); stop that one, or give this one another name with --server-name")
             : (held, null);

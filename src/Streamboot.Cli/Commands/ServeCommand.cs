@@ -105,17 +105,18 @@ public static class ServeCommand
                 return CliOutput.Usage($"'{options.Bind}' is not an IP address to listen on; use --bind 0.0.0.0, :: or one of this machine's addresses");
             }
 
-            var database = await context.OpenDatabaseAsync(cancellationToken);
-            if (database is null)
-            {
-                return ExitCodes.Failure;
-            }
-
-            var (nameLock, refusal) = await ServePreflight.CheckAsync(options, database, cancellationToken);
+            // Ports and name first: a serve that cannot run makes and changes nothing.
+            var (nameLock, refusal) = await ServePreflight.CheckAsync(options, context.Location, cancellationToken);
             await using var held = nameLock;
             if (refusal is not null)
             {
                 CliOutput.Fail(refusal);
+                return ExitCodes.Failure;
+            }
+
+            var database = await context.OpenDatabaseAsync(cancellationToken);
+            if (database is null)
+            {
                 return ExitCodes.Failure;
             }
 
