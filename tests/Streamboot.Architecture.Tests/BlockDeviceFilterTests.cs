@@ -38,7 +38,7 @@ public class BlockDeviceFilterTests
     {
         var names = FilterTypes().Select(t => t.FullName).ToList();
         Assert.Contains("Streamboot.Storage.Profiles.BootProfileRecorder", names);
-        Assert.Contains("Streamboot.Server.Streaming.CountingBlockDevice", names);
+        Assert.Contains("Streamboot.Sessions.Live.CountingBlockDevice", names);
     }
 
     private static bool Declares(Type type, string method) =>
