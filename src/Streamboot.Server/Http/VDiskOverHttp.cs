@@ -26,7 +26,7 @@ namespace Streamboot.Server.Http;
 /// (the vDisk was deleted and imported again, a version rolled back) is
 /// answered 410 Gone and the connection closed, so no client reads one
 /// disk's blocks mixed with another's. A new connection reads what the
-/// name means now. Every answer carries the version as its ETag.
+/// name means now. The read-only view's answers carry its version as their ETag.
 /// </remarks>
 public static class VDiskOverHttp
 {
@@ -67,7 +67,13 @@ public static class VDiskOverHttp
 
         var device = held.View.Device;
         var size = device.Size;
-        response.Headers.ETag = $"\"v{held.View.Facts.VersionId.ToString(CultureInfo.InvariantCulture)}\"";
+        if (held.View.Facts.Device is null)
+        {
+            // The read-only view shows one production version, which never changes: its id is a strong validator.
+            // (A device's view changes with its writes: it gets none.)
+            response.Headers.ETag = $"\"v{held.View.Facts.VersionId.ToString(CultureInfo.InvariantCulture)}\"";
+        }
+
         response.Headers.AcceptRanges = "bytes";
         response.ContentType = "application/octet-stream";
         long start = 0, length = size;
