@@ -54,4 +54,33 @@ public sealed class VDiskDeleteTests : IDisposable
         Assert.True(json.GetProperty("keptImages").GetBoolean());
         Assert.True(File.Exists(Path.Combine(_cli.DataFolder, "vdisks", "k", "k.1.raw")));
     }
+
+    [Fact]
+    public async Task Rollback_removes_the_versions_profile_and_write_caches_and_keeps_the_others()
+    {
+        await _cli.OkAsync("vdisk", "create", "r", "--size", "1M");
+        await _cli.OkAsync("vdisk", "version", "new", "r");
+        var ids = await VersionIdsAsync("r");
+        var cache = Directory.CreateDirectory(Path.Combine(_cli.DataFolder, "cache", "r")).FullName;
+        var profiles = Directory.CreateDirectory(Path.Combine(_cli.DataFolder, "profiles")).FullName;
+        foreach (var (number, id) in ids)
+        {
+            await File.WriteAllTextAsync(Path.Combine(cache, $"pc.v{number}.{id}.qcow2"), "cache");
+            await File.WriteAllTextAsync(Path.Combine(profiles, $"r.v{number}.profile"), "profile");
+        }
+
+        await _cli.OkAsync("vdisk", "version", "rollback", "r");
+        Assert.Equal([$"pc.v1.{ids[1]}.qcow2"], Directory.GetFiles(cache).Select(Path.GetFileName));
+        Assert.Equal(["r.v1.profile"], Directory.GetFiles(profiles).Select(Path.GetFileName));
+    }
+
+    /// <summary>The versions' database ids, which write-cache file names carry (nothing else shows them).</summary>
+    private async Task<Dictionary<int, long>> VersionIdsAsync(string vdisk)
+    {
+        var python = ProcessRunner.Find("python3") ?? throw new InvalidOperationException("python3 is not installed");
+        const string Script = "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print('\\n'.join('%d %d' % r for r in c.execute('SELECT v.number, v.id FROM vdisk_versions v JOIN vdisks d ON d.id = v.vdisk_id WHERE d.name = ?', (sys.argv[2],))))";
+        var result = await ProcessRunner.RunAsync(python, ["-c", Script, Path.Combine(_cli.DataFolder, "streamboot.db"), vdisk]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')).ToDictionary(p => int.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
+    }
 }
