@@ -7,13 +7,15 @@ namespace Streamboot.Admin;
 /// </summary>
 internal static class BestEffort
 {
-    public static void DeleteFile(string file)
+    /// <summary>Deletes the file; true when it was there and is gone.</summary>
+    public static bool DeleteFile(string file)
     {
         try
         {
-            if (file.Length > 0)
+            if (file.Length > 0 && File.Exists(file))
             {
                 File.Delete(file);
+                return true;
             }
         }
         catch (IOException)
@@ -22,6 +24,32 @@ internal static class BestEffort
         catch (UnauthorizedAccessException)
         {
         }
+
+        return false;
+    }
+
+    /// <summary>Deletes the folder and everything in it; returns how many files went.</summary>
+    public static int DeleteFolder(string folder)
+    {
+        try
+        {
+            if (!Directory.Exists(folder))
+            {
+                return 0;
+            }
+
+            var files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Count();
+            Directory.Delete(folder, recursive: true);
+            return files;
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
     }
 
     public static void RemoveFolderIfEmpty(string folder)

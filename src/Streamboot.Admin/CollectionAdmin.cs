@@ -31,10 +31,11 @@ public sealed class CollectionAdmin(AdminSite site)
         }
 
         db.Collections.Add(collection);
-        site.Audit(db, "collection.add", name, fields);
+        var previous = await UnknownHolderAsync(db, collection, fields, cancellationToken);
+        site.Audit(db, "collection.add", name, new { fields, tookUnknownFrom = previous });
         return await SaveAsync(db, collection, fields, _ => $"a collection named '{name}' already exists", cancellationToken) is { } saveError
             ? saveError
-            : await ShowAsync(name, cancellationToken);
+            : Took(await ShowAsync(name, cancellationToken), previous);
     }
 
     public async Task<IReadOnlyList<CollectionView>> ListAsync(CancellationToken cancellationToken = default)
@@ -77,6 +78,11 @@ public sealed class CollectionAdmin(AdminSite site)
                 return AdminError.Invalid(nameError);
             }
 
+            if (IsDefault(collection) && !IsDefault(changes.Name))
+            {
+                return AdminError.Refused($"collection '{DefaultCollection}' is where devices added without --collection go, so it keeps its name; to give devices another home, add a collection and name it with 'device add --collection NAME'");
+            }
+
             collection.Name = changes.Name;
         }
 
@@ -86,10 +92,11 @@ public sealed class CollectionAdmin(AdminSite site)
             return error;
         }
 
-        site.Audit(db, "collection.set", name, changes);
+        var previous = await UnknownHolderAsync(db, collection, changes, cancellationToken);
+        site.Audit(db, "collection.set", name, new { changes, tookUnknownFrom = previous });
         return await SaveAsync(db, collection, changes, _ => $"a collection named '{changes.Name}' already exists", cancellationToken) is { } saveError
             ? saveError
-            : await ShowAsync(collection.Name, cancellationToken);
+            : Took(await ShowAsync(collection.Name, cancellationToken), previous);
     }
 
     public async Task<AdminResult<CollectionView>> DeleteAsync(string name, CancellationToken cancellationToken = default)
@@ -108,7 +115,7 @@ public sealed class CollectionAdmin(AdminSite site)
             return AdminError.Refused($"collection '{collection.Name}' still has {devices} device(s); move them with 'streamboot device set DEVICE --collection OTHER' or delete them first");
         }
 
-        if (string.Equals(collection.Name, DefaultCollection, StringComparison.OrdinalIgnoreCase))
+        if (IsDefault(collection))
         {
             return AdminError.Refused($"collection '{DefaultCollection}' is where devices added without --collection go; it cannot be deleted");
         }
@@ -118,6 +125,19 @@ public sealed class CollectionAdmin(AdminSite site)
         site.Audit(db, "collection.delete", collection.Name);
         return await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } saveError ? saveError : view;
     }
+
+    private static bool IsDefault(Collection collection) => IsDefault(collection.Name);
+
+    private static bool IsDefault(string name) => string.Equals(name, DefaultCollection, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The collection that receives unknown machines now, when this change takes the role from it.</summary>
+    private static async Task<string?> UnknownHolderAsync(StreambootDbContext db, Collection collection, CollectionChanges changes, CancellationToken cancellationToken) =>
+        changes.ReceivesUnknown == true
+            ? await db.Collections.Where(c => c.ReceivesUnknown && c.Id != collection.Id).Select(c => c.Name).FirstOrDefaultAsync(cancellationToken)
+            : null;
+
+    private static AdminResult<CollectionView> Took(AdminResult<CollectionView> shown, string? previous) =>
+        shown.Ok && previous is not null ? shown.Value with { TookUnknownFrom = previous } : shown;
 
     /// <summary>
     /// Saves; a collection that takes over unknown devices first takes the

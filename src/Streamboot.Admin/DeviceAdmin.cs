@@ -15,12 +15,21 @@ public sealed class DeviceAdmin(AdminSite site)
     public Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, CancellationToken cancellationToken = default) =>
         AddAsync(mac, fields, assignVDiskId: null, cancellationToken);
 
-    /// <summary>Adds a device, with <paramref name="assignVDiskId"/> assigned as its default in the same transaction (registration at boot).</summary>
+    /// <summary>
+    /// Adds a device, with <paramref name="assignVDiskId"/> assigned as its
+    /// default in the same transaction (registration at boot), or else its
+    /// collection's default vDisk, when the collection has one.
+    /// </summary>
     public async Task<AdminResult<DeviceView>> AddAsync(string mac, DeviceChanges fields, long? assignVDiskId, CancellationToken cancellationToken)
     {
         if (!MacAddress.TryParse(mac, out var address))
         {
             return AdminError.Invalid($"'{mac}' is not a MAC address; write it as 52:54:00:12:34:56, 52-54-00-12-34-56 or 525400123456");
+        }
+
+        if (address.WhyNotACard() is { } notACard)
+        {
+            return AdminError.Invalid($"{notACard}; give the client's own MAC (its firmware shows it at boot, 'ip link' shows it in Linux)");
         }
 
         if (fields.Name is not null && !Names.TryValidateHostName(fields.Name, out var nameError))
@@ -65,12 +74,12 @@ public sealed class DeviceAdmin(AdminSite site)
             }
 
             db.Devices.Add(device);
-            if (assignVDiskId is { } vdiskId)
+            if ((assignVDiskId ?? collection.Value.DefaultVDiskId) is { } vdiskId)
             {
                 db.Assignments.Add(new Assignment { Device = device, VDiskId = vdiskId, IsDefault = true, Position = 1, CreatedAt = now });
             }
 
-            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields, assigned = assignVDiskId });
+            site.Audit(db, "device.add", device.Name, new { device.Mac, Collection = collection.Value.Name, fields, assigned = assignVDiskId ?? collection.Value.DefaultVDiskId });
             var nameTaken = false;
             var saveError = await Persist.SaveAsync(
                 db,
@@ -92,18 +101,28 @@ public sealed class DeviceAdmin(AdminSite site)
         }
     }
 
-    public async Task<IReadOnlyList<DeviceView>> ListAsync(string? collection = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DeviceView>> ListAsync(CancellationToken cancellationToken = default) =>
+        (await ListAsync(null, cancellationToken)).Value!;
+
+    /// <summary>The devices, or those of one collection (a collection that does not exist is an error, not an empty list).</summary>
+    public async Task<AdminResult<IReadOnlyList<DeviceView>>> ListAsync(string? collection, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
         IQueryable<Device> query = db.Devices.Include(d => d.Collection).Include(d => d.Assignments).ThenInclude(a => a.VDisk);
         if (collection is not null)
         {
-            var lower = collection.ToLowerInvariant();
-            query = query.Where(d => d.Collection!.Name.ToLower() == lower);
+            var found = await Lookup.CollectionAsync(db, collection, cancellationToken);
+            if (!found.Ok)
+            {
+                return found.Error;
+            }
+
+            var id = found.Value.Id;
+            query = query.Where(d => d.CollectionId == id);
         }
 
         var devices = await query.OrderBy(d => d.Name).ToListAsync(cancellationToken);
-        return [.. devices.Select(ToView)];
+        return devices.Select(ToView).ToList();
     }
 
     public async Task<AdminResult<DeviceView>> ShowAsync(string key, CancellationToken cancellationToken = default)
@@ -144,6 +163,11 @@ public sealed class DeviceAdmin(AdminSite site)
             if (!MacAddress.TryParse(changes.Mac, out var mac))
             {
                 return AdminError.Invalid($"'{changes.Mac}' is not a MAC address; write it as 52:54:00:12:34:56, 52-54-00-12-34-56 or 525400123456");
+            }
+
+            if (mac.WhyNotACard() is { } notACard)
+            {
+                return AdminError.Invalid($"{notACard}; give the client's own MAC (its firmware shows it at boot, 'ip link' shows it in Linux)");
             }
 
             device.Mac = mac.ToString();

@@ -34,11 +34,13 @@ public sealed class SiteQueries(AdminSite site)
             s.WriteCacheBytes))];
     }
 
-    public async Task<IReadOnlyList<ServerView>> ServersAsync(CancellationToken cancellationToken = default)
+    /// <summary>The servers, each with its state: running, stopped, or missing heartbeats (they beat every <paramref name="heartbeat"/>).</summary>
+    public async Task<IReadOnlyList<ServerView>> ServersAsync(TimeSpan heartbeat, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
         var servers = await db.Servers.OrderBy(s => s.Name).ToListAsync(cancellationToken);
-        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt))];
+        var now = site.UtcNow;
+        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt, ServerLiveness.StateOf(s, now, heartbeat), s.StoppedAt))];
     }
 
     /// <summary>Full-mode DHCP leases, in address order (as they sort as numbers, not text).</summary>
@@ -59,6 +61,25 @@ public sealed class SiteQueries(AdminSite site)
     {
         await using var db = site.Database.CreateContext();
         var entries = await db.AuditLog.OrderByDescending(a => a.Id).Take(limit).ToListAsync(cancellationToken);
-        return [.. entries.Select(a => new AuditView(a.Id, a.At, a.Actor, a.Action, a.Target, a.Details))];
+        return [.. entries.Select(a => new AuditView(a.Id, a.At, a.Actor, a.Action, a.Target, ParseDetails(a.Details)))];
+    }
+
+    /// <summary>Details are stored as JSON text; they are shown as the object they are (text that is not JSON, as a string).</summary>
+    private static System.Text.Json.JsonElement? ParseDetails(string? details)
+    {
+        if (details is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(details);
+            return document.RootElement.Clone();
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return System.Text.Json.JsonSerializer.SerializeToElement(details);
+        }
     }
 }

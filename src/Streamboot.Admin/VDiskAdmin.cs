@@ -57,6 +57,12 @@ public sealed class VDiskAdmin(AdminSite site)
                 RawImage.CreateSparse(p.File, sizeBytes);
             }
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // .NET's word for EFBIG: the file system's largest file is smaller.
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            return AdminError.Failed($"a file of {ByteSize.Format(sizeBytes)} ({sizeBytes} bytes) is too large for the file system of {p.Folder}; choose a smaller --size, or keep the vDisk where larger files fit");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Cleanup(p.File, p.Folder, p.CreatedFolder);
@@ -96,6 +102,13 @@ public sealed class VDiskAdmin(AdminSite site)
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return AdminError.Failed($"cannot read {source}: {e.Message}");
+        }
+
+        var length = new FileInfo(source).Length;
+        if (sourceFormat is null && detected == ImportFormat.Raw && length % SectorSize != 0)
+        {
+            // No signature of a known format, and no whole disk either: a text file, an archive, a typo.
+            return AdminError.Invalid($"{source} is no disk image Streamboot knows (raw, qcow2, VHD, VHDX, VMDK, VDI) and not a whole number of {SectorSize}-byte sectors ({length} bytes); if it is a raw disk, say so with --source-format raw (its last sector is then padded with zeros)");
         }
 
         var sourceKind = detected;
@@ -351,10 +364,15 @@ public sealed class VDiskAdmin(AdminSite site)
     }
 
     /// <summary>
-    /// Deletes the vDisk and its image files. Refused while any client streams
-    /// it, and while devices are assigned unless <paramref name="force"/>.
+    /// Deletes the vDisk and everything the site keeps for it: its images,
+    /// its boot files, its devices' write caches and its boot profiles (the
+    /// images and boot files stay with <paramref name="keepFiles"/>), its
+    /// assignments (only with <paramref name="force"/>), and its place as
+    /// a collection's default vDisk; the result says what else changed.
+    /// Refused while any device streams it. A running server notices the
+    /// deletion and ends the read-only views of it that are still open.
     /// </summary>
-    public async Task<AdminResult<VDiskView>> DeleteAsync(string name, bool force, bool keepFiles = false, CancellationToken cancellationToken = default)
+    public async Task<AdminResult<VDiskDeletionView>> DeleteAsync(string name, bool force, bool keepFiles = false, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
         var found = await Lookup.VDiskAsync(db, name, cancellationToken);
@@ -378,26 +396,55 @@ public sealed class VDiskAdmin(AdminSite site)
         }
 
         var view = ToView(vdisk);
+        var collections = await db.Collections.Where(c => c.DefaultVDiskId == vdisk.Id).OrderBy(c => c.Name).ToListAsync(cancellationToken);
+        foreach (var collection in collections)
+        {
+            collection.DefaultVDiskId = null;
+        }
+
+        var cleared = collections.Select(c => c.Name).ToList();
         db.VDisks.Remove(vdisk);
-        site.Audit(db, "vdisk.delete", vdisk.Name, new { force, keepFiles, assignedTo = view.AssignedDevices });
+        site.Audit(db, "vdisk.delete", vdisk.Name, new { force, keepFiles, assignedTo = view.AssignedDevices, clearedDefaultOf = cleared });
         if (await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } error)
         {
             return error;
         }
 
         // Files go only after the rows are gone: a failed delete leaves a working vDisk.
-        if (!keepFiles)
-        {
-            var folder = site.ResolveStorePath(vdisk.StorePath);
-            foreach (var version in vdisk.Versions)
-            {
-                Cleanup(Path.Combine(folder, version.FileName), folder, removeFolder: false);
-            }
+        var removed = RemoveFiles(vdisk, keepFiles, out var left);
+        return new VDiskDeletionView(view, view.AssignedDevices, cleared, removed, keepFiles, left);
+    }
 
-            Cleanup("", folder, removeFolder: true);
+    /// <summary>Removes a deleted vDisk's files; returns how many went, and the store's files that were not ours.</summary>
+    private int RemoveFiles(VDisk vdisk, bool keepImages, out IReadOnlyList<string> left)
+    {
+        var removed = 0;
+        foreach (var file in SiteFiles.Profiles(site.DataFolder, vdisk.Name))
+        {
+            removed += BestEffort.DeleteFile(file) ? 1 : 0;
         }
 
-        return view;
+        removed += BestEffort.DeleteFolder(SiteFiles.CacheFolder(site.DataFolder, vdisk.Name));
+        var folder = site.ResolveStorePath(vdisk.StorePath);
+        left = [];
+        if (keepImages)
+        {
+            return removed;
+        }
+
+        foreach (var version in vdisk.Versions)
+        {
+            removed += BestEffort.DeleteFile(Path.Combine(folder, version.FileName)) ? 1 : 0;
+        }
+
+        removed += BestEffort.DeleteFolder(Path.Combine(folder, SiteFiles.BootFolder));
+        BestEffort.RemoveFolderIfEmpty(folder);
+        if (Directory.Exists(folder))
+        {
+            left = [.. Directory.EnumerateFileSystemEntries(folder).Order(StringComparer.Ordinal)];
+        }
+
+        return removed;
     }
 
     internal static AdminError? ModeMismatch(AccessMode access, WriteCacheMode cache) => (access, cache) switch
@@ -405,7 +452,7 @@ public sealed class VDiskAdmin(AdminSite site)
         (AccessMode.Private, not WriteCacheMode.None) =>
             AdminError.Invalid($"a private image takes its owner's writes itself; its write cache must be none, not {KebabCase.Of(cache)}"),
         (AccessMode.Standard, WriteCacheMode.None) =>
-            AdminError.Invalid("a standard image is shared and read-only, so each client needs a write cache (server-disk, server-ram or client-disk); for a single writer use --access private"),
+            AdminError.Invalid("a standard image is shared and read-only, so each client needs a write cache (server-disk, server-ram, client-disk or client-ram); for a single writer use --access private"),
         _ => null,
     };
 

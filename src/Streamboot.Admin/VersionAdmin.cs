@@ -146,7 +146,7 @@ public sealed class VersionAdmin(AdminSite site)
             return error;
         }
 
-        BestEffort.DeleteFile(Path.Combine(site.ResolveStorePath(vdisk.StorePath), top.FileName));
+        RemoveFiles(vdisk, top);
         return await new VDiskAdmin(site).ShowAsync(vdisk.Name, cancellationToken);
     }
 
@@ -256,10 +256,26 @@ public sealed class VersionAdmin(AdminSite site)
 
         foreach (var version in remove)
         {
-            BestEffort.DeleteFile(Path.Combine(folder, version.FileName));
+            RemoveFiles(vdisk, version);
         }
 
         return await new VDiskAdmin(site).ShowAsync(vdisk.Name, cancellationToken);
+    }
+
+    /// <summary>
+    /// A removed version's files: its image, its boot profile and its
+    /// devices' write caches (over an image that is gone, they are nothing).
+    /// A running server ends the sessions and closes the images of versions
+    /// whose rows are gone.
+    /// </summary>
+    private void RemoveFiles(VDisk vdisk, VDiskVersion version)
+    {
+        BestEffort.DeleteFile(Path.Combine(site.ResolveStorePath(vdisk.StorePath), version.FileName));
+        BestEffort.DeleteFile(SiteFiles.ProfilePath(site.DataFolder, vdisk.Name, version.Number));
+        foreach (var cache in SiteFiles.CachesOfVersion(site.DataFolder, vdisk.Name, version.Number, version.Id))
+        {
+            BestEffort.DeleteFile(cache);
+        }
     }
 
     private static bool IsBase(string folder, VDiskVersion version) =>

@@ -14,13 +14,15 @@ namespace Streamboot.Cli;
 /// </summary>
 public sealed class CliContext
 {
-    private CliContext(IConfigurationRoot configuration, StreambootOptions options, string dataFolder, DatabaseLocation location, CliOutput output)
+    private CliContext(IConfigurationRoot configuration, StreambootOptions options, string dataFolder, DatabaseLocation location, CliOutput output, SiteUse use, bool dbGiven)
     {
         Configuration = configuration;
         Options = options;
         DataFolder = dataFolder;
         Location = location;
         Output = output;
+        Use = use;
+        DbGiven = dbGiven;
     }
 
     public IConfigurationRoot Configuration { get; }
@@ -33,8 +35,13 @@ public sealed class CliContext
 
     public CliOutput Output { get; }
 
-    /// <summary>Resolves configuration; null (after printing why) when it is unusable.</summary>
-    public static CliContext? Resolve(ParseResult parse, IReadOnlyDictionary<string, string?>? extraFlags, out int exitCode)
+    public SiteUse Use { get; }
+
+    /// <summary>The database was named (--db, STREAMBOOT_DB), not the data folder's own.</summary>
+    private bool DbGiven { get; }
+
+    /// <summary>Resolves configuration; null (after printing why) when it is unusable, or when <paramref name="use"/> needs a site that is not there.</summary>
+    public static CliContext? Resolve(ParseResult parse, IReadOnlyDictionary<string, string?>? extraFlags, out int exitCode, SiteUse use = SiteUse.Existing)
     {
         exitCode = ExitCodes.Ok;
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
@@ -79,21 +86,47 @@ public sealed class CliContext
             return null;
         }
 
-        if (!Server.Configuration.DataFolder.TryPrepare(folder, out var folderError))
+        var dbGiven = !string.IsNullOrWhiteSpace(options.Db);
+        if (use == SiteUse.Existing && !dbGiven && !Directory.Exists(folder))
+        {
+            CliOutput.Fail(NoSite($"no data folder {folder}", "--data / STREAMBOOT_DATA"));
+            exitCode = ExitCodes.Failure;
+            return null;
+        }
+
+        if (use != SiteUse.None && !Server.Configuration.DataFolder.TryPrepare(folder, out var folderError))
         {
             CliOutput.Fail(folderError);
             exitCode = ExitCodes.Failure;
             return null;
         }
 
-        return new CliContext(configuration, options, folder, location, new CliOutput(parse.GetValue(GlobalOptions.Json)));
+        return new CliContext(configuration, options, folder, location, new CliOutput(parse.GetValue(GlobalOptions.Json)), use, dbGiven);
     }
+
+    /// <summary>One line for a verb that needs a site where there is none: what is missing, which setting to check, what makes one.</summary>
+    private static string NoSite(string what, string setting) =>
+        $"no Streamboot site here ({what}); check {setting}, or make one: 'streamboot db status' makes an empty site, as does adding anything ('streamboot vdisk create NAME --size 20G') or starting 'streamboot serve'";
 
     public async Task<SiteDatabase?> OpenDatabaseAsync(CancellationToken cancellationToken)
     {
+        var exists = await SiteDatabase.ExistsAsync(Location, cancellationToken);
+        if (!exists && Use == SiteUse.Existing)
+        {
+            CliOutput.Fail(NoSite($"no database {Location.Describe()}", DbGiven ? "--db / STREAMBOOT_DB" : "--data / STREAMBOOT_DATA"));
+            return null;
+        }
+
         try
         {
-            return await SiteDatabase.OpenAsync(Location, cancellationToken: cancellationToken);
+            var database = await SiteDatabase.OpenAsync(Location, cancellationToken: cancellationToken);
+            if (!exists)
+            {
+                // A typo in --data or --db makes a new site: say so, where it cannot be missed or mix with --json.
+                System.Console.Error.WriteLine($"streamboot: note: made a new site: {Location.Describe()}");
+            }
+
+            return database;
         }
         catch (DatabaseOpenException e)
         {
@@ -102,14 +135,21 @@ public sealed class CliContext
         }
     }
 
-    /// <summary>Runs an admin verb against the opened site: resolve, open, act.</summary>
+    /// <summary>Runs an admin verb against the opened, existing site: resolve, open, act.</summary>
     public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action) =>
-        RunAsync(parse, cancellationToken, (_, site, output) => action(site, output));
+        RunAsync(parse, cancellationToken, SiteUse.Existing, (_, site, output) => action(site, output));
 
     /// <summary>The same, for verbs that also need the resolved settings (ports, the data folder).</summary>
-    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<CliContext, AdminSite, CliOutput, Task<int>> action)
+    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<CliContext, AdminSite, CliOutput, Task<int>> action) =>
+        RunAsync(parse, cancellationToken, SiteUse.Existing, action);
+
+    /// <summary>Runs a verb that adds something: the site is made when there is none.</summary>
+    public static Task<int> RunCreatingAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action) =>
+        RunAsync(parse, cancellationToken, SiteUse.CreateIfMissing, (_, site, output) => action(site, output));
+
+    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, SiteUse use, Func<CliContext, AdminSite, CliOutput, Task<int>> action)
     {
-        var context = Resolve(parse, null, out var exitCode);
+        var context = Resolve(parse, null, out var exitCode, use);
         if (context is null)
         {
             return exitCode;

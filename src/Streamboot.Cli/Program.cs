@@ -30,6 +30,7 @@ root.Subcommands.Add(VmCommands.Create());
 root.Subcommands.Add(BootstrapCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(CompletionCommand.Create());
+Completions.AttachTo(root);
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

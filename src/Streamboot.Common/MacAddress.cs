@@ -104,6 +104,25 @@ public readonly record struct MacAddress : ISpanFormattable, IComparable<MacAddr
         return true;
     }
 
+    /// <summary>ff:ff:ff:ff:ff:ff: every station on the link, never one card.</summary>
+    public bool IsBroadcast => _value == 0xFFFF_FFFF_FFFF;
+
+    /// <summary>00:00:00:00:00:00: no card's address (firmware that has none yet reports it).</summary>
+    public bool IsZero => _value == 0;
+
+    /// <summary>The I/G bit (bit 0 of the first byte) set: a group address (01:00:5e:... IPv4 multicast, 33:33:... IPv6).</summary>
+    public bool IsMulticast => ((_value >> 40) & 1) == 1;
+
+    /// <summary>
+    /// Why this cannot be one network card's own address (IEEE 802: a
+    /// station's address is an individual one), or null when it can be.
+    /// </summary>
+    public string? WhyNotACard() =>
+        IsBroadcast ? $"{this} is the broadcast address (every machine on the network), not one network card's"
+        : IsZero ? $"{this} is no network card's address (a card reports it when it has none)"
+        : IsMulticast ? $"{this} is a multicast (group) address, not one network card's: its first byte is odd"
+        : null;
+
     public static MacAddress Parse(string text) =>
         TryParse(text, out var mac)
             ? mac

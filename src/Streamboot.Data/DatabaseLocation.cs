@@ -74,6 +74,12 @@ public sealed record DatabaseLocation(DatabaseProvider Provider, string Connecti
         {
             s = s["sqlite:".Length..];
         }
+        else if (UrlScheme(s) is { } scheme)
+        {
+            // A URL of another kind (mysql://, a typo) is no file path: never make a file named after it.
+            error = $"--db '{text}' has an unknown scheme '{scheme}:'; give postgresql://user:password@host:5432/db, an Npgsql connection string (Host=...;Database=...), or a SQLite file path";
+            return false;
+        }
 
         if (s.Contains(';', StringComparison.Ordinal) || s.Contains('=', StringComparison.Ordinal))
         {
@@ -83,6 +89,15 @@ public sealed record DatabaseLocation(DatabaseProvider Provider, string Connecti
 
         location = ForSqliteFile(s);
         return true;
+    }
+
+    /// <summary>The scheme of <c>scheme://...</c>, or null when the text is no URL.</summary>
+    private static string? UrlScheme(string text)
+    {
+        var colon = text.IndexOf("://", StringComparison.Ordinal);
+        return colon > 0 && char.IsAsciiLetter(text[0]) && text[..colon].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.')
+            ? text[..colon]
+            : null;
     }
 
     private static bool TryParsePostgresUrl(string s, [NotNullWhen(true)] out DatabaseLocation? location, [NotNullWhen(false)] out string? error)

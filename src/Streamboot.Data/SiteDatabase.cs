@@ -72,6 +72,28 @@ public sealed class SiteDatabase
         return new SiteDatabase(location, builder.Options);
     }
 
+    /// <summary>
+    /// Whether a site lives there: the SQLite file exists, or the PostgreSQL
+    /// database has Streamboot's schema. Nothing is created. A database that
+    /// cannot be reached counts as existing: opening it then says why.
+    /// </summary>
+    public static async Task<bool> ExistsAsync(DatabaseLocation location, CancellationToken cancellationToken = default)
+    {
+        if (location.Provider == DatabaseProvider.Sqlite)
+        {
+            return File.Exists(new SqliteConnectionStringBuilder(location.ConnectionString).DataSource);
+        }
+
+        try
+        {
+            return await CurrentVersionAsync(location, cancellationToken) > 0;
+        }
+        catch (DbException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>True when the database answers a trivial query.</summary>
     public async Task<bool> PingAsync(CancellationToken cancellationToken = default)
     {

@@ -45,7 +45,7 @@ public static class StreambootServer
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new ServerIdentity { Name = options.ServerName ?? Environment.MachineName });
+        builder.Services.AddSingleton(new ServerIdentity { Name = ServePreflight.NameOf(options) });
         builder.Services.AddHostedService<ServerRegistration>();
         builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name));
         builder.Services.AddSingleton(sp =>

@@ -213,13 +213,37 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     }
 
     /// <summary>
-    /// The periodic work: live sessions' counters into the database, and the
-    /// shared layers of versions nobody streams closed once unused for a while.
+    /// The periodic work: live sessions' counters into the database; the
+    /// sessions and shared layers of versions deleted since (the admin
+    /// verbs change the database from another process: a vDisk deleted,
+    /// a version rolled back or pruned) ended and closed; and the shared
+    /// layers of versions nobody streams closed once unused for a while.
     /// </summary>
     public async Task MaintainAsync(CancellationToken cancellationToken)
     {
         await _live.ReportAsync(cancellationToken);
+        await EndDeletedVersionsAsync(cancellationToken);
         Images.Sweep(_settings.UnusedImageLifetime);
+    }
+
+    /// <summary>Ends what this server holds open of versions whose rows are gone; returns how many sessions and views ended.</summary>
+    public async Task<int> EndDeletedVersionsAsync(CancellationToken cancellationToken)
+    {
+        var open = _live.VersionIdsInUse().Union(Images.Ids()).ToHashSet();
+        var existing = await _resolver.ExistingVersionsAsync(open, cancellationToken);
+        var gone = open.Where(id => !existing.Contains(id)).ToHashSet();
+        if (gone.Count == 0)
+        {
+            return 0;
+        }
+
+        var ended = await _live.EndVersionsAsync(gone);
+        foreach (var id in gone)
+        {
+            Images.Forget(id);
+        }
+
+        return ended;
     }
 
     public async ValueTask DisposeAsync()

@@ -227,7 +227,7 @@ public abstract class AdminTests : SiteTests
         var log = await new SiteQueries(Site).AuditAsync(10);
         Assert.Equal(["device.set", "assign", "device.add", "vdisk.create"], log.Select(a => a.Action));
         Assert.All(log, a => Assert.Equal("tester@test", a.Actor));
-        Assert.Contains("front desk", log[0].Details, StringComparison.Ordinal);
+        Assert.Contains("front desk", log[0].DetailsText, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -29,7 +29,8 @@ public sealed class AdminVerbTests : IDisposable
         var added = await _cli.RunAsync("device", "add", "52-54-00-12-34-56", "--collection", "lab");
         Assert.Equal(0, added.ExitCode);
         Assert.Contains("Added device LAB-001", added.Stdout, StringComparison.Ordinal);
-        await _cli.OkAsync("assign", "LAB-001", "debian12");
+        // The collection's default vDisk comes with every new device of it.
+        Assert.Contains("debian12 (default)", added.Stdout, StringComparison.Ordinal);
         await _cli.OkAsync("assign", "52:54:00:12:34:56", "tools", "--default");
 
         var device = await _cli.JsonAsync("device", "show", "525400123456");
@@ -82,6 +83,7 @@ public sealed class AdminVerbTests : IDisposable
     [InlineData(1, "no collection 'nope'", "device", "add", "52:54:00:00:00:09", "--collection", "nope")]
     public async Task Bad_input_gets_one_clear_line_and_the_right_exit_code(int exitCode, string message, params string[] arguments)
     {
+        await _cli.OkAsync("db", "status");
         var result = await _cli.RunAsync(arguments);
         Assert.True(exitCode == result.ExitCode, result.ToString());
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
@@ -112,7 +114,7 @@ public sealed class AdminVerbTests : IDisposable
     {
         var file = Path.Combine(_cli.DataFolder, "a-file");
         await File.WriteAllTextAsync(file, "");
-        var result = await _cli.RunBareAsync("--data", Path.Combine(file, "sub"), "device", "list");
+        var result = await _cli.RunBareAsync("--data", Path.Combine(file, "sub"), "device", "add", "52:54:00:00:00:01");
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("is not writable", result.Stderr, StringComparison.Ordinal);
         Assert.Contains("--data", result.Stderr, StringComparison.Ordinal);

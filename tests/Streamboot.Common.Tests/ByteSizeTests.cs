@@ -12,6 +12,9 @@ public class ByteSizeTests
     [InlineData("4096", 4096)]
     [InlineData("4096B", 4096)]
     [InlineData("64k", 64 * 1024)]
+    [InlineData("9P", 9L << 50)]
+    [InlineData("7E", 7L << 60)]
+    [InlineData("0.5K", 512)]
     public void Sizes_parse_in_binary_units(string text, long expected)
     {
         Assert.True(ByteSize.TryParse(text, out var bytes, out var error), error);
@@ -25,6 +28,10 @@ public class ByteSizeTests
     [InlineData("-5G", "not a size")]
     [InlineData("1.0000001K", "whole number")]
     [InlineData("99999999E", "too large")]
+    [InlineData("8E", "too large")]
+    [InlineData("1.2.3G", "not a size")]
+    [InlineData("1e3M", "not a size")]
+    [InlineData(".G", "not a size")]
     public void Bad_sizes_say_what_is_wrong(string text, string expected)
     {
         Assert.False(ByteSize.TryParse(text, out _, out var error));

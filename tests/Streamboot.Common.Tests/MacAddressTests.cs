@@ -45,4 +45,20 @@ public class MacAddressTests
         mac.WriteBytes(back);
         return back.AsSpan().SequenceEqual(six) && MacAddress.Parse(mac.ToString()) == mac;
     }
+
+    [Theory]
+    [InlineData("ff:ff:ff:ff:ff:ff", "broadcast")]
+    [InlineData("00:00:00:00:00:00", "no network card's")]
+    [InlineData("01:00:5e:00:00:01", "multicast")]
+    [InlineData("33:33:00:00:00:01", "multicast")]
+    public void Group_broadcast_and_zero_addresses_are_no_cards(string text, string reason)
+    {
+        Assert.Contains(reason, MacAddress.Parse(text).WhyNotACard(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("52:54:00:12:34:56")]
+    [InlineData("02:00:00:00:00:01")]
+    [InlineData("00:1b:21:aa:bb:cc")]
+    public void Cards_addresses_are_cards(string text) => Assert.Null(MacAddress.Parse(text).WhyNotACard());
 }

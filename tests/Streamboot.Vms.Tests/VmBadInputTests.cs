@@ -52,6 +52,7 @@ public sealed class VmBadInputTests : IAsyncLifetime
     [MemberData(nameof(Refusals))]
     public async Task A_bad_answer_is_one_line_and_makes_nothing(string[] flags, int exitCode, string message)
     {
+        await _site.Cli.OkAsync("db", "status");
         var result = await _site.CreateAsync("bad1", flags);
 
         Assert.True(result.ExitCode == exitCode, result.ToString());

@@ -48,7 +48,8 @@ public sealed class VmBridgeBootTests : IAsyncLifetime
         await _site.CreateOkAsync("pxe-client", "--network", "netboot", "--bridge", _network.Bridge, "--collection", "lab", "--memory", "256", "--cores", "1");
         var device = (await _site.ShowAsync("pxe-client")).GetProperty("device").GetString()!;
         Assert.Equal("PXE-01", device);
-        await _site.Cli.OkAsync("assign", device, "golden");
+        // The collection's default vDisk is assigned to every new device of it.
+        Assert.Equal("golden", (await _site.Cli.JsonAsync("device", "show", device)).GetProperty("assignments")[0].GetProperty("vdisk").GetString());
 
         _server = ServerProcess.StartIn(
             _network.Name,

@@ -62,7 +62,6 @@ public sealed class VmCaptureBootTests : IAsyncLifetime
         {
         }
 
-        _site.Cli.Environment["STREAMBOOT_HTTP_PORT"] = http.ToString(CultureInfo.InvariantCulture);
         var boot = await _site.Cli.RunAsync("vm", "start", "client", "--wait-for", UpLine, "--timeout", "300");
         Assert.True(boot.ExitCode == 0, boot + "\n" + _site.Console("client") + "\n" + _server.Output);
 

@@ -2,6 +2,11 @@ using Streamboot.Data.Model;
 
 namespace Streamboot.Admin.Views;
 
+/// <summary>
+/// A collection. <see cref="TookUnknownFrom"/> is set on the answer of the
+/// change that made it receive unknown machines: the collection that
+/// received them until then (its policy no longer applies to them).
+/// </summary>
 public sealed record CollectionView(
     string Name,
     string? Description,
@@ -11,4 +16,5 @@ public sealed record CollectionView(
     string? DefaultVDisk,
     int Devices,
     DateTime CreatedAt,
-    BootProtocol? BootProtocol = null);
+    BootProtocol? BootProtocol = null,
+    string? TookUnknownFrom = null);

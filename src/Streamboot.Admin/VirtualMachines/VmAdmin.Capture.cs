@@ -63,6 +63,11 @@ public sealed partial class VmAdmin
                 return AdminError.Invalid("--stage applies to --new-version; a new vDisk starts in production");
             }
 
+            if ((await new VDiskAdmin(site).ShowAsync(vdiskName, cancellationToken)).Ok)
+            {
+                return AdminError.Conflict($"vDisk '{vdiskName}' already exists; capture into it as its next version with --new-version (only the changed blocks), or give another --vdisk name");
+            }
+
             return await new VDiskAdmin(site).ImportAsync(vdiskName, vm.DiskFile, null, format ?? "qcow2", access, writeCache, text, progress, cancellationToken);
         }
 

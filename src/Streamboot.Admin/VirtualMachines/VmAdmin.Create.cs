@@ -429,6 +429,12 @@ public sealed partial class VmAdmin
             Undo(made, plan.Folder, createdFolder);
             return AdminError.Failed($"cannot create VM '{plan.Name}': {e.Message}");
         }
+        catch (ArgumentOutOfRangeException)
+        {
+            // .NET's word for EFBIG: the file system's largest file is smaller than the disk.
+            Undo(made, plan.Folder, createdFolder);
+            return AdminError.Failed($"cannot create VM '{plan.Name}': a disk of {ByteSize.Format(plan.DiskSizeBytes)} ({plan.DiskSizeBytes} bytes) is too large for the file system of {plan.Folder}; choose a smaller --disk-size");
+        }
         catch
         {
             Undo(made, plan.Folder, createdFolder);

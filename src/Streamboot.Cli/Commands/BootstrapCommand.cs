@@ -23,7 +23,7 @@ public static class BootstrapCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var context = CliContext.Resolve(parse, null, out var exitCode);
+            var context = CliContext.Resolve(parse, null, out var exitCode, SiteUse.None);
             if (context is null)
             {
                 return exitCode;

@@ -4,6 +4,7 @@ using Streamboot.Admin;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
+using Streamboot.Data.Model;
 
 namespace Streamboot.Cli.Commands;
 
@@ -27,10 +28,10 @@ public static class CollectionCommands
         var fields = new CollectionFieldOptions(forAdd: true);
         var verb = new Command("add", "Add a collection") { name };
         fields.AddTo(verb);
-        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
                 await new CollectionAdmin(site).AddAsync(parse.GetValue(name)!, fields.Read(parse), ct),
-                c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]"))));
+                c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)))));
         return verb;
     }
 
@@ -40,7 +41,7 @@ public static class CollectionCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new CollectionAdmin(site).ListAsync(ct),
-                ["Name", "Pattern", "Unknown devices", "Default vDisk", "Devices"],
+                [new("Name", ColumnFit.Whole), "Pattern", "Unknown devices", "Default vDisk", new("Devices", ColumnFit.Optional)],
                 c => [c.Name, c.NamingPattern, UnknownText(c), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
                 "No collections.")));
         return verb;
@@ -71,7 +72,7 @@ public static class CollectionCommands
 
             return output.Result(
                 await new CollectionAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct),
-                c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]"));
+                c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)));
         }));
         return verb;
     }
@@ -101,6 +102,25 @@ public static class CollectionCommands
         ],
         heading);
 
+    /// <summary>What changed for unknown machines when this collection took them from another.</summary>
+    private static string TookUnknown(CollectionView c)
+    {
+        if (c.TookUnknownFrom is not { } previous)
+        {
+            return "";
+        }
+
+        var now = c.UnknownDevicePolicy switch
+        {
+            UnknownDevicePolicy.AutoRegister when c.DefaultVDisk is null =>
+                $"refused: {c.Name} registers them but has no default vDisk ('streamboot collection set {c.Name} --default-vdisk VDISK')",
+            UnknownDevicePolicy.AutoRegister => $"registered into {c.Name} with vDisk {c.DefaultVDisk}",
+            UnknownDevicePolicy.Menu => $"shown a menu of vDisks to register into {c.Name}",
+            _ => $"refused ({c.Name}'s policy; 'streamboot collection set {c.Name} --policy auto-register' registers them)",
+        };
+        return VDiskCommands.Markup($"\nUnknown machines now fall into {c.Name} instead of {previous}: they are {now}.");
+    }
+
     /// <summary>The policy, and whether this is the collection unknown machines fall into (only then does it apply).</summary>
     private static string UnknownText(CollectionView c) =>
         c.ReceivesUnknown ? $"{KebabCase.Of(c.UnknownDevicePolicy)} (receives unknown)" : KebabCase.Of(c.UnknownDevicePolicy);
@@ -110,7 +130,7 @@ public static class CollectionCommands
         private readonly Option<string?> _rename = new("--rename") { Description = "New name", HelpName = "NAME" };
         private readonly Option<string?> _pattern = new("--pattern") { Description = "Names of new devices, '#' for digits: LAB-### [default for add: NAME-###]", HelpName = "PATTERN" };
         private readonly Option<string?> _policy = new("--policy") { Description = "Unknown devices: auto-register, menu or refuse [default for add: refuse]", HelpName = "POLICY" };
-        private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk that new devices get (none to clear)", HelpName = "VDISK" };
+        private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk every new device of the collection is assigned (device add, vm create --collection, registration at boot); none to clear", HelpName = "VDISK" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
         private readonly Option<string?> _bootProtocol = new("--boot-protocol") { Description = "How its devices boot, whatever their vDisk says: nbd, http, iscsi, or auto (as the vDisk says)", HelpName = "PROTOCOL" };
         private readonly Option<bool?> _receivesUnknown = new("--receives-unknown")

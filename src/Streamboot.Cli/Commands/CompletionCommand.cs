@@ -5,7 +5,8 @@ namespace Streamboot.Cli.Commands;
 /// <summary>
 /// <c>streamboot completion bash</c>: a completion script that asks
 /// streamboot itself (System.CommandLine's <c>[suggest]</c> directive), so
-/// completions always match the installed verbs.
+/// completions always match the installed verbs, and the site's names
+/// (<see cref="Completions"/>).
 /// </summary>
 public static class CompletionCommand
 {
@@ -23,8 +24,15 @@ public static class CompletionCommand
         var shell = new Argument<string>("SHELL") { Description = "Shell to complete in (bash)" };
         shell.AcceptOnlyFromAmong("bash");
         var command = new Command("completion", "Print a shell completion script: streamboot completion bash > /etc/bash_completion.d/streamboot") { shell };
-        command.SetAction(_ =>
+        command.SetAction(parse =>
         {
+            if (parse.GetValue(GlobalOptions.Json))
+            {
+                // Every verb speaks JSON for scripts; this one's result is the script.
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { shell = "bash", script = BashScript }, Output.CliOutput.JsonOptions));
+                return ExitCodes.Ok;
+            }
+
             Console.Out.WriteLine(BashScript);
             return ExitCodes.Ok;
         });

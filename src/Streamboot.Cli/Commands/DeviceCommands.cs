@@ -28,7 +28,7 @@ public static class DeviceCommands
         var fields = new DeviceFieldOptions(forAdd: true);
         var verb = new Command("add", "Add a device; without --name it is named from its collection's pattern (LAB-###)") { mac };
         fields.AddTo(verb);
-        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
                 await new DeviceAdmin(site).AddAsync(parse.GetValue(mac)!, fields.Read(parse), ct),
                 d => Print(output, d, $"Added device [bold]{VDiskCommands.Markup(d.Name)}[/]"))));
@@ -40,11 +40,13 @@ public static class DeviceCommands
         var collection = new Option<string?>("--collection") { Description = "Only this collection's devices", HelpName = "NAME" };
         var verb = new Command("list", "List devices") { collection };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
+            output.Result(
                 await new DeviceAdmin(site).ListAsync(parse.GetValue(collection), ct),
-                ["Name", "MAC", "Collection", "Type", "Enabled", "vDisks"],
-                d => [d.Name, d.Mac, d.Collection, KebabCase.Of(d.Type), CliOutput.YesNo(d.Enabled), VDisks(d)],
-                "No devices yet. Add one with: streamboot device add 52:54:00:12:34:56")));
+                devices => output.List(
+                    devices,
+                    [new("Name", ColumnFit.Whole), new("MAC", ColumnFit.Whole), "Collection", new("Type", ColumnFit.Optional), new("Enabled", ColumnFit.Optional), "vDisks"],
+                    d => [d.Name, d.Mac, d.Collection, KebabCase.Of(d.Type), CliOutput.YesNo(d.Enabled), VDisks(d, "\n")],
+                    parse.GetValue(collection) is { } name ? $"No devices in collection {name} yet." : "No devices yet. Add one with: streamboot device add 52:54:00:12:34:56"))));
         return verb;
     }
 
@@ -105,8 +107,8 @@ public static class DeviceCommands
         ],
         heading);
 
-    private static string VDisks(DeviceView d) =>
-        d.Assignments.Count == 0 ? "(none)" : string.Join(", ", d.Assignments.Select(a => a.IsDefault ? a.VDisk + " (default)" : a.VDisk));
+    private static string VDisks(DeviceView d, string separator = ", ") =>
+        d.Assignments.Count == 0 ? "(none)" : string.Join(separator, d.Assignments.Select(a => a.IsDefault ? a.VDisk + " (default)" : a.VDisk));
 
     /// <summary>The options add and set share.</summary>
     private sealed class DeviceFieldOptions
@@ -116,7 +118,7 @@ public static class DeviceCommands
         private readonly Option<string?> _collection = new("--collection") { Description = "Collection [default: default]", HelpName = "NAME" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
         private readonly Option<string?> _type = new("--type") { Description = "production, test or maintenance: which vDisk version it boots", HelpName = "TYPE" };
-        private readonly Option<string?> _writeCache = new("--write-cache") { Description = "Override the vDisk's write cache: server-disk, server-ram, client-disk, none, or inherit", HelpName = "MODE" };
+        private readonly Option<string?> _writeCache = new("--write-cache") { Description = "Override the vDisk's write cache: server-disk, server-ram, client-disk, client-ram, none, or inherit (the vDisk's)", HelpName = "MODE" };
         private readonly Option<bool?> _enabled = new("--enabled") { Description = "true or false: a disabled device is refused at boot", HelpName = "BOOL" };
         private readonly Option<bool?> _persistent = new("--persistent-write-cache") { Description = "true or false: keep its write cache across boots", HelpName = "BOOL" };
         private readonly Option<string?> _ip = new("--ip") { Description = "A fixed IPv4 address the server's DHCP (full mode) always gives it; none to remove", HelpName = "ADDRESS" };

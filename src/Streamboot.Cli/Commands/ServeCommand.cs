@@ -75,7 +75,7 @@ public static class ServeCommand
                 flags["TftpPort"] = tftp.ToString(CultureInfo.InvariantCulture);
             }
 
-            var context = CliContext.Resolve(parse, flags, out var exitCode);
+            var context = CliContext.Resolve(parse, flags, out var exitCode, SiteUse.CreateIfMissing);
             if (context is null)
             {
                 return exitCode;
@@ -115,6 +115,15 @@ public static class ServeCommand
             if (!StreambootServer.TryParseBind(options.Bind, out _))
             {
                 return CliOutput.Usage($"'{options.Bind}' is not an IP address to listen on; use --bind 0.0.0.0, :: or one of this machine's addresses");
+            }
+
+            // Ports and name first: a serve that cannot run makes and changes nothing.
+            var (nameLock, refusal) = await ServePreflight.CheckAsync(options, context.Location, cancellationToken);
+            await using var held = nameLock;
+            if (refusal is not null)
+            {
+                CliOutput.Fail(refusal);
+                return ExitCodes.Failure;
             }
 
             var database = await context.OpenDatabaseAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Streamboot.Admin;
+using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
 using Streamboot.Sessions;
@@ -19,7 +20,11 @@ public static class SiteCommands
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new SiteQueries(site).SessionsAsync(parse.GetValue(all), ct),
-                ["Id", "Device", "vDisk", "Version", "Server", "Protocol", "Since", "Read", "Written", "Write cache", "Ended"],
+                [
+                    new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
+                    new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
+                    new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
+                ],
                 s =>
                 [
                     s.Id.ToString(CultureInfo.InvariantCulture),
@@ -89,7 +94,7 @@ public static class SiteCommands
         leases.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new SiteQueries(site).LeasesAsync(ct),
-                ["Address", "MAC", "Device", "State", "Expires"],
+                [new("Address", ColumnFit.Whole), new("MAC", ColumnFit.Whole), new("Device", ColumnFit.Whole), "State", "Expires"],
                 l => [l.Address, l.Mac, l.Device ?? "(unknown)", l.State, CliOutput.Time(l.ExpiresAt)],
                 "No leases. DHCP hands out addresses only in full mode: streamboot serve --dhcp full --dhcp-interface NAME --dhcp-range FIRST-LAST")));
         return new Command("dhcp", "DHCP of this site") { leases };
@@ -97,15 +102,22 @@ public static class SiteCommands
 
     public static Command Server()
     {
-        var list = new Command("list", "List the servers of this site and their last heartbeat");
-        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        var list = new Command("list", "List the servers of this site: running, stopped, or missing heartbeats (crashed or cut off)");
+        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
             output.List(
-                await new SiteQueries(site).ServersAsync(ct),
-                ["Name", "Address", "HTTP", "Version", "Started", "Last heartbeat"],
-                s => [s.Name, s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
+                await new SiteQueries(site).ServersAsync(TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)), ct),
+                [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), "Address", new("HTTP", ColumnFit.Whole), new("Version", ColumnFit.Optional), new("Started", ColumnFit.Optional), "Last heartbeat"],
+                s => [s.Name, StateText(s), s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
                 "No server has run on this database yet. Start one with: streamboot serve")));
         return new Command("server", "Servers of this site") { list };
     }
+
+    private static string StateText(ServerView s) => s.State switch
+    {
+        ServerState.Stopped => $"stopped {CliOutput.Time(s.StoppedAt ?? s.LastHeartbeatAt)}",
+        ServerState.MissingHeartbeats => "missing heartbeats",
+        _ => "running",
+    };
 
     public static Command Audit()
     {
@@ -120,7 +132,7 @@ public static class SiteCommands
                     output.List(
                         await new SiteQueries(site).AuditAsync(n, ct),
                         ["When", "Who", "What", "Target", "Details"],
-                        a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.Details ?? ""],
+                        a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.DetailsText],
                         "No changes recorded yet."));
         });
         return new Command("audit", "The audit log: every change made by an admin") { list };
@@ -128,8 +140,8 @@ public static class SiteCommands
 
     public static Command Db()
     {
-        var status = new Command("status", "Show which database is in use and its schema version (migrating it if needed)");
-        status.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        var status = new Command("status", "Show which database is in use and its schema version; makes the site's database, or migrates it, when needed");
+        status.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
         {
             var version = await site.Database.SchemaVersionAsync(ct);
             var info = new { database = site.Database.Location.Describe(), provider = KebabCase.Of(site.Database.Location.Provider), schemaVersion = version, dataFolder = site.DataFolder };

@@ -26,9 +26,9 @@ public static class VDiskCommands
     private static Command CreateVerb()
     {
         var name = new Argument<string>("NAME") { Description = "vDisk name (letters, digits, '.', '_', '-')" };
-        var size = new Option<string>("--size") { Description = "Disk size: 512M, 20G, 1T (powers of 1024, as qemu-img)", HelpName = "SIZE", Required = true };
+        var size = new Option<string>("--size") { Description = "Disk size: 512M, 20G, 1T; units " + ByteSize.Help, HelpName = "SIZE", Required = true };
         var access = new Option<string?>("--access") { Description = "standard (shared, read-only, a write cache per client) or private (one client writes into it)", HelpName = "MODE" };
-        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, or none (private images)", HelpName = "MODE" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, client-ram, or none (private images)", HelpName = "MODE" };
         var description = new Option<string?>("--description") { Description = "Free text", HelpName = "TEXT" };
         var format = new Option<string?>("--format") { Description = "raw (a sparse file) or qcow2 [default: raw]", HelpName = "FORMAT" };
         var verb = new Command("create", "Create an empty vDisk in the data folder (sparse: it takes no space until written)") { name, size, format, access, writeCache, description };
@@ -39,7 +39,7 @@ public static class VDiskCommands
                 return Task.FromResult(CliOutput.Usage($"--size: {sizeError}"));
             }
 
-            return CliContext.RunAsync(parse, ct, async (site, output) =>
+            return CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
                 output.Result(
                     await new VDiskAdmin(site).CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct, parse.GetValue(format)),
                     v => Print(output, v, $"Created vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)} {KebabCase.Of(v.Format)}, sparse)")));
@@ -54,10 +54,10 @@ public static class VDiskCommands
         var sourceFormat = new Option<string?>("--source-format") { Description = "Format of FILE when detection is not wanted: raw, qcow2, vhd, vhdx, vmdk, vdi", HelpName = "FORMAT" };
         var format = new Option<string?>("--format") { Description = "Format of the new vDisk: qcow2 or raw [default: qcow2]", HelpName = "FORMAT" };
         var access = new Option<string?>("--access") { Description = "standard or private", HelpName = "MODE" };
-        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, or none (private images)", HelpName = "MODE" };
+        var writeCache = new Option<string?>("--write-cache") { Description = "server-disk, server-ram, client-disk, client-ram, or none (private images)", HelpName = "MODE" };
         var description = new Option<string?>("--description") { Description = "Free text", HelpName = "TEXT" };
         var verb = new Command("import", "Import a disk image as a new vDisk, with a progress bar (VHD, VHDX, VMDK and VDI need qemu-img)") { name, file, sourceFormat, format, access, writeCache, description };
-        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
         {
             var source = Path.GetFullPath(parse.GetValue(file)!);
             var result = await ProgressBar.RunAsync($"Importing {Path.GetFileName(source)}", !output.Json, progress =>
@@ -73,7 +73,7 @@ public static class VDiskCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new VDiskAdmin(site).ListAsync(ct),
-                ["Name", "Size", "Format", "Access", "Write cache", "Versions", "Devices"],
+                [new("Name", ColumnFit.Whole), new("Size", ColumnFit.Whole), "Format", new("Access", ColumnFit.Optional), "Write cache", new("Versions", ColumnFit.Optional), new("Devices", ColumnFit.Optional)],
                 v =>
                 [
                     v.Name,
@@ -124,15 +124,40 @@ public static class VDiskCommands
     {
         var name = new Argument<string>("NAME") { Description = "vDisk name" };
         var force = new Option<bool>("--force") { Description = "Also remove its assignments to devices" };
-        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the vDisk but leave its image files on disk" };
-        var verb = new Command("delete", "Delete a vDisk and its image files (refused while devices are assigned, unless --force)") { name, force, keepFiles };
+        var keepFiles = new Option<bool>("--keep-files") { Description = "Forget the vDisk but leave its images and boot files on disk (write caches and boot profiles go)" };
+        var verb = new Command("delete", "Delete a vDisk and all its files: images, boot files, write caches, boot profiles (refused while streamed, and while devices are assigned unless --force)") { name, force, keepFiles };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
                 await new VDiskAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(force), parse.GetValue(keepFiles), ct),
-                v => output.Json
-                    ? output.Item(v, [])
-                    : Done($"Deleted vDisk {v.Name}" + (parse.GetValue(keepFiles) ? $"; its files stay in {v.StorePath}" : $" and its files in {v.StorePath}")))));
+                d => output.Json ? output.Item(d, []) : Done(Deleted(d)))));
         return verb;
+    }
+
+    /// <summary>What a delete did, everything it changed besides the vDisk itself included.</summary>
+    private static string Deleted(VDiskDeletionView d)
+    {
+        var lines = new List<string>
+        {
+            d.KeptImages
+                ? $"Deleted vDisk {d.VDisk.Name}; its images and boot files stay in {d.VDisk.StorePath}"
+                : $"Deleted vDisk {d.VDisk.Name} and its files in {d.VDisk.StorePath}",
+        };
+        if (d.UnassignedDevices.Count > 0)
+        {
+            lines.Add($"Unassigned it from {d.UnassignedDevices.Count} device(s): {string.Join(", ", d.UnassignedDevices)}");
+        }
+
+        if (d.ClearedCollections.Count > 0)
+        {
+            lines.Add($"Collection(s) {string.Join(", ", d.ClearedCollections)} no longer give new devices a default vDisk; set one with 'streamboot collection set NAME --default-vdisk VDISK'");
+        }
+
+        if (d.LeftFiles.Count > 0)
+        {
+            lines.Add($"Left {d.LeftFiles.Count} file(s) that Streamboot did not make: {string.Join(", ", d.LeftFiles)}");
+        }
+
+        return string.Join('\n', lines);
     }
 
     internal static int Print(CliOutput output, VDiskView v, string? heading) => output.Item(

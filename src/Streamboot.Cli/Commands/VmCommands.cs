@@ -48,7 +48,7 @@ public static class VmCommands
 
         verb.SetAction(async (parse, ct) =>
         {
-            var context = CliContext.Resolve(parse, null, out var exitCode);
+            var context = CliContext.Resolve(parse, null, out var exitCode, SiteUse.CreateIfMissing);
             if (context is null)
             {
                 return exitCode;
@@ -122,7 +122,7 @@ public static class VmCommands
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.List(
                 await new VmAdmin(site).ListAsync(ct),
-                ["Name", "State", "Guest", "CPUs", "Memory", "Disk", "Network", "MAC"],
+                [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), new("Guest", ColumnFit.Optional), new("CPUs", ColumnFit.Optional), new("Memory", ColumnFit.Optional), "Disk", "Network", new("MAC", ColumnFit.Whole)],
                 v =>
                 [
                     v.Name,
@@ -153,7 +153,12 @@ public static class VmCommands
         var accel = new Option<string?>("--accel") { Description = "auto (KVM when it works here, else plain emulation), kvm, or tcg (plain emulation) [default: auto]", HelpName = "ACCEL" };
         var waitFor = new Option<string?>("--wait-for") { Description = "Return only once the VM's serial console shows TEXT (for scripts); exit 1 if it stops or time runs out first", HelpName = "TEXT" };
         var timeout = new Option<int>("--timeout") { Description = "Seconds --wait-for waits", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
-        var verb = new Command("start", "Start a VM in QEMU (it runs in the background; 'vm console' attaches to its serial console)") { name, accel, waitFor, timeout };
+        var serverPort = new Option<int?>("--server-port")
+        {
+            Description = "A netboot VM behind NAT: the HTTP port of the Streamboot server it boots from [default: the running server's (server list); with none running, STREAMBOOT_HTTP_PORT or 8080]",
+            HelpName = "PORT",
+        };
+        var verb = new Command("start", "Start a VM in QEMU (it runs in the background; 'vm console' attaches to its serial console)") { name, accel, waitFor, timeout, serverPort };
         verb.SetAction((parse, ct) =>
         {
             var seconds = parse.GetValue(timeout);
@@ -170,13 +175,14 @@ public static class VmCommands
 
             return CliContext.RunAsync(parse, ct, async (context, site, output) =>
             {
-                var started = await new VmAdmin(site).StartAsync(parse.GetValue(name)!, parse.GetValue(accel), context.Options.HttpPort, ct);
+                var server = new NetbootServer(parse.GetValue(serverPort), context.Options.HttpPort, TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)));
+                var started = await new VmAdmin(site).StartAsync(parse.GetValue(name)!, parse.GetValue(accel), server, ct);
                 if (!started.Ok)
                 {
                     return CliOutput.Error(started.Error);
                 }
 
-                var (view, start) = started.Value;
+                var (view, start, netboot) = started.Value;
                 if (start.Note is { } note)
                 {
                     Console.Error.WriteLine($"streamboot: note: {note}");
@@ -185,6 +191,10 @@ public static class VmCommands
                 if (!output.Json)
                 {
                     Console.WriteLine($"Started VM {view.Name} (QEMU PID {start.Pid.ToString(CultureInfo.InvariantCulture)}, {(start.Accelerator == Vms.Qemu.Accelerator.Kvm ? "KVM" : "plain emulation")}); console log {view.ConsoleLog}");
+                    if (netboot is not null)
+                    {
+                        Console.WriteLine($"It boots from {netboot.Url} ({netboot.Source}; --server-port chooses another)");
+                    }
                 }
 
                 if (text is null)
@@ -235,12 +245,15 @@ public static class VmCommands
 
             return CliContext.RunAsync(parse, ct, async (site, output) =>
             {
-                if (!output.Json)
+                // Say what is about to happen only when something is: a stopped VM is just reported.
+                var admin = new VmAdmin(site);
+                var before = await admin.ShowAsync(parse.GetValue(name)!, ct);
+                if (!output.Json && before.Ok && before.Value.State == "running")
                 {
                     Console.WriteLine(parse.GetValue(hard) ? "Stopping hard..." : $"Pressing the power button (up to {seconds.ToString(CultureInfo.InvariantCulture)} s for the guest to shut down)...");
                 }
 
-                var stopped = await new VmAdmin(site).StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
+                var stopped = await admin.StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
                 if (!stopped.Ok)
                 {
                     return CliOutput.Error(stopped.Error);

@@ -31,9 +31,9 @@ public sealed class VmCreateOptions
 
     public Option<int?> Cores { get; } = new("--cores") { Description = "Processors: cores per socket [default: 2, or what the host has]", HelpName = "N" };
 
-    public Option<string?> Memory { get; } = new("--memory") { Description = "Memory: MiB, or a size such as 4G [default: 2048 for Linux, 4096 for Windows]", HelpName = "SIZE" };
+    public Option<string?> Memory { get; } = new("--memory") { Description = "Memory: MiB, or a size such as 4G (units " + ByteSize.Help + ") [default: 2048 for Linux, 4096 for Windows]", HelpName = "SIZE" };
 
-    public Option<string?> DiskSize { get; } = new("--disk-size") { Description = "Disk size: 20G, 512M ... [default: 20G for Linux, 64G for Windows]", HelpName = "SIZE" };
+    public Option<string?> DiskSize { get; } = new("--disk-size") { Description = "Disk size: 20G, 512M ... (units " + ByteSize.Help + ") [default: 20G for Linux, 64G for Windows]", HelpName = "SIZE" };
 
     public Option<string?> DiskFile { get; } = new("--disk-file") { Description = "Disk file (must not exist; relative to the VM's folder) [default: NAME.qcow2 in the folder]", HelpName = "FILE" };
 

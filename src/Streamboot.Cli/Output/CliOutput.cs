@@ -25,7 +25,7 @@ public sealed class CliOutput(bool json)
     public static IAnsiConsole Stdout => s_stdout;
 
     /// <summary>Prints a list: a table, or a JSON array.</summary>
-    public int List<T>(IReadOnlyList<T> items, string[] columns, Func<T, IEnumerable<string>> row, string empty)
+    public int List<T>(IReadOnlyList<T> items, Column[] columns, Func<T, IEnumerable<string>> row, string empty)
     {
         if (Json)
         {
@@ -39,19 +39,50 @@ public sealed class CliOutput(bool json)
             return ExitCodes.Ok;
         }
 
+        var rows = items.Select(i => row(i).ToArray()).ToList();
+        var shown = FitColumns(columns, rows, s_stdout.Profile.Width);
         var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in columns)
+        foreach (var i in shown)
         {
-            table.AddColumn(new TableColumn(column));
+            var column = new TableColumn(columns[i].Header);
+            table.AddColumn(columns[i].Fit == ColumnFit.Whole ? column.NoWrap() : column);
         }
 
-        foreach (var item in items)
+        foreach (var cells in rows)
         {
-            table.AddRow([.. row(item).Select(cell => (IRenderable)new Text(cell))]);
+            table.AddRow([.. shown.Select(i => (IRenderable)new Text(cells[i]))]);
         }
 
         s_stdout.Write(table);
+        if (shown.Count < columns.Length)
+        {
+            var left = columns.Where((_, i) => !shown.Contains(i)).Select(c => c.Header);
+            s_stdout.Write(new Text($"({string.Join(", ", left)} left out to fit {s_stdout.Profile.Width} columns; --json has everything)\n"));
+        }
+
         return ExitCodes.Ok;
+    }
+
+    /// <summary>
+    /// The columns to show: all of them when the table fits the terminal as
+    /// it is; else without optional ones, rightmost first, until it does (or
+    /// none is left to drop: the rest wrap).
+    /// </summary>
+    private static List<int> FitColumns(Column[] columns, List<string[]> rows, int width)
+    {
+        var natural = columns.Select((c, i) => Math.Max(c.Header.Length, rows.Max(r => r[i].Split('\n').Max(line => line.Length)))).ToArray();
+        var shown = Enumerable.Range(0, columns.Length).ToList();
+        // A rounded table spends one border column per cell plus one, and one space each side of a cell.
+        int Width() => shown.Sum(i => natural[i] + 3) + 1;
+        for (var i = columns.Length - 1; i >= 0 && Width() > width; i--)
+        {
+            if (columns[i].Fit == ColumnFit.Optional)
+            {
+                shown.Remove(i);
+            }
+        }
+
+        return shown;
     }
 
     /// <summary>Prints one object: a two-column grid, or a JSON object.</summary>
@@ -99,7 +130,12 @@ public sealed class CliOutput(bool json)
     private static IAnsiConsole CreateStdout()
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
-        if (System.Console.IsOutputRedirected)
+        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns >= 20)
+        {
+            // The shell's own word for the terminal's width (and a script's way to ask for one).
+            console.Profile.Width = columns;
+        }
+        else if (System.Console.IsOutputRedirected)
         {
             // Piped into grep or a file: no terminal width to respect, so do
             // not wrap rows into several lines.

@@ -17,5 +17,8 @@ public sealed class Server
 
     public DateTime LastHeartbeatAt { get; set; }
 
+    /// <summary>When it stopped cleanly; null while it runs, or when it died without saying so.</summary>
+    public DateTime? StoppedAt { get; set; }
+
     public string? Version { get; set; }
 }

@@ -20,7 +20,7 @@ namespace Streamboot.Server.Boot;
 ///   streamboot.export=VDISK/DEVICE           the device's own view (VDISK/DEVICE/KEY with the key)
 ///   streamboot.name=NAME                     computer name
 ///   streamboot.machine_id=HEX32              /etc/machine-id
-///   streamboot.cache=server-disk|server-ram|client-disk|none
+///   streamboot.cache=server-disk|server-ram|client-disk|client-ram|none
 /// </code>
 /// </summary>
 public static class IpxeScript

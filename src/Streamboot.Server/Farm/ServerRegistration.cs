@@ -10,9 +10,11 @@ namespace Streamboot.Server.Farm;
 
 /// <summary>
 /// Puts this server in the servers table and keeps its heartbeat fresh, so
-/// admins (and, in a farm, the other servers) can see it is alive. Sessions a
-/// crashed earlier run of this server left open are ended at start: their
-/// clients are gone, and a live row would block those identities.
+/// admins (and, in a farm, the other servers) can see it is alive, and
+/// records a clean stop. Sessions a crashed earlier run of this server left
+/// open are ended at start: their clients are gone, and a live row would
+/// block those identities. (serve holds its name's <c>ServerNameLock</c>
+/// before this runs: no other running server writes this row.)
 /// </summary>
 internal sealed class ServerRegistration(
     SiteDatabase database,
@@ -39,6 +41,7 @@ internal sealed class ServerRegistration(
             row.StartedAt = now;
             row.LastHeartbeatAt = now;
             row.Version = ServerInfo.Version;
+            row.StoppedAt = null;
             await db.SaveChangesAsync(cancellationToken);
             identity.Id = row.Id;
 
@@ -59,9 +62,34 @@ internal sealed class ServerRegistration(
         await base.StartAsync(cancellationToken);
     }
 
+    /// <summary>Records the clean stop, so <c>server list</c> tells it from a crash and the name is free at once.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (identity.Id == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var db = database.CreateContext();
+            var now = clock.GetUtcNow().UtcDateTime;
+            await db.Servers.Where(s => s.Id == identity.Id)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.StoppedAt, (DateTime?)now).SetProperty(s => s.LastHeartbeatAt, now), CancellationToken.None);
+        }
+        catch (DbException e)
+        {
+            // The row then reads "missing heartbeats" after a while: true enough of a server gone.
+            ServerLog.HeartbeatFailed(logger, e.Message);
+        }
+    }
+
+    private TimeSpan Heartbeat => TimeSpan.FromSeconds(Math.Max(1, options.Value.HeartbeatSeconds));
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.HeartbeatSeconds)), clock);
+        using var timer = new PeriodicTimer(Heartbeat, clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

@@ -4,17 +4,22 @@ using Streamboot.Sessions.Views;
 namespace Streamboot.Server.Http;
 
 /// <summary>
-/// HTTP has no connection to hang a session on: iPXE's SAN boot sends a
-/// HEAD and then hundreds of ranged GETs, over one or several connections.
-/// A client's view is held here while it keeps asking and let go once it
-/// has been idle for <see cref="IdleTimeout"/> (it has usually gone on to
-/// NBD by then, which joins the same session while both are open).
+/// HTTP requests are not a session: iPXE's SAN boot sends a HEAD and then
+/// hundreds of ranged GETs, over one or several connections. Each
+/// connection's view of a name is held here while it keeps asking and let
+/// go once it has been idle for <see cref="IdleTimeout"/> (the client has
+/// usually gone on to NBD by then, which joins the same device session
+/// while both are open). A new connection always resolves the name anew,
+/// so it never reads a vDisk deleted and imported again under that name
+/// from the old one's view; a held view that was ended under its
+/// connection (its version deleted, a newer boot of its device) is let go,
+/// and the connection's next request resolves the name again.
 /// </summary>
 public sealed class HttpSessions : IAsyncDisposable
 {
     private readonly IBootSessions _sessions;
     private readonly TimeProvider _clock;
-    private readonly Dictionary<(string Name, string? Remote), Held> _held = [];
+    private readonly Dictionary<(string Name, string? Remote, string Connection), Held> _held = [];
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ITimer _sweeper;
 
@@ -28,15 +33,21 @@ public sealed class HttpSessions : IAsyncDisposable
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// The view of this name for this client, opened on first use. It stays
-    /// open at least until the returned use is disposed.
+    /// The view of this name for this client's connection, opened on first
+    /// use. It stays open at least until the returned use is disposed.
     /// </summary>
-    public async Task<SessionResult<Use>> UseAsync(string name, string? remote, CancellationToken cancellationToken)
+    public async Task<SessionResult<Use>> UseAsync(string name, string? remote, string connection, CancellationToken cancellationToken)
     {
-        var key = (name.ToLowerInvariant(), remote);
+        var key = (name.ToLowerInvariant(), remote, connection);
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            if (_held.TryGetValue(key, out var stale) && stale.View.Ended)
+            {
+                _held.Remove(key);
+                await stale.View.DisposeAsync();
+            }
+
             if (!_held.TryGetValue(key, out var held))
             {
                 var view = await _sessions.OpenAsync(new ViewRequest(name, "http", remote), cancellationToken);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
@@ -18,6 +19,15 @@ namespace Streamboot.Server.Http;
 /// range (206) or the whole disk (200). Read-only: iPXE never writes to an
 /// HTTP SAN device.
 /// </summary>
+/// <remarks>
+/// A keep-alive connection is one client's reading of one disk: once a
+/// name on it has shown one vDisk version (by its database id, never
+/// reused), a request on the same connection that would show another
+/// (the vDisk was deleted and imported again, a version rolled back) is
+/// answered 410 Gone and the connection closed, so no client reads one
+/// disk's blocks mixed with another's. A new connection reads what the
+/// name means now. The read-only view's answers carry its version as their ETag.
+/// </remarks>
 public static class VDiskOverHttp
 {
     private const int Chunk = 256 * 1024;
@@ -32,7 +42,7 @@ public static class VDiskOverHttp
     private static async Task ServeAsync(HttpContext http, string name, HttpSessions sessions)
     {
         var remote = ClientAddress.Of(http);
-        var use = await sessions.UseAsync(name, remote, http.RequestAborted);
+        var use = await sessions.UseAsync(name, remote, http.Connection.Id, http.RequestAborted);
         if (!use.Ok)
         {
             http.Response.StatusCode = use.Error.Kind switch
@@ -46,9 +56,24 @@ public static class VDiskOverHttp
         }
 
         using var held = use.Value;
+        var response = http.Response;
+        if (!SameVersionAsBefore(http, name, held.View.Facts.VersionId))
+        {
+            response.StatusCode = StatusCodes.Status410Gone;
+            response.Headers.Connection = "close";
+            await response.WriteAsync($"vDisk '{held.View.Facts.VDisk}' changed while this connection read it (its version was deleted or replaced); connect again to read it as it is now\n", http.RequestAborted);
+            return;
+        }
+
         var device = held.View.Device;
         var size = device.Size;
-        var response = http.Response;
+        if (held.View.Facts.Device is null)
+        {
+            // The read-only view shows one production version, which never changes: its id is a strong validator.
+            // (A device's view changes with its writes: it gets none.)
+            response.Headers.ETag = $"\"v{held.View.Facts.VersionId.ToString(CultureInfo.InvariantCulture)}\"";
+        }
+
         response.Headers.AcceptRanges = "bytes";
         response.ContentType = "application/octet-stream";
         long start = 0, length = size;
@@ -94,14 +119,43 @@ public static class VDiskOverHttp
                 done += n;
             }
         }
-        catch (BlockDeviceException)
+        catch (BlockDeviceException e)
         {
-            // Headers are gone: all that is left is to cut the response short, which the client sees.
-            http.Abort();
+            if (response.HasStarted)
+            {
+                // Headers are gone: all that is left is to cut the response short, which the client sees.
+                http.Abort();
+            }
+            else
+            {
+                response.StatusCode = held.View.Ended ? StatusCodes.Status410Gone : StatusCodes.Status503ServiceUnavailable;
+                response.ContentLength = null;
+                response.Headers.ContentRange = default;
+                response.Headers.Connection = "close";
+                await response.WriteAsync(e.Message + "\n", http.RequestAborted);
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>Whether this connection has shown no other version under <paramref name="name"/> (and remembers this one).</summary>
+    private static bool SameVersionAsBefore(HttpContext http, string name, long versionId)
+    {
+        if (http.Features.Get<IConnectionItemsFeature>()?.Items is not { } items)
+        {
+            return true;
+        }
+
+        var key = "streamboot.vdisk-version:" + name.ToLowerInvariant();
+        if (items.TryGetValue(key, out var seen) && seen is long before && before != versionId)
+        {
+            return false;
+        }
+
+        items[key] = versionId;
+        return true;
     }
 }

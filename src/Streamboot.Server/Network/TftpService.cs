@@ -57,12 +57,12 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
         }
         catch (SocketException e) when (!settings.DhcpOn)
         {
-            LogNotStarted(_logger, settings.TftpPort, e.Message);
+            LogNotStarted(_logger, settings.TftpPort, Remedy(e.SocketErrorCode, settings.TftpPort));
             return Task.CompletedTask;
         }
         catch (SocketException e)
         {
-            throw new InvalidOperationException($"TFTP cannot listen on port {settings.TftpPort} ({e.Message}); DHCP sends PXE clients there. Run as root or with CAP_NET_BIND_SERVICE, or stop the other TFTP server", e);
+            throw new InvalidOperationException($"TFTP cannot listen on port {settings.TftpPort}, where DHCP sends PXE clients: {Remedy(e.SocketErrorCode, settings.TftpPort)}", e);
         }
 
         _server = server;
@@ -85,10 +85,20 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
         }
     }
 
+    /// <summary>What is true of a port that could not be bound, and what to do about it.</summary>
+    private static string Remedy(SocketError error, int port) => error switch
+    {
+        SocketError.AddressAlreadyInUse =>
+            $"the port is in use by another program (another TFTP server, or another streamboot serve; 'ss -lunp sport = :{port}' shows which); stop it, or turn TFTP off with --tftp-port 0",
+        SocketError.AccessDenied =>
+            $"port {port} needs root or CAP_NET_BIND_SERVICE; run as root, give the program that capability, or turn TFTP off with --tftp-port 0",
+        _ => $"{error}; choose another port with --tftp-port, or 0 to turn TFTP off",
+    };
+
     [LoggerMessage(1310, LogLevel.Information, "TFTP is off (--tftp-port 0)")]
     private static partial void LogOff(ILogger logger);
 
-    [LoggerMessage(1311, LogLevel.Warning, "TFTP not started on port {Port}: {Reason}. PXE ROMs cannot load iPXE from this server; run as root or with CAP_NET_BIND_SERVICE, or turn TFTP off with --tftp-port 0")]
+    [LoggerMessage(1311, LogLevel.Warning, "TFTP not started on port {Port}, so PXE ROMs cannot load iPXE from this server: {Reason}")]
     private static partial void LogNotStarted(ILogger logger, int port, string reason);
 
     [LoggerMessage(1312, LogLevel.Warning, "No iPXE binaries in {Folder}: PXE ROMs will get 'file not found'. Install them with: apt-get install ipxe")]

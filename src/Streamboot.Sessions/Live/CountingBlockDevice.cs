@@ -7,21 +7,24 @@ namespace Streamboot.Sessions.Live;
 /// read and written (for <c>streamboot session list</c>), atomically since
 /// every connection of the session shares it, and fails every request once
 /// the session has been ended under them (a new boot of the device took
-/// over): a lingering connection of the old boot must never touch the disk
-/// again.
+/// over, or the vDisk version it shows was deleted): a lingering connection
+/// must never touch that disk again, nor be handed another one's bytes.
 /// </summary>
 internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilter(inner)
 {
     private long _bytesRead;
     private long _bytesWritten;
-    private volatile bool _ended;
+    private string? _ended;
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
-    /// <summary>From now on every request fails.</summary>
-    public void End() => _ended = true;
+    /// <summary>Whether <see cref="End"/> was called.</summary>
+    public bool Ended => Volatile.Read(ref _ended) is not null;
+
+    /// <summary>From now on every request fails, with <paramref name="reason"/> (the first reason given stays).</summary>
+    public void End(string reason) => Interlocked.CompareExchange(ref _ended, reason, null);
 
     public override ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -79,9 +82,9 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
 
     private void ThrowIfEnded()
     {
-        if (_ended)
+        if (Volatile.Read(ref _ended) is { } reason)
         {
-            throw new BlockDeviceException(BlockDeviceError.Io, "this boot's session has ended: a newer boot of the device took over");
+            throw new BlockDeviceException(BlockDeviceError.Io, reason);
         }
     }
 }

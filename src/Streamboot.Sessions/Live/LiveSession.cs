@@ -9,13 +9,16 @@ namespace Streamboot.Sessions.Live;
 /// a reconnect while the old connection lingers), so they see one another's
 /// writes.
 /// </summary>
-internal sealed class LiveSession(long deviceId, long bootId, int version, ViewFacts facts, ComposedStack stack)
+internal sealed class LiveSession(long deviceId, long bootId, int version, long versionId, ViewFacts facts, ComposedStack stack)
 {
     public long DeviceId { get; } = deviceId;
 
     public long BootId { get; } = bootId;
 
     public int Version { get; } = version;
+
+    /// <summary>The version's database id: gone from the database means the version was deleted.</summary>
+    public long VersionId { get; } = versionId;
 
     public ViewFacts Facts { get; } = facts;
 

@@ -36,6 +36,9 @@ internal sealed partial class LiveSessions(
     // RAM write caches of boots whose connections are gone: kept for the
     // boot's reconnect, since RAM has no file to reopen.
     private readonly Dictionary<long, LiveSession> _parked = [];
+
+    // Read-only views (VDISK) open now: they keep no rows, only this.
+    private readonly HashSet<SharedViewHold> _shared = [];
     private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
     private bool _disposing;
 
@@ -64,8 +67,91 @@ internal sealed partial class LiveSessions(
             return StorageFailed(target.VDisk.Name, target.Version.Number, e);
         }
 
-        var facts = new ViewFacts(target.VDisk.Name, target.VDisk.Name, target.VDisk.Description, target.Version.Number, stack.Device.Size, ReadOnly: true, Device: null, WriteCacheMode: null, SessionId: 0);
-        return new SessionView(facts, stack.Device, stack.DisposeAsync);
+        var hold = new SharedViewHold(target.VDisk.Name, target.Version.Number, target.Version.Id, stack);
+        lock (_lock)
+        {
+            _shared.Add(hold);
+        }
+
+        var facts = new ViewFacts(target.VDisk.Name, target.VDisk.Name, target.VDisk.Description, target.Version.Number, stack.Device.Size, ReadOnly: true, Device: null, WriteCacheMode: null, SessionId: 0, VersionId: target.Version.Id);
+        return new SessionView(facts, hold.Counter, () => ReleaseShared(hold), () => hold.Counter.Ended);
+    }
+
+    /// <summary>The database ids of every version this server has open for a client (device sessions, parked RAM caches, read-only views).</summary>
+    public IReadOnlySet<long> VersionIdsInUse()
+    {
+        lock (_lock)
+        {
+            return _byDevice.Values.Select(s => s.VersionId)
+                .Concat(_parked.Values.Select(s => s.VersionId))
+                .Concat(_shared.Select(h => h.VersionId))
+                .ToHashSet();
+        }
+    }
+
+    /// <summary>
+    /// The versions <paramref name="gone"/> were deleted (their vDisk
+    /// deleted, rolled back or pruned) while clients still had them open:
+    /// their sessions end now, and every later request of their connections
+    /// fails. A client is never handed another disk's bytes under the old
+    /// name; it connects again to get whatever the name means now.
+    /// </summary>
+    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone)
+    {
+        List<LiveSession> live, parked;
+        List<SharedViewHold> shared;
+        lock (_lock)
+        {
+            live = [.. _byDevice.Values.Where(s => gone.Contains(s.VersionId))];
+            parked = [.. _parked.Values.Where(s => gone.Contains(s.VersionId))];
+            shared = [.. _shared.Where(h => gone.Contains(h.VersionId))];
+            foreach (var p in parked)
+            {
+                _parked.Remove(p.DeviceId);
+            }
+        }
+
+        foreach (var hold in shared)
+        {
+            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} was deleted while this client read it; connect again");
+            LogVersionGone(logger, hold.VDisk, hold.Version, "a read-only view");
+        }
+
+        foreach (var session in live)
+        {
+            var gate = Gate(session.DeviceId);
+            await gate.WaitAsync();
+            try
+            {
+                bool current;
+                lock (_lock)
+                {
+                    current = _byDevice.TryGetValue(session.DeviceId, out var now) && now == session;
+                }
+
+                if (!current)
+                {
+                    // Its last connection went meanwhile; its session has ended.
+                    continue;
+                }
+
+                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} was deleted while {session.Facts.Device} ran it; restart the client");
+                await EvictAsync(session);
+            }
+            finally
+            {
+                gate.Release();
+            }
+
+            LogVersionGone(logger, session.Facts.VDisk, session.Version, $"session {session.Facts.SessionId} of {session.Facts.Device}");
+        }
+
+        foreach (var p in parked)
+        {
+            await p.Stack.DisposeAsync();
+        }
+
+        return shared.Count + live.Count + parked.Count;
     }
 
     /// <summary>Opens or joins the device's session of the boot the target's key belongs to, starting that boot if it has not started.</summary>
@@ -287,8 +373,8 @@ internal sealed partial class LiveSessions(
         }
 
         var readOnly = mode.OnClient();
-        var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value);
-        var live = new LiveSession(device.Id, boot.Id, version.Number, facts, stack) { Remote = remote, Connections = 1 };
+        var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value, version.Id);
+        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1 };
         lock (_lock)
         {
             _byDevice[device.Id] = live;
@@ -358,7 +444,17 @@ internal sealed partial class LiveSessions(
         }
     }
 
-    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live));
+    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live), () => live.Counter.Ended);
+
+    private async ValueTask ReleaseShared(SharedViewHold hold)
+    {
+        lock (_lock)
+        {
+            _shared.Remove(hold);
+        }
+
+        await hold.Stack.DisposeAsync();
+    }
 
     private async ValueTask ReleaseAsync(LiveSession live)
     {
@@ -436,7 +532,7 @@ internal sealed partial class LiveSessions(
         }
         finally
         {
-            live.Counter.End();
+            live.Counter.End("this boot's session has ended: a newer boot of the device took over");
             await live.Stack.DisposeAsync();
             await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
         }
@@ -475,6 +571,9 @@ internal sealed partial class LiveSessions(
 
     [LoggerMessage(1107, LogLevel.Warning, "Refused a new boot of {Device} from {Remote}: its running boot streamed to {Holder} moments ago")]
     private static partial void LogTakeoverRefused(ILogger logger, string device, string remote, string holder);
+
+    [LoggerMessage(1110, LogLevel.Warning, "vDisk {VDisk} version {Version} was deleted while {Holder} had it open: ended; its connections get errors from now on")]
+    private static partial void LogVersionGone(ILogger logger, string vdisk, int version, string holder);
 
     [LoggerMessage(1108, LogLevel.Error, "Cannot open vDisk {VDisk} version {Version}: {Message}")]
     private static partial void LogStorageFailed(ILogger logger, string vdisk, int version, string message);

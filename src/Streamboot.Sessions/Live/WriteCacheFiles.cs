@@ -12,7 +12,7 @@ namespace Streamboot.Sessions.Live;
 /// </summary>
 internal sealed partial class WriteCacheFiles(string dataFolder)
 {
-    public string Root { get; } = Path.Combine(dataFolder, "cache");
+    public string Root { get; } = Admin.SiteFiles.CacheRoot(dataFolder);
 
     public string OverlayPath(string vdisk, string device, int version, long versionId) =>
         Path.Combine(Root, vdisk, $"{device}.v{version.ToString(CultureInfo.InvariantCulture)}.{versionId.ToString(CultureInfo.InvariantCulture)}.qcow2");

@@ -40,7 +40,7 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
 
     public BootProfileSettings Settings { get; } = settings;
 
-    public string Root { get; } = Path.Combine(dataFolder, "profiles");
+    public string Root => Admin.SiteFiles.ProfileRoot(dataFolder);
 
     /// <summary>Replays started since this server began.</summary>
     public long ReplaysStarted => Interlocked.Read(ref _replaysStarted);
@@ -48,7 +48,7 @@ public sealed partial class BootProfiles(string dataFolder, BootProfileSettings 
     /// <summary>Blocks replays found missing from the shared cache and loaded.</summary>
     public long BlocksPrefetched => Interlocked.Read(ref _blocksPrefetched);
 
-    public string PathFor(string vdisk, int version) => Path.Combine(Root, $"{vdisk}.v{version}.profile");
+    public string PathFor(string vdisk, int version) => Admin.SiteFiles.ProfilePath(dataFolder, vdisk, version);
 
     /// <summary>
     /// Whether a device session about to open records its reads: a new boot

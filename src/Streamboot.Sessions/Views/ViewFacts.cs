@@ -6,7 +6,9 @@ namespace Streamboot.Sessions.Views;
 /// What a view shows: which vDisk version, for which device (none for the
 /// shared read-only view), whether it can be written and where writes go.
 /// <see cref="SessionId"/> is the row in the sessions table (0 for the
-/// shared view, which keeps none).
+/// shared view, which keeps none). <see cref="VersionId"/> is the version's
+/// database id (0 when nothing is open): never reused, so two views with the
+/// same id show the same bytes, whatever name and number a re-import reuses.
 /// </summary>
 public sealed record ViewFacts(
     string Name,
@@ -17,4 +19,5 @@ public sealed record ViewFacts(
     bool ReadOnly,
     string? Device,
     WriteCacheMode? WriteCacheMode,
-    long SessionId);
+    long SessionId,
+    long VersionId = 0);

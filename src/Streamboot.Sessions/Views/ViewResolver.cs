@@ -156,6 +156,19 @@ internal sealed class ViewResolver(AdminSite site, SessionSettings settings, Boo
         return await db.VDiskVersions.AsNoTracking().Where(v => v.VDiskId == vdiskId).ToListAsync(cancellationToken);
     }
 
+    /// <summary>Which of these version ids still have their row (a deleted vDisk takes its versions' rows with it).</summary>
+    public async Task<IReadOnlySet<long>> ExistingVersionsAsync(IReadOnlySet<long> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+        {
+            return ids;
+        }
+
+        var list = ids.ToList();
+        await using var db = site.Database.CreateContext();
+        return (await db.VDiskVersions.AsNoTracking().Where(v => list.Contains(v.Id)).Select(v => v.Id).ToListAsync(cancellationToken)).ToHashSet();
+    }
+
     /// <summary>The store folder of a vDisk whose boot files this request may read.</summary>
     public async Task<SessionResult<string>> BootFilesAsync(BootFilesRequest request, CancellationToken cancellationToken)
     {

@@ -44,6 +44,15 @@ public sealed class SharedImages(long readCacheBytes, TimeProvider? clock = null
         }
     }
 
+    /// <summary>The ids of the images open now (held or kept warm).</summary>
+    public IReadOnlySet<long> Ids()
+    {
+        lock (_lock)
+        {
+            return _entries.Keys.Select(k => k.Id).ToHashSet();
+        }
+    }
+
     /// <summary>Hits and misses of every open image's read cache.</summary>
     public (long Hits, long Misses) Counters()
     {

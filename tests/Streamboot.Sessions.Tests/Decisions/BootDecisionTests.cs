@@ -111,7 +111,7 @@ public abstract class BootDecisionTests : SessionSiteTests
         var decisions = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Planner.DecideAsync(new BootRequest("52:54:00:aa:bb:cc", Lab))));
         var names = decisions.Select(d => Assert.IsType<BootVDisk>(d).Device.Name).Distinct().ToList();
         Assert.Equal(["LAB-001"], names);
-        Assert.Single((await new DeviceAdmin(Site).ListAsync("lab")));
+        Assert.Single((await new DeviceAdmin(Site).ListAsync("lab")).Value!);
     }
 
     [Fact]

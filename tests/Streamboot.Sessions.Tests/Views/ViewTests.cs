@@ -1,3 +1,4 @@
+using Microsoft.EntityFrameworkCore;
 using Streamboot.Admin;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -298,6 +299,31 @@ public abstract class ViewTests : SessionSiteTests
         // The proved key opens the device's own view.
         await using var view = await OpenAsync($"gold/pc1/{proved.Value}", "10.0.0.1:1");
         Assert.Equal("pc1", view.Facts.Device);
+    }
+
+    [Fact]
+    public async Task Sessions_and_views_of_a_version_deleted_under_them_end_and_its_image_closes()
+    {
+        await using var pc1 = await OpenAsync($"gold/pc1/{await BootAsync("52:54:00:00:00:01")}");
+        await using var view = await OpenAsync("gold", "10.0.0.3:1");
+        var id = await VersionIdAsync("gold", 1);
+        Assert.Contains(id, Layer.Images.Ids());
+        Assert.Equal(0, await Layer.EndDeletedVersionsAsync(CancellationToken.None));
+
+        // As another process would: the rows go (a vDisk deleted takes its versions).
+        await using (var db = Site.Database.CreateContext())
+        {
+            await db.Sessions.ExecuteDeleteAsync();
+            await db.VDisks.Where(v => v.Name == "gold").ExecuteDeleteAsync();
+        }
+
+        Assert.Equal(2, await Layer.EndDeletedVersionsAsync(CancellationToken.None));
+        Assert.True(pc1.Ended && view.Ended);
+        var error = await Assert.ThrowsAsync<Streamboot.Storage.BlockDevices.BlockDeviceException>(async () => await ByteAtAsync(view, 0));
+        Assert.Contains("was deleted", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<Streamboot.Storage.BlockDevices.BlockDeviceException>(async () => await ByteAtAsync(pc1, 0));
+        Assert.DoesNotContain(id, Layer.Images.Ids());
+        Assert.Equal(0, Layer.LiveCount);
     }
 
     private async Task<long> VersionIdAsync(string vdisk, int number)

@@ -1,0 +1,19 @@
+using Streamboot.Admin.Views;
+using Streamboot.Data.Model;
+
+namespace Streamboot.Admin;
+
+/// <summary>
+/// Whether a server's row belongs to a running server: it beats every
+/// heartbeat interval, so three intervals without one (and never less than
+/// 30 s, for a database that blinks) means it is gone.
+/// </summary>
+public static class ServerLiveness
+{
+    public static TimeSpan Grace(TimeSpan heartbeat) => TimeSpan.FromTicks(Math.Max(3 * heartbeat.Ticks, TimeSpan.FromSeconds(30).Ticks));
+
+    public static ServerState StateOf(Server row, DateTime utcNow, TimeSpan heartbeat) =>
+        row.StoppedAt is not null ? ServerState.Stopped
+        : utcNow - row.LastHeartbeatAt > Grace(heartbeat) ? ServerState.MissingHeartbeats
+        : ServerState.Running;
+}
