@@ -70,7 +70,9 @@ internal sealed class NbdConnection
             {
                 reason = NbdSessionEndReason.ConnectionLost;
                 _transmission = new NbdTransmission(_transport, session, _options, _budget, _counters, _logger, Info);
-                reason = await _transmission.RunAsync(_stop.Token).ConfigureAwait(false);
+                var ended = await _transmission.RunAsync(_stop.Token).ConfigureAwait(false);
+                // Closed under the reader (idle, stalled, stopping), it may still have seen a plain end of input.
+                reason = _closedBy ?? (_stop.IsCancellationRequested ? NbdSessionEndReason.ServerStopped : ended);
             }
         }
         catch (Exception) when (_stop.IsCancellationRequested)
