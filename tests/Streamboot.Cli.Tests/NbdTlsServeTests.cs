@@ -97,6 +97,15 @@ public sealed class NbdTlsServeTests : IAsyncLifetime
         var copy = Path.Combine(_cli.DataFolder, "require-copy.raw");
         await RunAsync("nbdcopy", Tls("gold"), copy);
         Assert.True(SameBytes(_plainCopy, copy));
+
+        // Debian's nbd-client (GnuTLS) negotiates on the host too: listing needs no kernel device.
+        var nbdClient = ProcessRunner.Find("nbd-client", "/usr/sbin", "/sbin") ?? throw new InvalidOperationException("nbd-client is not installed: install Debian's 'nbd-client' package (./test.sh installs it)");
+        var port = _nbdPort.ToString(CultureInfo.InvariantCulture);
+        var listed = await ProcessRunner.RunAsync(nbdClient, ["-l", "127.0.0.1", port, "-A", Path.Combine(TlsFolder, "ca-cert.pem"), "-H", "127.0.0.1", "-x"]);
+        Assert.True(listed.ExitCode == 0, listed.ToString());
+        Assert.Contains("gold", listed.Stdout, StringComparison.Ordinal);
+        var plainList = await ProcessRunner.RunAsync(nbdClient, ["-l", "127.0.0.1", port]);
+        Assert.DoesNotContain("gold", plainList.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
