@@ -43,7 +43,8 @@ internal sealed class NbdPollRegistration : IDisposable
     private async Task WaitAsync(bool write, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the dispatcher's worker (or the pool), where the awaiting connection then runs.
+        var waiter = new TaskCompletionSource();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -59,11 +60,11 @@ internal sealed class NbdPollRegistration : IDisposable
             if (!_poller.Arm(this, Interest()))
             {
                 // The socket is gone (closed under us): let the caller's next call say how.
-                waiter.TrySetResult();
+                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
             }
         }
 
-        using (cancellationToken.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetCanceled(), waiter))
+        using (cancellationToken.UnsafeRegister(static s => ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetCanceled(), (TaskCompletionSource)s!, preferLocal: false), waiter))
         {
             await waiter.Task.ConfigureAwait(false);
         }
@@ -93,8 +94,15 @@ internal sealed class NbdPollRegistration : IDisposable
             }
         }
 
-        readable?.TrySetResult();
-        writable?.TrySetResult();
+        if (readable is not null)
+        {
+            _poller.Dispatcher.Complete(readable);
+        }
+
+        if (writable is not null)
+        {
+            _poller.Dispatcher.Complete(writable);
+        }
     }
 
     private uint Interest() => (_readable is not null ? Epoll.In : 0) | (_writable is not null ? Epoll.Out : 0);
@@ -117,7 +125,12 @@ internal sealed class NbdPollRegistration : IDisposable
         }
 
         _poller.Unregister(this);
-        readable?.TrySetResult();
-        writable?.TrySetResult();
+        foreach (var waiter in new[] { readable, writable })
+        {
+            if (waiter is not null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
+            }
+        }
     }
 }

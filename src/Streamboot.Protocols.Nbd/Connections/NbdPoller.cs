@@ -9,7 +9,7 @@ namespace Streamboot.Protocols.Nbd.Connections;
 /// the only thread that waits on clients. A connection reads and writes its
 /// socket without blocking and, only when a call would block, arms a
 /// one-shot interest here and awaits it; the event completes that wait and
-/// the connection goes on on the thread pool.
+/// the connection goes on on a worker of the <see cref="NbdDispatcher"/>.
 /// </summary>
 /// <remarks>
 /// Why not the sockets' own asynchronous calls: .NET keeps every socket it
@@ -41,9 +41,13 @@ internal sealed unsafe class NbdPoller : IDisposable
             throw Epoll.Failure("epoll_ctl");
         }
 
+        Dispatcher = new NbdDispatcher(Math.Max(4, 2 * Environment.ProcessorCount));
         _thread = new Thread(Run) { IsBackground = true, Name = "nbd poller" };
         _thread.UnsafeStart();
     }
+
+    /// <summary>Where woken connections run.</summary>
+    public NbdDispatcher Dispatcher { get; }
 
     public static bool IsSupported => OperatingSystem.IsLinux();
 
@@ -86,6 +90,7 @@ internal sealed unsafe class NbdPoller : IDisposable
         ulong one = 1;
         _ = Epoll.Write(_wake, &one, sizeof(ulong));
         _thread.Join();
+        Dispatcher.Dispose();
         _ = Epoll.Close(_wake);
         _ = Epoll.Close(_epoll);
     }
