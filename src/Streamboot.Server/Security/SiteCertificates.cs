@@ -132,8 +132,9 @@ public static class SiteCertificates
 
             return SslStreamCertificateContext.Create(leaf, rest, offline: true);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
+            // A key that is not the certificate's is an ArgumentException; anything unreadable a CryptographicException.
             throw new SiteCertificateException($"cannot use {certificateFile} with {keyFile} (PEM certificate and its private key): {e.Message}", e);
         }
     }
