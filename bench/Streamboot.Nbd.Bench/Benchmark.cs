@@ -27,7 +27,7 @@ internal static class Benchmark
     {
         if (args is not ["bench", ..])
         {
-            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] [--rounds N] [--servers NAME,NAME...] | serve FILE PORT [--read-only] [--async] [--copy] [--socket-buffer BYTES]");
+            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] [--rounds N] [--servers NAME,NAME...] [--baseline BUILD_DIR] | serve FILE PORT [--read-only] [--copy] [--socket-buffer BYTES]");
             return args.Length == 0 ? 0 : 2;
         }
 
@@ -38,6 +38,14 @@ internal static class Benchmark
         var names = serverIndex >= 0 && serverIndex + 1 < args.Length
             ? args[serverIndex + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : s_defaultServers;
+        var baselineIndex = Array.IndexOf(args, "--baseline");
+        var baseline = baselineIndex >= 0 && baselineIndex + 1 < args.Length ? Path.GetFullPath(args[baselineIndex + 1]) : null;
+        if (baseline is not null)
+        {
+            // The same servers from another build of this bench (an earlier commit), measured in the same rounds.
+            names = [.. names, .. names.Where(n => n.StartsWith("streamboot", StringComparison.Ordinal)).Select(n => n + " before")];
+        }
+
         var folder = Path.Combine(Path.GetTempPath(), $"streamboot-nbd-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
         var started = new List<Server>();
@@ -54,7 +62,7 @@ internal static class Benchmark
             foreach (var name in names)
             {
                 var port = FreePort();
-                var (file, arguments) = Command(name, port, image, chainTop, folder);
+                var (file, arguments) = Command(name, port, image, chainTop, folder, baseline);
                 var server = new Server(name, port, file, arguments) { Process = StartServer(file, arguments) };
                 started.Add(server);
                 await WaitForPortAsync(port, server.Process);
@@ -128,10 +136,17 @@ internal static class Benchmark
     /// The servers by name. "streamboot copy" and "streamboot chain+cache copy"
     /// are the same servers with zero-copy reads off, for an A/B within one run.
     /// </summary>
-    private static (string File, string[] Args) Command(string name, int port, string image, string? chainTop, string folder)
+    private static (string File, string[] Args) Command(string name, int port, string image, string? chainTop, string folder, string? baseline)
     {
         var p = port.ToString(s_invariant);
         var self = Environment.ProcessPath!;
+        if (baseline is not null && name.EndsWith(" before", StringComparison.Ordinal))
+        {
+            // An earlier build's apphost: the same server arguments, its own code.
+            var (_, arguments) = Command(name[..^" before".Length], port, image, chainTop, folder, null);
+            return (Path.Combine(baseline, "Streamboot.Nbd.Bench"), [.. arguments.SkipWhile(a => a.EndsWith(".dll", StringComparison.Ordinal))]);
+        }
+
         return name switch
         {
             "streamboot chain+cache" => (self, [.. SelfArguments(), "serve-chain", chainTop!, Path.Combine(folder, $"session-cache-{p}.qcow2"), p]),
@@ -304,11 +319,6 @@ internal static class Benchmark
         }
 
         // Ratios are taken round by round (the same minutes of the machine), then summarised.
-        if (!results.TryGetValue("nbdkit", out var nbdkit))
-        {
-            return;
-        }
-
         foreach (var (name, samples) in results)
         {
             if (!name.StartsWith("streamboot", StringComparison.Ordinal))
@@ -316,16 +326,29 @@ internal static class Benchmark
                 continue;
             }
 
-            var pairs = samples.Join(nbdkit, s => s.Round, n => n.Round, (s, n) => (First: s, Second: n)).ToList();
-            if (pairs.Count == 0)
+            if (results.TryGetValue("nbdkit", out var nbdkit))
             {
-                continue;
+                PrintRatio($"{name} / nbdkit", samples, nbdkit);
             }
 
-            Console.WriteLine(
-                $"| **{name} / nbdkit** | {Ratio(pairs.Select(p => p.First.Copy / p.Second.Copy))} | " +
-                $"{Ratio(pairs.Select(p => p.First.Seq / p.Second.Seq))} | {Ratio(pairs.Select(p => p.First.Iops / p.Second.Iops))} | {Ratio(pairs.Select(p => p.First.CopyCpu / p.Second.CopyCpu))} |");
+            if (results.TryGetValue(name + " before", out var before))
+            {
+                PrintRatio($"{name} / {name} before", samples, before);
+            }
         }
+    }
+
+    private static void PrintRatio(string label, List<Sample> samples, List<Sample> against)
+    {
+        var pairs = samples.Join(against, s => s.Round, n => n.Round, (s, n) => (First: s, Second: n)).ToList();
+        if (pairs.Count == 0)
+        {
+            return;
+        }
+
+        Console.WriteLine(
+            $"| **{label}** | {Ratio(pairs.Select(p => p.First.Copy / p.Second.Copy))} | " +
+            $"{Ratio(pairs.Select(p => p.First.Seq / p.Second.Seq))} | {Ratio(pairs.Select(p => p.First.Iops / p.Second.Iops))} | {Ratio(pairs.Select(p => p.First.CopyCpu / p.Second.CopyCpu))} |");
     }
 
     private static string Spread(IEnumerable<double> values, string format = "F0")

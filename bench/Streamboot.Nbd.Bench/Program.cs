@@ -22,11 +22,10 @@ if (args is ["serve-chain", var top, var overlay, var chainPort, ..])
 
 if (args is ["serve", var file, var port, ..])
 {
-    // serve FILE PORT [--read-only] [--async] [--copy] [--socket-buffer BYTES]: the server alone, for the bench and by hand.
+    // serve FILE PORT [--read-only] [--copy] [--socket-buffer BYTES]: the server alone, for the bench and by hand.
     var bufferIndex = Array.IndexOf(args, "--socket-buffer");
     var options = new NbdServerOptions
     {
-        ThreadPerConnection = !args.Contains("--async"),
         ZeroCopyReads = !args.Contains("--copy"),
         SocketBufferSize = bufferIndex > 0 ? int.Parse(args[bufferIndex + 1], CultureInfo.InvariantCulture) : null,
     };

@@ -133,6 +133,14 @@ for applet in $(/bin/busybox --list); do
 	[[ $applet == busybox ]] || ln -sf busybox "$root/bin/$applet"
 done
 ln -sf ../bin/busybox "$root/sbin/init"
+# Debian's nbd-client and the libraries it links (GnuTLS for -x): the VM test
+# of NBD over TLS runs it on the booted OS, beside the streamed root.
+nbd_client="$(command -v nbd-client)"
+cp "$nbd_client" "$root/sbin/nbd-client"
+for lib in $(ldd "$nbd_client" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\/.*ld-linux/ { print $1 }'); do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done
 cat >"$root/etc/inittab" <<'EOF'
 ::sysinit:/etc/init.d/rcS
 ttyS0::respawn:-/bin/sh

@@ -60,7 +60,10 @@ public sealed class IscsiServer : IAsyncDisposable
         var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // SO_REUSEADDR alone (a restart binds past TIME_WAIT): .NET's
+            // ReuseAddress also sets SO_REUSEPORT on Linux, which would let a
+            // second server listen on the same port beside this one.
+            listener.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, [1, 0, 0, 0]);
             listener.Bind(endPoint);
             listener.Listen(512);
         }

@@ -24,6 +24,9 @@ internal static partial class NbdLog
     [LoggerMessage(2005, LogLevel.Error, "NBD accept loop failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(2006, LogLevel.Warning, "NBD connection from {Address} refused: {Limit} connections from that address are open ({Refused} refused since the last such line)")]
+    public static partial void TooManyConnectionsFromAddress(ILogger logger, System.Net.IPAddress? address, int limit, int refused);
+
     [LoggerMessage(2010, LogLevel.Information, "NBD connection {Connection}: handshake failed: {Reason}")]
     public static partial void HandshakeFailed(ILogger logger, NbdConnectionInfo connection, string reason);
 
@@ -42,6 +45,12 @@ internal static partial class NbdLog
     [LoggerMessage(2015, LogLevel.Error, "NBD connection {Connection}: the export provider failed to open '{Export}'")]
     public static partial void ProviderFailed(ILogger logger, NbdConnectionInfo connection, string export, Exception exception);
 
+    [LoggerMessage(2016, LogLevel.Information, "NBD connection {Connection}: TLS started ({Tls})")]
+    public static partial void TlsStarted(ILogger logger, NbdConnectionInfo connection, string tls);
+
+    [LoggerMessage(2017, LogLevel.Warning, "NBD connection {Connection}: TLS handshake failed, closing: {Reason}")]
+    public static partial void TlsHandshakeFailed(ILogger logger, NbdConnectionInfo connection, string reason);
+
     [LoggerMessage(2020, LogLevel.Warning, "NBD connection {Connection}: protocol error, closing: {Reason}")]
     public static partial void ProtocolError(ILogger logger, NbdConnectionInfo connection, string reason);
 
@@ -53,6 +62,12 @@ internal static partial class NbdLog
 
     [LoggerMessage(2023, LogLevel.Debug, "NBD connection {Connection}: sending a reply failed, closing")]
     public static partial void SendFailed(ILogger logger, NbdConnectionInfo connection, Exception exception);
+
+    [LoggerMessage(2024, LogLevel.Information, "NBD connection {Connection}: idle for {Seconds} s with nothing in flight, closing (the client connects again when it needs the disk)")]
+    public static partial void IdleClosed(ILogger logger, NbdConnectionInfo connection, double seconds);
+
+    [LoggerMessage(2025, LogLevel.Warning, "NBD connection {Connection}: {Requests} requests ({Bytes} bytes) in flight and none finished for {Seconds} s (the client does not take its replies), closing")]
+    public static partial void StallClosed(ILogger logger, NbdConnectionInfo connection, int requests, long bytes, double seconds);
 
     [LoggerMessage(2030, LogLevel.Error, "NBD connection {Connection}: ending the session of export '{Export}' failed")]
     public static partial void SessionEndFailed(ILogger logger, NbdConnectionInfo connection, string export, Exception exception);

@@ -42,6 +42,9 @@ public static class NbdProtocol
     /// <summary>Option reply header: magic, option, reply type, length.</summary>
     public const int OptionReplyHeaderSize = 20;
 
+    /// <summary>The longest header in front of READ data: a structured OFFSET_DATA chunk (header and offset).</summary>
+    public const int MaxReplyHeaderSize = StructuredReplyHeaderSize + 8;
+
     /// <summary>Zero padding after the NBD_OPT_EXPORT_NAME reply unless NO_ZEROES was agreed.</summary>
     public const int ExportNameZeroPadding = 124;
 

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
-using Streamboot.Protocols.Nbd.Native;
+using Streamboot.Protocols.Nbd.Limits;
 
 namespace Streamboot.Protocols.Nbd;
 
@@ -16,28 +17,46 @@ namespace Streamboot.Protocols.Nbd;
 /// hands each one to <see cref="HandleConnectionAsync"/>. What an export name
 /// means is the <see cref="INbdExportProvider"/>'s business.
 /// </summary>
+/// <remarks>
+/// Connections are asynchronous on the thread pool: no thread waits for a
+/// client but the one in epoll_wait (<see cref="NbdPoller"/>). What the server holds for its clients is bounded: connections
+/// (in all and per client address), bytes in flight (per connection and in
+/// all, <see cref="NbdServerOptions.MaxInFlightBytes"/>), time (the
+/// handshake's, an idle connection's, a stalled one's).
+/// </remarks>
 public sealed class NbdServer : IAsyncDisposable
 {
     private readonly INbdExportProvider _provider;
     private readonly NbdServerOptions _options;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<long, Task> _connections = new();
-    private readonly ConcurrentDictionary<long, Task> _threads = new();
+    private readonly ConcurrentDictionary<long, (NbdConnection Connection, Task Run)> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Lazy<NbdWorkers> _workers;
+    private readonly NbdInFlightBudget _budget;
+    private readonly NbdAddressLimits _addresses;
+    private readonly Timer? _sweep;
     private Socket? _listener;
+    private NbdPoller? _poller;
     private Task? _acceptLoop;
     private long _nextId;
-    private long _nextThreadId;
+    private long _lastLimitLog;
 
     public NbdServer(INbdExportProvider provider, NbdServerOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         _provider = provider ?? throw new ArgumentNullException(nameof(provider));
         _options = options ?? new NbdServerOptions();
         _options.Validate();
-        var workers = _options.WorkerThreads > 0 ? _options.WorkerThreads : Math.Max(16, 4 * Environment.ProcessorCount);
-        _workers = new Lazy<NbdWorkers>(() => new NbdWorkers(workers));
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Streamboot.Protocols.Nbd");
+        _budget = new NbdInFlightBudget(_options.MaxInFlightBytes);
+        _addresses = new NbdAddressLimits(_options.MaxConnectionsPerAddress);
+        var idle = NbdServerOptions.IsSet(_options.IdleTimeout) ? _options.IdleTimeout : (TimeSpan?)null;
+        var stall = NbdServerOptions.IsSet(_options.StallTimeout) ? _options.StallTimeout : (TimeSpan?)null;
+        if (idle is not null || stall is not null)
+        {
+            // A connection is closed between one and 1.125 times its limit after it went quiet.
+            var shortest = TimeSpan.FromTicks(Math.Min((idle ?? TimeSpan.MaxValue).Ticks, (stall ?? TimeSpan.MaxValue).Ticks));
+            var period = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 8, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
+            _sweep = new Timer(_ => Sweep(idle, stall), null, period, period);
+        }
     }
 
     /// <summary>Where <see cref="Start"/> listens (the real port when 0 was asked).</summary>
@@ -45,6 +64,9 @@ public sealed class NbdServer : IAsyncDisposable
 
     /// <summary>Connections running now.</summary>
     public int ConnectionCount => _connections.Count;
+
+    /// <summary>Bytes all connections hold in flight now: replies not yet sent, payloads not yet written.</summary>
+    public long InFlightBytes => _connections.Values.Sum(c => c.Connection.InFlightBytes);
 
     /// <summary>Listens on <paramref name="endPoint"/> (port 0 picks a free one) and accepts in the background.</summary>
     public void Start(IPEndPoint endPoint)
@@ -71,6 +93,7 @@ public sealed class NbdServer : IAsyncDisposable
         }
 
         _listener = listener;
+        _poller = NbdPoller.IsSupported ? new NbdPoller() : null;
         NbdLog.Listening(_logger, listener.LocalEndPoint);
         _acceptLoop = AcceptLoopAsync(listener, _stopping.Token);
     }
@@ -79,27 +102,14 @@ public sealed class NbdServer : IAsyncDisposable
     /// Runs one connection, from the greeting to the close, on any duplex
     /// stream; returns when the connection is over. The stream is disposed.
     /// </summary>
-    public Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default) =>
-        RunConnectionAsync(transport, remoteEndPoint, localEndPoint, blocking: false, null, cancellationToken);
-
-    // socket: set for a connection with its own thread whose big reads may go out
-    // with sendfile(2) (NbdServerOptions.ZeroCopyReads).
-    private async Task RunConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, bool blocking, SafeSocketHandle? socket, CancellationToken cancellationToken)
+    public Task HandleConnectionAsync(Stream transport, EndPoint? remoteEndPoint, EndPoint? localEndPoint, CancellationToken cancellationToken = default)
     {
-        var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remoteEndPoint, localEndPoint);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
-        NbdLog.Accepted(_logger, info);
-        var connection = new NbdConnection(transport, info, _provider, _options, _logger, blocking ? _workers.Value : null, socket);
-        var run = connection.RunAsync(linked.Token);
-        _connections[info.Id] = run;
-        try
+        if (!TryAdmit(remoteEndPoint, out var address))
         {
-            await run.ConfigureAwait(false);
+            return transport.DisposeAsync().AsTask();
         }
-        finally
-        {
-            _connections.TryRemove(info.Id, out _);
-        }
+
+        return RunAsync(new NbdTransport(transport), address, remoteEndPoint, localEndPoint, cancellationToken);
     }
 
     /// <summary>Stops accepting, ends every connection (their sessions end with ServerStopped) and waits for them.</summary>
@@ -117,18 +127,76 @@ public sealed class NbdServer : IAsyncDisposable
             await _acceptLoop.ConfigureAwait(false);
         }
 
-        await Task.WhenAll(_threads.Values).ConfigureAwait(false);
-        await Task.WhenAll(_connections.Values).ConfigureAwait(false);
+        await Task.WhenAll(_connections.Values.Select(c => c.Run)).ConfigureAwait(false);
         NbdLog.Stopped(_logger);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _stopping.Dispose();
-        if (_workers.IsValueCreated)
+        if (_sweep is not null)
         {
-            _workers.Value.Dispose();
+            await _sweep.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _poller?.Dispose();
+
+        _stopping.Dispose();
+    }
+
+    private async Task RunAsync(NbdTransport transport, IPAddress? address, EndPoint? remote, EndPoint? local, CancellationToken cancellationToken)
+    {
+        var info = new NbdConnectionInfo(Interlocked.Increment(ref _nextId), remote, local);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        NbdLog.Accepted(_logger, info);
+        var connection = new NbdConnection(transport, info, _provider, _options, _budget, _logger, stopping.Token);
+        var run = connection.RunAsync();
+        _connections[info.Id] = (connection, run);
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(info.Id, out _);
+            _addresses.Exit(address);
+        }
+    }
+
+    /// <summary>The server-wide and per-address connection limits; a refusal is logged (at most every few seconds).</summary>
+    private bool TryAdmit(EndPoint? remote, out IPAddress? address)
+    {
+        address = null;
+        if (_connections.Count >= _options.MaxConnections)
+        {
+            var last = Interlocked.Read(ref _lastLimitLog);
+            if ((last == 0 || Stopwatch.GetElapsedTime(last) >= NbdAddressLimits.LogInterval)
+                && Interlocked.CompareExchange(ref _lastLimitLog, Stopwatch.GetTimestamp(), last) == last)
+            {
+                NbdLog.TooManyConnections(_logger, remote, _options.MaxConnections);
+            }
+
+            return false;
+        }
+
+        if (!_addresses.TryEnter(remote, out address, out var refusedToLog))
+        {
+            if (refusedToLog > 0)
+            {
+                NbdLog.TooManyConnectionsFromAddress(_logger, address, _options.MaxConnectionsPerAddress, refusedToLog);
+            }
+
+            return false;
+        }
+
+        return true;
+    }
+
+    private void Sweep(TimeSpan? idle, TimeSpan? stall)
+    {
+        foreach (var (connection, _) in _connections.Values)
+        {
+            connection.CheckIdle(idle, stall);
         }
     }
 
@@ -158,19 +226,49 @@ public sealed class NbdServer : IAsyncDisposable
                 return;
             }
 
-            if (Math.Max(_connections.Count, _threads.Count) >= _options.MaxConnections)
+            EndPoint? remote;
+            try
             {
-                NbdLog.TooManyConnections(_logger, socket.RemoteEndPoint, _options.MaxConnections);
+                remote = socket.RemoteEndPoint;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                socket.Dispose(); // the client left between accept and here
+                continue;
+            }
+
+            if (!TryAdmit(remote, out var address))
+            {
                 socket.Dispose();
                 continue;
             }
 
-            RunSocket(socket, cancellationToken);
+            if (!TryPrepare(socket, out var local))
+            {
+                _addresses.Exit(address);
+                socket.Dispose();
+                continue;
+            }
+
+            Stream stream;
+            try
+            {
+                stream = _poller is not null ? new NbdSocketStream(_poller, socket) : new NetworkStream(socket, ownsSocket: true);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                _addresses.Exit(address);
+                socket.Dispose();
+                continue;
+            }
+
+            _ = RunAsync(new NbdTransport(stream), address, remote, local, cancellationToken);
         }
     }
 
-    private void RunSocket(Socket socket, CancellationToken cancellationToken)
+    private bool TryPrepare(Socket socket, out EndPoint? local)
     {
+        local = null;
         try
         {
             // Replies are whole messages written once; Nagle would only delay the last segment.
@@ -189,45 +287,12 @@ public sealed class NbdServer : IAsyncDisposable
                 socket.ReceiveBufferSize = size;
             }
 
-            var remote = socket.RemoteEndPoint;
-            var local = socket.LocalEndPoint;
-            var stream = new NetworkStream(socket, ownsSocket: true);
-            if (!_options.ThreadPerConnection)
-            {
-                _ = RunConnectionAsync(stream, remote, local, blocking: false, null, cancellationToken);
-                return;
-            }
-
-            // nbdkit's model: a thread per connection reading with blocking calls,
-            // so a request served from the page cache runs start to reply on the
-            // thread the kernel woke. Anything that really waits (a device going
-            // asynchronous) continues on the thread pool meanwhile.
-            var zeroCopy = _options.ZeroCopyReads && LinuxSocket.IsSupported ? socket.SafeHandle : null;
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var key = Interlocked.Increment(ref _nextThreadId);
-            _threads[key] = done.Task;
-            var thread = new Thread(() =>
-            {
-                try
-                {
-                    RunConnectionAsync(stream, remote, local, blocking: true, zeroCopy, cancellationToken).GetAwaiter().GetResult();
-                }
-                finally
-                {
-                    _threads.TryRemove(key, out _);
-                    done.TrySetResult();
-                }
-            })
-            {
-                IsBackground = true,
-                Name = $"nbd {remote}",
-            };
-            thread.UnsafeStart();
+            local = socket.LocalEndPoint;
+            return true;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // The client left between accept and start.
-            socket.Dispose();
+            return false; // the client left between accept and start
         }
     }
 }

@@ -19,4 +19,10 @@ internal static partial class ServerLog
 
     [LoggerMessage(1004, LogLevel.Information, "Streamboot stopping")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(1005, LogLevel.Information, "TLS: made {What}")]
+    public static partial void TlsCertificatesMade(ILogger logger, string what);
+
+    [LoggerMessage(1006, LogLevel.Information, "NBD TLS {Mode}: certificate {Subject}, valid until {NotAfter:yyyy-MM-dd}")]
+    public static partial void NbdTls(ILogger logger, string mode, string subject, DateTime notAfter);
 }

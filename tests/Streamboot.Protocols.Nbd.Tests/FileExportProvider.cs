@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Storage.Formats;
 
@@ -18,6 +19,11 @@ public sealed class FileExportProvider : INbdExportProvider
 
     /// <summary>READs served from a mapping of the device (sendfile) rather than a copy.</summary>
     public long MappedReads => Interlocked.Read(ref _mappedReads);
+
+    /// <summary>Bytes read from <paramref name="export"/>'s device into buffers (the copy path).</summary>
+    public long BytesRead(string export) => _bytesRead.TryGetValue(export, out var box) ? Interlocked.Read(ref box.Value) : 0;
+
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _bytesRead = new(StringComparer.Ordinal);
 
     private int _openCount;
     private long _mappedReads;
@@ -102,7 +108,7 @@ public sealed class FileExportProvider : INbdExportProvider
         {
             var entry = _open.TryGetValue(name, out var open) ? open : (Device: definition.Open?.Invoke() ?? ImageChain.Open(definition.Path, definition.ReadOnly), Handles: 0);
             _open[name] = (entry.Device, entry.Handles + 1);
-            return new SharedDevice(entry.Device, () => ReleaseAsync(name), () => Interlocked.Increment(ref _mappedReads));
+            return new SharedDevice(entry.Device, () => ReleaseAsync(name), () => Interlocked.Increment(ref _mappedReads), n => Interlocked.Add(ref _bytesRead.GetOrAdd(name, _ => new StrongBox<long>()).Value, n));
         }
         finally
         {

@@ -4,11 +4,11 @@ namespace Streamboot.Protocols.Nbd.Tests;
 public sealed class GarbageTests
 {
     [Theory]
-    [InlineData(1, true)]
-    [InlineData(2, false)]
-    public async Task Random_requests_are_answered_or_end_the_connection_and_the_server_goes_on(int seed, bool threadPerConnection)
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task Random_requests_are_answered_or_end_the_connection_and_the_server_goes_on(int seed)
     {
-        await using var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection, HandshakeTimeout = TimeSpan.FromSeconds(5) });
+        await using var server = NbdTestServer.Start(new NbdServerOptions { HandshakeTimeout = TimeSpan.FromSeconds(5) });
         server.AddRaw("disk", 1024 * 1024);
         var random = new Random(seed);
         for (var connection = 0; connection < 20; connection++)

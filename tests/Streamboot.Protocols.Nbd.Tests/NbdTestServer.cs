@@ -6,12 +6,16 @@ namespace Streamboot.Protocols.Nbd.Tests;
 /// <summary>An in-process server on 127.0.0.1 and a free port, over temporary image files.</summary>
 public sealed class NbdTestServer : IAsyncDisposable
 {
-    private NbdTestServer(NbdServer server, FileExportProvider provider, TempFolder folder)
+    private NbdTestServer(NbdServer server, FileExportProvider provider, TempFolder folder, TestLog log)
     {
         Server = server;
         Provider = provider;
         Folder = folder;
+        Log = log;
     }
+
+    /// <summary>Everything the server logged.</summary>
+    public TestLog Log { get; }
 
     public NbdServer Server { get; }
 
@@ -21,12 +25,26 @@ public sealed class NbdTestServer : IAsyncDisposable
 
     public int Port => Server.LocalEndPoint!.Port;
 
-    public static NbdTestServer Start(NbdServerOptions? options = null)
+    /// <param name="options">The server's options (defaults when null).</param>
+    /// <param name="wrap">Puts a provider of the test's own in front of the file exports.</param>
+    public static NbdTestServer Start(NbdServerOptions? options = null, Func<FileExportProvider, Exports.INbdExportProvider>? wrap = null)
     {
         var provider = new FileExportProvider();
-        var server = new NbdServer(provider, options);
+        var log = new TestLog();
+        var server = new NbdServer(wrap?.Invoke(provider) ?? provider, options, log);
         server.Start(new IPEndPoint(IPAddress.Loopback, 0));
-        return new NbdTestServer(server, provider, new TempFolder("streamboot-nbd"));
+        return new NbdTestServer(server, provider, new TempFolder("streamboot-nbd"), log);
+    }
+
+    /// <summary>Waits (polling, up to 20 s) until <paramref name="condition"/> holds; fails the test with <paramref name="what"/> otherwise.</summary>
+    public static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        for (var i = 0; i < 400 && !condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.True(condition(), $"timed out waiting: {what}");
     }
 
     public string Url(string export) => $"nbd://127.0.0.1:{Port}/{export}";

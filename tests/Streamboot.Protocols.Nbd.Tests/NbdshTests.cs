@@ -21,9 +21,9 @@ public sealed class NbdshTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task Every_command_with_structured_replies(bool threadPerConnection)
+    public async Task Every_command_with_structured_replies(bool zeroCopyReads)
     {
-        await using var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
+        await using var server = NbdTestServer.Start(new NbdServerOptions { ZeroCopyReads = zeroCopyReads });
         var path = server.AddRaw("disk", 8 * 1024 * 1024, fill: false);
         await Peers.CheckAsync("nbdsh", "libnbd-bin (and python3-libnbd)", "-c", Prelude + $$"""
             h.add_meta_context(nbd.CONTEXT_BASE_ALLOCATION)

@@ -47,6 +47,8 @@ public sealed class PeerTests
         var local = server.Folder.Combine("copy.raw");
 
         await Peers.NbdCopyAsync(server.Url("source"), local);
+        // The client does not wait for the server to close the image, which it holds exclusively until then.
+        await server.Provider.WaitUntilClosedAsync();
         Assert.True(FilesEqual(source, local), "nbdcopy from the server changed the data");
 
         var other = server.Folder.Combine("other.raw");

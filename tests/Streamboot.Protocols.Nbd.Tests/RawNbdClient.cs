@@ -9,7 +9,7 @@ namespace Streamboot.Protocols.Nbd.Tests;
 public sealed class RawNbdClient : IAsyncDisposable
 {
     private readonly Socket _socket;
-    private readonly NetworkStream _stream;
+    private Stream _stream;
 
     private RawNbdClient(Socket socket)
     {
@@ -17,11 +17,46 @@ public sealed class RawNbdClient : IAsyncDisposable
         _stream = new NetworkStream(socket, ownsSocket: true);
     }
 
-    public static async Task<RawNbdClient> ConnectAsync(int port)
+    /// <summary>
+    /// Connects from <paramref name="source"/> (any 127.x address: loopback is
+    /// a /8, so tests can be several client addresses), with a small receive
+    /// buffer when <paramref name="receiveBuffer"/> is given (a client that
+    /// does not read fills up sooner).
+    /// </summary>
+    public static async Task<RawNbdClient> ConnectAsync(int port, IPAddress? source = null, int? receiveBuffer = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        if (receiveBuffer is { } size)
+        {
+            socket.ReceiveBufferSize = size;
+        }
+
+        if (source is not null)
+        {
+            socket.Bind(new IPEndPoint(source, 0));
+        }
+
         await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
         return new RawNbdClient(socket);
+    }
+
+    /// <summary>NBD_OPT_STARTTLS acknowledged, then a TLS handshake trusting only <paramref name="ca"/> for 127.0.0.1.</summary>
+    public async Task StartTlsAsync(System.Security.Cryptography.X509Certificates.X509Certificate2 ca)
+    {
+        await SendOptionAsync(NbdOption.StartTls, []);
+        Assert.Equal(NbdOptionReply.Ack, (await ReadOptionReplyAsync()).Reply);
+        var tls = new System.Net.Security.SslStream(_stream, leaveInnerStreamOpen: false);
+        await tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "127.0.0.1",
+            CertificateChainPolicy = new System.Security.Cryptography.X509Certificates.X509ChainPolicy
+            {
+                TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust,
+                CustomTrustStore = { ca },
+                RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+            },
+        });
+        _stream = tls;
     }
 
     /// <summary>Reads the greeting and answers with <paramref name="clientFlags"/>.</summary>
@@ -83,9 +118,13 @@ public sealed class RawNbdClient : IAsyncDisposable
     }
 
     /// <summary>Handshake, optionally structured replies and base:allocation, then GO.</summary>
-    public static async Task<RawNbdClient> OpenAsync(int port, string export, bool structured = false, params NbdInfo[] infos)
+    public static async Task<RawNbdClient> OpenAsync(int port, string export, bool structured = false, params NbdInfo[] infos) =>
+        await OpenFromAsync(port, export, null, null, structured, infos);
+
+    /// <summary><see cref="OpenAsync"/> from a chosen source address and receive buffer (see <see cref="ConnectAsync"/>).</summary>
+    public static async Task<RawNbdClient> OpenFromAsync(int port, string export, IPAddress? source, int? receiveBuffer, bool structured = false, params NbdInfo[] infos)
     {
-        var client = await ConnectAsync(port);
+        var client = await ConnectAsync(port, source, receiveBuffer);
         await client.HandshakeAsync();
         if (structured)
         {

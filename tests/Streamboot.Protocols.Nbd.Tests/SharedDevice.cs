@@ -8,9 +8,16 @@ namespace Streamboot.Protocols.Nbd.Tests;
 /// images open exclusively, so two opens of one file would refuse). The
 /// device is flushed and closed when the last handle is disposed.
 /// </summary>
-internal sealed class SharedDevice(IBlockDevice inner, Func<ValueTask> release, Action? mapped = null) : BlockDeviceFilter(inner)
+internal sealed class SharedDevice(IBlockDevice inner, Func<ValueTask> release, Action? mapped = null, Action<long>? read = null) : BlockDeviceFilter(inner)
 {
     private int _disposed;
+
+    /// <summary>Counts bytes read (the copy path) for the tests that bound what a client can make the server read ahead of sending.</summary>
+    public override ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        read?.Invoke(buffer.Length);
+        return base.ReadAsync(offset, buffer, cancellationToken);
+    }
 
     /// <summary>Counts mapped reads (the zero-copy path) for the tests that check it was taken.</summary>
     public override bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)

@@ -112,16 +112,13 @@ public sealed class TransmissionTests
     }
 
     [Theory]
-    [InlineData("mid-header", true)]
-    [InlineData("mid-payload", true)]
-    [InlineData("reset-with-reads-in-flight", true)]
-    [InlineData("after-go", true)]
-    [InlineData("mid-header", false)]
-    [InlineData("mid-payload", false)]
-    [InlineData("reset-with-reads-in-flight", false)]
-    public async Task A_client_that_vanishes_ends_its_session_exactly_once(string when, bool threadPerConnection)
+    [InlineData("mid-header")]
+    [InlineData("mid-payload")]
+    [InlineData("reset-with-reads-in-flight")]
+    [InlineData("after-go")]
+    public async Task A_client_that_vanishes_ends_its_session_exactly_once(string when)
     {
-        await using var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
+        await using var server = NbdTestServer.Start();
         server.AddRaw("disk", 8 * Size);
         var client = await RawNbdClient.OpenAsync(server.Port, "disk");
         switch (when)
@@ -150,12 +147,10 @@ public sealed class TransmissionTests
         await Peers.NbdInfoAsync(server.Url("disk"));
     }
 
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Stopping_the_server_ends_open_sessions(bool threadPerConnection)
+    [Fact]
+    public async Task Stopping_the_server_ends_open_sessions()
     {
-        var server = NbdTestServer.Start(new NbdServerOptions { ThreadPerConnection = threadPerConnection });
+        var server = NbdTestServer.Start();
         server.AddRaw("disk", Size);
         await using var client = await RawNbdClient.OpenAsync(server.Port, "disk");
         await server.Server.StopAsync();

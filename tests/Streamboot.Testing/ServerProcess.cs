@@ -37,6 +37,9 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The server's own process id (for /proc: its memory and threads).</summary>
+    public int Pid => ServerPid();
+
     /// <summary>
     /// Starts the server as the child of a process named <paramref name="parentName"/>
     /// (a shell under that name). .NET's systemd integration recognises

@@ -22,6 +22,12 @@ public static class ServeCommand
         var dhcpInterface = new Option<string?>("--dhcp-interface") { Description = "The boot network's interface DHCP answers on [env: STREAMBOOT_DHCP_INTERFACE]", HelpName = "NAME" };
         var dhcpRange = new Option<string?>("--dhcp-range") { Description = "Full mode: addresses to hand out, FIRST-LAST [env: STREAMBOOT_DHCP_RANGE]", HelpName = "RANGE" };
         var tftpPort = new Option<int?>("--tftp-port") { Description = "TFTP port for PXE clients' first download; 0 turns it off [env: STREAMBOOT_TFTP_PORT; default 69]", HelpName = "PORT" };
+        var tls = new Option<string?>("--tls") { Description = "NBD over TLS: off, on (offered: the client chooses) or require (plaintext clients are refused) [env: STREAMBOOT_TLS; default on]", HelpName = "MODE" };
+        tls.CompletionSources.Add("off", "on", "require");
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (then its chain) for NBD's TLS, with --tls-key [env: STREAMBOOT_TLS_CERT; default: the site's own, made in DATA/tls at first start]", HelpName = "FILE" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert [env: STREAMBOOT_TLS_KEY]", HelpName = "FILE" };
+        var nbdIdle = new Option<int?>("--nbd-idle-timeout") { Description = "Seconds an NBD connection may idle (nothing in flight) before it is closed; clients reconnect; 0 never [env: STREAMBOOT_NBD_IDLE_TIMEOUT_SECONDS; default 600]", HelpName = "SECONDS" };
+        var nbdPerAddress = new Option<int?>("--nbd-max-connections-per-address") { Description = "NBD connections one client address may have open [env: STREAMBOOT_NBD_MAX_CONNECTIONS_PER_ADDRESS; default 64]", HelpName = "N" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
@@ -33,6 +39,11 @@ public static class ServeCommand
             dhcpInterface,
             dhcpRange,
             tftpPort,
+            tls,
+            tlsCert,
+            tlsKey,
+            nbdIdle,
+            nbdPerAddress,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -62,7 +73,7 @@ public static class ServeCommand
                 flags["ServerName"] = name;
             }
 
-            foreach (var (option, key) in new[] { (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange") })
+            foreach (var (option, key) in new[] { (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey") })
             {
                 if (parse.GetValue(option) is { } value)
                 {
@@ -73,6 +84,16 @@ public static class ServeCommand
             if (parse.GetValue(tftpPort) is { } tftp)
             {
                 flags["TftpPort"] = tftp.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(nbdIdle) is { } idle)
+            {
+                flags["NbdIdleTimeoutSeconds"] = idle.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(nbdPerAddress) is { } perAddress)
+            {
+                flags["NbdMaxConnectionsPerAddress"] = perAddress.ToString(CultureInfo.InvariantCulture);
             }
 
             var context = CliContext.Resolve(parse, flags, out var exitCode, SiteUse.CreateIfMissing);
@@ -112,6 +133,11 @@ public static class ServeCommand
                 return CliOutput.Usage(tftpError!);
             }
 
+            if (!Streamboot.Server.Nbd.NbdSettings.TryValidate(options, out var nbdError))
+            {
+                return CliOutput.Usage(nbdError);
+            }
+
             if (!StreambootServer.TryParseBind(options.Bind, out _))
             {
                 return CliOutput.Usage($"'{options.Bind}' is not an IP address to listen on; use --bind 0.0.0.0, :: or one of this machine's addresses");
@@ -136,6 +162,11 @@ public static class ServeCommand
             try
             {
                 await app.StartAsync(CancellationToken.None);
+            }
+            catch (Streamboot.Server.Security.SiteCertificateException e)
+            {
+                CliOutput.Fail($"cannot start NBD over TLS (--tls {options.Tls}): {e.Message}; or serve without TLS: --tls off");
+                return ExitCodes.Failure;
             }
             catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
             {

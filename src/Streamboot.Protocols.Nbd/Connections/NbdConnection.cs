@@ -2,144 +2,180 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Exports;
+using Streamboot.Protocols.Nbd.Handshake;
+using Streamboot.Protocols.Nbd.Limits;
+using Streamboot.Protocols.Nbd.Transmission;
 
 namespace Streamboot.Protocols.Nbd.Connections;
 
 /// <summary>
-/// One client from the first byte to the last: the fixed-newstyle handshake
-/// (NbdConnection.Handshake.cs), then transmission (NbdConnection.Transmission.cs)
-/// with replies written under one lock (NbdConnection.Replies.cs). Owns the
-/// stream, its buffers and the opened export, which it disposes exactly once
-/// however the connection ends.
+/// One client from the first byte to the last: the handshake
+/// (<see cref="NbdHandshake"/>, with its time limit), then transmission
+/// (<see cref="NbdTransmission"/>). Owns the transport and the session's
+/// export, which it ends exactly once however the connection ends. The
+/// server's sweep closes it when it idles or stalls (<see cref="CheckIdle"/>).
 /// </summary>
-internal sealed partial class NbdConnection
+internal sealed class NbdConnection
 {
-    private readonly Stream _stream;
-    private readonly NbdInput _input;
+    private readonly NbdTransport _transport;
     private readonly INbdExportProvider _provider;
     private readonly NbdServerOptions _options;
+    private readonly NbdInFlightBudget _budget;
     private readonly ILogger _logger;
-    private readonly NbdConnectionInfo _info;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private readonly byte[] _scratch = new byte[NbdProtocol.MaxStringLength + 256];
-    private NbdClientFlags _clientFlags;
-    private bool _structuredReplies;
-    private string? _metaContextExport;
-    private bool _baseAllocation;
-    private NbdExport? _export;
-    private NbdSessionEndReason _endReason = NbdSessionEndReason.NotStarted;
-    private long _requests;
-    private long _bytesRead;
-    private long _bytesWritten;
+    private readonly NbdSessionCounters _counters = new();
+    private readonly CancellationTokenSource _stop;
+    private NbdTransmission? _transmission;
+    private int _closing;
+    private NbdSessionEndReason? _closedBy;
 
-    private readonly bool _blocking;
-
-    // workers: set when the caller gave this connection a thread of its own; reads are
-    // then blocking calls (see NbdInput) and big reads go to the workers.
-    private readonly NbdWorkers? _workers;
-
-    public NbdConnection(Stream stream, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, ILogger logger, NbdWorkers? workers, SafeSocketHandle? socket = null)
+    public NbdConnection(NbdTransport transport, NbdConnectionInfo info, INbdExportProvider provider, NbdServerOptions options, NbdInFlightBudget budget, ILogger logger, CancellationToken stopping)
     {
-        _socket = socket;
-        var blocking = workers is not null;
-        _workers = workers;
-        _stream = stream;
-        _blocking = blocking;
-        _input = new NbdInput(stream, blocking);
-        _info = info;
+        _transport = transport;
+        Info = info;
         _provider = provider;
         _options = options;
+        _budget = budget;
         _logger = logger;
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
     }
 
+    public NbdConnectionInfo Info { get; }
+
+    /// <summary>Bytes this connection holds in flight now (0 before transmission).</summary>
+    public long InFlightBytes => _transmission?.InFlight.Bytes ?? 0;
+
     /// <summary>Runs the connection to its end; never throws for anything the client does.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public async Task RunAsync()
     {
         var started = Stopwatch.GetTimestamp();
-        // Blocking reads do not see tokens: closing the stream is what wakes them.
-        using var stopping = _blocking ? cancellationToken.Register(static s => ((Stream)s!).Dispose(), _stream) : default;
+        NbdSession? session = null;
+        var reason = NbdSessionEndReason.NotStarted;
         try
         {
-            bool transmission;
-            using (var handshakeTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token))
             {
-                handshakeTimeout.CancelAfter(_options.HandshakeTimeout);
-                using var timeout = _blocking ? handshakeTimeout.Token.Register(static s => ((Stream)s!).Dispose(), _stream) : default;
-                transmission = await NegotiateAsync(handshakeTimeout.Token).ConfigureAwait(false);
+                handshake.CancelAfter(_options.HandshakeTimeout);
+                try
+                {
+                    session = await new NbdHandshake(_transport, _provider, _options, _logger, Info).NegotiateAsync(handshake.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (handshake.IsCancellationRequested && !_stop.IsCancellationRequested)
+                {
+                    NbdLog.HandshakeFailed(_logger, Info, $"no transmission after {_options.HandshakeTimeout.TotalSeconds:0.#} s");
+                    return;
+                }
             }
 
-            if (transmission)
+            if (session is not null)
             {
-                _endReason = NbdSessionEndReason.ConnectionLost;
-                await TransmitAsync(cancellationToken).ConfigureAwait(false);
+                reason = NbdSessionEndReason.ConnectionLost;
+                _transmission = new NbdTransmission(_transport, session, _options, _budget, _counters, _logger, Info);
+                var ended = await _transmission.RunAsync(_stop.Token).ConfigureAwait(false);
+                // Closed under the reader (idle, stalled, stopping), it may still have seen a plain end of input.
+                reason = _closedBy ?? (_stop.IsCancellationRequested ? NbdSessionEndReason.ServerStopped : ended);
             }
         }
-        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        catch (Exception) when (_stop.IsCancellationRequested)
         {
-            if (_export is not null)
+            // Closed by the sweep (idle, stalled) or by the server stopping.
+            if (session is not null)
             {
-                _endReason = NbdSessionEndReason.ServerStopped;
+                reason = _closedBy ?? NbdSessionEndReason.ServerStopped;
             }
         }
         catch (NbdProtocolException e)
         {
-            NbdLog.ProtocolError(_logger, _info, e.Message);
-            if (_export is not null)
+            NbdLog.ProtocolError(_logger, Info, e.Message);
+            if (session is not null)
             {
-                _endReason = NbdSessionEndReason.ProtocolError;
+                reason = NbdSessionEndReason.ProtocolError;
             }
         }
         catch (Exception e) when (IsConnectionFailure(e))
         {
-            // The client went away or stalled in the handshake: nothing to answer.
-            if (_export is null)
+            // The client went away: nothing to answer.
+            if (session is null)
             {
-                NbdLog.HandshakeFailed(_logger, _info, e.Message);
+                NbdLog.HandshakeFailed(_logger, Info, NbdLogText.Sanitize(e.Message));
             }
         }
         catch (Exception e)
         {
-            NbdLog.Unexpected(_logger, _info, e);
+            NbdLog.Unexpected(_logger, Info, e);
         }
         finally
         {
-            await CloseAsync(Stopwatch.GetElapsedTime(started)).ConfigureAwait(false);
+            NbdLog.Closed(_logger, Info, reason.ToString(), _counters.Requests);
+            await _transport.DisposeAsync().ConfigureAwait(false);
+            if (session is not null)
+            {
+                var summary = new NbdSessionSummary(Info, session.Export.Name, reason, _counters.Requests, _counters.BytesRead, _counters.BytesWritten, Stopwatch.GetElapsedTime(started));
+                await EndSessionAsync(session.Export, summary, _provider, _logger, Info).ConfigureAwait(false);
+            }
+
+            _stop.Dispose();
         }
     }
 
-    private static bool IsConnectionFailure(Exception e) =>
-        e is IOException or EndOfStreamException or OperationCanceledException or ObjectDisposedException
-            or System.Net.Sockets.SocketException;
-
-    private async ValueTask CloseAsync(TimeSpan duration)
+    /// <summary>
+    /// The server's periodic look: a connection in transmission with nothing
+    /// in flight for <paramref name="idle"/>, or with requests in flight none
+    /// of which finished for <paramref name="stall"/>, is closed.
+    /// </summary>
+    public void CheckIdle(TimeSpan? idle, TimeSpan? stall)
     {
-        NbdLog.Closed(_logger, _info, _endReason.ToString(), _requests);
-        _input.Dispose();
+        if (_transmission is not { } transmission)
+        {
+            return;
+        }
+
+        if (idle is { } i && transmission.InFlight.IsIdle(i))
+        {
+            NbdLog.IdleClosed(_logger, Info, i.TotalSeconds);
+            Close(NbdSessionEndReason.IdleTimeout);
+        }
+        else if (stall is { } s && transmission.InFlight.IsStalled(s))
+        {
+            NbdLog.StallClosed(_logger, Info, transmission.InFlight.Requests, transmission.InFlight.Bytes, s.TotalSeconds);
+            Close(NbdSessionEndReason.Stalled);
+        }
+    }
+
+    private void Close(NbdSessionEndReason reason)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) != 0)
+        {
+            return;
+        }
+
+        _closedBy = reason;
         try
         {
-            await _stream.DisposeAsync().ConfigureAwait(false);
+            _stop.Cancel();
         }
-        catch (Exception e) when (IsConnectionFailure(e))
+        catch (ObjectDisposedException)
         {
+            return;
         }
 
-        if (_export is { } export)
-        {
-            _export = null;
-            await EndSessionAsync(export, _endReason, duration).ConfigureAwait(false);
-        }
+        // Sends a client does not take wait in the socket: closing it ends them.
+        _transport.Abort();
     }
 
-    private async ValueTask EndSessionAsync(NbdExport export, NbdSessionEndReason reason, TimeSpan duration)
+    internal static bool IsConnectionFailure(Exception e) =>
+        e is IOException or EndOfStreamException or OperationCanceledException or ObjectDisposedException or SocketException;
+
+    /// <summary>Ends a session: the summary, then the export's own end (exceptions logged, never thrown).</summary>
+    internal static async ValueTask EndSessionAsync(NbdExport export, NbdSessionSummary summary, INbdExportProvider provider, ILogger logger, NbdConnectionInfo info)
     {
-        export.Summary = new NbdSessionSummary(_info, export.Name, reason, _requests, _bytesRead, _bytesWritten, duration);
+        export.Summary = summary;
         try
         {
             await export.DisposeAsync().ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            NbdLog.SessionEndFailed(_logger, _info, export.Name, e);
+            NbdLog.SessionEndFailed(logger, info, provider.NameForLog(export.Name), e);
         }
     }
 }

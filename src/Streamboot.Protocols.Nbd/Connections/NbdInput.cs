@@ -4,29 +4,33 @@ namespace Streamboot.Protocols.Nbd.Connections;
 
 /// <summary>
 /// The receive side of a connection: one pooled buffer, so a burst of
-/// pipelined 28-byte request headers costs one read system call rather than
-/// one each, while large WRITE payloads are read straight into their own
-/// buffer past what is already buffered. Only the connection's reader uses it.
+/// pipelined 28-byte request headers costs one read rather than one each,
+/// while large WRITE payloads are read straight into their own buffer past
+/// what is already buffered. Only the connection's reader uses it. The
+/// stream changes once if the client starts TLS.
 /// </summary>
 internal sealed class NbdInput : IDisposable
 {
     private const int BufferSize = 64 * 1024;
-    private readonly Stream _stream;
-    private readonly bool _blocking;
+    private Stream _stream;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
 
-    // blocking: read with blocking calls (the connection has a thread of its own):
-    // a request then runs on the thread the data woke, with no hop through the
-    // socket engine and the thread pool, which is what 4 KiB random reads pay for.
-    public NbdInput(Stream stream, bool blocking)
-    {
-        _stream = stream;
-        _blocking = blocking;
-    }
+    public NbdInput(Stream stream) => _stream = stream;
 
     public int Buffered => _end - _start;
+
+    /// <summary>Reads from <paramref name="stream"/> from now on (after STARTTLS; nothing may be buffered).</summary>
+    public void SwitchTo(Stream stream)
+    {
+        if (Buffered != 0)
+        {
+            throw new InvalidOperationException("bytes of the old stream are still buffered");
+        }
+
+        _stream = stream;
+    }
 
     /// <summary>
     /// Makes at least <paramref name="count"/> bytes available through <see cref="Peek"/>.
@@ -50,14 +54,7 @@ internal sealed class NbdInput : IDisposable
         destination = destination[fromBuffer..];
         if (destination.Length >= BufferSize / 2)
         {
-            if (_blocking)
-            {
-                _stream.ReadExactly(destination.Span);
-            }
-            else
-            {
-                await _stream.ReadExactlyAsync(destination, cancellationToken).ConfigureAwait(false);
-            }
+            await _stream.ReadExactlyAsync(destination, cancellationToken).ConfigureAwait(false);
         }
         else if (!destination.IsEmpty)
         {
@@ -107,9 +104,7 @@ internal sealed class NbdInput : IDisposable
 
         while (_end < count)
         {
-            var n = _blocking
-                ? _stream.Read(_buffer.AsSpan(_end))
-                : await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            var n = await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 if (_end == 0)

@@ -17,4 +17,10 @@ public enum NbdSessionEndReason
 
     /// <summary>The export was only opened to answer NBD_OPT_INFO, or the handshake did not finish.</summary>
     NotStarted,
+
+    /// <summary>Nothing was in flight and no request came for NbdServerOptions.IdleTimeout: the server closed the connection.</summary>
+    IdleTimeout,
+
+    /// <summary>Requests were in flight and none finished for NbdServerOptions.StallTimeout (the client did not take its replies): the server closed the connection.</summary>
+    Stalled,
 }

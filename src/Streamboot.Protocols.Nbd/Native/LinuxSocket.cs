@@ -1,109 +1,147 @@
-using System.Buffers;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
-using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Protocols.Nbd.Native;
 
 /// <summary>
-/// Writes a read reply to a connected TCP socket in blocking mode without
-/// copying its data through a buffer of ours: the header and every run of
-/// mapped file (raw and qcow2 images), memory (a read cache's blocks) and
-/// zeroes are gathered into one sendmsg(2), one copy into the socket instead
-/// of two; a plain file range goes with sendfile(2), which hands page-cache
-/// pages to TCP (what came before it is sent with MSG_MORE, so it does not
-/// leave as a segment of its own). Linux only. Callers hold the connection's
-/// reply lock, so a reply is never interleaved with another.
+/// Sends a reply's pieces (<see cref="SendPiece"/>: memory by address, or a
+/// file range) to a connected TCP socket without waiting and without copying
+/// them through a buffer of ours: runs of memory go out in one sendmsg(2)
+/// (header, mapped file, cache blocks and zeroes gathered: one copy into the
+/// socket instead of two), a file range with sendfile(2) (what came before it
+/// with MSG_MORE, so it does not leave as a segment of its own). When the
+/// socket is full it stops and says how far it got; the caller sends the rest
+/// asynchronously. Linux only. Callers hold the connection's reply lock, so a
+/// reply is never interleaved with another.
 /// </summary>
 internal static unsafe partial class LinuxSocket
 {
+    private const int MsgDontWait = 0x40;
     private const int MsgMore = 0x8000;
     private const int MsgNoSignal = 0x4000;
     private const int Eintr = 4;
     private const int Eagain = 11;
-    private const short PollOut = 0x004;
     private const int MaxIoVecs = 64;
 
-    // Zeroes are sent from here, a piece at a time.
+    // Zeroes past the end of a short file are sent from here; the pinned heap keeps the address fixed.
     private static readonly byte[] s_zeroes = GC.AllocateArray<byte>(64 * 1024, pinned: true);
 
     public static bool IsSupported => OperatingSystem.IsLinux();
 
+    private static nint ZeroesAddress => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(s_zeroes));
+
     /// <summary>
-    /// Sends <paramref name="header"/> and then the bytes of every segment.
-    /// A file that turns out shorter than its segment (truncated under us, a
-    /// qcow2 image's short last cluster) is padded with zeroes, as a pread
-    /// there reads them: the reply must have the length its header announced.
-    /// Throws <see cref="IOException"/> when the socket or the file fails: the
-    /// header is out by then, so the connection cannot go on.
+    /// Sends <paramref name="header"/> and then the bytes of <paramref name="pieces"/>,
+    /// from byte <paramref name="start"/> of the whole on, as far as the socket
+    /// takes them without blocking, and returns where it stopped (the total
+    /// length when all is out). A file that turns out shorter than its piece
+    /// (truncated under us) is followed by zeroes to the piece's end, as a
+    /// pread there reads. Throws <see cref="IOException"/> when the socket fails.
     /// </summary>
-    public static void SendReply(SafeSocketHandle socket, ReadOnlySpan<byte> header, ReadOnlySpan<ReadSegment> segments)
+    public static long TrySend(SafeSocketHandle socket, ReadOnlySpan<byte> header, ReadOnlySpan<SendPiece> pieces, long start)
     {
         var added = false;
         socket.DangerousAddRef(ref added);
-        var handles = ArrayPool<MemoryHandle>.Shared.Rent(segments.Length);
-        var pinned = 0;
-        var mappings = ArrayPool<FileMapping>.Shared.Rent(segments.Length);
-        var acquired = 0;
         try
         {
             var fd = (int)socket.DangerousGetHandle();
-            // Addresses go into the vector and are sent after the loop: both stay fixed until then.
-            fixed (byte* head = header, zeroes = s_zeroes)
+            var vector = stackalloc IoVec[MaxIoVecs];
+            var count = 0;
+            long vectorBytes = 0;
+            // The header's address goes into the vector and is sent below: it stays fixed until then.
+            fixed (byte* head = header)
             {
-                // The header and every run of memory and zero segments go out in one
-                // sendmsg each; file segments between them go with sendfile.
-                var vector = stackalloc IoVec[MaxIoVecs];
-                var count = 0;
-                Add(fd, vector, ref count, head, header.Length);
-                for (var i = 0; i < segments.Length; i++)
+                if (start < header.Length)
                 {
-                    var segment = segments[i];
-                    switch (segment.Kind)
-                    {
-                        case ReadSegmentKind.File:
-                            SendVector(fd, vector, ref count, MsgMore);
-                            SendFile(fd, segment.File!, segment.FileOffset, segment.Length, i < segments.Length - 1 ? MsgMore : 0);
-                            break;
-                        case ReadSegmentKind.Memory:
-                            handles[pinned] = segment.Memory.Pin();
-                            Add(fd, vector, ref count, (byte*)handles[pinned++].Pointer, segment.Length);
-                            break;
-                        case ReadSegmentKind.Mapped:
-                            // Only the kernel reads through this address: a file truncated
-                            // under the mapping is EFAULT here, where a read of ours would be SIGBUS.
-                            var address = segment.Mapping!.Acquire(segment.FileOffset);
-                            mappings[acquired++] = segment.Mapping;
-                            Add(fd, vector, ref count, (byte*)address, segment.Length);
-                            break;
-                        default:
-                            for (var left = segment.Length; left > 0; left -= s_zeroes.Length)
-                            {
-                                Add(fd, vector, ref count, zeroes, Math.Min(left, s_zeroes.Length));
-                            }
-
-                            break;
-                    }
+                    vector[count++] = new IoVec { Base = head + start, Length = (nuint)(header.Length - start) };
+                    vectorBytes = header.Length - start;
                 }
 
-                SendVector(fd, vector, ref count, 0);
+                var position = (long)header.Length; // where piece i starts in the whole
+                for (var i = 0; i < pieces.Length; i++)
+                {
+                    var piece = pieces[i];
+                    var end = position + piece.Length;
+                    if (end <= start)
+                    {
+                        position = end;
+                        continue;
+                    }
+
+                    var skip = (int)Math.Max(0, start - position);
+                    if (piece.File is { } file)
+                    {
+                        // What is gathered so far goes first, then the file range.
+                        var sent = SendVector(fd, vector, count, vectorBytes, MsgMore);
+                        start = Math.Max(start, position - vectorBytes) + sent;
+                        if (sent < vectorBytes)
+                        {
+                            return start;
+                        }
+
+                        count = 0;
+                        vectorBytes = 0;
+                        var fileSent = SendFile(fd, file, piece.FileOffset + skip, piece.Length - skip, out var ended);
+                        start = position + skip + fileSent;
+                        if (fileSent < piece.Length - skip)
+                        {
+                            if (!ended)
+                            {
+                                return start;
+                            }
+
+                            // The file ends inside its piece (truncated, or a qcow2 image's short
+                            // last cluster): the rest reads as zeroes, as a pread there does.
+                            for (var left = piece.Length - skip - (int)fileSent; left > 0; left -= s_zeroes.Length)
+                            {
+                                var chunk = Math.Min(left, s_zeroes.Length);
+                                if (count == MaxIoVecs)
+                                {
+                                    var flushed = SendVector(fd, vector, count, vectorBytes, MsgMore);
+                                    start += flushed;
+                                    if (flushed < vectorBytes)
+                                    {
+                                        return start;
+                                    }
+
+                                    count = 0;
+                                    vectorBytes = 0;
+                                }
+
+                                vector[count++] = new IoVec { Base = (byte*)ZeroesAddress, Length = (nuint)chunk };
+                                vectorBytes += chunk;
+                            }
+                        }
+                    }
+                    else
+                    {
+                        if (count == MaxIoVecs)
+                        {
+                            var sent = SendVector(fd, vector, count, vectorBytes, MsgMore);
+                            start = Math.Max(start, position - vectorBytes) + sent;
+                            if (sent < vectorBytes)
+                            {
+                                return start;
+                            }
+
+                            count = 0;
+                            vectorBytes = 0;
+                        }
+
+                        vector[count++] = new IoVec { Base = (byte*)piece.Address + skip, Length = (nuint)(piece.Length - skip) };
+                        vectorBytes += piece.Length - skip;
+                    }
+
+                    position = end;
+                }
+
+                var last = SendVector(fd, vector, count, vectorBytes, 0);
+                return position - vectorBytes + last;
             }
         }
         finally
         {
-            for (var i = 0; i < pinned; i++)
-            {
-                handles[i].Dispose();
-            }
-
-            ArrayPool<MemoryHandle>.Shared.Return(handles, clearArray: true);
-            for (var i = 0; i < acquired; i++)
-            {
-                mappings[i].Release();
-            }
-
-            ArrayPool<FileMapping>.Shared.Return(mappings, clearArray: true);
             if (added)
             {
                 socket.DangerousRelease();
@@ -111,31 +149,26 @@ internal static unsafe partial class LinuxSocket
         }
     }
 
-    /// <summary>Appends a piece to the vector, sending the vector first when it is full.</summary>
-    private static void Add(int fd, IoVec* vector, ref int count, byte* start, int length)
+    /// <summary>sendmsg(2) of the vector until it is out or the socket is full; returns the bytes sent.</summary>
+    private static long SendVector(int fd, IoVec* vector, int count, long total, int flags)
     {
-        if (count == MaxIoVecs)
-        {
-            SendVector(fd, vector, ref count, MsgMore);
-        }
-
-        vector[count++] = new IoVec { Base = start, Length = (nuint)length };
-    }
-
-    /// <summary>sendmsg(2) of the whole vector (resuming after partial sends); empties it.</summary>
-    private static void SendVector(int fd, IoVec* vector, ref int count, int flags)
-    {
+        long done = 0;
         var first = 0;
-        while (first < count)
+        while (done < total)
         {
             var message = new MsgHdr { Iov = vector + first, IovLen = (nuint)(count - first) };
-            var n = SendMsg(fd, &message, flags | MsgNoSignal);
+            var n = SendMsg(fd, &message, flags | MsgDontWait | MsgNoSignal);
             if (n < 0)
             {
-                WaitOrThrow(fd, "sendmsg");
+                if (WouldBlock("sendmsg"))
+                {
+                    return done;
+                }
+
                 continue;
             }
 
+            done += n;
             while (first < count && n >= (nint)vector[first].Length)
             {
                 n -= (nint)vector[first].Length;
@@ -149,40 +182,13 @@ internal static unsafe partial class LinuxSocket
             }
         }
 
-        count = 0;
+        return done;
     }
 
-    private static void SendZeroes(int fd, long length, int more)
+    /// <summary>sendfile(2) until the range is out, the socket is full or the file ends (<paramref name="ended"/>); returns the bytes sent.</summary>
+    private static long SendFile(int fd, SafeHandle file, long offset, int length, out bool ended)
     {
-        while (length > 0)
-        {
-            var n = (int)Math.Min(length, s_zeroes.Length);
-            length -= n;
-            SendAll(fd, s_zeroes.AsSpan(0, n), length > 0 ? MsgMore : more);
-        }
-    }
-
-    private static void SendAll(int fd, ReadOnlySpan<byte> data, int flags)
-    {
-        fixed (byte* start = data)
-        {
-            var done = 0;
-            while (done < data.Length)
-            {
-                var n = Send(fd, start + done, data.Length - done, flags | MsgNoSignal);
-                if (n < 0)
-                {
-                    WaitOrThrow(fd, "send");
-                    continue;
-                }
-
-                done += (int)n;
-            }
-        }
-    }
-
-    private static void SendFile(int fd, SafeFileHandle file, long offset, int length, int more)
-    {
+        ended = false;
         var added = false;
         file.DangerousAddRef(ref added);
         try
@@ -195,18 +201,24 @@ internal static unsafe partial class LinuxSocket
                 var n = SendFileNative(fd, input, ref position, left);
                 if (n < 0)
                 {
-                    WaitOrThrow(fd, "sendfile");
+                    if (WouldBlock("sendfile"))
+                    {
+                        break;
+                    }
+
                     continue;
                 }
 
                 if (n == 0)
                 {
-                    SendZeroes(fd, left, more);
-                    return;
+                    ended = true; // the file ends here
+                    break;
                 }
 
                 left -= (int)n;
             }
+
+            return length - left;
         }
         finally
         {
@@ -217,44 +229,23 @@ internal static unsafe partial class LinuxSocket
         }
     }
 
-    /// <summary>
-    /// After a failed call: retries an interrupted one (the runtime's own
-    /// signals), waits for room on a socket someone made non-blocking, and
-    /// throws for anything else.
-    /// </summary>
-    private static void WaitOrThrow(int fd, string call)
+    /// <summary>After a failed call: true when the socket is full, false to retry an interrupted call; throws for anything else.</summary>
+    private static bool WouldBlock(string call)
     {
         var errno = Marshal.GetLastPInvokeError();
-        if (errno == Eintr)
+        return errno switch
         {
-            return;
-        }
-
-        if (errno == Eagain)
-        {
-            var poll = new PollFd { Fd = fd, Events = PollOut };
-            if (Poll(&poll, 1, -1) >= 0 || Marshal.GetLastPInvokeError() == Eintr)
-            {
-                return;
-            }
-
-            errno = Marshal.GetLastPInvokeError();
-        }
-
-        throw new IOException($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+            Eagain => true,
+            Eintr => false,
+            _ => throw new IOException($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})"),
+        };
     }
-
-    [LibraryImport("libc", EntryPoint = "send", SetLastError = true)]
-    private static partial nint Send(int fd, byte* buffer, nint length, int flags);
 
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     private static partial nint SendMsg(int fd, MsgHdr* message, int flags);
 
     [LibraryImport("libc", EntryPoint = "sendfile", SetLastError = true)]
     private static partial nint SendFileNative(int outFd, int inFd, ref long offset, nint count);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static partial int Poll(PollFd* fds, nuint count, int timeout);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVec
@@ -274,13 +265,5 @@ internal static unsafe partial class LinuxSocket
         public void* Control;
         public nuint ControlLength;
         public int Flags;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
     }
 }

@@ -75,6 +75,55 @@ public sealed class StreambootOptions
     /// <summary>iSCSI: seconds a ping may go unanswered before the connection is ended (the initiator is gone).</summary>
     public int IscsiNopTimeoutSeconds { get; set; } = 15;
 
+    /// <summary>NBD connections open at once, from all clients; more are closed at accept and logged.</summary>
+    public int NbdMaxConnections { get; set; } = 4096;
+
+    /// <summary>NBD connections one client address may have open at once (a diskless client uses one to a few); more are refused and logged.</summary>
+    public int NbdMaxConnectionsPerAddress { get; set; } = 64;
+
+    /// <summary>Seconds an NBD client has from connecting to transmission, TLS handshake included.</summary>
+    public int NbdHandshakeTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Seconds an NBD connection may sit with nothing in flight and no request
+    /// before the server closes it (the client connects again when it needs the
+    /// disk; client/linux's streamboot-nbd does); 0 never closes it.
+    /// </summary>
+    public int NbdIdleTimeoutSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// Seconds an NBD connection may have requests in flight of which none
+    /// finishes (its client does not take its replies) before it is closed; 0 never.
+    /// </summary>
+    public int NbdStallTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// MiB one NBD connection may hold in flight (READ replies not yet sent,
+    /// WRITE payloads not yet written) before the server stops reading its requests.
+    /// </summary>
+    public int NbdMaxInFlightMiBPerConnection { get; set; } = 32;
+
+    /// <summary>
+    /// MiB all NBD connections together may hold in flight beyond each one's
+    /// reserve: what connections that never read their replies can make the server hold.
+    /// </summary>
+    public int NbdMaxInFlightMiB { get; set; } = 1024;
+
+    /// <summary>KiB each NBD connection may hold in flight whatever the others hold, so a full server-wide pool stalls no one.</summary>
+    public int NbdReservedInFlightKiBPerConnection { get; set; } = 1024;
+
+    /// <summary>
+    /// NBD over TLS (NBD_OPT_STARTTLS): off, on (offered; the client chooses,
+    /// the default) or require (nothing but STARTTLS before TLS).
+    /// </summary>
+    public string Tls { get; set; } = "on";
+
+    /// <summary>PEM certificate (then its chain) NBD's TLS presents; the site's own in DATA/tls, made at first start, when unset.</summary>
+    public string? TlsCert { get; set; }
+
+    /// <summary>PEM private key of <see cref="TlsCert"/>.</summary>
+    public string? TlsKey { get; set; }
+
     /// <summary>MiB of the shared read cache for each vDisk version being streamed.</summary>
     public int ReadCacheMiB { get; set; } = 256;
 

@@ -1,9 +1,11 @@
 using System.Net;
+using System.Net.Security;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streamboot.Protocols.Nbd;
 using Streamboot.Server.Configuration;
+using Streamboot.Server.Security;
 
 namespace Streamboot.Server.Nbd;
 
@@ -17,9 +19,30 @@ internal sealed class NbdService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _server = new NbdServer(exports, new NbdServerOptions(), loggerFactory);
-        StreambootServer.TryParseBind(options.Value.Bind, out var address);
-        _server.Start(new IPEndPoint(address, options.Value.NbdPort));
+        var settings = options.Value;
+        if (!NbdSettings.TryValidate(settings, out var error))
+        {
+            throw new InvalidOperationException(error);
+        }
+
+        NbdSettings.TryParseTls(settings.Tls, out var tls);
+        SslStreamCertificateContext? certificate = null;
+        if (tls != NbdTlsMode.Off)
+        {
+            // Throws SiteCertificateException with what to fix; serve prints it.
+            certificate = SiteCertificates.Load(settings.Data!, settings.TlsCert, settings.TlsKey, out var made);
+            var logger = loggerFactory.CreateLogger("Streamboot.Server");
+            if (made is not null)
+            {
+                ServerLog.TlsCertificatesMade(logger, made);
+            }
+
+            ServerLog.NbdTls(logger, settings.Tls, certificate.TargetCertificate.Subject, certificate.TargetCertificate.NotAfter);
+        }
+
+        _server = new NbdServer(exports, NbdSettings.Create(settings, certificate), loggerFactory);
+        StreambootServer.TryParseBind(settings.Bind, out var address);
+        _server.Start(new IPEndPoint(address, settings.NbdPort));
         return Task.CompletedTask;
     }
 

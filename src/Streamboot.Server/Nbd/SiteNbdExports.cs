@@ -15,6 +15,9 @@ namespace Streamboot.Server.Nbd;
 /// </summary>
 internal sealed class SiteNbdExports(IBootSessions sessions) : INbdExportProvider
 {
+    /// <summary>A device view's name carries its boot's key: log lines show VDISK/DEVICE, never the key.</summary>
+    public string NameForLog(string exportName) => ViewName.ForLog(exportName);
+
     public async ValueTask<IReadOnlyList<NbdExportListing>> ListExportsAsync(NbdConnectionInfo connection, CancellationToken cancellationToken) =>
         [.. (await sessions.ListAsync(cancellationToken)).Select(v => new NbdExportListing(v.Name, v.Description))];
 

@@ -5,7 +5,7 @@ using Streamboot.Server.Configuration;
 namespace Streamboot.Server.Network;
 
 /// <summary>
-/// The ports <c>serve</c> must have (HTTP and NBD; TFTP when DHCP is on), tried before
+/// The ports <c>serve</c> must have (HTTP and NBD, iSCSI unless it is off; TFTP when DHCP is on), tried before
 /// anything starts, so that a port another program holds stops the start
 /// with one line that names the port and its protocol, before this server
 /// registers itself or touches a session. The listeners themselves bind
@@ -22,7 +22,13 @@ public static class ListenPorts
             return null;
         }
 
-        foreach (var (protocol, port, flag) in new[] { ("HTTP", options.HttpPort, "--http-port"), ("NBD", options.NbdPort, "--nbd-port") })
+        var ports = new List<(string Protocol, int Port, string Flag)> { ("HTTP", options.HttpPort, "--http-port"), ("NBD", options.NbdPort, "--nbd-port") };
+        if (options.IscsiPort > 0)
+        {
+            ports.Add(("iSCSI", options.IscsiPort, "--iscsi-port"));
+        }
+
+        foreach (var (protocol, port, flag) in ports)
         {
             if (TryBind(address, port) is { } error)
             {
@@ -30,9 +36,9 @@ public static class ListenPorts
             }
         }
 
-        if (options.HttpPort == options.NbdPort)
+        if (ports.GroupBy(p => p.Port).FirstOrDefault(g => g.Count() > 1) is { } shared)
         {
-            return $"HTTP and NBD cannot share port {options.HttpPort}; give them different ports (--http-port, --nbd-port)";
+            return $"{string.Join(" and ", shared.Select(p => p.Protocol))} cannot share port {shared.Key}; give them different ports ({string.Join(", ", shared.Select(p => p.Flag))})";
         }
 
         // With DHCP on, its answers send PXE clients to this TFTP port: it must be ours.
