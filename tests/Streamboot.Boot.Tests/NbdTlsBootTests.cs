@@ -47,4 +47,28 @@ public sealed class NbdTlsBootTests(ITestOutputHelper output)
         // The root itself stayed on its plaintext connection: TLS is offered, not required.
         Assert.Equal("ok\n", await vm.RunAsync("echo 3 > /proc/sys/vm/drop_caches; md5sum /bin/busybox >/dev/null && echo ok", TimeSpan.FromMinutes(1)));
     }
+
+    [Fact]
+    public async Task With_tls_required_a_diskless_client_mounts_its_root_through_tls_and_its_key_stays_off_the_command_line()
+    {
+        await using var site = await BootSite.CreateAsync();
+        await TestOs.ImportAsync(site, "std", "", "--write-cache", "server-disk");
+        await site.Cli.OkAsync("device", "add", "52:54:00:5b:71:02", "--name", "lab-tls-root");
+        await site.Cli.OkAsync("assign", "lab-tls-root", "std");
+        await site.StartServerAsync(["--tls", "require"]);
+        await site.StartIpxeDhcpAsync();
+
+        // The server refuses every plaintext connection: a client that is up streams its root through TLS.
+        var vm = await site.StartVmAsync("52:54:00:5b:71:02");
+        var up = await TestOs.WaitUpAsync(vm);
+        Assert.Equal("lab-tls-root", up["hostname"]);
+        await site.Server!.WaitForOutputAsync("TLS started (Tls1");
+        Assert.Contains("connecting with nbd-client over TLS", vm.Console, StringComparison.Ordinal);
+        Assert.Equal("written\n", await vm.RunAsync("echo through-tls > /root/tls && sync && cat /root/tls >/dev/null && echo written", TimeSpan.FromMinutes(1)));
+
+        // The key came as an initramfs piece: not on the command line, not in the OS's files.
+        Assert.Equal("0\n", await vm.RunAsync("grep -cF streamboot.key= /proc/cmdline || true"));
+        Assert.Equal("absent\n", await vm.RunAsync("test -e /etc/streamboot/boot.key && echo present || echo absent"));
+        Assert.DoesNotContain("STREAMBOOT_KEY", await vm.RunAsync("cat /run/streamboot/session.env"), StringComparison.Ordinal);
+    }
 }

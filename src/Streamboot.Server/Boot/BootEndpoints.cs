@@ -29,11 +29,23 @@ public static class BootEndpoints
         app.MapGet($"/boot/key/{{key}}/{KeyArchive.FileName}", Key);
     }
 
-    /// <summary>The boot's key as an initramfs piece (iPXE fetches it with the initrd); a key of the right form is all it takes, since it only says back what it was told.</summary>
-    private static IResult Key(string key) =>
-        Sessions.Credentials.BootKey.IsWellFormed(key)
-            ? Results.Bytes(KeyArchive.Build(key), "application/octet-stream")
-            : Results.NotFound();
+    /// <summary>
+    /// The boot's key as an initramfs piece (iPXE fetches it with the initrd),
+    /// with the site CA the client checks the server against when NBD runs
+    /// over TLS. A key of the right form is all it takes: it only says back
+    /// what it was told, and the CA is public.
+    /// </summary>
+    private static IResult Key(string key, [FromServices] IOptions<StreambootOptions> options)
+    {
+        if (!Sessions.Credentials.BootKey.IsWellFormed(key))
+        {
+            return Results.NotFound();
+        }
+
+        var ca = Path.Combine(Security.SiteCertificates.Folder(options.Value.Data!), Security.SiteCertificates.CaCertFile);
+        var tlsOn = Nbd.NbdSettings.TryParseTls(options.Value.Tls, out var tls) && tls != Protocols.Nbd.NbdTlsMode.Off;
+        return Results.Bytes(KeyArchive.Build(key, tlsOn && File.Exists(ca) ? File.ReadAllBytes(ca) : null), "application/octet-stream");
+    }
 
     private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] IBootSessions sessions, [FromServices] IOptions<StreambootOptions> options, CancellationToken cancellationToken)
     {
@@ -140,6 +152,7 @@ public static class BootEndpoints
             IscsiBaseName = options.IscsiBaseName,
             IscsiMutualChap = options.IscsiMutualChap,
             ClientOnLink = Iscsi.OnLink.SameSubnet(http.Connection.LocalIpAddress, http.Connection.RemoteIpAddress),
+            NbdTlsRequired = Nbd.NbdSettings.TryParseTls(options.Tls, out var tls) && tls == Protocols.Nbd.NbdTlsMode.Required,
         };
     }
 }

@@ -37,6 +37,9 @@ public static class IpxeScript
 
         /// <summary>The client is on this server's subnet: the iBFT gets no gateway (<see cref="Iscsi.OnLink"/>).</summary>
         public bool ClientOnLink { get; init; }
+
+        /// <summary>The NBD server requires TLS (<c>--tls require</c>): the client component must connect its root through it.</summary>
+        public bool NbdTlsRequired { get; init; }
     }
 
     /// <summary>Boot files a vDisk may keep beside its images, in <c>STORE/boot/</c>: the kernel, the initrd, extra kernel parameters.</summary>
@@ -68,7 +71,7 @@ public static class IpxeScript
         $"streamboot.export={boot.Target.Export}",
         $"streamboot.name={boot.Device.Name}",
         $"streamboot.machine_id={boot.Device.MachineIdHex}",
-        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}");
+        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}") + (context.NbdTlsRequired ? " streamboot.tls=on" : "");
 
     private static string Boot(BootVDisk boot, Context context)
     {

@@ -9,19 +9,27 @@ namespace Streamboot.Server.Boot;
 /// loads it after the vDisk's own initrd and the kernel unpacks both into
 /// the initramfs, so the key reaches the client boot component without
 /// ever being on the kernel command line, which every user of the running
-/// OS can read in <c>/proc/cmdline</c>.
+/// OS can read in <c>/proc/cmdline</c>. With NBD over TLS it also carries the
+/// site CA (<c>etc/streamboot/ca-cert.pem</c>), which the client checks the
+/// server against.
 /// </summary>
 public static class KeyArchive
 {
     public const string FileName = "streamboot-key.cpio";
     public const string PathInInitramfs = "etc/streamboot/boot.key";
+    public const string CaPathInInitramfs = "etc/streamboot/ca-cert.pem";
 
-    public static byte[] Build(string key)
+    public static byte[] Build(string key, byte[]? caCertificate = null)
     {
         using var archive = new MemoryStream();
         Entry(archive, "etc", 0x41ed, []);                  // drwxr-xr-x
         Entry(archive, "etc/streamboot", 0x41c0, []);       // drwx------
         Entry(archive, PathInInitramfs, 0x8180, Encoding.ASCII.GetBytes(key + "\n")); // -rw-------
+        if (caCertificate is not null)
+        {
+            Entry(archive, CaPathInInitramfs, 0x81a4, caCertificate); // -rw-r--r--
+        }
+
         Entry(archive, "TRAILER!!!", 0, []);
         return archive.ToArray();
     }
