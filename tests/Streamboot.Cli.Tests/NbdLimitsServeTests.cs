@@ -15,6 +15,7 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
     private const long MiB = 1024 * 1024;
     private readonly StreambootCli _cli = new();
     private ServerProcess? _server;
+    private readonly Dictionary<string, string> _views = [];
     private int _nbdPort;
 
     public async Task InitializeAsync()
@@ -57,7 +58,8 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
         await _cli.OkAsync("device", "add", $"52:54:00:00:01:{(connections * 16) + (poolMiB is null ? 0 : 1):x2}", "--name", device);
         await _cli.OkAsync("device", "set", device, "--write-cache", "server-ram");
         await _cli.OkAsync("assign", device, "gold");
-        await QemuImg.IoAsync("raw", Uri($"gold/{device}"), "write -P 0x5a 0 8M");
+        var view = await ViewAsync(device);
+        await QemuImg.IoAsync("raw", Uri(view), "write -P 0x5a 0 8M");
         // The client beside the attack reads its disk once first: the shared read cache is then as full as it gets.
         await LegitimateClientAsync();
         var pid = _server!.Pid;
@@ -72,7 +74,7 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
             {
                 var attacker = await NbdRawClient.ConnectAsync(_nbdPort, receiveBuffer: 4096);
                 attackers.Add(attacker);
-                await attacker.GoAsync($"gold/{device}");
+                await attacker.GoAsync(view);
                 await attacker.SendReadsAsync(128, 8 * 1024 * 1024);
             }
 
@@ -163,7 +165,7 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
         await StartAsync(["--nbd-idle-timeout", "2"], []);
         await using (var client = await NbdRawClient.ConnectAsync(_nbdPort))
         {
-            await client.GoAsync("gold/pc1");
+            await client.GoAsync(await ViewAsync("pc1"));
             await client.SendReadsAsync(1, 4096);
             var reply = await client.ReadAsync(16 + 4096);
             Assert.Equal(0x11, reply[16]);
@@ -178,7 +180,7 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
         }
 
         Assert.Empty((await _cli.JsonAsync("session", "list")).EnumerateArray());
-        await QemuImg.IoAsync("raw", Uri("gold/pc1"), "read -P 0x11 0 2M");
+        await QemuImg.IoAsync("raw", Uri(await ViewAsync("pc1")), "read -P 0x11 0 2M");
     }
 
     [Theory]
@@ -196,12 +198,13 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
     private async Task LegitimateClientAsync()
     {
         var copy = Path.Combine(_cli.DataFolder, $"legit-{Guid.NewGuid():N}.raw");
-        await RunAsync("nbdcopy", Uri("gold/pc2"), copy);
+        var view = await ViewAsync("pc2");
+        await RunAsync("nbdcopy", Uri(view), copy);
         var bytes = await File.ReadAllBytesAsync(copy);
         File.Delete(copy);
         Assert.Equal(64 * MiB, bytes.Length);
         Assert.True(bytes.AsSpan(0, 2 * (int)MiB).IndexOfAnyExcept((byte)0x11) < 0, "pc2's disk does not read 0x11 in its first 2 MiB");
-        await QemuImg.IoAsync("raw", Uri("gold/pc2"), "write -P 0x77 32M 1M", "read -P 0x77 32M 1M", "read -P 0x11 0 2M");
+        await QemuImg.IoAsync("raw", Uri(view), "write -P 0x77 32M 1M", "read -P 0x77 32M 1M", "read -P 0x11 0 2M");
     }
 
     private async Task StartAsync(string[] flags, Dictionary<string, string?> environment)
@@ -224,6 +227,21 @@ public sealed class NbdLimitsServeTests(Xunit.Abstractions.ITestOutputHelper out
             await _server.DisposeAsync();
             _server = null;
         }
+    }
+
+    /// <summary>
+    /// The device's own view, VDISK/DEVICE/KEY, with the key of one boot made as its boot script
+    /// would make it (<c>streamboot session key</c>); later calls reuse that boot, as a running client does.
+    /// </summary>
+    private async Task<string> ViewAsync(string device)
+    {
+        if (!_views.TryGetValue(device, out var view))
+        {
+            view = (await _cli.OkAsync("session", "key", device)).Stdout.Trim();
+            _views[device] = view;
+        }
+
+        return view;
     }
 
     private string Uri(string export) => $"nbd://127.0.0.1:{_nbdPort}/{export.Replace("/", "%2F", StringComparison.Ordinal)}";

@@ -63,10 +63,11 @@ public sealed class NbdTlsServeTests : IAsyncLifetime
             "--image-opts", $"driver=nbd,host=127.0.0.1,port={_nbdPort},export=gold,tls-creds=tls0", "-O", "raw", converted);
         Assert.True(SameBytes(_plainCopy, converted), "qemu-img through TLS read other bytes");
 
-        // The device's own view, written and read back through TLS.
+        // The device's own view (with its boot's key, as the boot script gives it), written and read back through TLS.
+        var view = (await _cli.OkAsync("session", "key", "pc1")).Stdout.Trim();
         await RunAsync("nbdsh", "-c", $$"""
             h.set_uri_allow_local_file(True)
-            h.connect_uri("{{Tls("gold/pc1")}}")
+            h.connect_uri("{{Tls(view)}}")
             h.pwrite(b"\x5a" * 65536, 4 * 1024 * 1024)
             assert h.pread(65536, 4 * 1024 * 1024) == b"\x5a" * 65536
             assert h.pread(4096, 0) == b"\x11" * 4096
