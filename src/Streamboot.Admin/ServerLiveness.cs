@@ -12,8 +12,11 @@ public static class ServerLiveness
 {
     public static TimeSpan Grace(TimeSpan heartbeat) => TimeSpan.FromTicks(Math.Max(3 * heartbeat.Ticks, TimeSpan.FromSeconds(30).Ticks));
 
-    public static ServerState StateOf(Server row, DateTime utcNow, TimeSpan heartbeat) =>
+    public static ServerState StateOf(Server row, DateTime utcNow, TimeSpan heartbeat) => StateAfter(row, utcNow, Grace(heartbeat));
+
+    /// <summary>As <see cref="StateOf"/>, with the farm's own "down after" time instead of the heartbeat-derived grace.</summary>
+    public static ServerState StateAfter(Server row, DateTime utcNow, TimeSpan downAfter) =>
         row.StoppedAt is not null ? ServerState.Stopped
-        : utcNow - row.LastHeartbeatAt > Grace(heartbeat) ? ServerState.MissingHeartbeats
+        : utcNow - row.LastHeartbeatAt > downAfter ? ServerState.MissingHeartbeats
         : ServerState.Running;
 }

@@ -34,13 +34,33 @@ public sealed class SiteQueries(AdminSite site)
             s.WriteCacheBytes))];
     }
 
-    /// <summary>The servers, each with its state: running, stopped, or missing heartbeats (they beat every <paramref name="heartbeat"/>).</summary>
-    public async Task<IReadOnlyList<ServerView>> ServersAsync(TimeSpan heartbeat, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The servers, each with its state (running, stopped, or missing
+    /// heartbeats: silent for longer than <paramref name="downAfter"/>) and
+    /// its load: live device sessions, and boots placed on it within
+    /// <paramref name="bootingWindow"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<ServerView>> ServersAsync(TimeSpan downAfter, TimeSpan bootingWindow, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();
-        var servers = await db.Servers.OrderBy(s => s.Name).ToListAsync(cancellationToken);
+        var servers = await db.Servers.AsNoTracking().OrderBy(s => s.Name).ToListAsync(cancellationToken);
         var now = site.UtcNow;
-        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt, ServerLiveness.StateOf(s, now, heartbeat), s.StoppedAt))];
+        var since = now - bootingWindow;
+        var sessions = await db.Sessions.Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null)
+            .GroupBy(s => s.ServerId).Select(g => new { Id = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
+        var booting = await db.Boots.Where(b => b.ServerId != null && b.IssuedAt >= since)
+            .GroupBy(b => b.ServerId).Select(g => new { Id = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
+        return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt, ServerLiveness.StateAfter(s, now, downAfter), s.StoppedAt)
+        {
+            Addresses = s.Addresses,
+            NbdPort = s.NbdPort,
+            IscsiPort = s.IscsiPort,
+            Weight = s.Weight,
+            MaxBooting = s.MaxBooting,
+            Sessions = sessions.Find(x => x.Id == s.Id)?.Count ?? 0,
+            Booting = booting.Find(x => x.Id == s.Id)?.Count ?? 0,
+            BytesPerSecond = s.BytesPerSecond,
+        })];
     }
 
     /// <summary>Full-mode DHCP leases, in address order (as they sort as numbers, not text).</summary>

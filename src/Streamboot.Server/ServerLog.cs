@@ -14,6 +14,9 @@ internal static partial class ServerLog
     [LoggerMessage(1002, LogLevel.Warning, "Ended {Count} session(s) left open by an earlier run of server '{ServerName}'")]
     public static partial void EndedStaleSessions(ILogger logger, int count, string serverName);
 
+    [LoggerMessage(1090, LogLevel.Warning, "Farm: ended {Count} session(s) of servers that are down; their clients may continue on another server")]
+    public static partial void EndedSessionsOfDownServers(ILogger logger, int count);
+
     [LoggerMessage(1003, LogLevel.Warning, "Heartbeat to the database failed: {Reason}")]
     public static partial void HeartbeatFailed(ILogger logger, string reason);
 

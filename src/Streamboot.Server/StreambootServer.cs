@@ -106,6 +106,9 @@ public static class StreambootServer
         ReadCacheBytes = (long)options.ReadCacheMiB << 20,
         RamWriteCacheBytes = (long)options.RamWriteCacheMiB << 20,
         StorageReadLatency = BootProfileSettings.StorageReadLatencyFromEnvironment(),
+        ServerDownAfter = TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)),
+        BootingWindow = TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds)),
+        SubnetAffinity = options.SubnetAffinity,
     };
 
     /// <summary><c>0.0.0.0</c>, <c>::</c>, <c>*</c> or one address of this machine.</summary>

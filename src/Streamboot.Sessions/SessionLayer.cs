@@ -3,6 +3,7 @@ using Streamboot.Admin;
 using Streamboot.Data.Model;
 using Streamboot.Sessions.Credentials;
 using Streamboot.Sessions.Decisions;
+using Streamboot.Sessions.Farm;
 using Streamboot.Sessions.Live;
 using Streamboot.Sessions.Profiles;
 using Streamboot.Sessions.Views;
@@ -36,14 +37,18 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         _logger = loggers.CreateLogger("Streamboot.Sessions");
         _bootLogger = loggers.CreateLogger("Streamboot.Boot");
         _credentials = new BootCredentials(site.Database, settings, clock);
-        _planner = new BootPlanner(site, settings, _credentials);
+        Placement = new ServerPlacement(site.Database, settings, serverId, clock);
+        _planner = new BootPlanner(site, settings, _credentials, Placement);
         _resolver = new ViewResolver(site, settings, _credentials);
-        _records = new SessionRecords(site.Database, serverId, clock);
+        _records = new SessionRecords(site.Database, serverId, settings.ServerDownAfter, clock);
         Images = new SharedImages(settings.ReadCacheBytes, clock) { StorageReadLatency = settings.StorageReadLatency };
         Profiles = new BootProfiles(site.DataFolder, profileSettings, loggers.CreateLogger("Streamboot.Sessions.Profiles"));
         Caches = new WriteCacheFiles(site.DataFolder);
         _live = new LiveSessions(_records, _credentials, _resolver, Images, Profiles, Caches, settings, _logger);
     }
+
+    /// <summary>Where new boots go in a farm.</summary>
+    internal ServerPlacement Placement { get; }
 
     /// <summary>Every version's shared layers (read caches), for counters, tests and benchmarks.</summary>
     public SharedImages Images { get; }
@@ -55,6 +60,12 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
 
     /// <summary>The server-disk write cache of a device's session on a version (for tests and admins: qemu-img reads it).</summary>
     public string OverlayPath(string vdisk, string device, int version, long versionId) => Caches.OverlayPath(vdisk, device, version, versionId);
+
+    /// <summary>Ends the live sessions of farm servers that are down (their clients fail over); how many.</summary>
+    public Task<int> EndSessionsOfDownServersAsync(CancellationToken cancellationToken) => _records.EndSessionsOfDownServersAsync(cancellationToken);
+
+    /// <summary>Bytes this server has streamed to device sessions since it started (reads and writes).</summary>
+    public long BytesStreamed => _live.BytesStreamed;
 
     /// <summary>Device sessions this server streams now.</summary>
     public int LiveCount => _live.Count;
@@ -70,12 +81,17 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                 // What the boot will read first starts warming now: changes
                 // nothing a running client depends on. (Not for an image
                 // written in place: it is opened writable, alone.)
-                if (boot.Target.WriteCacheMode != WriteCacheMode.None)
+                if (boot.Target.WriteCacheMode != WriteCacheMode.None && boot.Placement.Server is null)
                 {
                     _live.WarmUp(boot.Target.VDisk, new VDiskVersion { Id = boot.Target.VersionId, Number = boot.Target.Version, FileName = "", Stage = VersionStage.Production }, boot.Target.VersionFile);
                 }
 
                 LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.ForLog(request.Platform, 16), ClientText.ForLog(request.BuildArch, 16));
+                if (boot.Placement.Server is { } other)
+                {
+                    LogPlaced(_bootLogger, boot.Device.Name, other.Name, other.Host);
+                }
+
                 if (boot.Registered)
                 {
                     LogRegistered(_bootLogger, mac, boot.Device.Name, boot.Device.Collection);
@@ -87,6 +103,9 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                 break;
             case RegistrationMenu registration:
                 LogRegistrationMenu(_bootLogger, mac, remote, registration.Collection);
+                break;
+            case BootQueued queued:
+                LogQueued(_bootLogger, mac, remote, queued.Device.Name, queued.Ahead);
                 break;
             case BootRefused refused:
                 LogRefusedBoot(_bootLogger, mac, remote, refused.Reason, refused.Message);
@@ -223,6 +242,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     {
         await _live.ReportAsync(cancellationToken);
         await EndDeletedVersionsAsync(cancellationToken);
+        await _live.EndSupersededAsync(cancellationToken);
         Images.Sweep(_settings.UnusedImageLifetime);
     }
 
@@ -290,4 +310,10 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
 
     [LoggerMessage(1204, LogLevel.Warning, "Boot: refused {Mac} from {Remote} ({Reason}): {Message}")]
     private static partial void LogRefusedBoot(ILogger logger, string mac, string remote, BootRefusal reason, string message);
+
+    [LoggerMessage(1205, LogLevel.Information, "Boot: {Name} is sent to server {Server} ({Host}), the least loaded per weight")]
+    private static partial void LogPlaced(ILogger logger, string name, string server, string host);
+
+    [LoggerMessage(1206, LogLevel.Information, "Boot: {Mac} from {Remote} ({Name}) waits: every server is at its limit of clients booting ({Ahead} ahead of it)")]
+    private static partial void LogQueued(ILogger logger, string mac, string remote, string name, int ahead);
 }

@@ -33,6 +33,12 @@ public enum SessionRefusal
     /// <summary>A new boot would take over from a boot of another machine that was streaming moments ago.</summary>
     PreviousBootRunning,
 
+    /// <summary>
+    /// The device's session is still live on another server of the farm (its
+    /// client is failing over from it): temporary, the client tries again.
+    /// </summary>
+    HeldElsewhere,
+
     /// <summary>The boot wrote into server RAM, which a server restart lost.</summary>
     RamCacheLost,
 

@@ -52,4 +52,18 @@ public sealed record SessionSettings
 
     /// <summary>A version's shared layers nobody has used this long are closed (its cache memory freed).</summary>
     public TimeSpan UnusedImageLifetime { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// A server of the farm whose heartbeat is older than this is down: it
+    /// gets no new boots, and its live sessions may continue on another
+    /// server (failover) once this long has passed, never sooner, since a
+    /// server that is only slow may still be writing their write caches.
+    /// </summary>
+    public TimeSpan ServerDownAfter { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long after its boot script a client counts as booting (against its server's boot limit and load).</summary>
+    public TimeSpan BootingWindow { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>New boots go only to servers with an address on the client's subnet, when there is one.</summary>
+    public bool SubnetAffinity { get; init; }
 }

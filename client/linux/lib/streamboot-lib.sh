@@ -46,13 +46,14 @@ sb_fail() {
 sb_parse_cmdline() {
 	SB_URL="" SB_NBD="" SB_EXPORT="" SB_NAME="" SB_MACHINE_ID="" SB_CACHE=""
 	SB_LOCALDISK="" SB_ROOT="" SB_NBDDEV=/dev/nbd0 SB_TIMEOUT="" SB_WAIT=60
-	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY="" SB_TLS=""
+	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY="" SB_TLS="" SB_SERVERS=""
 	sb_root_param=""
 	[ -r "$SB_KEY_FILE" ] && read -r SB_KEY <"$SB_KEY_FILE"
 	for x in $(cat /proc/cmdline); do
 		case "$x" in
 		streamboot.url=*) SB_URL=${x#*=} ;;
 		streamboot.nbd=*) SB_NBD=${x#*=} ;;
+		streamboot.servers=*) SB_SERVERS=${x#*=} ;;
 		streamboot.export=*) SB_EXPORT=${x#*=} ;;
 		streamboot.key=*) SB_KEY=${x#*=} ;;
 		streamboot.tls=*) SB_TLS=${x#*=} ;;
@@ -235,8 +236,9 @@ sb_connect() {
 		[ -n "$SB_TIMEOUT" ] && opts="$opts -t $SB_TIMEOUT"
 		[ -n "$SB_RECONNECT" ] && opts="$opts -r $SB_RECONNECT"
 		case "$SB_CACHE" in client-ram | client-disk) opts="$opts -R" ;; esac
+		# A farm's other servers (streamboot.servers): the same boot continues there if this one dies.
 		# shellcheck disable=SC2086
-		out=$(STREAMBOOT_KEY=$SB_KEY streamboot-nbd $opts "$host" "$port" "$SB_EXPORT" "$SB_NBDDEV" 2>&1) \
+		out=$(STREAMBOOT_KEY=$SB_KEY streamboot-nbd $opts --servers "$SB_SERVERS" "$host" "$port" "$SB_EXPORT" "$SB_NBDDEV" 2>&1) \
 			|| { sb_fail "$(echo "$out" | tail -n 1)"; return 1; }
 	else
 		if [ "$SB_NBDCLIENT" = nbd-client ]; then

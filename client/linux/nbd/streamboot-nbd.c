@@ -2,7 +2,7 @@
  * streamboot-nbd: connects a kernel NBD device to a Streamboot export and
  * keeps it connected.
  *
- *   streamboot-nbd [-t S] [-r S] [-R] [-w S] [-f] HOST PORT EXPORT /dev/nbdN
+ *   streamboot-nbd [-t S] [-r S] [-R] [-w S] [-f] [-s HOST:PORT,...] HOST PORT EXPORT /dev/nbdN
  *
  * nbd-client (3.24) hands its socket to the kernel and, when that
  * connection drops, either exits (netlink) or lets the kernel fail every
@@ -20,6 +20,15 @@
  * initramfs and must not page anything in from the disk it serves (it
  * locks itself in memory). Messages go to stderr until it detaches, then to
  * the kernel log (dmesg, the console).
+ *
+ * In a farm (-s), the other servers that can continue the same boot are
+ * tried in turn when HOST does not answer: the boot's key, version and
+ * write cache are the farm's, not one server's, so the new server carries
+ * on where the dead one stopped and the kernel resends what was in flight.
+ * A server that says the export is not available now (NBD_REP_ERR_SHUTDOWN,
+ * NBD_REP_ERR_PLATFORM: it is going down, or another server still holds
+ * the session) is tried again; any other refusal, held for long enough by
+ * every server, is final.
  *
  * The NBD handshake follows the NBD project's doc/proto.md: fixed newstyle,
  * NBD_OPT_GO with NBD_INFO_BLOCK_SIZE.
@@ -59,6 +68,9 @@
 #define NBD_REP_ACK 1
 #define NBD_REP_INFO 3
 #define NBD_REP_FLAG_ERROR 0x80000000U
+#define NBD_REP_ERR_PLATFORM 0x80000004U
+#define NBD_REP_ERR_SHUTDOWN 0x80000007U
+#define MAX_SERVERS 16
 #define NBD_INFO_EXPORT 0
 #define NBD_INFO_BLOCK_SIZE 3
 #define NBD_FLAG_READ_ONLY_BIT (1 << 1)
@@ -335,7 +347,8 @@ static int handshake(int fd, const char *name, const char *export, struct export
 			snprintf(why, whylen, "the server refused export '%s': %s (error 0x%x)", export,
 				 len ? (char *)data : "no reason given", type);
 			free(data);
-			*permanent = 1;
+			/* Not available now (going down, held by another server): try again. */
+			*permanent = type != NBD_REP_ERR_SHUTDOWN && type != NBD_REP_ERR_PLATFORM;
 			return -1;
 		}
 		if (type == NBD_REP_INFO && len >= 2) {
@@ -465,9 +478,16 @@ static int nbd_family(int nl, uint16_t *family)
 	return rc;
 }
 
+struct server {
+	char host[256], port[16];
+};
+
 struct settings {
 	/* export: the name shown in messages; name: what the handshake sends (EXPORT/KEY with a key). */
 	const char *host, *port, *export, *name, *device;
+	/* servers[0] is HOST PORT; the rest came with -s (a farm's others). */
+	struct server servers[MAX_SERVERS];
+	unsigned nservers, current;
 	uint32_t index;
 	uint64_t timeout, dead_timeout;
 	int readonly;
@@ -538,6 +558,67 @@ static int stop_now(int nl, uint16_t family, const struct settings *s)
 	return rc < 0 ? 1 : 0;
 }
 
+/* Adds HOST:PORT or [V6]:PORT (a NUL-terminated token) to the servers; 0 when it is not one. */
+static int add_server(struct settings *s, const char *token)
+{
+	const char *host = token, *port;
+	size_t hostlen;
+	if (s->nservers >= MAX_SERVERS)
+		return 1; /* more than we keep: the rest are left out */
+	if (token[0] == '[') {
+		const char *close = strchr(token, ']');
+		if (!close || close[1] != ':')
+			return 0;
+		host = token + 1;
+		hostlen = (size_t)(close - host);
+		port = close + 2;
+	} else {
+		const char *colon = strrchr(token, ':');
+		if (!colon)
+			return 0;
+		hostlen = (size_t)(colon - token);
+		port = colon + 1;
+	}
+	size_t portlen = strlen(port);
+	if (hostlen == 0 || hostlen >= sizeof s->servers[0].host || portlen == 0 || portlen > 5 ||
+	    strspn(port, "0123456789") != portlen)
+		return 0;
+	struct server *v = &s->servers[s->nservers++];
+	memcpy(v->host, host, hostlen);
+	v->host[hostlen] = 0;
+	memcpy(v->port, port, portlen + 1);
+	return 1;
+}
+
+/* Adds every server of a comma-separated list; 0 at the first that is not one. */
+static int add_servers(struct settings *s, const char *list)
+{
+	char token[300];
+	while (*list) {
+		size_t n = strcspn(list, ",");
+		if (n > 0) {
+			if (n >= sizeof token)
+				return 0;
+			memcpy(token, list, n);
+			token[n] = 0;
+			if (!add_server(s, token))
+				return 0;
+		}
+		list += n;
+		if (*list == ',')
+			list++;
+	}
+	return 1;
+}
+
+/* Makes server i the current one (s->host, s->port). */
+static void use_server(struct settings *s, unsigned i)
+{
+	s->current = i;
+	s->host = s->servers[i].host;
+	s->port = s->servers[i].port;
+}
+
 /* One connection up to the transmission phase, or -1 with the reason in why. */
 static int open_session(const struct settings *s, struct export_info *info, int *permanent, char *why, size_t whylen)
 {
@@ -566,6 +647,9 @@ static void usage(FILE *to)
 		"  -w, --wait S       keep trying the first connection for S s (default 60)\n"
 		"  -R, --readonly     a read-only device\n"
 		"  -f, --foreground   do not detach after connecting\n"
+		"  -s, --servers LIST other servers of the farm, HOST:PORT,...: tried in\n"
+		"                     turn when this one does not answer (the same boot\n"
+		"                     continues there); may be given more than once\n"
 		"  -q, --quiet        only warnings and errors\n"
 		"The boot's key, when the export needs one, comes in the environment\n"
 		"variable STREAMBOOT_KEY (never an argument: any user can read those);\n"
@@ -590,12 +674,15 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, 0, 't' }, { "reconnect", required_argument, 0, 'r' },
 		{ "wait", required_argument, 0, 'w' },	  { "readonly", no_argument, 0, 'R' },
 		{ "foreground", no_argument, 0, 'f' },	  { "quiet", no_argument, 0, 'q' },
-		{ "help", no_argument, 0, 'h' },	  { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' },	  { "servers", required_argument, 0, 's' },
+		{ 0, 0, 0, 0 },
 	};
-	struct settings s = { .timeout = 10, .dead_timeout = 0, .wait_seconds = 60 };
+	static struct settings s = { .timeout = 10, .dead_timeout = 0, .wait_seconds = 60 };
+	const char *lists[MAX_SERVERS];
+	unsigned nlists = 0;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "t:r:w:Rfqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:r:w:s:Rfqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': s.timeout = parse_seconds("--timeout", optarg); break;
 		case 'r': s.dead_timeout = parse_seconds("--reconnect", optarg); break;
@@ -603,6 +690,10 @@ int main(int argc, char **argv)
 		case 'R': s.readonly = 1; break;
 		case 'f': s.foreground = 1; break;
 		case 'q': quiet = 1; break;
+		case 's':
+			if (nlists < MAX_SERVERS)
+				lists[nlists++] = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -611,8 +702,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	s.host = argv[optind];
-	s.port = argv[optind + 1];
+	char primary[300];
+	if (snprintf(primary, sizeof primary, strchr(argv[optind], ':') ? "[%s]:%s" : "%s:%s", argv[optind], argv[optind + 1]) >= (int)sizeof primary ||
+	    !add_server(&s, primary)) {
+		fprintf(stderr, "%s: '%s' port '%s' is not a server to connect to\n", progname, argv[optind], argv[optind + 1]);
+		return 2;
+	}
+	for (unsigned i = 0; i < nlists; i++) {
+		if (!add_servers(&s, lists[i])) {
+			fprintf(stderr, "%s: --servers '%s' is not a list of HOST:PORT,...\n", progname, lists[i]);
+			return 2;
+		}
+	}
+	use_server(&s, 0);
 	s.export = argv[optind + 2];
 	s.device = argv[optind + 3];
 	s.name = s.export;
@@ -667,11 +769,14 @@ int main(int argc, char **argv)
 	int permanent, sock = -1;
 	char why[300] = "";
 	uint64_t deadline = now_ms() + (uint64_t)s.wait_seconds * 1000;
-	for (;;) {
+	for (unsigned tried = 0;; tried++) {
 		sock = open_session(&s, &info, &permanent, why, sizeof why);
 		if (sock >= 0 || now_ms() >= deadline)
 			break;
-		sleep_ms(1000);
+		use_server(&s, (s.current + 1) % s.nservers);
+		/* A pause after each round of the farm's servers, none between them. */
+		if ((tried + 1) % s.nservers == 0)
+			sleep_ms(1000);
 	}
 	if (sock < 0) {
 		fprintf(stderr, "%s: no connection to %s port %s export %s within %u s: %s\n", progname, s.host, s.port,
@@ -754,6 +859,8 @@ int main(int argc, char **argv)
 		sock = -1;
 		uint64_t lost = now_ms(), refused_since = 0;
 		unsigned delay = 250, attempts = 0;
+		/* Which servers' last answer was a refusal for good: all of them, long enough, and we give up. */
+		unsigned char refusing[MAX_SERVERS] = { 0 };
 		for (;;) {
 			struct export_info again = { 0 };
 			if (stopping)
@@ -769,7 +876,11 @@ int main(int argc, char **argv)
 			 * deleted) for a while means for good: disconnect, so that I/O
 			 * fails instead of waiting for ever.
 			 */
-			if (fd < 0 && permanent) {
+			refusing[s.current] = fd < 0 && permanent;
+			unsigned all = 1;
+			for (unsigned i = 0; i < s.nservers; i++)
+				all &= refusing[i];
+			if (fd < 0 && all) {
 				if (!refused_since)
 					refused_since = now_ms();
 				else if (now_ms() - refused_since >= REFUSED_GIVE_UP_MS) {
@@ -808,6 +919,12 @@ int main(int argc, char **argv)
 					say(3, "%s: the device is no longer configured; giving up", s.device);
 					return 1;
 				}
+			}
+			if (s.nservers > 1) {
+				use_server(&s, (s.current + 1) % s.nservers);
+				/* The next server at once; a pause only after a round of all of them. */
+				if (s.current != 0)
+					continue;
 			}
 			sleep_ms(delay);
 			if (delay < 2000)

@@ -28,6 +28,8 @@ public static class ServeCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert [env: STREAMBOOT_TLS_KEY]", HelpName = "FILE" };
         var nbdIdle = new Option<int?>("--nbd-idle-timeout") { Description = "Seconds an NBD connection may idle (nothing in flight) before it is closed; clients reconnect; 0 never [env: STREAMBOOT_NBD_IDLE_TIMEOUT_SECONDS; default 600]", HelpName = "SECONDS" };
         var nbdPerAddress = new Option<int?>("--nbd-max-connections-per-address") { Description = "NBD connections one client address may have open [env: STREAMBOOT_NBD_MAX_CONNECTIONS_PER_ADDRESS; default 64]", HelpName = "N" };
+        var advertised = new Option<string?>("--address") { Description = "Farm: addresses clients reach this server on, ADDRESS[/PREFIX],... (other servers' boot scripts send clients here) [env: STREAMBOOT_ADDRESS; default: --bind, or this machine's IPv4 addresses]", HelpName = "ADDRESSES" };
+        var maxBooting = new Option<int?>("--max-booting") { Description = "Farm: clients that may boot from this server at once; more wait their turn, iPXE retrying; 0 no limit [env: STREAMBOOT_MAX_BOOTING; default 500]", HelpName = "N" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
@@ -44,6 +46,8 @@ public static class ServeCommand
             tlsKey,
             nbdIdle,
             nbdPerAddress,
+            advertised,
+            maxBooting,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -73,7 +77,12 @@ public static class ServeCommand
                 flags["ServerName"] = name;
             }
 
-            foreach (var (option, key) in new[] { (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey") })
+            if (parse.GetValue(maxBooting) is { } booting)
+            {
+                flags["MaxBooting"] = booting.ToString(CultureInfo.InvariantCulture);
+            }
+
+            foreach (var (option, key) in new[] { (advertised, "Address"), (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey") })
             {
                 if (parse.GetValue(option) is { } value)
                 {
@@ -136,6 +145,21 @@ public static class ServeCommand
             if (!Streamboot.Server.Nbd.NbdSettings.TryValidate(options, out var nbdError))
             {
                 return CliOutput.Usage(nbdError);
+            }
+
+            if (options.MaxBooting < 0)
+            {
+                return CliOutput.Usage($"clients booting at once {options.MaxBooting} is out of range; use 0 (no limit) or more (--max-booting)");
+            }
+
+            if (options.ServerDownSeconds < 1)
+            {
+                return CliOutput.Usage($"server down time {options.ServerDownSeconds} s is out of range; use 1 or more seconds (STREAMBOOT_SERVER_DOWN_SECONDS)");
+            }
+
+            if (!Streamboot.Server.Farm.PublishedAddresses.TryValidate(options.Address, out var badAddress))
+            {
+                return CliOutput.Usage($"'{badAddress}' is not an address clients can reach this server on; give ADDRESS or ADDRESS/PREFIX, comma-separated (--address 10.0.0.2/24)");
             }
 
             if (!StreambootServer.TryParseBind(options.Bind, out _))

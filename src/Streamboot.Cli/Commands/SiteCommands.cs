@@ -102,14 +102,67 @@ public static class SiteCommands
 
     public static Command Server()
     {
-        var list = new Command("list", "List the servers of this site: running, stopped, or missing heartbeats (crashed or cut off)");
+        var list = new Command("list", "List the servers of this site: state (running, stopped, missing heartbeats), weight, whether they take new boots, and their load");
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
             output.List(
-                await new SiteQueries(site).ServersAsync(TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)), ct),
-                [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), "Address", new("HTTP", ColumnFit.Whole), new("Version", ColumnFit.Optional), new("Started", ColumnFit.Optional), "Last heartbeat"],
-                s => [s.Name, StateText(s), s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt)],
+                await new SiteQueries(site).ServersAsync(DownAfter(context), TimeSpan.FromSeconds(Math.Max(1, context.Options.BootingSeconds)), ct),
+                [
+                    new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), new("New boots", ColumnFit.Whole), "Addresses", new("HTTP", ColumnFit.Optional), new("NBD", ColumnFit.Optional),
+                    new("Weight", ColumnFit.Whole), new("Sessions", ColumnFit.Whole), new("Booting", ColumnFit.Whole), new("Bytes/s", ColumnFit.Optional),
+                    new("Version", ColumnFit.Optional), new("Started", ColumnFit.Optional), "Last heartbeat",
+                ],
+                s =>
+                [
+                    s.Name, StateText(s), s.Enabled ? "yes" : "drained", s.Addresses ?? s.Address ?? "", s.HttpPort.ToString(CultureInfo.InvariantCulture), s.NbdPort.ToString(CultureInfo.InvariantCulture),
+                    s.Weight.ToString(CultureInfo.InvariantCulture), s.Sessions.ToString(CultureInfo.InvariantCulture),
+                    s.MaxBooting > 0 ? $"{s.Booting}/{s.MaxBooting}" : s.Booting.ToString(CultureInfo.InvariantCulture),
+                    ByteSize.Format(s.BytesPerSecond), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt),
+                ],
                 "No server has run on this database yet. Start one with: streamboot serve")));
-        return new Command("server", "Servers of this site") { list };
+
+        var drain = NameVerb("drain", "Send no new boots to a server; the clients it streams stay until they end", (site, name, ct) => new ServerAdmin(site).DrainAsync(name, ct), "Drained server {0}: new boots go to the others");
+        var enable = NameVerb("enable", "Let a drained server take new boots again", (site, name, ct) => new ServerAdmin(site).EnableAsync(name, ct), "Server {0} takes new boots again");
+
+        var setName = new Argument<string>("NAME") { Description = "Server name (server list)" };
+        var weight = new Option<int?>("--weight") { Description = $"Its power rating, 1-{ServerAdmin.MaxWeight}: new boots go to the server with the lowest load per weight", HelpName = "N" };
+        var set = new Command("set", "Change a server's farm settings") { setName, weight };
+        set.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        {
+            if (parse.GetValue(weight) is not { } w)
+            {
+                return CliOutput.Usage("nothing to change; give --weight N");
+            }
+
+            return output.Result(await new ServerAdmin(site).SetWeightAsync(parse.GetValue(setName)!, w, ct), n => Say(output, n, $"Server {n} has weight {w}"));
+        }));
+
+        var removeName = new Argument<string>("NAME") { Description = "Server name (server list)" };
+        var remove = new Command("remove", "Remove a server that is stopped or gone from the list (a running one is refused)") { removeName };
+        remove.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
+            output.Result(await new ServerAdmin(site).RemoveAsync(parse.GetValue(removeName)!, DownAfter(context), ct), n => Say(output, n, $"Removed server {n}"))));
+        return new Command("server", "Servers of this site (a farm: several on one PostgreSQL database)") { list, drain, enable, set, remove };
+    }
+
+    private static TimeSpan DownAfter(CliContext context) => TimeSpan.FromSeconds(Math.Max(1, context.Options.ServerDownSeconds));
+
+    private static Command NameVerb(string verb, string description, Func<AdminSite, string, CancellationToken, Task<AdminResult<string>>> act, string done)
+    {
+        var name = new Argument<string>("NAME") { Description = "Server name (server list)" };
+        var command = new Command(verb, description) { name };
+        command.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await act(site, parse.GetValue(name)!, ct), n => Say(output, n, string.Format(CultureInfo.InvariantCulture, done, n)))));
+        return command;
+    }
+
+    private static int Say(CliOutput output, string name, string message)
+    {
+        if (output.Json)
+        {
+            return output.Item(new { server = name }, []);
+        }
+
+        System.Console.Out.WriteLine(message);
+        return ExitCodes.Ok;
     }
 
     private static string StateText(ServerView s) => s.State switch

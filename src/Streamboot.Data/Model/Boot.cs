@@ -44,4 +44,7 @@ public sealed class Boot
     /// happens once per boot, before any user of the client's OS could ask.
     /// </summary>
     public bool KeyGiven { get; set; }
+
+    /// <summary>The server the boot script sent the client to (null: placed before the farm, or that server was removed).</summary>
+    public long? ServerId { get; set; }
 }

@@ -21,6 +21,7 @@ namespace Streamboot.Server.Boot;
 ///   streamboot.name=NAME                     computer name
 ///   streamboot.machine_id=HEX32              /etc/machine-id
 ///   streamboot.cache=server-disk|server-ram|client-disk|client-ram|none
+///   streamboot.servers=HOST:PORT,...         a farm's other NBD endpoints: the same boot continues there if its server dies
 /// </code>
 /// </summary>
 public static class IpxeScript
@@ -40,6 +41,29 @@ public static class IpxeScript
 
         /// <summary>The NBD server requires TLS (<c>--tls require</c>): the client component must connect its root through it.</summary>
         public bool NbdTlsRequired { get; init; }
+
+        /// <summary>Other servers of the farm that may continue the boot if its own dies.</summary>
+        public IReadOnlyList<Sessions.Farm.FarmServer> Alternates { get; init; } = [];
+
+        /// <summary>The script's URLs and ports on the server the farm placed the boot on (this one: unchanged).</summary>
+        public Context PlacedOn(Sessions.Farm.BootPlacement placement)
+        {
+            var alternates = placement.Alternates;
+            if (placement.Server is not { } server)
+            {
+                return this with { Alternates = alternates };
+            }
+
+            var host = server.Host.Contains(':', StringComparison.Ordinal) ? $"[{server.Host}]" : server.Host;
+            return this with
+            {
+                BaseUrl = $"http://{host}:{server.HttpPort.ToString(CultureInfo.InvariantCulture)}",
+                NbdHost = server.Host,
+                NbdPort = server.NbdPort,
+                IscsiPort = server.IscsiPort,
+                Alternates = alternates,
+            };
+        }
     }
 
     /// <summary>Boot files a vDisk may keep beside its images, in <c>STORE/boot/</c>: the kernel, the initrd, extra kernel parameters.</summary>
@@ -53,6 +77,7 @@ public static class IpxeScript
         BootMenu menu => Menu(menu, context),
         RegistrationMenu registration => Registration(registration, context),
         BootRefused refused => Refused(refused, context),
+        BootQueued queued => Queued(queued, context),
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "unknown boot decision"),
     };
 
@@ -71,10 +96,13 @@ public static class IpxeScript
         $"streamboot.export={boot.Target.Export}",
         $"streamboot.name={boot.Device.Name}",
         $"streamboot.machine_id={boot.Device.MachineIdHex}",
-        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}") + (context.NbdTlsRequired ? " streamboot.tls=on" : "");
+        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}")
+        + (context.NbdTlsRequired ? " streamboot.tls=on" : "")
+        + (context.Alternates.Count > 0 ? $" streamboot.servers={string.Join(',', context.Alternates.Select(a => a.NbdEndpoint))}" : "");
 
     private static string Boot(BootVDisk boot, Context context)
     {
+        context = context.PlacedOn(boot.Placement);
         var s = Header($"{boot.Device.Name} ({boot.Device.Mac})");
         if (boot.Registered)
         {
@@ -82,6 +110,11 @@ public static class IpxeScript
         }
 
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: this is {Text(boot.Device.Name)}, machine id {boot.Device.MachineIdHex}");
+        if (boot.Placement.Server is { } server)
+        {
+            s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: server {Text(server.Name)} streams this boot");
+        }
+
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: booting vDisk {Text(boot.Target.VDisk)} version {boot.Target.Version} (write cache: {KebabCase.Of(boot.Target.WriteCacheMode)})");
         var files = Path.Combine(boot.Target.StoreFolder, "boot");
         var vdiskUrl = $"{context.BaseUrl}/boot/files/{Uri.EscapeDataString(boot.Target.VDisk)}";
@@ -116,7 +149,10 @@ public static class IpxeScript
             // A whole-disk image with its own boot loader: iPXE reads it over
             // HTTP range requests and hands it to the BIOS as drive 0x80.
             s.AppendLine("echo Streamboot: no kernel beside this vDisk; SAN-booting the whole disk over HTTP");
-            s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {context.BaseUrl}/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)}/{boot.Key} || goto failed");
+            // With a farm, every server's URL: iPXE's SAN paths fail over between them.
+            var path = $"/vdisk/{Uri.EscapeDataString(boot.Target.VDisk)}/{Uri.EscapeDataString(boot.Device.Name)}/{boot.Key}";
+            var urls = string.Join(' ', new[] { context.BaseUrl }.Concat(context.Alternates.Select(a => $"http://{UrlHost(a.Host)}:{a.HttpPort.ToString(CultureInfo.InvariantCulture)}")).Select(b => b + path));
+            s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --drive 0x80 {urls} || goto failed");
         }
 
         s.AppendLine(":failed");
@@ -150,8 +186,8 @@ public static class IpxeScript
             s.AppendLine("set netX/gateway 0.0.0.0");
         }
 
-        var host = context.NbdHost.Contains(':', StringComparison.Ordinal) ? $"[{context.NbdHost}]" : context.NbdHost;
-        s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --keep --drive 0x80 iscsi:{host}::{context.IscsiPort.ToString(CultureInfo.InvariantCulture)}:0:{target} || goto failed");
+        // One path: the iBFT describes it for the OS's initiator, which takes the disk over (no farm failover for iSCSI yet).
+        s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --keep --drive 0x80 iscsi:{UrlHost(context.NbdHost)}::{context.IscsiPort.ToString(CultureInfo.InvariantCulture)}:0:{target} || goto failed");
     }
 
     private static string Menu(BootMenu menu, Context context)
@@ -211,6 +247,15 @@ public static class IpxeScript
         return s.ToString();
     }
 
+    /// <summary>A boot storm: the client waits its turn and asks the same server again (its place in the queue kept).</summary>
+    private static string Queued(BootQueued queued, Context context)
+    {
+        var s = Header($"{queued.Device.Name} ({queued.Device.Mac}) waits");
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: {Text(queued.Message)}");
+        Retry(s, queued.Device.Mac, context);
+        return s.ToString();
+    }
+
     private static StringBuilder Header(string about)
     {
         var s = new StringBuilder();
@@ -232,6 +277,8 @@ public static class IpxeScript
         s.AppendLine(CultureInfo.InvariantCulture, $"sleep {context.RetrySeconds}");
         s.AppendLine(CultureInfo.InvariantCulture, $"chain --replace --autofree {(mac is null ? $"{context.BaseUrl}/boot.ipxe?mac=${{net0/mac}}" : ScriptUrl(mac, context))}");
     }
+
+    private static string UrlHost(string host) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
 
     private static string ScriptUrl(string mac, Context context) => $"{context.BaseUrl}/boot.ipxe?mac={mac}";
 

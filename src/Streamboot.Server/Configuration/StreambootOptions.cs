@@ -238,4 +238,24 @@ public sealed class StreambootOptions
 
     /// <summary>Seconds between heartbeats written to the servers table.</summary>
     public int HeartbeatSeconds { get; set; } = 10;
+
+    /// <summary>
+    /// Farm: the addresses clients reach this server on, comma-separated,
+    /// each optionally with its prefix length (10.0.0.2/24). Default: the
+    /// bind address when it is one, else every up IPv4 address of this
+    /// machine's interfaces but loopback.
+    /// </summary>
+    public string? Address { get; set; }
+
+    /// <summary>Farm: seconds without a heartbeat after which a server is down (no new boots; its sessions may fail over).</summary>
+    public int ServerDownSeconds { get; set; } = 30;
+
+    /// <summary>Farm: clients that may boot from this server at once; more wait their turn (0: no limit).</summary>
+    public int MaxBooting { get; set; } = 500;
+
+    /// <summary>Farm: seconds after its boot script that a client counts as booting.</summary>
+    public int BootingSeconds { get; set; } = 90;
+
+    /// <summary>Farm: send a new boot only to servers with an address on the client's subnet, when there is one.</summary>
+    public bool SubnetAffinity { get; set; }
 }

@@ -20,9 +20,13 @@ internal sealed class ServerRegistration(
     SiteDatabase database,
     ServerIdentity identity,
     IOptions<StreambootOptions> options,
+    Sessions.SessionLayer sessions,
     TimeProvider clock,
     ILogger<ServerRegistration> logger) : BackgroundService
 {
+    private long _lastBytes;
+    private DateTime _lastBeat;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await using (var db = database.CreateContext())
@@ -42,7 +46,17 @@ internal sealed class ServerRegistration(
             row.LastHeartbeatAt = now;
             row.Version = ServerInfo.Version;
             row.StoppedAt = null;
+            // What the farm's boot scripts need to send clients here. Weight and
+            // drain (Enabled) are the admin's (server set, drain, enable): kept.
+            row.Addresses = PublishedAddresses.Of(options.Value);
+            row.NbdPort = options.Value.NbdPort;
+            row.IscsiPort = options.Value.IscsiPort;
+            row.MaxBooting = Math.Max(0, options.Value.MaxBooting);
+            row.LiveSessions = 0;
+            row.Booting = 0;
+            row.BytesPerSecond = 0;
             await db.SaveChangesAsync(cancellationToken);
+            _lastBeat = now;
             identity.Id = row.Id;
 
             var stale = await db.Sessions.Where(s => s.ServerId == row.Id && s.EndedAt == null).ToListAsync(cancellationToken);
@@ -85,6 +99,39 @@ internal sealed class ServerRegistration(
         }
     }
 
+    /// <summary>
+    /// One heartbeat: the time and this server's load (live sessions,
+    /// clients booting, bytes per second since the last beat); then the
+    /// sessions of servers that are down are ended, so their clients may
+    /// continue on this one and placement stops counting them.
+    /// </summary>
+    private async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        var now = clock.GetUtcNow().UtcDateTime;
+        var since = now - TimeSpan.FromSeconds(Math.Max(1, options.Value.BootingSeconds));
+        var booting = await db.Boots.CountAsync(b => b.ServerId == identity.Id && b.IssuedAt >= since, cancellationToken);
+        var bytes = sessions.BytesStreamed;
+        var seconds = Math.Max(0.001, (now - _lastBeat).TotalSeconds);
+        var perSecond = (long)(Math.Max(0, bytes - _lastBytes) / seconds);
+        _lastBytes = bytes;
+        _lastBeat = now;
+        var live = sessions.LiveCount;
+        await db.Servers.Where(s => s.Id == identity.Id)
+            .ExecuteUpdateAsync(
+                u => u.SetProperty(s => s.LastHeartbeatAt, now)
+                    .SetProperty(s => s.StoppedAt, (DateTime?)null)
+                    .SetProperty(s => s.LiveSessions, live)
+                    .SetProperty(s => s.Booting, booting)
+                    .SetProperty(s => s.BytesPerSecond, perSecond),
+                cancellationToken);
+        var ended = await sessions.EndSessionsOfDownServersAsync(cancellationToken);
+        if (ended > 0)
+        {
+            ServerLog.EndedSessionsOfDownServers(logger, ended);
+        }
+    }
+
     private TimeSpan Heartbeat => TimeSpan.FromSeconds(Math.Max(1, options.Value.HeartbeatSeconds));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -96,10 +143,7 @@ internal sealed class ServerRegistration(
             {
                 try
                 {
-                    await using var db = database.CreateContext();
-                    var now = clock.GetUtcNow().UtcDateTime;
-                    await db.Servers.Where(s => s.Id == identity.Id)
-                        .ExecuteUpdateAsync(u => u.SetProperty(s => s.LastHeartbeatAt, now), stoppingToken);
+                    await BeatAsync(stoppingToken);
                 }
                 catch (DbException e)
                 {

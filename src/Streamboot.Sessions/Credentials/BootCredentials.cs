@@ -15,15 +15,30 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     /// <summary>Issues a new pending boot of the device (a boot script is about to carry its key); returns the key.</summary>
     public async Task<string> IssueAsync(long deviceId, long vdiskId, string? issuedTo, CancellationToken cancellationToken)
     {
+        var boot = NewBoot(deviceId, vdiskId, issuedTo);
+        await using (var db = database.CreateContext())
+        {
+            db.Boots.Add(boot);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await PruneAsync(deviceId, issuedTo, cancellationToken);
+        return boot.Key;
+    }
+
+    /// <summary>A new pending boot with a fresh key, not yet saved (placement adds it with its server).</summary>
+    public Boot NewBoot(long deviceId, long vdiskId, string? issuedTo) =>
+        new() { DeviceId = deviceId, Key = BootKey.New(), VDiskId = vdiskId, IssuedAt = clock.GetUtcNow().UtcDateTime, IssuedTo = issuedTo };
+
+    /// <summary>
+    /// Bounded: pending boots expire, and one address (or all of them)
+    /// keeps only the newest few, so scripts fetched elsewhere for this
+    /// MAC neither grow the table nor push out the real machine's key.
+    /// </summary>
+    public async Task PruneAsync(long deviceId, string? issuedTo, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow().UtcDateTime;
         await using var db = database.CreateContext();
-        var key = BootKey.New();
-        db.Boots.Add(new Boot { DeviceId = deviceId, Key = key, VDiskId = vdiskId, IssuedAt = now, IssuedTo = issuedTo });
-        await db.SaveChangesAsync(cancellationToken);
-
-        // Bounded: pending boots expire, and one address (or all of them)
-        // keeps only the newest few, so scripts fetched elsewhere for this
-        // MAC neither grow the table nor push out the real machine's key.
         var expired = now - settings.PendingBootLifetime;
         var pending = await db.Boots.Where(b => b.DeviceId == deviceId && b.StartedAt == null)
             .OrderByDescending(b => b.Id).Select(b => new { b.Id, b.IssuedTo, b.IssuedAt }).ToListAsync(cancellationToken);
@@ -35,8 +50,6 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
         {
             await db.Boots.Where(b => drop.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
         }
-
-        return key;
     }
 
     /// <summary>The boot of the device whose key this is, or null; every candidate is compared in constant time.</summary>
@@ -89,6 +102,14 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     }
 
     /// <summary>The device's running boot, if it has one.</summary>
+    /// <summary>The running boot of each of these devices that has one: device id to boot id.</summary>
+    public async Task<Dictionary<long, long>> RunningBootIdsAsync(IReadOnlyList<long> deviceIds, CancellationToken cancellationToken)
+    {
+        await using var db = database.CreateContext();
+        return await db.Boots.AsNoTracking().Where(b => b.StartedAt != null && deviceIds.Contains(b.DeviceId))
+            .ToDictionaryAsync(b => b.DeviceId, b => b.Id, cancellationToken);
+    }
+
     public async Task<Boot?> RunningAsync(long deviceId, CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();

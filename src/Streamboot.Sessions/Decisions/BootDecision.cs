@@ -39,7 +39,18 @@ public sealed record BootTarget(
 /// secret: the script hands it to the client, whose disk views need it; the
 /// boot starts when it first opens the disk with it.
 /// </summary>
-public sealed record BootVDisk(BootIdentity Device, BootTarget Target, bool Registered, bool PersistentWriteCache, string Key) : BootDecision;
+public sealed record BootVDisk(BootIdentity Device, BootTarget Target, bool Registered, bool PersistentWriteCache, string Key) : BootDecision
+{
+    /// <summary>Which server of the farm streams it (its own server: <see cref="Farm.BootPlacement.Here"/>) and which may take over.</summary>
+    public Farm.BootPlacement Placement { get; init; } = Farm.BootPlacement.Here;
+}
+
+/// <summary>
+/// Every server that could boot the device has its limit of clients
+/// booting at once: it waits its turn (<see cref="Ahead"/> before it) and
+/// asks again, as Citrix Provisioning throttles a boot storm.
+/// </summary>
+public sealed record BootQueued(BootIdentity Device, int Ahead, string Message) : BootDecision;
 
 /// <summary>A device with several vDisks: a menu in assignment order, the default chosen after the timeout.</summary>
 public sealed record BootMenu(BootIdentity Device, IReadOnlyList<BootMenuItem> Items, int DefaultIndex) : BootDecision;
@@ -73,6 +84,9 @@ public enum BootRefusal
 
     /// <summary>Registering the unknown machine failed.</summary>
     RegistrationFailed,
+
+    /// <summary>No server of the farm takes new boots of this vDisk (drained, down, or without its version).</summary>
+    NoServer,
 
     /// <summary>Full-mode DHCP: the request came from another address than the one leased to the MAC it names.</summary>
     NotLeased,

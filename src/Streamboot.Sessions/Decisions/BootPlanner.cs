@@ -18,7 +18,7 @@ namespace Streamboot.Sessions.Decisions;
 /// identity never runs twice. A decision to boot issues the boot's key and
 /// changes nothing else: the boot starts when the key opens the disk.
 /// </summary>
-internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials)
+internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials, Farm.ServerPlacement placement)
 {
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
@@ -208,7 +208,21 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             return new BootRefused(BootRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}; 'streamboot vdisk version list {vdisk.Name}' shows its versions");
         }
 
-        var key = await credentials.IssueAsync(device.Id, vdisk.Id, request.RemoteAddress, cancellationToken);
+        var boot = credentials.NewBoot(device.Id, vdisk.Id, request.RemoteAddress);
+        var placed = await placement.PlaceAsync(boot, version.Id, mac.ToString(), request.RemoteAddress, cancellationToken);
+        switch (placed)
+        {
+            case Farm.PlacementFull full:
+                return new BootQueued(
+                    identity,
+                    full.Ahead,
+                    $"every server is booting as many clients as it may ({full.Booting} now); {identity.Name} waits its turn ({full.Ahead} ahead of it)");
+            case Farm.NoServer none:
+                return new BootRefused(BootRefusal.NoServer, $"no server takes new boots of vDisk '{vdisk.Name}' now: {none.Why}; 'streamboot server list' shows them");
+        }
+
+        await credentials.PruneAsync(device.Id, request.RemoteAddress, cancellationToken);
+        var key = boot.Key;
         return new BootVDisk(
             identity,
             new BootTarget(vdisk.Name, vdisk.Description, version.Number, $"{vdisk.Name}/{device.Name}", WriteCachePolicy.For(device, vdisk, version), site.ResolveStorePath(vdisk.StorePath))
@@ -219,7 +233,10 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             },
             registered,
             device.PersistentWriteCache,
-            key);
+            key)
+        {
+            Placement = ((Farm.Placed)placed).Placement,
+        };
     }
 
     public static BootIdentity Identity(Device device) => new(device.Name, device.Mac, device.MachineId, device.Collection?.Name ?? "");

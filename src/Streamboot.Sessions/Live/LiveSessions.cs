@@ -41,6 +41,19 @@ internal sealed partial class LiveSessions(
     private readonly HashSet<SharedViewHold> _shared = [];
     private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
     private bool _disposing;
+    private long _closedBytes;
+
+    /// <summary>Bytes read and written by device sessions since this server started.</summary>
+    public long BytesStreamed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _closedBytes + _byDevice.Values.Sum(s => s.Counter.BytesRead + s.Counter.BytesWritten);
+            }
+        }
+    }
 
     /// <summary>Device sessions live on this server now.</summary>
     public int Count
@@ -87,71 +100,6 @@ internal sealed partial class LiveSessions(
                 .Concat(_shared.Select(h => h.VersionId))
                 .ToHashSet();
         }
-    }
-
-    /// <summary>
-    /// The versions <paramref name="gone"/> were deleted (their vDisk
-    /// deleted, rolled back or pruned) while clients still had them open:
-    /// their sessions end now, and every later request of their connections
-    /// fails. A client is never handed another disk's bytes under the old
-    /// name; it connects again to get whatever the name means now.
-    /// </summary>
-    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone)
-    {
-        List<LiveSession> live, parked;
-        List<SharedViewHold> shared;
-        lock (_lock)
-        {
-            live = [.. _byDevice.Values.Where(s => gone.Contains(s.VersionId))];
-            parked = [.. _parked.Values.Where(s => gone.Contains(s.VersionId))];
-            shared = [.. _shared.Where(h => gone.Contains(h.VersionId))];
-            foreach (var p in parked)
-            {
-                _parked.Remove(p.DeviceId);
-            }
-        }
-
-        foreach (var hold in shared)
-        {
-            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} was deleted while this client read it; connect again");
-            LogVersionGone(logger, hold.VDisk, hold.Version, "a read-only view");
-        }
-
-        foreach (var session in live)
-        {
-            var gate = Gate(session.DeviceId);
-            await gate.WaitAsync();
-            try
-            {
-                bool current;
-                lock (_lock)
-                {
-                    current = _byDevice.TryGetValue(session.DeviceId, out var now) && now == session;
-                }
-
-                if (!current)
-                {
-                    // Its last connection went meanwhile; its session has ended.
-                    continue;
-                }
-
-                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} was deleted while {session.Facts.Device} ran it; restart the client");
-                await EvictAsync(session);
-            }
-            finally
-            {
-                gate.Release();
-            }
-
-            LogVersionGone(logger, session.Facts.VDisk, session.Version, $"session {session.Facts.SessionId} of {session.Facts.Device}");
-        }
-
-        foreach (var p in parked)
-        {
-            await p.Stack.DisposeAsync();
-        }
-
-        return shared.Count + live.Count + parked.Count;
     }
 
     /// <summary>Opens or joins the device's session of the boot the target's key belongs to, starting that boot if it has not started.</summary>
@@ -334,42 +282,52 @@ internal sealed partial class LiveSessions(
             _parked.Remove(device.Id, out parked);
         }
 
-        ComposedStack stack;
-        if (parked is not null && parked.BootId == boot.Id && parked.Version == version.Number)
+        var reuse = parked is not null && parked.BootId == boot.Id && parked.Version == version.Number;
+        if (parked is not null && !reuse)
         {
-            stack = parked.Stack;
+            await parked.Stack.DisposeAsync();
+        }
+
+        if (!reuse && !newBoot && mode == WriteCacheMode.ServerRam)
+        {
+            // This boot wrote into RAM on a server that has restarted since
+            // (or on another server of the farm, which died): those writes
+            // are gone. A fresh cache under the running OS would hand it a
+            // disk that silently lost acknowledged writes; refusing gives it an error.
+            LogRamCacheLost(logger, device.Name, remote ?? "");
+            return new SessionError(SessionRefusal.RamCacheLost, $"{device.Name}: this boot's server-RAM write cache was lost when the server restarted; restart the client");
+        }
+
+        // The live row first, the write cache after: while another server of
+        // the farm still holds the session, this one must not open its files.
+        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, cancellationToken);
+        if (sessionId is null)
+        {
+            if (reuse)
+            {
+                await parked!.Stack.DisposeAsync();
+            }
+
+            // Its client left that server (which died, or has not noticed yet): it continues here once that
+            // server has let go, or is down. Until then the client is told to try again, not refused for good.
+            return new SessionError(SessionRefusal.HeldElsewhere, $"{device.Name} is still live on another server; it continues here once that server lets it go or misses its heartbeats");
+        }
+
+        ComposedStack stack;
+        if (reuse)
+        {
+            stack = parked!.Stack;
         }
         else
         {
-            if (parked is not null)
-            {
-                await parked.Stack.DisposeAsync();
-            }
-
-            if (!newBoot && mode == WriteCacheMode.ServerRam)
-            {
-                // This boot wrote into RAM on this server, which has restarted
-                // since: those writes are gone. A fresh cache under the running
-                // OS would hand it a disk that silently lost acknowledged
-                // writes; refusing gives it an error.
-                LogRamCacheLost(logger, device.Name, remote ?? "");
-                return new SessionError(SessionRefusal.RamCacheLost, $"{device.Name}: this boot's server-RAM write cache was lost when the server restarted; restart the client");
-            }
-
             var composed = Compose(target, version, topFile, mode, newBoot);
             if (!composed.Ok)
             {
+                await records.CloseAsync(sessionId.Value, 0, 0, 0);
                 return composed.Error;
             }
 
             stack = composed.Value;
-        }
-
-        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, cancellationToken);
-        if (sessionId is null)
-        {
-            await stack.DisposeAsync();
-            return new SessionError(SessionRefusal.IdentityInUse, $"{device.Name} already has a live session on another server; one identity never runs twice");
         }
 
         var readOnly = mode.OnClient();
@@ -500,6 +458,7 @@ internal sealed partial class LiveSessions(
                     await live.Stack.DisposeAsync();
                 }
 
+                Interlocked.Add(ref _closedBytes, live.Counter.BytesRead + live.Counter.BytesWritten);
                 await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
                 LogClosed(logger, live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten);
             }
@@ -534,6 +493,7 @@ internal sealed partial class LiveSessions(
         {
             live.Counter.End("this boot's session has ended: a newer boot of the device took over");
             await live.Stack.DisposeAsync();
+            Interlocked.Add(ref _closedBytes, live.Counter.BytesRead + live.Counter.BytesWritten);
             await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
         }
     }

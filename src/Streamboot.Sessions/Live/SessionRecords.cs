@@ -11,10 +11,65 @@ namespace Streamboot.Sessions.Live;
 /// never runs twice, even across servers. The shared read-only view keeps
 /// no rows: anyone may open it, and rows nobody owns would grow without end.
 /// </summary>
-internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId, TimeProvider clock)
+internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId, TimeSpan serverDownAfter, TimeProvider clock)
 {
-    /// <summary>Records a device's session as live; null when the device already has a live session (the unique index said so).</summary>
+    /// <summary>
+    /// Records a device's session as live; null when the device already has
+    /// a live session (the unique index said so) on a server that is up. A
+    /// live row of a server that stopped or is down (no heartbeat for
+    /// the down time) is ended first: its client is
+    /// failing over to this one.
+    /// </summary>
     public async Task<long?> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
+    {
+        var opened = await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, cancellationToken);
+        if (opened is not null || !await EndIfServerDownAsync(deviceId, cancellationToken))
+        {
+            return opened;
+        }
+
+        return await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, cancellationToken);
+    }
+
+    /// <summary>Ends the device's live session when the server holding it is gone; whether it did.</summary>
+    private async Task<bool> EndIfServerDownAsync(long deviceId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        await using var db = database.CreateContext();
+        var holder = await db.Sessions.AsNoTracking().Where(s => s.DeviceId == deviceId && s.EndedAt == null)
+            .Select(s => new { s.Id, s.ServerId, s.Server }).FirstOrDefaultAsync(cancellationToken);
+        if (holder is null)
+        {
+            return true;
+        }
+
+        if (holder.ServerId == serverId() || (holder.Server is { } server && server.StoppedAt is null && now - server.LastHeartbeatAt <= serverDownAfter))
+        {
+            return false;
+        }
+
+        return await db.Sessions.Where(s => s.Id == holder.Id && s.EndedAt == null)
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken) > 0;
+    }
+
+    /// <summary>Ends the live sessions of servers that are down (stopped, or silent past the down time): their clients are gone or failing over.</summary>
+    public async Task<int> EndSessionsOfDownServersAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var silent = now - serverDownAfter;
+        var self = serverId();
+        await using var db = database.CreateContext();
+        var down = await db.Servers.Where(s => s.Id != self && (s.StoppedAt != null || s.LastHeartbeatAt < silent)).Select(s => s.Id).ToListAsync(cancellationToken);
+        if (down.Count == 0)
+        {
+            return 0;
+        }
+
+        return await db.Sessions.Where(s => s.EndedAt == null && s.ServerId != null && down.Contains(s.ServerId.Value))
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken);
+    }
+
+    private async Task<long?> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         await using var db = database.CreateContext();

@@ -1,0 +1,148 @@
+using System.Net;
+using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin;
+using Streamboot.Admin.Views;
+using Streamboot.Data;
+using Streamboot.Data.Model;
+
+namespace Streamboot.Sessions.Farm;
+
+/// <summary>What placement decided for one new boot.</summary>
+public abstract record PlacementResult;
+
+/// <summary>The boot goes to this server (the boot row is added with it).</summary>
+public sealed record Placed(BootPlacement Placement) : PlacementResult;
+
+/// <summary>Every server that could take it has its limit of clients booting: the client waits its turn.</summary>
+public sealed record PlacementFull(int Ahead, int Booting) : PlacementResult;
+
+/// <summary>No server takes new boots at all (every one drained, down, or without the version).</summary>
+public sealed record NoServer(string Why) : PlacementResult;
+
+/// <summary>
+/// Sends each new boot to the healthy server with the lowest load per
+/// weight (Citrix Provisioning's power rating), among those that are
+/// enabled (not drained), beat within <see cref="SessionSettings.ServerDownAfter"/>,
+/// hold the version, and have fewer clients booting than their limit; with
+/// <see cref="SessionSettings.SubnetAffinity"/>, only those on the client's
+/// subnet when any is. Load is what the database says now, not the last
+/// heartbeat: live device sessions plus boots placed and not yet started.
+/// Counting and adding the boot happen under one site-wide lock, so two
+/// servers placing at once cannot both take a server's last booting slot.
+/// When every candidate is full, clients wait in a first-come queue kept
+/// by the server they ask (iPXE retries the same server's script).
+/// </summary>
+internal sealed class ServerPlacement(SiteDatabase database, SessionSettings settings, Func<long?> serverId, TimeProvider clock)
+{
+    private readonly BootQueue _queue = new(clock);
+
+    /// <summary>Which servers hold a usable copy of a version (null: every server, as on a shared store).</summary>
+    public Func<long, CancellationToken, Task<IReadOnlySet<long>?>> Holders { get; init; } = static (_, _) => Task.FromResult<IReadOnlySet<long>?>(null);
+
+    /// <summary>Places the boot and adds its row (with <paramref name="boot"/>'s fields) in one transaction.</summary>
+    public async Task<PlacementResult> PlaceAsync(Boot boot, long versionId, string mac, string? remote, CancellationToken cancellationToken)
+    {
+        var self = serverId();
+        await using var db = database.CreateContext();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await SiteLocks.TakeAsync(db, SiteLocks.Placement, cancellationToken);
+        PlacementResult result;
+        if (self is null)
+        {
+            // Not a server (an admin's 'session key'): the boot is whoever opens it first.
+            result = new Placed(BootPlacement.Here);
+        }
+        else
+        {
+            result = await ChooseAsync(db, self.Value, versionId, mac, ClientOf(remote), cancellationToken);
+        }
+
+        if (result is Placed placed)
+        {
+            boot.ServerId = placed.Placement.Server?.Id ?? self;
+            db.Boots.Add(boot);
+            await db.SaveChangesAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
+    private async Task<PlacementResult> ChooseAsync(StreambootDbContext db, long self, long versionId, string mac, IPAddress? client, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var rows = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
+        var holders = await Holders(versionId, cancellationToken);
+        var candidates = rows
+            .Where(s => s.Enabled && s.NbdPort > 0 && ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running)
+            .Where(s => holders is null || holders.Contains(s.Id))
+            .Where(s => s.Id == self || ServerAddresses.Parse(s.Addresses).Count > 0)
+            .ToList();
+        if (settings.SubnetAffinity && client is not null)
+        {
+            var local = candidates.Where(s => ServerAddresses.OnSubnetOf(ServerAddresses.Parse(s.Addresses), client)).ToList();
+            if (local.Count > 0)
+            {
+                candidates = local;
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            var why = rows.Any(s => !s.Enabled) ? "every server that has this vDisk is drained or down" : "no running server has this vDisk's version";
+            return new NoServer(why);
+        }
+
+        var ids = candidates.Select(s => s.Id).ToList();
+        var since = now - settings.BootingWindow;
+        var recent = await db.Boots.AsNoTracking()
+            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value) && b.IssuedAt >= since)
+            .Select(b => new { b.ServerId, Pending = b.StartedAt == null })
+            .ToListAsync(cancellationToken);
+        var live = await db.Sessions.AsNoTracking()
+            .Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null && ids.Contains(s.ServerId.Value))
+            .GroupBy(s => s.ServerId)
+            .Select(g => new { ServerId = g.Key, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        var load = candidates.ToDictionary(
+            s => s.Id,
+            s => new Load(
+                Booting: recent.Count(b => b.ServerId == s.Id),
+                Busy: recent.Count(b => b.ServerId == s.Id && b.Pending) + (live.Find(l => l.ServerId == s.Id)?.Count ?? 0)));
+
+        var open = candidates.Where(s => s.MaxBooting <= 0 || load[s.Id].Booting < s.MaxBooting).ToList();
+        var slots = open.Any(s => s.MaxBooting <= 0) ? int.MaxValue : open.Sum(s => s.MaxBooting - load[s.Id].Booting);
+        var ahead = _queue.Ahead(mac, now);
+        if (open.Count == 0 || ahead >= slots)
+        {
+            _queue.Wait(mac, now);
+            return new PlacementFull(_queue.Ahead(mac, now), load.Values.Sum(l => l.Booting));
+        }
+
+        _queue.Admitted(mac);
+        var ranked = open
+            .OrderBy(s => (load[s.Id].Busy + 1.0) / Math.Max(1, s.Weight))
+            .ThenBy(s => s.Id == self ? 0 : 1)
+            .ThenBy(s => s.Id)
+            .ToList();
+        var chosen = ranked[0];
+        var alternates = candidates.Where(s => s.Id != chosen.Id)
+            .OrderBy(s => (load[s.Id].Busy + 1.0) / Math.Max(1, s.Weight))
+            .Select(s => Describe(s, client))
+            .OfType<FarmServer>()
+            .ToList();
+        return new Placed(new BootPlacement(chosen.Id == self ? null : Describe(chosen, client), alternates));
+    }
+
+    private static FarmServer? Describe(Data.Model.Server s, IPAddress? client) =>
+        ServerAddresses.For(ServerAddresses.Parse(s.Addresses), client) is { } host
+            ? new FarmServer(s.Id, s.Name, host.ToString(), s.HttpPort, s.NbdPort, s.IscsiPort)
+            : null;
+
+    private static IPAddress? ClientOf(string? remote) =>
+        remote is null ? null
+        : IPAddress.TryParse(remote, out var address) ? address
+        : Decisions.BootPlanner.HostOf(remote);
+
+    private sealed record Load(int Booting, int Busy);
+}
