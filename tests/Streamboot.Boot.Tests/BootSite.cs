@@ -96,6 +96,57 @@ public sealed class BootSite : IAsyncDisposable
         await StartServerAsync(_lastStart.Flags, _lastStart.Environment);
     }
 
+    /// <summary>Kills the server (SIGKILL: nothing of it runs after) and leaves it down.</summary>
+    public async Task CrashServerAsync()
+    {
+        var server = Server ?? throw new InvalidOperationException("no server to crash");
+        await server.CrashAsync(TimeSpan.FromSeconds(30));
+        _stoppedOutput.Append(server.Output);
+        await server.DisposeAsync();
+        Server = null;
+    }
+
+    /// <summary>
+    /// Another server of the site (a farm) on another host of the boot
+    /// network at <paramref name="address"/>: same data folder (a shared
+    /// store) and database, its own name; returns once it answers.
+    /// </summary>
+    public async Task<ServerProcess> StartOtherServerAsync(string address, string name, IEnumerable<string>? flags = null, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var host = await Network.AddHostAsync(address);
+        var env = new Dictionary<string, string?>(Cli.Environment)
+        {
+            ["STREAMBOOT_BOOT_MENU_SECONDS"] = "2",
+            ["STREAMBOOT_BOOT_RETRY_SECONDS"] = "3",
+            ["STREAMBOOT_TFTP_PORT"] = "0",
+        };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            env[key] = value;
+        }
+
+        var server = ServerProcess.StartIn(
+            host,
+            ["--data", Cli.DataFolder, "--bind", "0.0.0.0", "--server-name", name, "--http-port", HttpPort.ToString(CultureInfo.InvariantCulture), "--nbd-port", NbdPort.ToString(CultureInfo.InvariantCulture), .. flags ?? []],
+            env);
+        _others.Add(server);
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (true)
+        {
+            Assert.False(server.HasExited, $"serve {name} exited:\n{server.Output}");
+            var probe = await ProcessRunner.RunAsync("ip", ["netns", "exec", host, "curl", "-sf", "-o", "/dev/null", $"http://127.0.0.1:{HttpPort}/healthz"]);
+            if (probe.ExitCode == 0)
+            {
+                return server;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"serve {name} did not answer in 3 minutes:\n{server.Output}");
+            await Task.Delay(250);
+        }
+    }
+
+    private readonly List<ServerProcess> _others = [];
+
     /// <summary>What the servers stopped by <see cref="RestartServerAsync"/> printed.</summary>
     public string StoppedServerOutput => _stoppedOutput.ToString();
 
@@ -174,6 +225,16 @@ public sealed class BootSite : IAsyncDisposable
             }
 
             peer.Dispose();
+        }
+
+        foreach (var other in _others)
+        {
+            if (!other.HasExited)
+            {
+                await other.TerminateAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await other.DisposeAsync();
         }
 
         if (Server is not null)

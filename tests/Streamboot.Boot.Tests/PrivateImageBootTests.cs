@@ -21,7 +21,7 @@ public sealed class PrivateImageBootTests(ITestOutputHelper output)
         var up = await TestOs.WaitUpAsync(vm);
         output.WriteLine($"QEMU start to test OS: {up.Seconds:F1} s ({up.Line})");
         Assert.Equal("none", up["cache"]);
-        Assert.Contains("connecting with nbd-client (streamboot.nbdclient=nbd-client)", vm.Console, StringComparison.Ordinal);
+        Assert.Contains("connecting with nbd-client: no reconnect after a server restart", vm.Console, StringComparison.Ordinal);
         Assert.Equal("1\n", await vm.RunAsync("for p in /proc/[0-9]*; do tr '\\0' ' ' <$p/cmdline; echo; done 2>/dev/null | grep -c '^@bd-client '"));
         await vm.RunAsync("echo kept-across-boots > /root/keep && sync");
         await vm.SendLineAsync("reboot");

@@ -46,6 +46,17 @@ public sealed class PostgresCluster
     public string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "streamboot", Database = database, Pooling = true }.ConnectionString;
 
+    /// <summary>
+    /// The same database through the server's Unix socket: it is a file, so
+    /// processes in other network namespaces (the servers of a farm test)
+    /// reach it as well as this one does.
+    /// </summary>
+    public string SocketConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = _folder, Port = Port, Username = "streamboot", Database = database, Pooling = true }.ConnectionString;
+
+    /// <summary>The database's name in a connection string <see cref="CreateDatabaseAsync"/> returned.</summary>
+    public static string DatabaseOf(string connectionString) => new NpgsqlConnectionStringBuilder(connectionString).Database!;
+
     public string Url(string database) => $"postgresql://streamboot@127.0.0.1:{Port}/{database}";
 
     private static async Task<PostgresCluster> StartAsync()
