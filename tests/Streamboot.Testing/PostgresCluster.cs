@@ -46,6 +46,14 @@ public sealed class PostgresCluster
     public string ConnectionString(string database) =>
         new NpgsqlConnectionStringBuilder { Host = "127.0.0.1", Port = Port, Username = "streamboot", Database = database, Pooling = true }.ConnectionString;
 
+    /// <summary>
+    /// The same database through the server's Unix socket: a file, so it
+    /// reaches processes in other network namespaces (servers of a farm on a
+    /// private boot network), where 127.0.0.1 is not this loopback.
+    /// </summary>
+    public string SocketConnectionString(string database) =>
+        new NpgsqlConnectionStringBuilder { Host = _folder, Port = Port, Username = "streamboot", Database = database, Pooling = true }.ConnectionString;
+
     public string Url(string database) => $"postgresql://streamboot@127.0.0.1:{Port}/{database}";
 
     private static async Task<PostgresCluster> StartAsync()
