@@ -9,12 +9,16 @@ public sealed class DhcpCounters
     private readonly long[] _dropped = new long[Enum.GetValues<DhcpDropReason>().Length];
     private long _received;
     private long _handled;
+    private long _lostClaims;
 
     /// <summary>Datagrams read from the sockets.</summary>
     public long Received => Interlocked.Read(ref _received);
 
     /// <summary>RELEASE and DECLINE handled (they get no answer by design).</summary>
     public long HandledWithoutReply => Interlocked.Read(ref _handled);
+
+    /// <summary>Addresses this server meant to give that the lease store had already given another client (another server's, in a farm).</summary>
+    public long LostClaims => Interlocked.Read(ref _lostClaims);
 
     public long Sent(DhcpMessageType type) => Interlocked.Read(ref _sent[(int)type]);
 
@@ -25,13 +29,15 @@ public sealed class DhcpCounters
     public override string ToString() =>
         $"received {Received}, " +
         string.Join(", ", Enum.GetValues<DhcpMessageType>().Where(t => Sent(t) > 0).Select(t => $"{t} {Sent(t)}")) +
-        $", dropped {TotalDropped}";
+        $", dropped {TotalDropped}, claims lost to other servers {LostClaims}";
 
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
     internal void CountSent(DhcpMessageType type) => Interlocked.Increment(ref _sent[(int)type]);
 
     internal void CountDropped(DhcpDropReason reason) => Interlocked.Increment(ref _dropped[(int)reason]);
+
+    internal void CountLostClaim() => Interlocked.Increment(ref _lostClaims);
 
     internal void CountHandled() => Interlocked.Increment(ref _handled);
 }

@@ -40,6 +40,9 @@ internal static partial class DhcpLog
     [LoggerMessage(3010, LogLevel.Information, "DHCP on {Interface}: dropped a datagram of {Length} bytes from {Source} unread: larger than {Limit} bytes (DhcpServerOptions.MaxDatagramSize) ({Suppressed} similar lines suppressed)")]
     public static partial void TooLarge(ILogger logger, string @interface, int length, IPEndPoint source, int limit, long suppressed);
 
+    [LoggerMessage(3011, LogLevel.Information, "DHCP full: {Address} not given to {Mac}: the lease store holds it for {Holder} ({State} until {Expires:u}): another server gave it, or its client took it meanwhile ({Suppressed} similar lines suppressed)")]
+    public static partial void ClaimLost(ILogger logger, IPAddress address, MacAddress mac, MacAddress? holder, Leases.DhcpLeaseState? state, DateTimeOffset? expires, long suppressed);
+
     [LoggerMessage(3050, LogLevel.Information, "Router advertisements on {Interface} every {Interval} (router lifetime 0: not a default router)")]
     public static partial void AdvertiserStarted(ILogger logger, string @interface, TimeSpan interval);
 

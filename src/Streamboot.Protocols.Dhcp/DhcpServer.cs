@@ -84,7 +84,7 @@ public sealed class DhcpServer : IAsyncDisposable
             ?? throw new InvalidOperationException($"interface '{_options.InterfaceName}' has no IPv4 address to answer from");
         if (_options.Mode == DhcpMode.Full)
         {
-            Pool = new DhcpLeasePool(_options.Pool!, _leaseStore, _reservations, _time, [serverAddress]);
+            Pool = new DhcpLeasePool(_options.Pool!, _leaseStore, _reservations, _time, [serverAddress], _logger, Counters);
             await Pool.LoadAsync(cancellationToken).ConfigureAwait(false);
         }
 

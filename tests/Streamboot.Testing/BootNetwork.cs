@@ -80,6 +80,33 @@ public sealed class BootNetwork : IAsyncDisposable
         return other;
     }
 
+    /// <summary>
+    /// A second namespace with <paramref name="links"/> veth links on the
+    /// bridge (named c0, c1, ... there), no addresses, each with the MAC
+    /// <paramref name="macOf"/> gives it: several DHCP clients on one host.
+    /// </summary>
+    public async Task<(string Namespace, IReadOnlyList<string> Links)> AddClientHostAsync(int links, Func<int, string> macOf)
+    {
+        var other = $"{Name}-h{Interlocked.Increment(ref _taps).ToString(CultureInfo.InvariantCulture)}";
+        await Ip("netns", "add", other);
+        _hosts.Add(other);
+        var names = new List<string>();
+        for (var i = 0; i < links; i++)
+        {
+            var near = $"sbv{Interlocked.Increment(ref _taps).ToString(CultureInfo.InvariantCulture)}";
+            var far = $"c{i.ToString(CultureInfo.InvariantCulture)}";
+            await ExecOkAsync("ip", "link", "add", near, "type", "veth", "peer", "name", far, "netns", other);
+            await ExecOkAsync("ip", "link", "set", near, "master", Bridge);
+            await ExecOkAsync("ip", "link", "set", near, "up");
+            await RunOkAsync("ip", "-n", other, "link", "set", far, "address", macOf(i));
+            await RunOkAsync("ip", "-n", other, "link", "set", far, "up");
+            names.Add(far);
+        }
+
+        await RunOkAsync("ip", "-n", other, "link", "set", "lo", "up");
+        return (other, names);
+    }
+
     private readonly List<string> _hosts = [];
 
     public Task<ProcessResult> ExecAsync(string program, params string[] arguments) =>

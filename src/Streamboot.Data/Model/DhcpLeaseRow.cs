@@ -1,6 +1,6 @@
 namespace Streamboot.Data.Model;
 
-/// <summary>A lease the DHCP server handed out in full mode; <see cref="State"/> is the protocol layer's word (bound, released, declined).</summary>
+/// <summary>A lease the DHCP server handed out in full mode, or an offer it holds; <see cref="State"/> is the protocol layer's word (offered, bound, released, declined). The address is the key every server of a site claims by.</summary>
 public sealed class DhcpLeaseRow
 {
     public required string Address { get; set; }

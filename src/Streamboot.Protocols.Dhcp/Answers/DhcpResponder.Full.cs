@@ -70,7 +70,7 @@ internal sealed partial class DhcpResponder
     {
         if (NotOurs(request) is { } other)
         {
-            await Pool.WithdrawOfferAsync(client.Mac, cancellationToken).ConfigureAwait(false);
+            await Pool.WithdrawOfferAsync(client.Mac, request.Options.GetAddress(DhcpOptionCode.RequestedIpAddress), cancellationToken).ConfigureAwait(false);
             return DhcpAnswer.Dropped(DhcpDropReason.OtherServerSelected, $"the client chose server {other}", client);
         }
 

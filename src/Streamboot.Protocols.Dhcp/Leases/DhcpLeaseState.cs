@@ -2,7 +2,7 @@ namespace Streamboot.Protocols.Dhcp.Leases;
 
 public enum DhcpLeaseState
 {
-    /// <summary>Offered in answer to a DISCOVER and held briefly for that client; never stored.</summary>
+    /// <summary>Offered in answer to a DISCOVER: a short claim in the store (<see cref="DhcpPoolOptions.OfferHoldTime"/>) that keeps other servers from giving the address away meanwhile.</summary>
     Offered,
 
     /// <summary>Acknowledged: the client uses the address until <see cref="DhcpLease.Expires"/>.</summary>

@@ -11,50 +11,105 @@ namespace Streamboot.Server.Network;
 /// Full-mode DHCP against the site database: leases in <c>dhcp_leases</c>
 /// (a restarted server gives every client its address back) and fixed
 /// addresses from device records (<c>streamboot device set NAME --ip ADDRESS</c>).
+/// <para>
+/// Every server of a site that runs full-mode DHCP on one network shares
+/// this table, and the table decides who holds an address: an offer, a grant,
+/// a release and a decline are each one conditional statement keyed by the
+/// address (the primary key), so of two servers claiming one address for two
+/// clients at the same moment, one statement writes and the other changes no
+/// row and the server tries another address. The claim is
+/// <c>INSERT ... ON CONFLICT (address) DO UPDATE ... WHERE</c> (SQLite 3.24+
+/// and PostgreSQL): PostgreSQL locks the conflicting row and evaluates the
+/// WHERE against its committed version, SQLite runs one writer at a time.
+/// Times are compared with the calling server's clock: servers of a farm
+/// need synchronized clocks (NTP), as they do for heartbeats.
+/// </para>
 /// </summary>
 public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity, TimeProvider clock) : IDhcpLeaseStore, IDhcpReservations
 {
+    /// <summary>Records of one MAC looked at for its previous address; it has one per address it held, usually one or two.</summary>
+    private const int RecordsPerMac = 8;
+
+    private static readonly string s_offered = KebabCase.Of(DhcpLeaseState.Offered);
+    private static readonly string s_bound = KebabCase.Of(DhcpLeaseState.Bound);
+    private static readonly string s_declined = KebabCase.Of(DhcpLeaseState.Declined);
+
     public async ValueTask<IReadOnlyList<DhcpLease>> LoadAllAsync(CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();
         var rows = await db.DhcpLeases.AsNoTracking().ToListAsync(cancellationToken);
-        var leases = new List<DhcpLease>(rows.Count);
-        foreach (var row in rows)
-        {
-            if (IPAddress.TryParse(row.Address, out var address) && MacAddress.TryParse(row.Mac, out var mac) && Enum.TryParse<DhcpLeaseState>(row.State, ignoreCase: true, out var state))
-            {
-                leases.Add(new DhcpLease(address, mac, state, new DateTimeOffset(row.ExpiresAt, TimeSpan.Zero)) { HostName = row.HostName });
-            }
-        }
-
-        return leases;
+        return [.. rows.Select(ToLease).OfType<DhcpLease>()];
     }
 
-    public async ValueTask SaveAsync(DhcpLease lease, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<DhcpLease>> FindByMacAsync(MacAddress mac, CancellationToken cancellationToken)
     {
         await using var db = database.CreateContext();
-        var key = lease.Address.ToString();
-        var row = await db.DhcpLeases.FirstOrDefaultAsync(l => l.Address == key, cancellationToken);
-        if (row is null)
-        {
-            row = new DhcpLeaseRow { Address = key, Mac = "", State = "" };
-            db.DhcpLeases.Add(row);
-        }
-
-        row.Mac = lease.Mac.ToString();
-        row.State = KebabCase.Of(lease.State);
-        row.ExpiresAt = lease.Expires.UtcDateTime;
-        row.HostName = lease.HostName;
-        row.ServerId = identity.Id == 0 ? null : identity.Id;
-        row.UpdatedAt = clock.GetUtcNow().UtcDateTime;
-        await db.SaveChangesAsync(cancellationToken);
+        var key = mac.ToString();
+        var rows = await db.DhcpLeases.AsNoTracking()
+            .Where(l => l.Mac == key)
+            .OrderByDescending(l => l.ExpiresAt)
+            .Take(RecordsPerMac)
+            .ToListAsync(cancellationToken);
+        return [.. rows.Select(ToLease).OfType<DhcpLease>()];
     }
 
-    public async ValueTask DeleteAsync(IPAddress address, CancellationToken cancellationToken)
+    /// <summary>One statement, <see cref="DhcpClaimRule.MayReplace"/> in its WHERE; when it changes no row, the record that won is read back.</summary>
+    public async ValueTask<DhcpClaim> ClaimAsync(DhcpLease lease, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(lease);
         await using var db = database.CreateContext();
-        var key = address.ToString();
-        await db.DhcpLeases.Where(l => l.Address == key).ExecuteDeleteAsync(cancellationToken);
+        var address = lease.Address.ToString();
+        var mac = lease.Mac.ToString();
+        var state = KebabCase.Of(lease.State);
+        var expires = lease.Expires.UtcDateTime;
+        var hostName = lease.HostName;
+        long? serverId = identity.Id == 0 ? null : identity.Id;
+        var at = now.UtcDateTime;
+        var updated = clock.GetUtcNow().UtcDateTime;
+        var written = await db.Database.ExecuteSqlAsync(
+            $"""
+            INSERT INTO dhcp_leases (address, mac, state, expires_at, host_name, server_id, updated_at)
+            VALUES ({address}, {mac}, {state}, {expires}, {hostName}, CAST({serverId} AS BIGINT), {updated})
+            ON CONFLICT (address) DO UPDATE SET
+                mac = excluded.mac, state = excluded.state, expires_at = excluded.expires_at,
+                host_name = excluded.host_name, server_id = excluded.server_id, updated_at = excluded.updated_at
+            WHERE dhcp_leases.expires_at <= {at}
+               OR (dhcp_leases.mac = excluded.mac
+                   AND dhcp_leases.state <> {s_declined}
+                   AND NOT (excluded.state = {s_offered} AND dhcp_leases.state = {s_bound}))
+            """,
+            cancellationToken);
+        if (written == 1)
+        {
+            return new DhcpClaim(true, lease);
+        }
+
+        var row = await db.DhcpLeases.AsNoTracking().FirstOrDefaultAsync(l => l.Address == address, cancellationToken);
+        return new DhcpClaim(false, row is null ? null : ToLease(row));
+    }
+
+    public async ValueTask<bool> UpdateAsync(DhcpLease lease, IReadOnlyCollection<DhcpLeaseState> from, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        await using var db = database.CreateContext();
+        var address = lease.Address.ToString();
+        var mac = lease.Mac.ToString();
+        var states = from.Select(s => KebabCase.Of(s)).ToList();
+        var state = KebabCase.Of(lease.State);
+        var expires = lease.Expires.UtcDateTime;
+        var hostName = lease.HostName;
+        long? serverId = identity.Id == 0 ? null : identity.Id;
+        var updated = clock.GetUtcNow().UtcDateTime;
+        var changed = await db.DhcpLeases
+            .Where(l => l.Address == address && l.Mac == mac && states.Contains(l.State))
+            .ExecuteUpdateAsync(
+                u => u.SetProperty(l => l.State, state)
+                    .SetProperty(l => l.ExpiresAt, expires)
+                    .SetProperty(l => l.HostName, hostName)
+                    .SetProperty(l => l.ServerId, serverId)
+                    .SetProperty(l => l.UpdatedAt, updated),
+                cancellationToken);
+        return changed == 1;
     }
 
     public async ValueTask<IPAddress?> FindAddressAsync(MacAddress mac, CancellationToken cancellationToken)
@@ -72,4 +127,10 @@ public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity
         var mac = await db.Devices.Where(d => d.IpAddress == key).Select(d => d.Mac).FirstOrDefaultAsync(cancellationToken);
         return mac is not null && MacAddress.TryParse(mac, out var owner) ? owner : null;
     }
+
+    /// <summary>A row as the protocol layer's lease; null for a row it cannot read (written by hand), which the claim statement still treats by its columns.</summary>
+    private static DhcpLease? ToLease(DhcpLeaseRow row) =>
+        IPAddress.TryParse(row.Address, out var address) && MacAddress.TryParse(row.Mac, out var mac) && KebabCase.TryParse<DhcpLeaseState>(row.State, out var state)
+            ? new DhcpLease(address, mac, state, new DateTimeOffset(row.ExpiresAt, TimeSpan.Zero)) { HostName = row.HostName }
+            : null;
 }

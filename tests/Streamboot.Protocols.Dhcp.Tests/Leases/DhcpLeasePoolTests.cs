@@ -50,7 +50,8 @@ public sealed class DhcpLeasePoolTests : IDisposable
         var offer = await _pool.OfferAsync(s_b, null, default);
         Assert.Equal(A(12), offer.Lease!.Address); // .11 is the server's
         Assert.Equal(DhcpLeaseState.Offered, offer.Lease.State);
-        Assert.DoesNotContain(_store.Leases, l => l.State == DhcpLeaseState.Offered);
+        // The offer is a claim in the store, so another server sharing it cannot give .12 away.
+        Assert.Equal(s_b, _store.Leases.Single(l => l.State == DhcpLeaseState.Offered).Mac);
         Assert.Equal(DhcpPoolOutcome.Exhausted, (await _pool.OfferAsync(MacAddress.Parse("02:00:00:00:00:0c"), null, default)).Outcome);
 
         // An offer not taken up is free again after the hold time.
