@@ -4,6 +4,7 @@ using Streamboot.Admin;
 using Streamboot.Data;
 using Streamboot.Data.Model;
 using Streamboot.Sessions.Credentials;
+using Streamboot.Sessions.Stores;
 
 namespace Streamboot.Sessions.Decisions;
 
@@ -18,7 +19,7 @@ namespace Streamboot.Sessions.Decisions;
 /// identity never runs twice. A decision to boot issues the boot's key and
 /// changes nothing else: the boot starts when the key opens the disk.
 /// </summary>
-internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials)
+internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials, StoreGate store)
 {
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
@@ -206,6 +207,13 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
         if (version is null)
         {
             return new BootRefused(BootRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}; 'streamboot vdisk version list {vdisk.Name}' shows its versions");
+        }
+
+        if (await store.RefusalAsync(vdisk, version, [.. vdisk.Versions], cancellationToken) is { } notHere)
+        {
+            // The farm's placement sends boots to servers that hold the
+            // version; one that reaches this server anyway waits and asks again.
+            return new BootRefused(BootRefusal.NotReplicated, notHere.Message);
         }
 
         var key = await credentials.IssueAsync(device.Id, vdisk.Id, request.RemoteAddress, cancellationToken);

@@ -4,6 +4,7 @@ using Streamboot.Data.Model;
 using Streamboot.Sessions.Credentials;
 using Streamboot.Sessions.Decisions;
 using Streamboot.Sessions.Profiles;
+using Streamboot.Sessions.Stores;
 using Streamboot.Sessions.Views;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Stacks;
@@ -28,6 +29,7 @@ internal sealed partial class LiveSessions(
     BootProfiles profiles,
     WriteCacheFiles files,
     SessionSettings settings,
+    StoreGate store,
     ILogger logger) : IAsyncDisposable
 {
     private readonly Lock _lock = new();
@@ -96,7 +98,7 @@ internal sealed partial class LiveSessions(
     /// fails. A client is never handed another disk's bytes under the old
     /// name; it connects again to get whatever the name means now.
     /// </summary>
-    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone)
+    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone, string why = "was deleted")
     {
         List<LiveSession> live, parked;
         List<SharedViewHold> shared;
@@ -113,8 +115,8 @@ internal sealed partial class LiveSessions(
 
         foreach (var hold in shared)
         {
-            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} was deleted while this client read it; connect again");
-            LogVersionGone(logger, hold.VDisk, hold.Version, "a read-only view");
+            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} {why} while this client read it; connect again");
+            LogVersionGone(logger, hold.VDisk, hold.Version, why, "a read-only view");
         }
 
         foreach (var session in live)
@@ -135,7 +137,7 @@ internal sealed partial class LiveSessions(
                     continue;
                 }
 
-                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} was deleted while {session.Facts.Device} ran it; restart the client");
+                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} {why} while {session.Facts.Device} ran it; restart the client");
                 await EvictAsync(session);
             }
             finally
@@ -143,7 +145,7 @@ internal sealed partial class LiveSessions(
                 gate.Release();
             }
 
-            LogVersionGone(logger, session.Facts.VDisk, session.Version, $"session {session.Facts.SessionId} of {session.Facts.Device}");
+            LogVersionGone(logger, session.Facts.VDisk, session.Version, why, $"session {session.Facts.SessionId} of {session.Facts.Device}");
         }
 
         foreach (var p in parked)
@@ -208,6 +210,11 @@ internal sealed partial class LiveSessions(
                 if (version is null)
                 {
                     return new SessionError(SessionRefusal.NoVersion, $"version {boot.VersionNumber} of vDisk '{target.VDisk.Name}', which this boot of {device.Name} started with, is gone; restart the client");
+                }
+
+                if (await store.RefusalAsync(target.VDisk, version, versions, cancellationToken) is { } notHere)
+                {
+                    return notHere;
                 }
 
                 if (live is not null)
@@ -283,6 +290,12 @@ internal sealed partial class LiveSessions(
         if (version is null)
         {
             return new SessionError(SessionRefusal.NoVersion, $"vDisk '{target.VDisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}");
+        }
+
+        // Before the boot starts: refused here, the client starts it on a server that holds the version.
+        if (await store.RefusalAsync(target.VDisk, version, versions, cancellationToken) is { } notHere)
+        {
+            return notHere;
         }
 
         if (!await credentials.StartAsync(boot, BootPlanner.HostOf(remote)?.ToString() ?? remote, version.Number, cancellationToken))
@@ -572,8 +585,8 @@ internal sealed partial class LiveSessions(
     [LoggerMessage(1107, LogLevel.Warning, "Refused a new boot of {Device} from {Remote}: its running boot streamed to {Holder} moments ago")]
     private static partial void LogTakeoverRefused(ILogger logger, string device, string remote, string holder);
 
-    [LoggerMessage(1110, LogLevel.Warning, "vDisk {VDisk} version {Version} was deleted while {Holder} had it open: ended; its connections get errors from now on")]
-    private static partial void LogVersionGone(ILogger logger, string vdisk, int version, string holder);
+    [LoggerMessage(1110, LogLevel.Warning, "vDisk {VDisk} version {Version} {Why} while {Holder} had it open: ended; its connections get errors from now on")]
+    private static partial void LogVersionGone(ILogger logger, string vdisk, int version, string why, string holder);
 
     [LoggerMessage(1108, LogLevel.Error, "Cannot open vDisk {VDisk} version {Version}: {Message}")]
     private static partial void LogStorageFailed(ILogger logger, string vdisk, int version, string message);
