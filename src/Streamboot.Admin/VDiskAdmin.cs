@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -248,6 +249,12 @@ public sealed class VDiskAdmin(AdminSite site)
             CreatedAt = now,
         });
         db.VDisks.Add(vdisk);
+        if (await HashIfReplicatedAsync(vdisk, vdisk.Versions.First(), cancellationToken) is { } hashError)
+        {
+            Cleanup(p.File, p.Folder, p.CreatedFolder);
+            return hashError;
+        }
+
         site.Audit(db, action, p.Name, new { details, format = KebabCase.Of(p.Format), access = KebabCase.Of(p.Access), writeCache = KebabCase.Of(p.Cache), file = p.File });
 
         AdminError? error;
@@ -269,6 +276,17 @@ public sealed class VDiskAdmin(AdminSite site)
 
         return await ShowAsync(p.Name, cancellationToken);
     }
+
+    /// <summary>
+    /// In a replicated store, a frozen version's file is hashed as it is
+    /// frozen: the hash is what every server's copy is checked against. (A
+    /// shared store hashes nothing; <c>site set --store replicated</c> hashes
+    /// what is missing then.)
+    /// </summary>
+    internal async Task<AdminError?> HashIfReplicatedAsync(VDisk vdisk, VDiskVersion version, CancellationToken cancellationToken) =>
+        VersionContent.IsFrozen(vdisk.AccessMode, version.Stage) && await new StoreAdmin(site).KindAsync(cancellationToken) == StoreKind.Replicated
+            ? await VersionContent.RecordAsync(site, vdisk, version, cancellationToken)
+            : null;
 
     /// <summary>The folder that holds a vDisk's files (its images, and boot files in <c>boot/</c>), or null when there is no such vDisk.</summary>
     public async Task<string?> StoreFolderAsync(string name, CancellationToken cancellationToken = default)

@@ -61,6 +61,7 @@ public sealed class VersionAdmin(AdminSite site)
             Stage = VersionStage.Maintenance,
             Description = string.IsNullOrEmpty(description) ? null : description,
             CreatedAt = site.UtcNow,
+            BackingFile = top.FileName,
         });
         site.Audit(db, "vdisk.version.new", vdisk.Name, new { number, file = fileName, backing = top.FileName });
         if (await Persist.SaveAsync(db, _ => $"another admin opened version {number} of '{vdisk.Name}' at the same time", cancellationToken) is { } error)
@@ -110,6 +111,12 @@ public sealed class VersionAdmin(AdminSite site)
 
         var from = top.Stage;
         top.Stage = target;
+        if (from == VersionStage.Maintenance && await new VDiskAdmin(site).HashIfReplicatedAsync(vdisk, top, cancellationToken) is { } hashError)
+        {
+            // Its file is frozen from here on: in a replicated store it is not promoted without its hash.
+            return hashError;
+        }
+
         site.Audit(db, "vdisk.version.promote", vdisk.Name, new { top.Number, from = KebabCase.Of(from), to = KebabCase.Of(target) });
         return await Persist.SaveAsync(db, _ => "conflict", cancellationToken) is { } error
             ? error
@@ -201,7 +208,7 @@ public sealed class VersionAdmin(AdminSite site)
         }
 
         var merged = vdisk.Versions.Select(v => v.Number).ToList();
-        vdisk.Versions.Add(new VDiskVersion
+        var mergedVersion = new VDiskVersion
         {
             Number = number,
             FileName = fileName,
@@ -209,7 +216,14 @@ public sealed class VersionAdmin(AdminSite site)
             Stage = VersionStage.Production,
             Description = $"merged from versions {merged.Min()}-{merged.Max()}",
             CreatedAt = site.UtcNow,
-        });
+        };
+        vdisk.Versions.Add(mergedVersion);
+        if (await new VDiskAdmin(site).HashIfReplicatedAsync(vdisk, mergedVersion, cancellationToken) is { } hashError)
+        {
+            BestEffort.DeleteFile(file);
+            return hashError;
+        }
+
         site.Audit(db, "vdisk.version.merge", vdisk.Name, new { number, merged });
         if (await Persist.SaveAsync(db, _ => $"another admin changed the versions of '{vdisk.Name}' at the same time", cancellationToken) is { } error)
         {

@@ -26,6 +26,7 @@ root.Subcommands.Add(SiteCommands.Server());
 root.Subcommands.Add(SiteCommands.Dhcp());
 root.Subcommands.Add(SiteCommands.Audit());
 root.Subcommands.Add(SiteCommands.Db());
+root.Subcommands.Add(StoreCommands.Site());
 root.Subcommands.Add(VmCommands.Create());
 root.Subcommands.Add(BootstrapCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());

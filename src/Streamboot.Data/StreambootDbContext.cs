@@ -33,6 +33,10 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<VirtualMachine> VirtualMachines => Set<VirtualMachine>();
 
+    public DbSet<SiteSettings> SiteSettings => Set<SiteSettings>();
+
+    public DbSet<VersionReplica> VersionReplicas => Set<VersionReplica>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         configurationBuilder.Properties<DeviceType>().HaveConversion<KebabEnumConverter<DeviceType>>();
@@ -45,6 +49,8 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<VmFirmware>().HaveConversion<KebabEnumConverter<VmFirmware>>();
         configurationBuilder.Properties<VmNetworkMode>().HaveConversion<KebabEnumConverter<VmNetworkMode>>();
         configurationBuilder.Properties<BootProtocol>().HaveConversion<KebabEnumConverter<BootProtocol>>();
+        configurationBuilder.Properties<StoreKind>().HaveConversion<KebabEnumConverter<StoreKind>>();
+        configurationBuilder.Properties<ReplicaState>().HaveConversion<KebabEnumConverter<ReplicaState>>();
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 
@@ -93,6 +99,18 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
             e.ToTable("vms");
             e.Property(v => v.MemoryMiB).HasColumnName("memory_mib");
             e.HasOne(v => v.Device).WithMany().HasForeignKey(v => v.DeviceId).OnDelete(DeleteBehavior.SetNull);
+        });
+        modelBuilder.Entity<SiteSettings>(e =>
+        {
+            e.ToTable("site_settings");
+            e.Property(s => s.Id).ValueGeneratedNever();
+        });
+        modelBuilder.Entity<VersionReplica>(e =>
+        {
+            e.ToTable("version_replicas");
+            e.HasKey(r => new { r.VersionId, r.ServerId });
+            e.HasOne(r => r.Version).WithMany().HasForeignKey(r => r.VersionId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(r => r.Server).WithMany().HasForeignKey(r => r.ServerId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<DhcpLeaseRow>(e =>
         {

@@ -60,6 +60,10 @@ public static class StreambootServer
         });
         builder.Services.AddSingleton<IBootSessions>(sp => sp.GetRequiredService<SessionLayer>());
         builder.Services.AddHostedService<SessionMaintenance>();
+        builder.Services.AddSingleton(ReplicaSettings.From(builder.Configuration));
+        builder.Services.AddSingleton<FarmSecret>();
+        builder.Services.AddSingleton<FarmUploads>();
+        builder.Services.AddHostedService<ReplicaService>();
         builder.Services.AddSingleton<SiteNbdExports>();
         builder.Services.AddSingleton(sp => new HttpSessions(sp.GetRequiredService<IBootSessions>(), sp.GetRequiredService<TimeProvider>())
         {
@@ -87,6 +91,7 @@ public static class StreambootServer
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
         BootEndpoints.Map(app);
         VDiskOverHttp.Map(app);
+        FarmEndpoints.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

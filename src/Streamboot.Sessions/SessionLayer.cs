@@ -6,6 +6,7 @@ using Streamboot.Sessions.Decisions;
 using Streamboot.Sessions.Farm;
 using Streamboot.Sessions.Live;
 using Streamboot.Sessions.Profiles;
+using Streamboot.Sessions.Stores;
 using Streamboot.Sessions.Views;
 using Streamboot.Storage.Stacks;
 
@@ -37,16 +38,23 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         _logger = loggers.CreateLogger("Streamboot.Sessions");
         _bootLogger = loggers.CreateLogger("Streamboot.Boot");
         _credentials = new BootCredentials(site.Database, settings, clock);
-        Placement = new ServerPlacement(site.Database, settings, serverId, clock);
+        Store = new StoreGate(site, serverId, clock);
+        Placement = new ServerPlacement(site.Database, settings, serverId, clock)
+        {
+            // Only servers whose copy of the version is verified (every server, on a shared store).
+            Holders = async (version, cancellationToken) => (await Store.HoldersAsync(version, cancellationToken)).ToHashSet(),
+        };
         _planner = new BootPlanner(site, settings, _credentials, Placement);
         _resolver = new ViewResolver(site, settings, _credentials);
         _records = new SessionRecords(site.Database, serverId, settings.ServerDownAfter, clock);
         Images = new SharedImages(settings.ReadCacheBytes, clock) { StorageReadLatency = settings.StorageReadLatency };
         Profiles = new BootProfiles(site.DataFolder, profileSettings, loggers.CreateLogger("Streamboot.Sessions.Profiles"));
         Caches = new WriteCacheFiles(site.DataFolder);
-        _live = new LiveSessions(_records, _credentials, _resolver, Images, Profiles, Caches, settings, _logger);
+        _live = new LiveSessions(_records, _credentials, _resolver, Images, Profiles, Caches, settings, Store, _logger);
     }
 
+    /// <summary>Whether this server may serve a version (replicated stores), and which servers may.</summary>
+    public StoreGate Store { get; }
     /// <summary>Where new boots go in a farm.</summary>
     internal ServerPlacement Placement { get; }
 
@@ -266,6 +274,24 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         return ended;
     }
 
+    /// <summary>
+    /// Takes versions out of service on this server at once (its copy of
+    /// them, or of a version below them, failed its hash check): their
+    /// sessions and read-only views end, their shared layers close, and
+    /// opens are refused until the copy is verified again. Returns how many
+    /// sessions and views ended.
+    /// </summary>
+    public async Task<int> WithdrawVersionsAsync(IReadOnlySet<long> versionIds)
+    {
+        var ended = await _live.EndVersionsAsync(versionIds, "failed its hash check on this server");
+        foreach (var id in versionIds)
+        {
+            Images.Forget(id);
+        }
+
+        return ended;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _live.DisposeAsync();
@@ -283,7 +309,15 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         if (!name.Value.IsDeviceView)
         {
             var shared = await _resolver.SharedAsync(name.Value, cancellationToken);
-            return shared.Ok ? _live.OpenShared(shared.Value) : shared.Error;
+            if (!shared.Ok)
+            {
+                return shared.Error;
+            }
+
+            var view = shared.Value;
+            return await Store.RefusalAsync(view.VDisk, view.Version, [.. view.VDisk.Versions], cancellationToken) is { } notHere
+                ? notHere
+                : _live.OpenShared(view);
         }
 
         var target = await _resolver.DeviceAsync(name.Value, cancellationToken);

@@ -42,6 +42,13 @@ public enum SessionRefusal
     /// <summary>The boot wrote into server RAM, which a server restart lost.</summary>
     RamCacheLost,
 
+    /// <summary>
+    /// A replicated store: this server's copy of the version (or of one
+    /// below it) is not verified (missing, being copied, or corrupt); another
+    /// server of the farm serves it.
+    /// </summary>
+    NotReplicated,
+
     /// <summary>The vDisk's files cannot be opened.</summary>
     StorageFailed,
 

@@ -20,6 +20,7 @@ public static class VDiskCommands
         command.Subcommands.Add(DeleteVerb());
         command.Subcommands.Add(ImportVerb());
         command.Subcommands.Add(VersionCommands.Create());
+        command.Subcommands.Add(StoreCommands.ReplicasVerb());
         return command;
     }
 

@@ -72,3 +72,29 @@ public enum VersionStage
     Test,
     Production,
 }
+
+/// <summary>Where a site's vDisk files live (issue 12).</summary>
+public enum StoreKind
+{
+    /// <summary>One folder every server mounts (NFS, CephFS...): every server reads the same files.</summary>
+    Shared,
+
+    /// <summary>Each server's own data folder holds its own copies, copied between servers and verified by content hash.</summary>
+    Replicated,
+}
+
+/// <summary>The state of one server's copy of a version in a replicated store.</summary>
+public enum ReplicaState
+{
+    /// <summary>Its bytes hash to the version's content hash: it may be served.</summary>
+    Verified,
+
+    /// <summary>Being copied from another server.</summary>
+    Copying,
+
+    /// <summary>Its bytes do not hash to the version's content hash: never served, copied again.</summary>
+    Corrupt,
+
+    /// <summary>The server has no copy (yet).</summary>
+    Missing,
+}

@@ -22,4 +22,20 @@ public sealed class VDiskVersion
     public string? Description { get; set; }
 
     public DateTime CreatedAt { get; set; }
+
+    /// <summary>
+    /// SHA-256 of the image file's bytes (64 lower-case hex digits), recorded
+    /// once the file no longer changes (imported, promoted out of
+    /// maintenance, merged); null while it may still change. A replicated
+    /// store serves a server's copy only when it hashes to this.
+    /// </summary>
+    public string? ContentHash { get; set; }
+
+    /// <summary>The image file's length in bytes when it was hashed.</summary>
+    public long? ContentLength { get; set; }
+
+    public DateTime? HashedAt { get; set; }
+
+    /// <summary>The backing file the qcow2 header names (the version below, in the same folder); null for a base.</summary>
+    public string? BackingFile { get; set; }
 }

@@ -90,4 +90,7 @@ public enum BootRefusal
 
     /// <summary>Full-mode DHCP: the request came from another address than the one leased to the MAC it names.</summary>
     NotLeased,
+
+    /// <summary>A replicated store: this server holds no verified copy of the version the device would boot (yet).</summary>
+    NotReplicated,
 }

@@ -89,7 +89,11 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
 
         if (candidates.Count == 0)
         {
-            var why = rows.Any(s => !s.Enabled) ? "every server that has this vDisk is drained or down" : "no running server has this vDisk's version";
+            var up = rows.Where(s => s.NbdPort > 0 && ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running).ToList();
+            var why = holders is not null && !up.Any(s => holders.Contains(s.Id))
+                ? "no running server holds a verified copy of its version yet ('streamboot vdisk replicas' shows the copies)"
+                : up.Count > 0 && up.All(s => !s.Enabled) ? "every running server is drained ('streamboot server enable NAME')"
+                : "every server that holds its version is drained or down";
             return new NoServer(why);
         }
 

@@ -13,7 +13,7 @@ internal sealed partial class LiveSessions
     /// fails. A client is never handed another disk's bytes under the old
     /// name; it connects again to get whatever the name means now.
     /// </summary>
-    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone)
+    public async Task<int> EndVersionsAsync(IReadOnlySet<long> gone, string why = "was deleted")
     {
         List<LiveSession> live, parked;
         List<SharedViewHold> shared;
@@ -30,8 +30,8 @@ internal sealed partial class LiveSessions
 
         foreach (var hold in shared)
         {
-            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} was deleted while this client read it; connect again");
-            LogVersionGone(logger, hold.VDisk, hold.Version, "a read-only view");
+            hold.Counter.End($"vDisk '{hold.VDisk}' version {hold.Version} {why} while this client read it; connect again");
+            LogVersionGone(logger, hold.VDisk, hold.Version, why, "a read-only view");
         }
 
         foreach (var session in live)
@@ -52,7 +52,7 @@ internal sealed partial class LiveSessions
                     continue;
                 }
 
-                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} was deleted while {session.Facts.Device} ran it; restart the client");
+                session.Counter.End($"vDisk '{session.Facts.VDisk}' version {session.Version} {why} while {session.Facts.Device} ran it; restart the client");
                 await EvictAsync(session);
             }
             finally
@@ -60,7 +60,7 @@ internal sealed partial class LiveSessions
                 gate.Release();
             }
 
-            LogVersionGone(logger, session.Facts.VDisk, session.Version, $"session {session.Facts.SessionId} of {session.Facts.Device}");
+            LogVersionGone(logger, session.Facts.VDisk, session.Version, why, $"session {session.Facts.SessionId} of {session.Facts.Device}");
         }
 
         foreach (var p in parked)

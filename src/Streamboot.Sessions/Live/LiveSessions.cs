@@ -4,6 +4,7 @@ using Streamboot.Data.Model;
 using Streamboot.Sessions.Credentials;
 using Streamboot.Sessions.Decisions;
 using Streamboot.Sessions.Profiles;
+using Streamboot.Sessions.Stores;
 using Streamboot.Sessions.Views;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Stacks;
@@ -28,6 +29,7 @@ internal sealed partial class LiveSessions(
     BootProfiles profiles,
     WriteCacheFiles files,
     SessionSettings settings,
+    StoreGate store,
     ILogger logger) : IAsyncDisposable
 {
     private readonly Lock _lock = new();
@@ -158,6 +160,11 @@ internal sealed partial class LiveSessions(
                     return new SessionError(SessionRefusal.NoVersion, $"version {boot.VersionNumber} of vDisk '{target.VDisk.Name}', which this boot of {device.Name} started with, is gone; restart the client");
                 }
 
+                if (await store.RefusalAsync(target.VDisk, version, versions, cancellationToken) is { } notHere)
+                {
+                    return notHere;
+                }
+
                 if (live is not null)
                 {
                     // A session of another boot of the device, left here while
@@ -231,6 +238,12 @@ internal sealed partial class LiveSessions(
         if (version is null)
         {
             return new SessionError(SessionRefusal.NoVersion, $"vDisk '{target.VDisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}");
+        }
+
+        // Before the boot starts: refused here, the client starts it on a server that holds the version.
+        if (await store.RefusalAsync(target.VDisk, version, versions, cancellationToken) is { } notHere)
+        {
+            return notHere;
         }
 
         if (!await credentials.StartAsync(boot, BootPlanner.HostOf(remote)?.ToString() ?? remote, version.Number, cancellationToken))
@@ -532,8 +545,8 @@ internal sealed partial class LiveSessions(
     [LoggerMessage(1107, LogLevel.Warning, "Refused a new boot of {Device} from {Remote}: its running boot streamed to {Holder} moments ago")]
     private static partial void LogTakeoverRefused(ILogger logger, string device, string remote, string holder);
 
-    [LoggerMessage(1110, LogLevel.Warning, "vDisk {VDisk} version {Version} was deleted while {Holder} had it open: ended; its connections get errors from now on")]
-    private static partial void LogVersionGone(ILogger logger, string vdisk, int version, string holder);
+    [LoggerMessage(1110, LogLevel.Warning, "vDisk {VDisk} version {Version} {Why} while {Holder} had it open: ended; its connections get errors from now on")]
+    private static partial void LogVersionGone(ILogger logger, string vdisk, int version, string why, string holder);
 
     [LoggerMessage(1108, LogLevel.Error, "Cannot open vDisk {VDisk} version {Version}: {Message}")]
     private static partial void LogStorageFailed(ILogger logger, string vdisk, int version, string message);

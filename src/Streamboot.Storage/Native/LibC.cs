@@ -27,6 +27,15 @@ internal static partial class LibC
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(int fd);
 
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int FSync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int Close(int fd);
+
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint MMap(nint address, nuint length, int protection, int flags, int fd, long offset);
 
@@ -111,6 +120,33 @@ internal static partial class LibC
             {
                 handle.DangerousRelease();
             }
+        }
+    }
+
+    /// <summary>
+    /// fsync(2) of a folder: a rename into it (or a file created in it)
+    /// survives a crash only once the folder itself is on disk.
+    /// </summary>
+    public static void FlushFolder(string folder)
+    {
+        // O_RDONLY opens a folder too (O_DIRECTORY's value differs between architectures).
+        const int ReadOnly = 0;
+        var fd = Open(folder, ReadOnly);
+        if (fd < 0)
+        {
+            throw new IOException($"{folder}: cannot open the folder to flush it (errno {Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (FSync(fd) != 0)
+            {
+                throw new IOException($"{folder}: fsync failed with errno {Marshal.GetLastPInvokeError()}.");
+            }
+        }
+        finally
+        {
+            Close(fd);
         }
     }
 }
