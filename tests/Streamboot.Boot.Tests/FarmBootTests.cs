@@ -148,7 +148,7 @@ public sealed partial class FarmBootTests(ITestOutputHelper output)
         Assert.Equal("a", await SessionServerAsync(site, "lab-farm"));
 
         // A loop in the guest that writes and syncs a numbered file every few tenths of a second.
-        await vm.RunAsync("dmesg -n 1; (i=0; while [ ! -e /root/stop ]; do i=$((i+1)); echo $i > /root/n.$i; echo $i > /root/last; sync; sleep 0.3; done) >/dev/null 2>&1 &");
+        await vm.RunAsync("dmesg -n 1; (i=0; while [ ! -e /root/stop ]; do i=$((i+1)); echo $i > /root/n.$i; echo $i > /root/last; sync; sleep 0.3; done) >/dev/null 2>&1 & true");
         await Task.Delay(TimeSpan.FromSeconds(3));
         var before = int.Parse((await vm.RunAsync("cat /root/last")).Trim(), CultureInfo.InvariantCulture);
         Assert.True(before > 0);

@@ -77,6 +77,12 @@ public sealed class ServerPortTests : IAsyncLifetime
         await server.WaitForOutputAsync($"TFTP not started on port {tftp}");
         Assert.Contains("the port is in use by another program", server.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("CAP_NET_BIND_SERVICE", server.Output, StringComparison.Ordinal);
+        // The rest of the server runs: it answers, and stops cleanly.
+        using (var health = await server.WaitForHttpAsync($"http://127.0.0.1:{http}/healthz", s_start))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        }
+
         Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(30)));
     }
 

@@ -65,6 +65,8 @@ public static class SiteCertificates
         try
         {
             CreateFolder(folder);
+            // Servers of a farm sharing one data folder may start together: one makes, the others wait and read.
+            using var guard = Exclusive(Path.Combine(folder, ".lock"), TimeSpan.FromSeconds(60));
             if (!File.Exists(caCert) || !File.Exists(caKey))
             {
                 if (File.Exists(caCert) || File.Exists(serverCert))
@@ -231,9 +233,26 @@ public static class SiteCertificates
     }
 
     /// <summary>Written whole under a temporary name, then renamed: a crash never leaves half a key; keys 0600 from their first byte.</summary>
+    /// <summary>An exclusive hold on <paramref name="path"/> (flock, dropped with the process), waited for up to <paramref name="limit"/>.</summary>
+    private static FileStream Exclusive(string path, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
     private static void WritePem(string path, string pem, bool secret)
     {
-        var temporary = path + ".new";
+        var temporary = $"{path}.{Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)}.new";
         File.Delete(temporary); // a leftover keeps its old mode; a new file gets ours
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())

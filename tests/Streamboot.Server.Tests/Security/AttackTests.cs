@@ -45,7 +45,14 @@ public sealed class AttackTests(HostileSite site) : IClassFixture<HostileSite>
         var key = await site.BootAsync(_real, "52:54:00:00:00:02");
         await QemuImg.IoAsync("raw", site.NbdUri($"gold/pc2/{key}"), "write -P 0x6b 2M 64k");
 
-        // The real machine's link blinks (no connection); meanwhile a stranger asks for its script, again and again.
+        // The real machine's link blinks (no connection): once the server has seen its session end,
+        // a stranger asks for its script, again and again.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await site.Cli.JsonAsync("session", "list")).EnumerateArray().Any() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
         string stolen = "";
         for (var i = 0; i < 25; i++)
         {
