@@ -40,6 +40,14 @@ public sealed class DeviceAdmin(AdminSite site)
         for (var attempt = 0; ; attempt++)
         {
             await using var db = site.Database.CreateContext();
+            // A generated name is picked and taken under one site-wide lock: servers of a farm registering
+            // a storm of new machines at once never try one name twice.
+            await using var naming = fields.Name is null ? await db.Database.BeginTransactionAsync(cancellationToken) : null;
+            if (naming is not null)
+            {
+                await SiteLocks.TakeAsync(db, SiteLocks.DeviceNames, cancellationToken);
+            }
+
             var collection = await Lookup.CollectionAsync(db, fields.Collection ?? CollectionAdmin.DefaultCollection, cancellationToken);
             if (!collection.Ok)
             {
@@ -91,6 +99,11 @@ public sealed class DeviceAdmin(AdminSite site)
                 cancellationToken);
             if (saveError is null)
             {
+                if (naming is not null)
+                {
+                    await naming.CommitAsync(cancellationToken);
+                }
+
                 return await ShowAsync(device.Mac, cancellationToken);
             }
 

@@ -16,6 +16,9 @@ public static class SiteLocks
     /// <summary>Boot placement: counting each server's booting clients and adding a boot is one step for the whole farm.</summary>
     public const int Placement = 1;
 
+    /// <summary>Naming a new device from its collection's pattern: servers registering machines at once never pick one name twice.</summary>
+    public const int DeviceNames = 2;
+
     /// <summary>Takes the lock <paramref name="key"/> inside the context's open transaction.</summary>
     public static async Task TakeAsync(StreambootDbContext db, int key, CancellationToken cancellationToken)
     {

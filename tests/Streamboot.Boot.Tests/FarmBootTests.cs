@@ -130,6 +130,56 @@ public sealed partial class FarmBootTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Registrations_and_boots_racing_on_two_servers_give_no_name_twice_and_no_identity_two_live_sessions()
+    {
+        await using var site = await FarmSiteAsync();
+        await site.Cli.OkAsync("vdisk", "create", "gold", "--size", "64M", "--format", "qcow2");
+        await site.Cli.OkAsync("collection", "add", "farm", "--pattern", "R-###", "--policy", "auto-register", "--default-vdisk", "gold", "--receives-unknown");
+        var hosts = await StartFarmAsync(site, [], "a", "b");
+        var b = hosts.Single(h => h.Value == "b").Key;
+        var one = await site.Network.AddHostAsync($"{site.Network.Prefix}.9");
+        var two = await site.Network.AddHostAsync($"{site.Network.Prefix}.10");
+
+        // 30 new machines, each asking both servers at the same moment (a PXE client answered twice).
+        var macs = Enumerable.Range(1, 30).Select(i => $"52:54:00:fc:00:{i:x2}").ToList();
+        await Task.WhenAll(macs.SelectMany(mac => new[]
+        {
+            ScriptAsync(one, $"{site.BaseUrl}/boot.ipxe?mac={mac}"),
+            ScriptAsync(one, $"http://{b}:{BootSite.HttpPort}/boot.ipxe?mac={mac}"),
+        }));
+        var devices = (await site.Cli.JsonAsync("device", "list")).EnumerateArray()
+            .Select(d => (Name: d.GetProperty("name").GetString()!, Mac: d.GetProperty("mac").GetString()!)).ToList();
+        Assert.Equal(30, devices.Count);
+        Assert.Equal(30, devices.Select(d => d.Name.ToLowerInvariant()).Distinct().Count());
+        Assert.Equal(macs.Order(), devices.Select(d => d.Mac).Order());
+
+        // Two machines claiming one identity, each with a boot of its own from its own server: while
+        // the first streams from a, the second is refused by b, and the identity has one live session.
+        var first = await BootScriptAsync(one, site.BaseUrl, macs[0]);
+        var second = await BootScriptAsync(two, $"http://{b}:{BootSite.HttpPort}", macs[0]);
+        // nbdsh runs the first python3 on PATH: Debian's, whose module it is (env puts /usr/bin first).
+        var holder = ProcessRunner.RunAsync("ip", ["netns", "exec", one, "env", $"PATH=/usr/bin:/bin:{Environment.GetEnvironmentVariable("PATH")}", "nbdsh", "-u", $"nbd://{site.Network.ServerAddress}:{BootSite.NbdPort}/{Uri.EscapeDataString(first.View)}", "-c", "import time; time.sleep(10); print(h.get_size())"]);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (await TestOs.LiveSessionAsync(site, first.Device) is null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+        }
+
+        if (await TestOs.LiveSessionAsync(site, first.Device) is null)
+        {
+            Assert.Fail($"the first machine's session did not start: {await holder}\n{site.Server!.Output}");
+        }
+
+        var intruder = await ProcessRunner.RunAsync("ip", ["netns", "exec", two, "nbdinfo", "--size", $"nbd://{b}:{BootSite.NbdPort}/{Uri.EscapeDataString(second.View)}"]);
+        Assert.True(intruder.ExitCode != 0, $"a second machine opened {first.Device}'s disk on b while the first streamed it from a: {intruder}");
+        var live = (await site.Cli.JsonAsync("session", "list")).EnumerateArray().Where(s => s.GetProperty("device").GetString() == first.Device).ToList();
+        Assert.Single(live);
+        Assert.Equal("a", live[0].GetProperty("server").GetString());
+        var held = await holder;
+        Assert.True(held.ExitCode == 0, $"the first machine lost its disk: {held}");
+    }
+
+    [Fact]
     public async Task A_diskless_vm_whose_server_is_killed_keeps_writing_through_another_server_and_loses_nothing_it_flushed()
     {
         const string Mac = "52:54:00:fa:10:01";
