@@ -219,7 +219,10 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
             vdisk is null ? null : $"{vdisk}/{device.Name}",
             identity.Live is not null,
             identity.Live?.WriteCacheMode ?? (vdisk is null ? null : device.WriteCacheMode),
-            boot?.Key);
+            boot?.Key)
+        {
+            Alternates = boot is null ? [] : await Placement.AlternatesAsync(request.Remote, cancellationToken),
+        };
     }
 
     public Task<SessionResult<string>> BootFilesAsync(BootFilesRequest request, CancellationToken cancellationToken = default) =>

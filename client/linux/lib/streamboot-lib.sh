@@ -160,6 +160,7 @@ sb_identity() {
 	[ -n "$SB_CACHE" ] || SB_CACHE=$(sb_json_field "$json" writeCache)
 	[ -n "$SB_NBD" ] || SB_NBD=$(sb_json_field "$json" nbd)
 	[ -n "$SB_KEY" ] || SB_KEY=$(sb_json_field "$json" key)
+	[ -n "$SB_SERVERS" ] || SB_SERVERS=$(sb_json_field "$json" servers)
 	[ -n "$SB_EXPORT" ] || { sb_fail "the server knows $mac but assigns it no vDisk"; return 1; }
 	return 0
 }

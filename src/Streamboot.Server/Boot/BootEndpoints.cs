@@ -99,6 +99,7 @@ public static class BootEndpoints
             writeCache = identity.WriteCacheMode is { } mode ? KebabCase.Of(mode) : null,
             server = context.BaseUrl,
             nbd = $"{context.NbdHost}:{context.NbdPort}",
+            servers = string.Join(',', identity.Alternates.Select(a => a.NbdEndpoint)),
         });
     }
 

@@ -14,4 +14,8 @@ public sealed record DeviceIdentity(
     string? Export,
     bool Live,
     WriteCacheMode? WriteCacheMode,
-    string? Key);
+    string? Key)
+{
+    /// <summary>The farm's other running servers that may continue the boot if this one dies (empty outside a farm).</summary>
+    public IReadOnlyList<Farm.FarmServer> Alternates { get; init; } = [];
+}

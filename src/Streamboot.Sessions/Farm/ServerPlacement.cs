@@ -138,6 +138,26 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
         return new Placed(new BootPlacement(chosen.Id == self ? null : Describe(chosen, client), alternates));
     }
 
+    /// <summary>
+    /// The other servers a running client may fail over to: running,
+    /// enabled, with an address (the one on the client's subnet); none when
+    /// this is not a server (an admin's command).
+    /// </summary>
+    public async Task<IReadOnlyList<FarmServer>> AlternatesAsync(string? remote, CancellationToken cancellationToken)
+    {
+        if (serverId() is not { } self)
+        {
+            return [];
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var client = ClientOf(remote);
+        await using var db = database.CreateContext();
+        var rows = await db.Servers.AsNoTracking().Where(s => s.Id != self && s.Enabled && s.NbdPort > 0).ToListAsync(cancellationToken);
+        return [.. rows.Where(s => ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running)
+            .OrderBy(s => s.Id).Select(s => Describe(s, client)).OfType<FarmServer>()];
+    }
+
     private static FarmServer? Describe(Data.Model.Server s, IPAddress? client) =>
         ServerAddresses.For(ServerAddresses.Parse(s.Addresses), client) is { } host
             ? new FarmServer(s.Id, s.Name, host.ToString(), s.HttpPort, s.NbdPort, s.IscsiPort)
