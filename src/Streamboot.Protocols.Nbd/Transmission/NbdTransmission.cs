@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Protocols.Nbd.Limits;
+using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Protocols.Nbd.Transmission;
 
@@ -246,7 +247,11 @@ internal sealed class NbdTransmission
     /// <summary>A reply could not be sent (part of it may be out) or a request failed unexpectedly: the connection is done; stop reading requests.</summary>
     private void Break(Exception e)
     {
-        if (e is not OperationCanceledException)
+        if (e is BlockDeviceException { Error: BlockDeviceError.Moved })
+        {
+            NbdLog.SessionMoved(_logger, _info);
+        }
+        else if (e is not OperationCanceledException)
         {
             if (NbdConnection.IsConnectionFailure(e))
             {

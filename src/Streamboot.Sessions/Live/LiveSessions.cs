@@ -112,6 +112,11 @@ internal sealed partial class LiveSessions(
         await gate.WaitAsync(cancellationToken);
         try
         {
+            if (MovedAwayRefusal(device, target.Boot.Id) is { } moved)
+            {
+                return moved;
+            }
+
             LiveSession? live;
             lock (_lock)
             {
