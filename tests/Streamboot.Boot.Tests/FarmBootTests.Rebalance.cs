@@ -32,11 +32,11 @@ public sealed partial class FarmBootTests
         {
             var boot = await BootScriptAsync(client, site.BaseUrl, $"52:54:00:fa:21:{i:x2}");
             var url = $"nbd://{site.Network.ServerAddress}:{BootSite.NbdPort}/{Uri.EscapeDataString(boot.View)}";
-            var held = await ProcessRunner.RunAsync("ip", ["netns", "exec", client, "sh", "-c", $"setsid timeout 600 nbdsh -u '{url}' -c 'import time; time.sleep(600)' >/dev/null 2>&1 &"]);
+            var held = await ProcessRunner.RunAsync("ip", ["netns", "exec", client, "sh", "-c", $"PATH=/usr/bin:/bin:$PATH setsid timeout 600 nbdsh -u '{url}' -c 'import time; time.sleep(600)' >/dev/null 2>/tmp/held-{i}.log &"]);
             Assert.True(held.ExitCode == 0, held.ToString());
         }
 
-        Assert.True(await WaitForAsync(async () => (await SessionsByServerAsync(site, live: true)).GetValueOrDefault("a") == 4, TimeSpan.FromSeconds(30)), "a never held the vm and three server-RAM clients");
+        Assert.True(await WaitForAsync(async () => (await SessionsByServerAsync(site, live: true)).GetValueOrDefault("a") == 4, TimeSpan.FromSeconds(30)), "a never held the vm and three server-RAM clients: " + string.Join(" | ", Enumerable.Range(1, 3).Select(i => File.Exists($"/tmp/held-{i}.log") ? File.ReadAllText($"/tmp/held-{i}.log") : "")));
 
         // The guest writes, syncs and time-stamps a numbered file every 0.3 s throughout.
         await vm.RunAsync("dmesg -n 1; (i=0; while [ ! -e /root/stop ]; do i=$((i+1)); echo $i > /root/n.$i; echo $i > /root/last; cut -d' ' -f1 /proc/uptime >> /root/times; sync; sleep 0.3; done) >/dev/null 2>&1 & true");
