@@ -21,6 +21,20 @@ public sealed class AdminVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Rebalance_on_a_site_without_a_farm_says_nothing_moves_and_drain_move_of_an_unknown_server_fails_in_one_line()
+    {
+        await _cli.OkAsync("db", "status");
+        var plan = await _cli.OkAsync("server", "rebalance", "--dry-run");
+        Assert.Contains("Nothing moves: fewer than two running servers take new boots", plan.Stdout, StringComparison.Ordinal);
+        var json = await _cli.JsonAsync("server", "rebalance");
+        Assert.Empty(json.GetProperty("moves").EnumerateArray());
+
+        var drain = await _cli.RunAsync("server", "drain", "nope", "--move");
+        Assert.Equal(1, drain.ExitCode);
+        Assert.Equal("streamboot: there is no server 'nope': no server has run on this database yet", drain.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task A_site_is_built_from_the_command_line_and_read_back_as_json()
     {
         await _cli.OkAsync("vdisk", "create", "debian12", "--size", "512M", "--description", "golden image");
