@@ -35,6 +35,16 @@ public sealed class AdminVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Rebalancing_settings_out_of_range_stop_serve_with_one_usage_line()
+    {
+        _cli.Environment["STREAMBOOT_REBALANCE_TRIGGER_PERCENT"] = "-5";
+        var result = await _cli.RunAsync("serve", "--bind", "127.0.0.1", "--http-port", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("rebalancing settings out of range", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task A_site_is_built_from_the_command_line_and_read_back_as_json()
     {
         await _cli.OkAsync("vdisk", "create", "debian12", "--size", "512M", "--description", "golden image");
