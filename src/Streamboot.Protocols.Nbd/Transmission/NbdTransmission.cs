@@ -61,6 +61,7 @@ internal sealed class NbdTransmission
         using var broken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _broken = broken;
         var token = broken.Token;
+        using var withdrawn = _session.Export.Withdrawn.Register(() => Break(new BlockDeviceException(BlockDeviceError.Moved, "the export was withdrawn")));
         _writer.Start(token);
         _writer.EnterReader();
         try

@@ -16,6 +16,7 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
     private long _bytesWritten;
     private string? _ended;
     private BlockDeviceError _endedWith = BlockDeviceError.Io;
+    private readonly CancellationTokenSource _moved = new();
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
@@ -42,6 +43,16 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
         _endedWith = BlockDeviceError.Moved;
         End(reason);
     }
+
+    /// <summary>
+    /// After <see cref="EndMoved"/>, once the session has let go of its
+    /// files: front ends close even the connections that send nothing
+    /// (callbacks run here, so never under a lock or gate).
+    /// </summary>
+    public void DropConnections() => _moved.Cancel();
+
+    /// <summary>Cancelled by <see cref="DropConnections"/>.</summary>
+    public CancellationToken Moved => _moved.Token;
 
     public override ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {

@@ -64,6 +64,7 @@ internal sealed partial class LiveSessions
             gate.Release();
         }
 
+        session.Counter.DropConnections();
         LogMoved(logger, session.Facts.SessionId, session.Facts.Device ?? "", reason, (int)settings.MovedRefusal.TotalSeconds);
         return MoveOutcome.Moved;
     }

@@ -420,7 +420,7 @@ internal sealed partial class LiveSessions(
         }
     }
 
-    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live), () => live.Counter.Ended);
+    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live), () => live.Counter.Ended) { Moved = live.Counter.Moved };
 
     private async ValueTask ReleaseShared(SharedViewHold hold)
     {

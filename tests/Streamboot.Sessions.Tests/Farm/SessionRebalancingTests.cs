@@ -65,6 +65,8 @@ public sealed class SessionRebalancingTests : SessionSiteTests
         await Task.Delay(20);
         await onA.MaintainAsync(CancellationToken.None);
         Assert.True(views["pc3"].Ended);
+        Assert.True(views["pc3"].Moved.IsCancellationRequested, "the moved session's idle connections are not told to close");
+        Assert.False(views["pc1"].Moved.IsCancellationRequested);
         Assert.False(views["pc1"].Ended);
         Assert.False(views["pc2"].Ended);
         var dropped = await Assert.ThrowsAsync<BlockDeviceException>(async () => await views["pc3"].Device.ReadAsync(0, new byte[512]));
