@@ -60,6 +60,9 @@ internal static partial class NbdLog
     [LoggerMessage(2022, LogLevel.Warning, "NBD connection {Connection}: {Command} offset {Offset} length {Length} failed with {Error}")]
     public static partial void RequestFailed(ILogger logger, NbdConnectionInfo connection, NbdCommand command, ulong offset, uint length, NbdError error, Exception exception);
 
+    [LoggerMessage(2032, LogLevel.Information, "NBD connection {Connection}: its session moved to another server, closing (the client reconnects there)")]
+    public static partial void SessionMoved(ILogger logger, NbdConnectionInfo connection);
+
     [LoggerMessage(2023, LogLevel.Debug, "NBD connection {Connection}: sending a reply failed, closing")]
     public static partial void SendFailed(ILogger logger, NbdConnectionInfo connection, Exception exception);
 

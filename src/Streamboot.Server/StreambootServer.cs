@@ -114,6 +114,9 @@ public static class StreambootServer
         ServerDownAfter = TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)),
         BootingWindow = TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds)),
         SubnetAffinity = options.SubnetAffinity,
+        RebalanceInterval = TimeSpan.FromSeconds(Math.Max(0, options.RebalanceSeconds)),
+        RebalanceTriggerPercent = Math.Max(0, options.RebalanceTriggerPercent),
+        MovedRefusal = TimeSpan.FromSeconds(Math.Max(1, options.MovedRefusalSeconds)),
     };
 
     /// <summary><c>0.0.0.0</c>, <c>::</c>, <c>*</c> or one address of this machine.</summary>

@@ -10,7 +10,7 @@ public sealed record SessionError(SessionRefusal Reason, string Message)
     public SessionErrorKind Kind => Reason switch
     {
         SessionRefusal.UnknownVDisk or SessionRefusal.UnknownDevice or SessionRefusal.NoVersion or SessionRefusal.BadName => SessionErrorKind.NotFound,
-        SessionRefusal.StorageFailed or SessionRefusal.Conflict or SessionRefusal.HeldElsewhere or SessionRefusal.NotReplicated => SessionErrorKind.Unavailable,
+        SessionRefusal.StorageFailed or SessionRefusal.Conflict or SessionRefusal.HeldElsewhere or SessionRefusal.NotReplicated or SessionRefusal.MovedAway => SessionErrorKind.Unavailable,
         _ => SessionErrorKind.Refused,
     };
 }

@@ -28,6 +28,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     private readonly ViewResolver _resolver;
     private readonly SessionRecords _records;
     private readonly LiveSessions _live;
+    private readonly SessionRebalancing _rebalancing;
     private readonly ILogger _logger;
     private readonly ILogger _bootLogger;
 
@@ -51,6 +52,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         Profiles = new BootProfiles(site.DataFolder, profileSettings, loggers.CreateLogger("Streamboot.Sessions.Profiles"));
         Caches = new WriteCacheFiles(site.DataFolder);
         _live = new LiveSessions(_records, _credentials, _resolver, Images, Profiles, Caches, settings, Store, _logger);
+        _rebalancing = new SessionRebalancing(site, settings, serverId, _live, clock, loggers.CreateLogger("Streamboot.Sessions.Rebalancing"));
     }
 
     /// <summary>Whether this server may serve a version (replicated stores), and which servers may.</summary>
@@ -254,6 +256,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         await _live.ReportAsync(cancellationToken);
         await EndDeletedVersionsAsync(cancellationToken);
         await _live.EndSupersededAsync(cancellationToken);
+        await _rebalancing.RunAsync(cancellationToken);
         Images.Sweep(_settings.UnusedImageLifetime);
     }
 

@@ -39,6 +39,12 @@ public enum SessionRefusal
     /// </summary>
     HeldElsewhere,
 
+    /// <summary>
+    /// The device's session was just moved off this server (rebalancing):
+    /// temporary, its client continues on another server of its list.
+    /// </summary>
+    MovedAway,
+
     /// <summary>The boot wrote into server RAM, which a server restart lost.</summary>
     RamCacheLost,
 

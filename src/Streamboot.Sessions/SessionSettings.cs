@@ -66,4 +66,21 @@ public sealed record SessionSettings
 
     /// <summary>New boots go only to servers with an address on the client's subnet, when there is one.</summary>
     public bool SubnetAffinity { get; init; }
+
+    /// <summary>
+    /// How often a server checks whether it holds more than its fair share
+    /// of the farm's sessions (and moves the excess); zero: never on its own
+    /// (<c>streamboot server rebalance</c> still works).
+    /// </summary>
+    public TimeSpan RebalanceInterval { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How far above its fair share, in percent, a server's sessions may be before it moves the excess.</summary>
+    public int RebalanceTriggerPercent { get; init; } = 20;
+
+    /// <summary>
+    /// After a session moved off this server, its boot's reconnects here are
+    /// refused (as temporary) this long, so the client's connection keeper
+    /// goes on to the next server of its list.
+    /// </summary>
+    public TimeSpan MovedRefusal { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -295,11 +295,12 @@ public sealed partial class FarmBootTests(ITestOutputHelper output)
         return result.Stdout;
     }
 
-    private static async Task<Dictionary<string, int>> SessionsByServerAsync(BootSite site)
+    private static async Task<Dictionary<string, int>> SessionsByServerAsync(BootSite site, bool live = false)
     {
         var sessions = await site.Cli.JsonAsync("session", "list", "--all");
         return sessions.EnumerateArray()
             .Where(s => s.GetProperty("device").ValueKind == JsonValueKind.String)
+            .Where(s => !live || s.GetProperty("endedAt").ValueKind == JsonValueKind.Null)
             .GroupBy(s => s.GetProperty("server").GetString() ?? "")
             .ToDictionary(g => g.Key, g => g.Count());
     }

@@ -21,6 +21,30 @@ public sealed class AdminVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Rebalance_on_a_site_without_a_farm_says_nothing_moves_and_drain_move_of_an_unknown_server_fails_in_one_line()
+    {
+        await _cli.OkAsync("db", "status");
+        var plan = await _cli.OkAsync("server", "rebalance", "--dry-run");
+        Assert.Contains("Nothing moves: fewer than two running servers take new boots", plan.Stdout, StringComparison.Ordinal);
+        var json = await _cli.JsonAsync("server", "rebalance");
+        Assert.Empty(json.GetProperty("moves").EnumerateArray());
+
+        var drain = await _cli.RunAsync("server", "drain", "nope", "--move");
+        Assert.Equal(1, drain.ExitCode);
+        Assert.Equal("streamboot: there is no server 'nope': no server has run on this database yet", drain.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Rebalancing_settings_out_of_range_stop_serve_with_one_usage_line()
+    {
+        _cli.Environment["STREAMBOOT_REBALANCE_TRIGGER_PERCENT"] = "-5";
+        var result = await _cli.RunAsync("serve", "--bind", "127.0.0.1", "--http-port", Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("rebalancing settings out of range", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task A_site_is_built_from_the_command_line_and_read_back_as_json()
     {
         await _cli.OkAsync("vdisk", "create", "debian12", "--size", "512M", "--description", "golden image");

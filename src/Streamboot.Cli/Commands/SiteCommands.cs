@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Streamboot.Admin;
+using Streamboot.Admin.Rebalancing;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
@@ -120,7 +121,24 @@ public static class SiteCommands
                 ],
                 "No server has run on this database yet. Start one with: streamboot serve")));
 
-        var drain = NameVerb("drain", "Send no new boots to a server; the clients it streams stay until they end", (site, name, ct) => new ServerAdmin(site).DrainAsync(name, ct), "Drained server {0}: new boots go to the others");
+        var drainName = new Argument<string>("NAME") { Description = "Server name (server list)" };
+        var move = new Option<bool>("--move") { Description = "Also move its live clients to the other servers (not booting ones, nor server-RAM caches, which stay until they end)" };
+        var drain = new Command("drain", "Send no new boots to a server; the clients it streams stay until they end (unless --move)") { drainName, move };
+        drain.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
+        {
+            if (!parse.GetValue(move))
+            {
+                return output.Result(await new ServerAdmin(site).DrainAsync(parse.GetValue(drainName)!, ct), n => Say(output, n, $"Drained server {n}: new boots go to the others"));
+            }
+
+            var result = await Rebalance(context, site).DrainAndMoveAsync(parse.GetValue(drainName)!, ct);
+            return output.Result(result, plan => PrintPlan(output, plan, dryRun: false));
+        }));
+
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only show what would move" };
+        var rebalance = new Command("rebalance", "Move live clients off servers holding more than their share by weight (newest first; never a booting client, nor a server-RAM cache; nothing while more than 20 % of clients boot)") { dryRun };
+        rebalance.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
+            PrintPlan(output, await Rebalance(context, site).RebalanceAsync(parse.GetValue(dryRun), ct), parse.GetValue(dryRun))));
         var enable = NameVerb("enable", "Let a drained server take new boots again", (site, name, ct) => new ServerAdmin(site).EnableAsync(name, ct), "Server {0} takes new boots again");
 
         var setName = new Argument<string>("NAME") { Description = "Server name (server list)" };
@@ -140,7 +158,47 @@ public static class SiteCommands
         var remove = new Command("remove", "Remove a server that is stopped or gone from the list (a running one is refused)") { removeName };
         remove.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
             output.Result(await new ServerAdmin(site).RemoveAsync(parse.GetValue(removeName)!, DownAfter(context), ct), n => Say(output, n, $"Removed server {n}"))));
-        return new Command("server", "Servers of this site (a farm: several on one PostgreSQL database)") { list, drain, enable, set, remove };
+        return new Command("server", "Servers of this site (a farm: several on one PostgreSQL database)") { list, drain, enable, set, remove, rebalance };
+    }
+
+    private static ServerRebalance Rebalance(CliContext context, AdminSite site) =>
+        new(site, DownAfter(context), TimeSpan.FromSeconds(Math.Max(1, context.Options.BootingSeconds)));
+
+    private static int PrintPlan(CliOutput output, RebalancePlan plan, bool dryRun)
+    {
+        if (output.Json)
+        {
+            return output.Item(new { dryRun, plan.Skipped, plan.Shares, plan.Moves }, []);
+        }
+
+        foreach (var share in plan.Shares)
+        {
+            System.Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{share.Server}: {share.Sessions} session(s), fair share {share.Share:0.#}, {share.Booting} booting, {share.Unmovable} that cannot move"));
+        }
+
+        if (plan.Skipped is not null)
+        {
+            System.Console.Out.WriteLine($"Nothing moves: {plan.Skipped}");
+            return ExitCodes.Ok;
+        }
+
+        if (plan.Moves.Count == 0)
+        {
+            System.Console.Out.WriteLine("Nothing to move: every server is within its share.");
+            return ExitCodes.Ok;
+        }
+
+        foreach (var m in plan.Moves)
+        {
+            System.Console.Out.WriteLine($"{(dryRun ? "Would move" : "Moving")} {m.Device} from {m.Server} to another server");
+        }
+
+        if (!dryRun)
+        {
+            System.Console.Out.WriteLine("Each server moves them at its next maintenance tick (within seconds); 'streamboot session list' shows where they went.");
+        }
+
+        return ExitCodes.Ok;
     }
 
     private static TimeSpan DownAfter(CliContext context) => TimeSpan.FromSeconds(Math.Max(1, context.Options.ServerDownSeconds));

@@ -41,4 +41,14 @@ public sealed class Session
     public long BytesWritten { get; set; }
 
     public long WriteCacheBytes { get; set; }
+
+    /// <summary>
+    /// An admin's <c>server rebalance</c> (or <c>drain --move</c>) asked its
+    /// server to move it to another server; the server acts on it at its
+    /// next maintenance tick. Null: stays.
+    /// </summary>
+    public DateTime? MoveRequestedAt { get; set; }
+
+    /// <summary>Why it was asked to move (rebalance, drain), for the server's log.</summary>
+    public string? MoveReason { get; set; }
 }

@@ -55,6 +55,14 @@ public sealed class NbdExport : IAsyncDisposable
     /// <summary>The session is over (runs once, before the device is disposed). Exceptions are logged, not thrown.</summary>
     public Func<NbdSessionSummary, ValueTask>? SessionEnded { get; init; }
 
+    /// <summary>
+    /// Fires when the export is taken from under its connections (its
+    /// session moved to another server): the connection closes at once, even
+    /// idle, without a reply to what is in flight, so the client resends it
+    /// elsewhere. The default never fires.
+    /// </summary>
+    public CancellationToken Withdrawn { get; init; }
+
     /// <summary>Do not dispose <see cref="Device"/> at the end (the provider shares it).</summary>
     public bool LeaveDeviceOpen { get; init; }
 

@@ -352,6 +352,13 @@ internal sealed class NbdCommandRunner
     /// <summary>A device failure, mapped to its NBD error in NbdErrors and logged once.</summary>
     private void SendDeviceError(NbdRequest request, Exception failure, long inFlightBytes)
     {
+        if (failure is BlockDeviceException { Error: BlockDeviceError.Moved })
+        {
+            // No reply: the request fails out of RunAsync, which breaks the
+            // connection; the client's connection keeper resends it to another server.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
         var error = NbdErrors.FromException(failure);
         if (NbdErrors.IsExpected(failure))
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Protocols.Nbd.Limits;
+using Streamboot.Storage.BlockDevices;
 
 namespace Streamboot.Protocols.Nbd.Transmission;
 
@@ -60,6 +61,7 @@ internal sealed class NbdTransmission
         using var broken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _broken = broken;
         var token = broken.Token;
+        using var withdrawn = _session.Export.Withdrawn.Register(() => Break(new BlockDeviceException(BlockDeviceError.Moved, "the export was withdrawn")));
         _writer.Start(token);
         _writer.EnterReader();
         try
@@ -246,7 +248,11 @@ internal sealed class NbdTransmission
     /// <summary>A reply could not be sent (part of it may be out) or a request failed unexpectedly: the connection is done; stop reading requests.</summary>
     private void Break(Exception e)
     {
-        if (e is not OperationCanceledException)
+        if (e is BlockDeviceException { Error: BlockDeviceError.Moved })
+        {
+            NbdLog.SessionMoved(_logger, _info);
+        }
+        else if (e is not OperationCanceledException)
         {
             if (NbdConnection.IsConnectionFailure(e))
             {

@@ -258,4 +258,13 @@ public sealed class StreambootOptions
 
     /// <summary>Farm: send a new boot only to servers with an address on the client's subnet, when there is one.</summary>
     public bool SubnetAffinity { get; set; }
+
+    /// <summary>Farm: seconds between this server's checks of its share of the farm's sessions (0: no automatic rebalancing).</summary>
+    public int RebalanceSeconds { get; set; } = 600;
+
+    /// <summary>Farm: percent above its fair share (by weight) at which this server moves its excess sessions to the others.</summary>
+    public int RebalanceTriggerPercent { get; set; } = 20;
+
+    /// <summary>Farm: seconds a session moved off this server is refused here, so its client continues on another server.</summary>
+    public int MovedRefusalSeconds { get; set; } = 30;
 }

@@ -51,6 +51,8 @@ internal sealed class SiteNbdExports(IBootSessions sessions) : INbdExportProvide
             // Every connection of a device shares one block device, and a
             // read-only view never changes: a flush on one covers all.
             AllowMultiConn = true,
+            // Its session moved to another server: close even an idle connection, so the client follows.
+            Withdrawn = view.Value.Moved,
         };
     }
 

@@ -15,6 +15,8 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
     private long _bytesRead;
     private long _bytesWritten;
     private string? _ended;
+    private BlockDeviceError _endedWith = BlockDeviceError.Io;
+    private readonly CancellationTokenSource _moved = new();
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
 
@@ -25,6 +27,32 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
 
     /// <summary>From now on every request fails, with <paramref name="reason"/> (the first reason given stays).</summary>
     public void End(string reason) => Interlocked.CompareExchange(ref _ended, reason, null);
+
+    /// <summary>
+    /// Ends it because the session moves to another server: requests fail
+    /// with <see cref="BlockDeviceError.Moved"/>, which front ends answer by
+    /// dropping the connection (the client resends elsewhere), never with an error.
+    /// </summary>
+    public void EndMoved(string reason)
+    {
+        if (Ended)
+        {
+            return;
+        }
+
+        _endedWith = BlockDeviceError.Moved;
+        End(reason);
+    }
+
+    /// <summary>
+    /// After <see cref="EndMoved"/>, once the session has let go of its
+    /// files: front ends close even the connections that send nothing
+    /// (callbacks run here, so never under a lock or gate).
+    /// </summary>
+    public void DropConnections() => _moved.Cancel();
+
+    /// <summary>Cancelled by <see cref="DropConnections"/>.</summary>
+    public CancellationToken Moved => _moved.Token;
 
     public override ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -84,7 +112,7 @@ internal sealed class CountingBlockDevice(IBlockDevice inner) : BlockDeviceFilte
     {
         if (Volatile.Read(ref _ended) is { } reason)
         {
-            throw new BlockDeviceException(BlockDeviceError.Io, reason);
+            throw new BlockDeviceException(_endedWith, reason);
         }
     }
 }

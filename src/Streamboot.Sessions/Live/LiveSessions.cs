@@ -112,6 +112,11 @@ internal sealed partial class LiveSessions(
         await gate.WaitAsync(cancellationToken);
         try
         {
+            if (MovedAwayRefusal(device, target.Boot.Id) is { } moved)
+            {
+                return moved;
+            }
+
             LiveSession? live;
             lock (_lock)
             {
@@ -415,7 +420,7 @@ internal sealed partial class LiveSessions(
         }
     }
 
-    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live), () => live.Counter.Ended);
+    private SessionView View(LiveSession live) => new(live.Facts, live.Counter, () => ReleaseAsync(live), () => live.Counter.Ended) { Moved = live.Counter.Moved };
 
     private async ValueTask ReleaseShared(SharedViewHold hold)
     {

@@ -32,6 +32,9 @@ public sealed class SessionView : IAsyncDisposable
     /// </summary>
     public bool Ended => _ended();
 
+    /// <summary>Cancelled when the session moves to another server: a front end closes the connection at once.</summary>
+    public CancellationToken Moved { get; init; }
+
     public ValueTask DisposeAsync() =>
         Interlocked.Exchange(ref _released, 1) == 0 ? _release() : ValueTask.CompletedTask;
 }

@@ -20,4 +20,12 @@ public enum BlockDeviceError
 
     /// <summary>An image's metadata is damaged or unsupported; the device should be closed.</summary>
     Corrupt,
+
+    /// <summary>
+    /// The session moved to another server (rebalancing): not an error of
+    /// the request. A front end drops the connection without a reply, so the
+    /// client reconnects (and resends it) elsewhere; an error reply would
+    /// reach the client's OS as a failed write.
+    /// </summary>
+    Moved,
 }
