@@ -157,24 +157,30 @@ public sealed partial class FarmBootTests(ITestOutputHelper output)
         // the first streams from a, the second is refused by b, and the identity has one live session.
         var first = await BootScriptAsync(one, site.BaseUrl, macs[0]);
         var second = await BootScriptAsync(two, $"http://{b}:{BootSite.HttpPort}", macs[0]);
+        // The first machine holds its disk until the test lets it go (a file appears).
+        var release = site.Folder.Combine("release-holder");
         // nbdsh runs the first python3 on PATH: Debian's, whose module it is (env puts /usr/bin first).
-        var holder = ProcessRunner.RunAsync("ip", ["netns", "exec", one, "env", $"PATH=/usr/bin:/bin:{Environment.GetEnvironmentVariable("PATH")}", "nbdsh", "-u", $"nbd://{site.Network.ServerAddress}:{BootSite.NbdPort}/{Uri.EscapeDataString(first.View)}", "-c", "import time; time.sleep(10); print(h.get_size())"]);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (await TestOs.LiveSessionAsync(site, first.Device) is null && DateTime.UtcNow < deadline)
+        var holder = ProcessRunner.RunAsync("ip", ["netns", "exec", one, "env", $"PATH=/usr/bin:/bin:{Environment.GetEnvironmentVariable("PATH")}", "nbdsh", "-u", $"nbd://{site.Network.ServerAddress}:{BootSite.NbdPort}/{Uri.EscapeDataString(first.View)}", "-c", $"import os, time\nwhile not os.path.exists('{release}'): time.sleep(0.1)\nprint(h.get_size())"]);
+        try
         {
-            await Task.Delay(200);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (await TestOs.LiveSessionAsync(site, first.Device) is null && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+
+            Assert.True(await TestOs.LiveSessionAsync(site, first.Device) is not null, $"the first machine's session did not start:\n{site.Server!.Output}");
+            var intruder = await ProcessRunner.RunAsync("ip", ["netns", "exec", two, "nbdinfo", "--size", $"nbd://{b}:{BootSite.NbdPort}/{Uri.EscapeDataString(second.View)}"]);
+            Assert.True(intruder.ExitCode != 0, $"a second machine opened {first.Device}'s disk on b while the first streamed it from a: {intruder}");
+            var live = (await site.Cli.JsonAsync("session", "list")).EnumerateArray().Where(s => s.GetProperty("device").GetString() == first.Device).ToList();
+            Assert.Single(live);
+            Assert.Equal("a", live[0].GetProperty("server").GetString());
+        }
+        finally
+        {
+            await File.WriteAllTextAsync(release, "");
         }
 
-        if (await TestOs.LiveSessionAsync(site, first.Device) is null)
-        {
-            Assert.Fail($"the first machine's session did not start: {await holder}\n{site.Server!.Output}");
-        }
-
-        var intruder = await ProcessRunner.RunAsync("ip", ["netns", "exec", two, "nbdinfo", "--size", $"nbd://{b}:{BootSite.NbdPort}/{Uri.EscapeDataString(second.View)}"]);
-        Assert.True(intruder.ExitCode != 0, $"a second machine opened {first.Device}'s disk on b while the first streamed it from a: {intruder}");
-        var live = (await site.Cli.JsonAsync("session", "list")).EnumerateArray().Where(s => s.GetProperty("device").GetString() == first.Device).ToList();
-        Assert.Single(live);
-        Assert.Equal("a", live[0].GetProperty("server").GetString());
         var held = await holder;
         Assert.True(held.ExitCode == 0, $"the first machine lost its disk: {held}");
     }
