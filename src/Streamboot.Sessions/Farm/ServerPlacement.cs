@@ -74,7 +74,9 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
         var rows = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
         var holders = await Holders(versionId, cancellationToken);
         var candidates = rows
-            .Where(s => s.Enabled && s.NbdPort > 0 && ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running)
+            // This server is alive whatever its row says (it is answering): a heartbeat the database
+            // could not take for a while must not leave a lone server refusing every boot.
+            .Where(s => s.Enabled && s.NbdPort > 0 && (s.Id == self || ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running))
             .Where(s => holders is null || holders.Contains(s.Id))
             .Where(s => s.Id == self || ServerAddresses.Parse(s.Addresses).Count > 0)
             .ToList();

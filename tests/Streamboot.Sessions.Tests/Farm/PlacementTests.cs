@@ -84,6 +84,10 @@ public abstract class PlacementTests : SessionSiteTests
         await SetAsync("c", s => { s.LastHeartbeatAt = Site.UtcNow; s.Addresses = null; });
         Assert.Null(Assert.IsType<BootVDisk>(await Farm.DecideAsync(new BootRequest(Mac(6), Lab))).Placement.Server);
 
+        // Its own row's heartbeat late (the database did not take it): this server is answering, so it is alive.
+        await SetAsync("a", s => s.LastHeartbeatAt = Site.UtcNow.AddMinutes(-5));
+        Assert.Null(Assert.IsType<BootVDisk>(await Farm.DecideAsync(new BootRequest(Mac(8), Lab))).Placement.Server);
+
         await SetAsync("a", s => s.Enabled = false);
         var none = Assert.IsType<BootRefused>(await Farm.DecideAsync(new BootRequest(Mac(7), Lab)));
         Assert.Equal(BootRefusal.NoServer, none.Reason);
