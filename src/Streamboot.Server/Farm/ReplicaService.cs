@@ -43,6 +43,9 @@ internal sealed partial class ReplicaService : BackgroundService
     private readonly SessionLayer _sessions;
     private readonly ReplicaSettings _settings;
     private readonly StreambootOptions _options;
+
+    // This server's own published addresses: the network interfaces are read once, not for every copy source.
+    private readonly Lazy<IReadOnlyList<(System.Net.IPAddress Address, int Prefix)>> _ownAddresses;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private readonly ReplicaCopier _copier;
@@ -60,6 +63,7 @@ internal sealed partial class ReplicaService : BackgroundService
         _sessions = sessions;
         _settings = settings;
         _options = options.Value;
+        _ownAddresses = new(() => Sessions.Farm.ServerAddresses.Parse(PublishedAddresses.Of(_options)));
         _clock = clock;
         _logger = logger;
         _copier = new ReplicaCopier(secret, settings, clock, logger);
@@ -331,7 +335,7 @@ internal sealed partial class ReplicaService : BackgroundService
         var published = Sessions.Farm.ServerAddresses.Parse(server.Addresses);
         if (published.Count > 0)
         {
-            var mine = Sessions.Farm.ServerAddresses.Parse(PublishedAddresses.Of(_options));
+            var mine = _ownAddresses.Value;
             var local = published.FirstOrDefault(p => mine.Any(m => Sessions.Farm.ServerAddresses.SameSubnet(m.Address, p.Address, m.Prefix)));
             return (local.Address ?? published[0].Address).ToString();
         }

@@ -101,9 +101,11 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
 
         var ids = candidates.Select(s => s.Id).ToList();
         var since = now - settings.BootingWindow;
+        // Counted by the database: in a boot storm every decision would otherwise carry every recent boot's row.
         var recent = await db.Boots.AsNoTracking()
             .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value) && b.IssuedAt >= since)
-            .Select(b => new { b.ServerId, Pending = b.StartedAt == null })
+            .GroupBy(b => b.ServerId)
+            .Select(g => new { ServerId = g.Key, Booting = g.Count(), Pending = g.Count(b => b.StartedAt == null) })
             .ToListAsync(cancellationToken);
         var live = await db.Sessions.AsNoTracking()
             .Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null && ids.Contains(s.ServerId.Value))
@@ -113,8 +115,8 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
         var load = candidates.ToDictionary(
             s => s.Id,
             s => new Load(
-                Booting: recent.Count(b => b.ServerId == s.Id),
-                Busy: recent.Count(b => b.ServerId == s.Id && b.Pending) + (live.Find(l => l.ServerId == s.Id)?.Count ?? 0)));
+                Booting: recent.Find(b => b.ServerId == s.Id)?.Booting ?? 0,
+                Busy: (recent.Find(b => b.ServerId == s.Id)?.Pending ?? 0) + (live.Find(l => l.ServerId == s.Id)?.Count ?? 0)));
 
         var open = candidates.Where(s => s.MaxBooting <= 0 || load[s.Id].Booting < s.MaxBooting).ToList();
         var slots = open.Any(s => s.MaxBooting <= 0) ? int.MaxValue : open.Sum(s => s.MaxBooting - load[s.Id].Booting);
@@ -165,10 +167,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             ? new FarmServer(s.Id, s.Name, host.ToString(), s.HttpPort, s.NbdPort, s.IscsiPort)
             : null;
 
-    private static IPAddress? ClientOf(string? remote) =>
-        remote is null ? null
-        : IPAddress.TryParse(remote, out var address) ? address
-        : Decisions.BootPlanner.HostOf(remote);
+    private static IPAddress? ClientOf(string? remote) => Decisions.BootPlanner.HostOf(remote);
 
     private sealed record Load(int Booting, int Busy);
 }
