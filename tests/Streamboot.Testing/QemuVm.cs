@@ -10,14 +10,19 @@ namespace Streamboot.Testing;
 /// on a tap of a <see cref="BootNetwork"/>, its serial console collected.
 /// Plain emulation (TCG): KVM on this kind of machine cannot run iPXE or a
 /// Linux kernel (see DESIGN.md). Killed by its own PID when disposed.
-/// The serial port is a unix socket that QEMU also logs to the console
-/// file: the file is what the VM printed, the socket takes what a test
-/// types (<see cref="SendLineAsync"/>, <see cref="RunAsync"/>).
+/// The serial port is a unix socket the test connects to before the guest
+/// starts (QEMU waits for it): what comes down it is the console (also
+/// written to a file for post-mortems), what goes up is what a test types
+/// (<see cref="SendLineAsync"/>, <see cref="RunAsync"/>). QEMU's own
+/// chardev log file is not used: when the socket is briefly full, QEMU 7.2
+/// logs a character and then logs it again on the retry, which garbled
+/// markers ("SB-DDONE") under load.
 /// </summary>
 public sealed class QemuVm : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _console = new();
+    private readonly StringBuilder _serialText = new();
     private readonly string _consoleFile;
     private readonly string _serialSocket;
     private readonly SemaphoreSlim _serialLock = new(1, 1);
@@ -42,7 +47,12 @@ public sealed class QemuVm : IAsyncDisposable
     {
         get
         {
-            var text = File.Exists(_consoleFile) ? File.ReadAllText(_consoleFile) : "";
+            string text;
+            lock (_serialText)
+            {
+                text = _serialText.ToString();
+            }
+
             return Regex.Replace(text, @"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>cM]|\r", "");
         }
     }
@@ -74,8 +84,8 @@ public sealed class QemuVm : IAsyncDisposable
             "-display", "none", "-monitor", "none", "-no-reboot",
             // No screen: SeaBIOS and iPXE then write their console to the serial port too.
             "-machine", "graphics=off",
-            // A socket for input that logs everything the VM prints to the console file.
-            "-chardev", $"socket,id=serial0,path={serial},server=on,wait=off,logfile={console}",
+            // A socket for input and output; QEMU waits for the test to connect to it.
+            "-chardev", $"socket,id=serial0,path={serial},server=on,wait=on",
             "-serial", "chardev:serial0",
             "-netdev", $"tap,id=n0,ifname={tap},script=no,downscript=no",
             "-device", $"{nic},netdev=n0,mac={mac}",
@@ -90,7 +100,43 @@ public sealed class QemuVm : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => vm.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        try
+        {
+            await vm.ConnectSerialAsync();
+        }
+        catch
+        {
+            await vm.DisposeAsync();
+            throw;
+        }
+
         return vm;
+    }
+
+    private async Task ConnectSerialAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_serialSocket));
+                _serial = socket;
+                _drain = DrainAsync(socket);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                socket.Dispose();
+                await Task.Delay(50);
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                throw new InvalidOperationException($"cannot connect to the VM's serial socket {_serialSocket}: {e.Message}\nQEMU: {QemuOutput}");
+            }
+        }
     }
 
     /// <summary>What QEMU itself printed (errors starting it).</summary>
@@ -131,17 +177,7 @@ public sealed class QemuVm : IAsyncDisposable
         await _serialLock.WaitAsync();
         try
         {
-            if (_serial is null)
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(_serialSocket));
-                _serial = socket;
-                // What the VM prints also comes down the socket; the console
-                // file has it already, but unread it would stall the VM.
-                _drain = DrainAsync(socket);
-            }
-
-            await _serial.SendAsync(Encoding.UTF8.GetBytes(line + "\n"));
+            await _serial!.SendAsync(Encoding.UTF8.GetBytes(line + "\n"));
         }
         finally
         {
@@ -196,13 +232,25 @@ public sealed class QemuVm : IAsyncDisposable
         }
     }
 
-    private static async Task DrainAsync(Socket socket)
+    private async Task DrainAsync(Socket socket)
     {
-        var buffer = new byte[4096];
+        var buffer = new byte[16384];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
+        var decoder = Encoding.UTF8.GetDecoder();
+        await using var file = new FileStream(_consoleFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
         try
         {
-            while (await socket.ReceiveAsync(buffer) > 0)
+            int read;
+            while ((read = await socket.ReceiveAsync(buffer)) > 0)
             {
+                var count = decoder.GetChars(buffer, 0, read, chars, 0);
+                lock (_serialText)
+                {
+                    _serialText.Append(chars, 0, count);
+                }
+
+                await file.WriteAsync(buffer.AsMemory(0, read));
+                await file.FlushAsync();
             }
         }
         catch (SocketException)

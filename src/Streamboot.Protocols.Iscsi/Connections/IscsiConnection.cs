@@ -39,7 +39,10 @@ internal sealed class IscsiConnection
     private CancellationTokenSource? _stopping;
     private int _ahsLength;
     private uint _nextTransferTag;
-    private bool _fullFeature;
+    private volatile bool _fullFeature;
+
+    // Seconds of a logout request that arrived while the login was finishing (0: none).
+    private int _pendingLogoutSeconds;
     private bool _loggedOut;
     private long _lastReceived;
     private uint _pingTag = IscsiProtocol.ReservedTag;
@@ -268,6 +271,11 @@ internal sealed class IscsiConnection
         _outbox.HeaderDigest = settled.HeaderDigest;
         _outbox.DataDigest = settled.DataDigest;
         _fullFeature = true;
+        var seconds = Interlocked.Exchange(ref _pendingLogoutSeconds, 0);
+        if (seconds > 0)
+        {
+            SendLogoutRequest(seconds);
+        }
     }
 
     /// <summary>ExpCmdSN and MaxCmdSN for the PDU being sent: the session's, or the login's before there is one.</summary>
@@ -456,11 +464,28 @@ internal sealed class IscsiConnection
     /// <summary>Asks the initiator to log out (RFC 7143 11.9.1, AsyncEvent 1): the server is stopping.</summary>
     public void RequestLogout(int seconds)
     {
-        if (!_fullFeature || _loggedOut)
+        if (_loggedOut)
         {
             return;
         }
 
+        if (!_fullFeature)
+        {
+            // The login response may be on its way already (the initiator
+            // thinks it is logged in): the request goes out as soon as the
+            // connection enters full feature, by whichever side gets here last.
+            Volatile.Write(ref _pendingLogoutSeconds, Math.Max(1, seconds));
+            if (!_fullFeature || (seconds = Interlocked.Exchange(ref _pendingLogoutSeconds, 0)) == 0)
+            {
+                return;
+            }
+        }
+
+        SendLogoutRequest(seconds);
+    }
+
+    private void SendLogoutRequest(int seconds)
+    {
         Span<byte> bhs = stackalloc byte[IscsiProtocol.BhsLength];
         Pdu.Begin(bhs, IscsiOpcode.AsyncMessage, IscsiProtocol.FinalBit, 0);
         Pdu.SetInitiatorTaskTag(bhs, IscsiProtocol.ReservedTag);
