@@ -57,6 +57,41 @@ public static class DbErrors
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> (or one it wraps) says the
+    /// PostgreSQL server could not be reached or went away: a refused or
+    /// timed-out connection, a broken one, a server shutting down or not
+    /// accepting connections yet. Not a statement's own error.
+    /// </summary>
+    public static bool IsUnreachable(Exception? exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case PostgresException pg:
+                    // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+                    return pg.SqlState.StartsWith("08", StringComparison.Ordinal) || pg.SqlState is "57P01" or "57P02" or "57P03";
+                case NpgsqlException npgsql when npgsql.InnerException is System.Net.Sockets.SocketException or IOException or TimeoutException or EndOfStreamException:
+                    return true;
+                case NpgsqlException npgsql when npgsql.IsTransient:
+                    return true;
+                case System.Net.Sockets.SocketException:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is the database failing (a
+    /// provider error, a failed save, an unreachable server), as opposed to
+    /// a bug: what background work catches, logs and retries at its next tick.
+    /// </summary>
+    public static bool IsDatabaseFailure(Exception exception) =>
+        exception is System.Data.Common.DbException or DbUpdateException || IsUnreachable(exception);
+
     public static bool IsForeignKeyViolation(DbUpdateException exception) => exception.InnerException switch
     {
         PostgresException pg => pg.SqlState == PostgresErrorCodes.ForeignKeyViolation,

@@ -4,6 +4,7 @@ using FluentMigrator;
 using FluentMigrator.Runner;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,16 +21,80 @@ namespace Streamboot.Data;
 public sealed class SiteDatabase
 {
     private readonly DbContextOptions<StreambootDbContext> _options;
+    private readonly Outage.SiteSnapshot? _snapshot;
 
-    private SiteDatabase(DatabaseLocation location, DbContextOptions<StreambootDbContext> options)
+    private SiteDatabase(DatabaseLocation location, DbContextOptions<StreambootDbContext> options, Outage.SiteSnapshot? snapshot = null)
     {
         Location = location;
         _options = options;
+        _snapshot = snapshot;
     }
 
     public DatabaseLocation Location { get; }
 
-    public StreambootDbContext CreateContext() => new(_options);
+    /// <summary>
+    /// A context on the site database; on a serving view (<see cref="ServingFrom"/>)
+    /// during an outage, a context on this server's local snapshot instead.
+    /// </summary>
+    public StreambootDbContext CreateContext() => _snapshot is { Offline: true } snapshot ? snapshot.CreateContext() : new(_options);
+
+    /// <summary>
+    /// The same database for the paths that serve clients (boot decisions,
+    /// opening disks, DHCP): while the database is unreachable they read and
+    /// write <paramref name="snapshot"/>, which writes their changes back when
+    /// it returns. Admin changes and the farm's own bookkeeping keep the
+    /// database itself and fail while it is gone.
+    /// </summary>
+    public SiteDatabase ServingFrom(Outage.SiteSnapshot snapshot) => new(Location, _options, snapshot);
+
+    /// <summary>True while this (serving) view answers from the local snapshot because the database is unreachable.</summary>
+    public bool Offline => _snapshot?.Offline == true;
+
+    /// <summary>
+    /// The moment the data read now was true: now, or while offline the time
+    /// the snapshot was taken (a server's heartbeat in it is judged against
+    /// that, not against a clock that moved on while nobody could write one).
+    /// </summary>
+    public DateTime AsOf(DateTime now) => _snapshot is { Offline: true, TakenAt: { } taken } ? taken : now;
+
+    /// <summary>
+    /// After a failure that looks like the database went away: true when this
+    /// serving view now answers from its snapshot (the database is confirmed
+    /// unreachable and a snapshot exists), so the caller may try once more.
+    /// </summary>
+    public Task<bool> FallBackAsync(Exception failure, CancellationToken cancellationToken = default) =>
+        _snapshot is null || !DbErrors.IsUnreachable(failure) ? Task.FromResult(false) : _snapshot.ConfirmOutageAsync(cancellationToken);
+
+    /// <summary>
+    /// Whether PostgreSQL answers within <paramref name="timeout"/>, on a
+    /// connection of its own (a pooled connection the server broke would
+    /// otherwise answer for it). SQLite is a local file: always true.
+    /// </summary>
+    public async Task<bool> ReachableAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (Location.Provider != DatabaseProvider.PostgreSql)
+        {
+            return true;
+        }
+
+        var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
+        var builder = new NpgsqlConnectionStringBuilder(Location.ConnectionString) { Pooling = false, Timeout = seconds, CommandTimeout = seconds };
+        try
+        {
+            await using var connection = new NpgsqlConnection(builder.ConnectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SELECT 1", connection);
+            await command.ExecuteScalarAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception e) when (e is DbException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Drops pooled PostgreSQL connections: after an outage they are dead, and the next user would find out first.</summary>
+    public static void ForgetPooledConnections() => NpgsqlConnection.ClearAllPools();
 
     /// <summary>Opens the database, creating and migrating it as needed.</summary>
     /// <exception cref="DatabaseOpenException">The database cannot be reached, created or migrated.</exception>
@@ -44,6 +109,11 @@ public sealed class SiteDatabase
             }
 
             await MigrateAsync(location, loggerFactory, cancellationToken);
+        }
+        catch (DbException e) when (location.Provider == DatabaseProvider.PostgreSql && DbErrors.IsUnreachable(e))
+        {
+            throw new DatabaseOpenException(
+                $"the site database ({location.Describe()}) does not answer ({e.Message}); changes wait until it is back, while running servers keep booting known devices from their snapshots", e);
         }
         catch (DbException e)
         {
@@ -65,7 +135,9 @@ public sealed class SiteDatabase
         }
         else
         {
-            builder.UseNpgsql(location.ConnectionString);
+            // No execution strategy: a lost connection surfaces as Npgsql's own
+            // DbException (what callers catch), not wrapped as "a transient failure".
+            builder.UseNpgsql(location.ConnectionString, npgsql => npgsql.ExecutionStrategy(dependencies => new NonRetryingExecutionStrategy(dependencies)));
         }
 
         builder.UseSnakeCaseNamingConvention();

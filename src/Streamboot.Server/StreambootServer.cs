@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Streamboot.Data;
+using Streamboot.Data.Outage;
 using Streamboot.Server.Boot;
 using Streamboot.Server.Configuration;
 using Streamboot.Server.Farm;
@@ -30,6 +31,9 @@ namespace Streamboot.Server;
 /// </summary>
 public static class StreambootServer
 {
+    /// <summary>The key of the serving paths' view of the database (<see cref="SiteDatabase.ServingFrom"/>).</summary>
+    public const string ServingDatabase = "serving";
+
     /// <summary>Builds the host; the database is open and migrated before this is called.</summary>
     public static WebApplication Build(IConfiguration configuration, StreambootOptions options, string dataFolder, SiteDatabase database)
     {
@@ -45,14 +49,35 @@ public static class StreambootServer
         builder.Services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options));
         builder.Services.AddSingleton(database);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(new ServerIdentity { Name = ServePreflight.NameOf(options) });
+        var identity = new ServerIdentity { Name = ServePreflight.NameOf(options) };
+        builder.Services.AddSingleton(identity);
         builder.Services.AddHostedService<ServerRegistration>();
-        builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + sp.GetRequiredService<ServerIdentity>().Name));
+        // What serves clients (boot decisions, disks, DHCP) reads the database
+        // through a view that falls back on this server's snapshot in an outage.
+        if (database.Location.Provider == DatabaseProvider.PostgreSql && options.SnapshotSeconds > 0)
+        {
+            builder.Services.AddSingleton(sp => new SiteSnapshot(
+                database,
+                Path.Combine(dataFolder, "offline", identity.Name + ".db"),
+                () => identity.Id == 0 ? null : identity.Id,
+                sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddKeyedSingleton(ServingDatabase, (sp, _) => database.ServingFrom(sp.GetRequiredService<SiteSnapshot>()));
+            builder.Services.AddHostedService(sp => new DatabaseOutage(
+                sp.GetRequiredService<SiteSnapshot>(),
+                TimeSpan.FromSeconds(options.SnapshotSeconds),
+                sp.GetRequiredService<ILogger<DatabaseOutage>>()));
+        }
+        else
+        {
+            builder.Services.AddKeyedSingleton(ServingDatabase, database);
+        }
+
+        builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + identity.Name));
         builder.Services.AddSingleton(sp =>
         {
-            var identity = sp.GetRequiredService<ServerIdentity>();
+            var serving = sp.GetRequiredKeyedService<SiteDatabase>(ServingDatabase);
             return new SessionLayer(
-                sp.GetRequiredService<AdminSite>(),
+                new AdminSite(serving, dataFolder, "server:" + identity.Name),
                 SessionSettingsOf(options),
                 BootProfileSettings.FromEnvironment(),
                 () => identity.Id == 0 ? null : identity.Id,
@@ -72,7 +97,7 @@ public static class StreambootServer
         builder.Services.AddHostedService<NbdService>();
         builder.Services.AddSingleton(sp => new SiteIscsiTargets(sp.GetRequiredService<IBootSessions>(), options.IscsiBaseName));
         builder.Services.AddHostedService<IscsiService>();
-        builder.Services.AddSingleton<SiteDhcpStore>();
+        builder.Services.AddSingleton(sp => new SiteDhcpStore(sp.GetRequiredKeyedService<SiteDatabase>(ServingDatabase), identity, sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService<TftpService>();
         builder.Services.AddHostedService<DhcpService>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");

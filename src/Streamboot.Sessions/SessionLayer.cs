@@ -31,11 +31,13 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     private readonly SessionRebalancing _rebalancing;
     private readonly ILogger _logger;
     private readonly ILogger _bootLogger;
+    private readonly Data.SiteDatabase _database;
 
     public SessionLayer(AdminSite site, SessionSettings settings, BootProfileSettings profileSettings, Func<long?> serverId, ILoggerFactory loggers, TimeProvider? clock = null)
     {
         clock ??= site.Clock;
         _settings = settings;
+        _database = site.Database;
         _logger = loggers.CreateLogger("Streamboot.Sessions");
         _bootLogger = loggers.CreateLogger("Streamboot.Boot");
         _credentials = new BootCredentials(site.Database, settings, clock);
@@ -80,9 +82,12 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     /// <summary>Device sessions this server streams now.</summary>
     public int LiveCount => _live.Count;
 
+    /// <summary>True while this layer serves from the server's snapshot because the site database is unreachable.</summary>
+    public bool Offline => _database.Offline;
+
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
-        var decision = await _planner.DecideAsync(request, cancellationToken);
+        var decision = await OnSiteAsync(() => _planner.DecideAsync(request, cancellationToken), cancellationToken);
         var mac = MacAddress.TryParse(request.Mac, out var parsed) ? parsed.ToString() : "(none)";
         var remote = request.RemoteAddress ?? "";
         switch (decision)
@@ -127,7 +132,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
 
     public async Task<SessionResult<SessionView>> OpenAsync(ViewRequest request, CancellationToken cancellationToken = default)
     {
-        var opened = await OpenViewAsync(request, cancellationToken);
+        var opened = await OnSiteAsync(() => OpenViewAsync(request, cancellationToken), cancellationToken);
         if (!opened.Ok)
         {
             LogRefused(_logger, ViewName.ForLog(request.Name), request.Protocol, request.Remote ?? "", opened.Error.Reason);
@@ -136,7 +141,10 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         return opened;
     }
 
-    public async Task<SessionResult<ViewFacts>> DescribeAsync(ViewRequest request, CancellationToken cancellationToken = default)
+    public Task<SessionResult<ViewFacts>> DescribeAsync(ViewRequest request, CancellationToken cancellationToken = default) =>
+        OnSiteAsync(() => DescribeViewAsync(request, cancellationToken), cancellationToken);
+
+    private async Task<SessionResult<ViewFacts>> DescribeViewAsync(ViewRequest request, CancellationToken cancellationToken)
     {
         if (!ViewName.TryParse(request.Name, out var name))
         {
@@ -169,7 +177,10 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         return new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, vdisk.SizeBytes, mode.OnClient(), device.Name, mode, 0);
     }
 
-    public async Task<SessionResult<DeviceIdentity>> IdentityAsync(IdentityRequest request, CancellationToken cancellationToken = default)
+    public Task<SessionResult<DeviceIdentity>> IdentityAsync(IdentityRequest request, CancellationToken cancellationToken = default) =>
+        OnSiteAsync(() => IdentityOfAsync(request, cancellationToken), cancellationToken);
+
+    private async Task<SessionResult<DeviceIdentity>> IdentityOfAsync(IdentityRequest request, CancellationToken cancellationToken)
     {
         if (!MacAddress.TryParse(request.Mac, out var mac))
         {
@@ -228,14 +239,14 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     }
 
     public Task<SessionResult<string>> BootFilesAsync(BootFilesRequest request, CancellationToken cancellationToken = default) =>
-        _resolver.BootFilesAsync(request, cancellationToken);
+        OnSiteAsync(() => _resolver.BootFilesAsync(request, cancellationToken), cancellationToken);
 
     public Task<IReadOnlyList<(string Name, string? Description)>> ListAsync(CancellationToken cancellationToken = default) =>
-        _resolver.ListAsync(cancellationToken);
+        OnSiteAsync(() => _resolver.ListAsync(cancellationToken), cancellationToken);
 
     public async Task<SessionResult<string>> ProveKeyAsync(string vdisk, string device, Func<string, bool> proves, CancellationToken cancellationToken = default)
     {
-        var proved = await _resolver.ProveKeyAsync(vdisk, device, proves, cancellationToken);
+        var proved = await OnSiteAsync(() => _resolver.ProveKeyAsync(vdisk, device, proves, cancellationToken), cancellationToken);
         if (!proved.Ok)
         {
             LogRefused(_logger, ClientText.ForLog($"{vdisk}/{device}"), "challenge", "", proved.Error.Reason);
@@ -254,6 +265,16 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     public async Task MaintainAsync(CancellationToken cancellationToken)
     {
         await _live.ReportAsync(cancellationToken);
+        if (_database.Offline)
+        {
+            // The snapshot may miss what the last seconds before the outage
+            // added (a version, a boot): absent there is not deleted. Admins
+            // change nothing while the database is away, other servers end
+            // nothing of ours, and nothing moves: nothing to act on.
+            Images.Sweep(_settings.UnusedImageLifetime);
+            return;
+        }
+
         await EndDeletedVersionsAsync(cancellationToken);
         await _live.EndSupersededAsync(cancellationToken);
         await _rebalancing.RunAsync(cancellationToken);
@@ -328,6 +349,30 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
 
         var target = await _resolver.DeviceAsync(name.Value, cancellationToken);
         return target.Ok ? await _live.OpenDeviceAsync(target.Value, request.Protocol, request.Remote, cancellationToken) : target.Error;
+    }
+
+    /// <summary>
+    /// Runs a request on the site database; when it fails because the
+    /// database went away and the server's snapshot takes over, once more on
+    /// the snapshot (a boot or an open in flight at the moment of an outage
+    /// is answered, not failed).
+    /// </summary>
+    private async Task<T> OnSiteAsync<T>(Func<Task<T>> request, CancellationToken cancellationToken)
+    {
+        var offline = _database.Offline;
+        try
+        {
+            return await request();
+        }
+        catch (Exception e) when (!offline && Data.DbErrors.IsUnreachable(e))
+        {
+            if (!await _database.FallBackAsync(e, cancellationToken))
+            {
+                throw;
+            }
+        }
+
+        return await request();
     }
 
     private static SessionError BadName() =>

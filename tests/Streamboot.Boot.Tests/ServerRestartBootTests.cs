@@ -45,9 +45,7 @@ public sealed class ServerRestartBootTests(ITestOutputHelper output)
             await Task.Delay(TimeSpan.FromSeconds(5));
             Assert.DoesNotContain(marker, vm.Console, StringComparison.Ordinal);
         });
-        await vm.WaitForAsync(marker, TimeSpan.FromMinutes(2));
-        var console = vm.Console;
-        var after = console[(console.LastIndexOf(marker, StringComparison.Ordinal) + marker.Length)..].Trim().Split('\n')[0].Trim();
+        var after = (await vm.WaitForLineAsync(marker, TimeSpan.FromMinutes(2))).Trim();
         Assert.Equal(busybox.Trim(), after);
         // From here the kernel's messages stay off the console (they would
         // interleave with command output); the kernel log is read at the end.

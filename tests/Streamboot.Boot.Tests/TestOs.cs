@@ -42,12 +42,8 @@ public static partial class TestOs
     /// <summary>Waits for the test OS's line and its shell; returns the line's fields (hostname, machine-id, root, fs, cache, ...).</summary>
     public static async Task<Report> WaitUpAsync(QemuVm vm, TimeSpan? timeout = null)
     {
-        await vm.WaitForAsync(UpLine, timeout ?? TimeSpan.FromMinutes(4));
+        var line = UpLine + await vm.WaitForLineAsync(UpLine, timeout ?? TimeSpan.FromMinutes(4));
         var seconds = vm.SinceStart.Elapsed.TotalSeconds;
-        var console = vm.Console;
-        var line = console[console.LastIndexOf(UpLine, StringComparison.Ordinal)..];
-        var end = line.IndexOf('\n', StringComparison.Ordinal);
-        line = end >= 0 ? line[..end] : line;
         var fields = FieldPattern().Matches(line).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
         // The shell comes right after; a command typed before it would be lost.
         await vm.WaitForAsync("testos# ", TimeSpan.FromSeconds(30));

@@ -29,6 +29,27 @@ public sealed class PostgresCluster
 
     public static Task<PostgresCluster> SharedAsync() => s_shared.Value;
 
+    /// <summary>
+    /// A server of the caller's own, for a test that stops and starts it (a
+    /// database outage); thrown away when the test process exits.
+    /// </summary>
+    public static Task<PostgresCluster> StartOwnAsync() => StartAsync();
+
+    /// <summary>Stops the server as an outage would (fast shutdown: connections cut, nothing lost).</summary>
+    public Task StopAsync() => RunPgAsync("pg_ctl", ["-D", DataPath, "-m", "fast", "-w", "stop"]);
+
+    /// <summary>Starts it again on the same port and socket after <see cref="StopAsync"/>.</summary>
+    public Task StartAgainAsync() => RunPgAsync("pg_ctl", StartArguments(_folder, Port));
+
+    private string DataPath => Path.Combine(_folder, "data");
+
+    private static string[] StartArguments(string folder, int port) =>
+    [
+        "-D", Path.Combine(folder, "data"), "-w", "-t", "60", "-l", Path.Combine(folder, "server.log"),
+        "-o", $"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "start",
+    ];
+
     /// <summary>A new empty database on the shared server.</summary>
     public async Task<DatabaseLocation> CreateDatabaseAsync()
     {
@@ -75,16 +96,18 @@ public sealed class PostgresCluster
         var cluster = new PostgresCluster(folder, bin, port, asPostgresUser);
         var data = Path.Combine(folder, "data");
         await cluster.RunPgAsync("initdb", ["-D", data, "-U", "streamboot", "--auth=trust", "-E", "UTF8", "--no-sync"]);
-        await cluster.RunPgAsync("pg_ctl",
-        [
-            "-D", data, "-w", "-t", "60", "-l", Path.Combine(folder, "server.log"),
-            "-o", $"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={folder} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start",
-        ]);
+        await cluster.RunPgAsync("pg_ctl", StartArguments(folder, port));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
-            // Immediate stop: the data is thrown away with the folder.
-            cluster.RunPgAsync("pg_ctl", ["-D", data, "-m", "immediate", "stop"]).GetAwaiter().GetResult();
+            // Immediate stop: the data is thrown away with the folder. (A test may have stopped it already.)
+            try
+            {
+                cluster.RunPgAsync("pg_ctl", ["-D", data, "-m", "immediate", "stop"]).GetAwaiter().GetResult();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
             try
             {
                 Directory.Delete(folder, recursive: true);

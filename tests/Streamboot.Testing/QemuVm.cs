@@ -171,6 +171,34 @@ public sealed class QemuVm : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Waits until the console shows <paramref name="text"/> and the rest of
+    /// its line (the console arrives as the serial port sends it, so a line
+    /// may be half there); returns what follows the text on its last showing.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(string text, TimeSpan timeout)
+    {
+        await WaitForAsync(text, timeout);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var console = Console;
+            var at = console.LastIndexOf(text, StringComparison.Ordinal) + text.Length;
+            var end = console.IndexOf('\n', at);
+            if (end >= 0)
+            {
+                return console[at..end];
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the console showed '{text}' but not the end of its line. Console:\n{Tail(console)}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Types <paramref name="line"/> and Enter on the serial console.</summary>
     public async Task SendLineAsync(string line)
     {

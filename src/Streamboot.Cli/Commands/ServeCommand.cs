@@ -157,6 +157,11 @@ public static class ServeCommand
                 return CliOutput.Usage($"server down time {options.ServerDownSeconds} s is out of range; use 1 or more seconds (STREAMBOOT_SERVER_DOWN_SECONDS)");
             }
 
+            if (options.SnapshotSeconds is < 0 or > 3600)
+            {
+                return CliOutput.Usage($"snapshot interval {options.SnapshotSeconds} s is out of range; use 1-3600 seconds, or 0 for no offline snapshot (STREAMBOOT_SNAPSHOT_SECONDS)");
+            }
+
             if (options.RebalanceSeconds < 0 || options.RebalanceTriggerPercent is < 0 or > 1000 || options.MovedRefusalSeconds is < 1 or > 3600)
             {
                 return CliOutput.Usage($"rebalancing settings out of range: every {options.RebalanceSeconds} s (use 0 for never, or more), trigger {options.RebalanceTriggerPercent} % (use 0-1000), moved clients refused for {options.MovedRefusalSeconds} s (use 1-3600) (STREAMBOOT_REBALANCE_SECONDS, STREAMBOOT_REBALANCE_TRIGGER_PERCENT, STREAMBOOT_MOVED_REFUSAL_SECONDS)");

@@ -247,6 +247,14 @@ public sealed class StreambootOptions
     /// </summary>
     public string? Address { get; set; }
 
+    /// <summary>
+    /// PostgreSQL sites: seconds between refreshes of this server's local
+    /// snapshot of the site (DATA/offline/NAME.db), from which it keeps
+    /// booting known devices and serving their disks while the database is
+    /// unreachable (0: no snapshot, an outage stops boots).
+    /// </summary>
+    public int SnapshotSeconds { get; set; } = 3;
+
     /// <summary>Farm: seconds without a heartbeat after which a server is down (no new boots; its sessions may fail over).</summary>
     public int ServerDownSeconds { get; set; } = 30;
 

@@ -84,7 +84,7 @@ internal sealed partial class ReplicaService : BackgroundService
                 {
                     await PassAsync(stoppingToken);
                 }
-                catch (DbException e)
+                catch (Exception e) when (DbErrors.IsDatabaseFailure(e))
                 {
                     LogPassFailed(_logger, e.Message);
                 }

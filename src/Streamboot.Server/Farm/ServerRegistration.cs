@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -92,7 +91,7 @@ internal sealed class ServerRegistration(
             await db.Servers.Where(s => s.Id == identity.Id)
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.StoppedAt, (DateTime?)now).SetProperty(s => s.LastHeartbeatAt, now), CancellationToken.None);
         }
-        catch (DbException e)
+        catch (Exception e) when (DbErrors.IsDatabaseFailure(e))
         {
             // The row then reads "missing heartbeats" after a while: true enough of a server gone.
             ServerLog.HeartbeatFailed(logger, e.Message);
@@ -145,7 +144,7 @@ internal sealed class ServerRegistration(
                 {
                     await BeatAsync(stoppingToken);
                 }
-                catch (DbException e)
+                catch (Exception e) when (DbErrors.IsDatabaseFailure(e))
                 {
                     // A database that blinks must not stop streaming; the next beat retries.
                     ServerLog.HeartbeatFailed(logger, e.Message);

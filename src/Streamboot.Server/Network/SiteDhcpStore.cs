@@ -66,6 +66,15 @@ public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity
         long? serverId = identity.Id == 0 ? null : identity.Id;
         var at = now.UtcDateTime;
         var updated = clock.GetUtcNow().UtcDateTime;
+        if (database.Offline && !await HeldOfflineAsync(db, address, mac, cancellationToken))
+        {
+            // The database is unreachable: another server may give out a free
+            // address at this moment too. A client keeps the address it holds
+            // or is reserved for it; new ones wait for the database.
+            var holder = await db.DhcpLeases.AsNoTracking().FirstOrDefaultAsync(l => l.Address == address, cancellationToken);
+            return new DhcpClaim(false, holder is null ? null : ToLease(holder));
+        }
+
         var written = await db.Database.ExecuteSqlAsync(
             $"""
             INSERT INTO dhcp_leases (address, mac, state, expires_at, host_name, server_id, updated_at)
@@ -129,6 +138,10 @@ public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity
     }
 
     /// <summary>A row as the protocol layer's lease; null for a row it cannot read (written by hand), which the claim statement still treats by its columns.</summary>
+    private static async Task<bool> HeldOfflineAsync(StreambootDbContext db, string address, string mac, CancellationToken cancellationToken) =>
+        await db.DhcpLeases.AnyAsync(l => l.Address == address && l.Mac == mac && l.State != s_declined, cancellationToken)
+        || await db.Devices.AnyAsync(d => d.Mac == mac && d.IpAddress == address, cancellationToken);
+
     private static DhcpLease? ToLease(DhcpLeaseRow row) =>
         IPAddress.TryParse(row.Address, out var address) && MacAddress.TryParse(row.Mac, out var mac) && KebabCase.TryParse<DhcpLeaseState>(row.State, out var state)
             ? new DhcpLease(address, mac, state, new DateTimeOffset(row.ExpiresAt, TimeSpan.Zero)) { HostName = row.HostName }

@@ -1,5 +1,5 @@
-using System.Data.Common;
 using Microsoft.Extensions.Hosting;
+using Streamboot.Data;
 using Streamboot.Sessions;
 
 namespace Streamboot.Server.Streaming;
@@ -18,7 +18,7 @@ internal sealed class SessionMaintenance(SessionLayer sessions) : BackgroundServ
         {
             await sessions.MaintainAsync(CancellationToken.None);
         }
-        catch (DbException)
+        catch (Exception e) when (DbErrors.IsDatabaseFailure(e))
         {
             // The database is gone at shutdown: the counters of this last interval are lost, nothing else.
         }
@@ -35,7 +35,7 @@ internal sealed class SessionMaintenance(SessionLayer sessions) : BackgroundServ
                 {
                     await sessions.MaintainAsync(stoppingToken);
                 }
-                catch (DbException)
+                catch (Exception e) when (DbErrors.IsDatabaseFailure(e))
                 {
                     // Counters are best effort; the next tick retries.
                 }

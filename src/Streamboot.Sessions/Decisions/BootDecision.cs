@@ -93,4 +93,7 @@ public enum BootRefusal
 
     /// <summary>A replicated store: this server holds no verified copy of the version the device would boot (yet).</summary>
     NotReplicated,
+
+    /// <summary>The site database is unreachable and the machine is not in this server's snapshot: new machines wait for it.</summary>
+    SiteOffline,
 }

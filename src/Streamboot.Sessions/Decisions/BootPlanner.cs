@@ -75,8 +75,14 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
     /// <summary>Null when the machine was registered and boots as a known device now.</summary>
     private async Task<BootDecision?> UnknownAsync(StreambootDbContext db, MacAddress mac, BootRequest request, CancellationToken cancellationToken)
     {
-        var collection = await db.Collections.Include(c => c.DefaultVDisk).FirstOrDefaultAsync(c => c.ReceivesUnknown, cancellationToken);
         var register = $"'streamboot device add {mac}' registers it";
+        if (site.Database.Offline)
+        {
+            // A name and a machine id given now could be given by another server too.
+            return new BootRefused(BootRefusal.SiteOffline, $"this machine ({mac}) is not registered, and new machines are registered only while the site database answers (it does not now); this screen asks again, or {register} once it is back");
+        }
+
+        var collection = await db.Collections.Include(c => c.DefaultVDisk).FirstOrDefaultAsync(c => c.ReceivesUnknown, cancellationToken);
         if (collection is null)
         {
             return new BootRefused(BootRefusal.UnknownDevice, $"this machine ({mac}) is not registered and no collection receives unknown machines; {register}");

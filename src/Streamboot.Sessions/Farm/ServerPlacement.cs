@@ -71,12 +71,14 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
     private async Task<PlacementResult> ChooseAsync(StreambootDbContext db, long self, long versionId, string mac, IPAddress? client, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        // Offline, servers are judged by their heartbeats as the snapshot saw them.
+        var asOf = database.AsOf(now);
         var rows = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
         var holders = await Holders(versionId, cancellationToken);
         var candidates = rows
             // This server is alive whatever its row says (it is answering): a heartbeat the database
             // could not take for a while must not leave a lone server refusing every boot.
-            .Where(s => s.Enabled && s.NbdPort > 0 && (s.Id == self || ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running))
+            .Where(s => s.Enabled && s.NbdPort > 0 && (s.Id == self || ServerLiveness.StateAfter(s, asOf, settings.ServerDownAfter) == ServerState.Running))
             .Where(s => holders is null || holders.Contains(s.Id))
             .Where(s => s.Id == self || ServerAddresses.Parse(s.Addresses).Count > 0)
             .ToList();
@@ -89,10 +91,20 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             }
         }
 
+        var others = candidates.Where(s => s.Id != self).ToList();
+        if (database.Offline)
+        {
+            // The other servers' snapshots lack the boots this one issues
+            // now: the boot stays here, with the others as fail-over only.
+            candidates = candidates.Where(s => s.Id == self).ToList();
+        }
+
         if (candidates.Count == 0)
         {
-            var up = rows.Where(s => s.NbdPort > 0 && ServerLiveness.StateAfter(s, now, settings.ServerDownAfter) == ServerState.Running).ToList();
-            var why = holders is not null && !up.Any(s => holders.Contains(s.Id))
+            var up = rows.Where(s => s.NbdPort > 0 && ServerLiveness.StateAfter(s, asOf, settings.ServerDownAfter) == ServerState.Running).ToList();
+            var why = database.Offline
+                ? "the site database does not answer, and this server does not take new boots of it now (drained, or no verified copy of its version); it boots here once the database is back, or from a server that holds it"
+                : holders is not null && !up.Any(s => holders.Contains(s.Id))
                 ? "no running server holds a verified copy of its version yet ('streamboot vdisk replicas' shows the copies)"
                 : up.Count > 0 && up.All(s => !s.Enabled) ? "every running server is drained ('streamboot server enable NAME')"
                 : "every server that holds its version is drained or down";
@@ -134,8 +146,8 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             .ThenBy(s => s.Id)
             .ToList();
         var chosen = ranked[0];
-        var alternates = candidates.Where(s => s.Id != chosen.Id)
-            .OrderBy(s => (load[s.Id].Busy + 1.0) / Math.Max(1, s.Weight))
+        var alternates = candidates.Concat(others).DistinctBy(s => s.Id).Where(s => s.Id != chosen.Id)
+            .OrderBy(s => (load.TryGetValue(s.Id, out var l) ? l.Busy + 1.0 : 1.0) / Math.Max(1, s.Weight))
             .Select(s => Describe(s, client))
             .OfType<FarmServer>()
             .ToList();
@@ -154,7 +166,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             return [];
         }
 
-        var now = clock.GetUtcNow().UtcDateTime;
+        var now = database.AsOf(clock.GetUtcNow().UtcDateTime);
         var client = ClientOf(remote);
         await using var db = database.CreateContext();
         var rows = await db.Servers.AsNoTracking().Where(s => s.Id != self && s.Enabled && s.NbdPort > 0).ToListAsync(cancellationToken);

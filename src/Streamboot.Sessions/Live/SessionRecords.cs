@@ -35,6 +35,9 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     private async Task<bool> EndIfServerDownAsync(long deviceId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        // Offline, a holder's heartbeat is judged as the snapshot saw it: a
+        // server the database merely cannot hear from is not down.
+        var asOf = database.AsOf(now);
         await using var db = database.CreateContext();
         var holder = await db.Sessions.AsNoTracking().Where(s => s.DeviceId == deviceId && s.EndedAt == null)
             .Select(s => new { s.Id, s.ServerId, s.Server }).FirstOrDefaultAsync(cancellationToken);
@@ -43,7 +46,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             return true;
         }
 
-        if (holder.ServerId == serverId() || (holder.Server is { } server && server.StoppedAt is null && now - server.LastHeartbeatAt <= serverDownAfter))
+        if (holder.ServerId == serverId() || (holder.Server is { } server && server.StoppedAt is null && asOf - server.LastHeartbeatAt <= serverDownAfter))
         {
             return false;
         }
@@ -55,6 +58,12 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// <summary>Ends the live sessions of servers that are down (stopped, or silent past the down time): their clients are gone or failing over.</summary>
     public async Task<int> EndSessionsOfDownServersAsync(CancellationToken cancellationToken)
     {
+        if (database.Offline)
+        {
+            // Nobody's heartbeat reaches the database: nobody is down by it.
+            return 0;
+        }
+
         var now = clock.GetUtcNow().UtcDateTime;
         var silent = now - serverDownAfter;
         var self = serverId();

@@ -145,6 +145,45 @@ public sealed class SiteDhcpStoreTests : IDisposable
     }
 
     /// <summary>Two stores as two servers have them: each its own database handle, connection pool and server row.</summary>
+    [Fact]
+    public async Task While_the_database_is_down_a_client_keeps_its_address_and_a_new_client_waits()
+    {
+        var location = await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
+        var database = await SiteDatabase.OpenAsync(location);
+        var identity = new ServerIdentity { Name = "one" };
+        await using (var db = database.CreateContext())
+        {
+            var row = new Data.Model.Server { Name = "one", StartedAt = s_now.UtcDateTime, LastHeartbeatAt = s_now.UtcDateTime };
+            db.Servers.Add(row);
+            await db.SaveChangesAsync();
+            identity.Id = row.Id;
+        }
+
+        var known = MacAddress.Parse("02:77:00:00:01:01");
+        var stranger = MacAddress.Parse("02:77:00:00:01:02");
+        var held = IPAddress.Parse("10.77.0.10");
+        var free = IPAddress.Parse("10.77.0.11");
+        var online = new SiteDhcpStore(database, identity, TimeProvider.System);
+        Assert.True((await online.ClaimAsync(new DhcpLease(held, known, DhcpLeaseState.Bound, s_now.AddHours(1)), s_now, default)).Claimed);
+
+        var snapshot = new Data.Outage.SiteSnapshot(database, _folder.Combine("offline", "one.db"), () => identity.Id, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        await snapshot.OpenAsync(default);
+        await snapshot.RefreshAsync(default);
+        await snapshot.GoOfflineForTestAsync(default);
+        var serving = new SiteDhcpStore(database.ServingFrom(snapshot), identity, TimeProvider.System);
+
+        // The holder renews; nobody is given a free address another server might give out too.
+        Assert.True((await serving.ClaimAsync(new DhcpLease(held, known, DhcpLeaseState.Bound, s_now.AddHours(2)), s_now.AddMinutes(30), default)).Claimed);
+        var refused = await serving.ClaimAsync(new DhcpLease(free, stranger, DhcpLeaseState.Offered, s_now.AddMinutes(1)), s_now.AddMinutes(30), default);
+        Assert.False(refused.Claimed);
+        Assert.Null(refused.Current);
+        Assert.False((await serving.ClaimAsync(new DhcpLease(held, stranger, DhcpLeaseState.Offered, s_now.AddMinutes(1)), s_now.AddMinutes(30), default)).Claimed);
+
+        // Back online, the free address is free.
+        Assert.True(await snapshot.TryReturnAsync(default));
+        Assert.True((await serving.ClaimAsync(new DhcpLease(free, stranger, DhcpLeaseState.Offered, s_now.AddMinutes(1)), s_now.AddMinutes(30), default)).Claimed);
+    }
+
     private async Task<(SiteDhcpStore One, SiteDhcpStore Two)> TwoServersAsync(string provider)
     {
         var location = provider == "postgresql"
