@@ -21,7 +21,21 @@ internal static class Benchmark
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
-    private static readonly string[] s_defaultServers = ["streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
+    private static readonly string[] s_defaultServers = ["serve", "serve raw", "serve cache-off", "serve cache-fits", "streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
+
+    /// <summary>
+    /// The product as users run it: <c>streamboot serve</c> with its defaults on
+    /// a data folder of its own, the image imported with <c>vdisk import</c>,
+    /// read through the read-only view <c>bench</c>; the variants change one
+    /// setting each: a raw import, the read cache off, a read cache the disk fits in.
+    /// </summary>
+    private static readonly Dictionary<string, (string? Format, string? ReadCacheMiB)> s_serveRows = new(StringComparer.Ordinal)
+    {
+        ["serve"] = (null, null),
+        ["serve raw"] = ("raw", null),
+        ["serve cache-off"] = ("raw", "0"),
+        ["serve cache-fits"] = ("raw", "FITS"),
+    };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -62,8 +76,18 @@ internal static class Benchmark
             foreach (var name in names)
             {
                 var port = FreePort();
-                var (file, arguments) = Command(name, port, image, chainTop, folder, baseline);
-                var server = new Server(name, port, file, arguments) { Process = StartServer(file, arguments) };
+                Server server;
+                if (s_serveRows.TryGetValue(name, out var row))
+                {
+                    var (file, arguments, environment) = await ServeAsync(name, row.Format, row.ReadCacheMiB, port, image, sizeMiB, folder);
+                    server = new Server(name, port, file, arguments) { Export = "bench", Environment = environment, Process = StartServer(file, arguments, environment) };
+                }
+                else
+                {
+                    var (file, arguments) = Command(name, port, image, chainTop, folder, baseline);
+                    server = new Server(name, port, file, arguments) { Process = StartServer(file, arguments) };
+                }
+
                 started.Add(server);
                 await WaitForPortAsync(port, server.Process);
             }
@@ -86,7 +110,7 @@ internal static class Benchmark
                         // start it again, warm, rather than lose the run.
                         Console.Error.WriteLine($"round {round} {server.Name}: the server had exited with code {server.Process.ExitCode}; started again");
                         server.Process.Dispose();
-                        server.Process = StartServer(server.File, server.Arguments);
+                        server.Process = StartServer(server.File, server.Arguments, server.Environment);
                         await WaitForPortAsync(server.Port, server.Process);
                         await NbdCopyAsync(server.Url, sizeMiB);
                     }
@@ -214,12 +238,80 @@ internal static class Benchmark
         }
     }
 
-    private static Process StartServer(string file, string[] arguments)
+    /// <summary>
+    /// A data folder of its own with the image imported (as qcow2, the default,
+    /// or raw), and the <c>streamboot serve</c> command line on loopback with
+    /// every other service off; what <paramref name="readCacheMiB"/> sets is
+    /// the only setting that differs from the defaults.
+    /// </summary>
+    private static async Task<(string File, string[] Args, Dictionary<string, string> Environment)> ServeAsync(string name, string? format, string? readCacheMiB, int port, string image, int sizeMiB, string folder)
+    {
+        var launcher = Launcher();
+        var data = Path.Combine(folder, name.Replace(' ', '-'));
+        Directory.CreateDirectory(data);
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (readCacheMiB is not null)
+        {
+            environment["STREAMBOOT_READ_CACHE_MIB"] = readCacheMiB == "FITS" ? (sizeMiB + 64).ToString(s_invariant) : readCacheMiB;
+        }
+
+        string[] import = ["--data", data, "vdisk", "import", "bench", image, .. format is null ? Array.Empty<string>() : ["--format", format]];
+        var (code, output) = await RunToEndAsync(launcher, import);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"streamboot {string.Join(' ', import)} failed ({code}): {output}");
+        }
+
+        string[] arguments =
+        [
+            "--data", data, "serve", "--bind", "127.0.0.1", "--server-name", name.Replace(' ', '-'),
+            "--http-port", FreePort().ToString(s_invariant), "--nbd-port", port.ToString(s_invariant),
+            "--iscsi-port", "0", "--tftp-port", "0",
+        ];
+        return (launcher, arguments, environment);
+    }
+
+    /// <summary>The repository's <c>streamboot</c> launcher (it builds the command line when needed).</summary>
+    private static string Launcher()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "streamboot");
+            if (System.IO.File.Exists(candidate) && System.IO.File.Exists(Path.Combine(dir.FullName, "Streamboot.slnx")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new InvalidOperationException("cannot find the repository's 'streamboot' launcher above " + AppContext.BaseDirectory);
+    }
+
+    private static async Task<(int Code, string Output)> RunToEndAsync(string file, string[] arguments)
     {
         var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static Process StartServer(string file, string[] arguments, Dictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? [])
+        {
+            start.Environment[key] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {file}");
@@ -310,6 +402,7 @@ internal static class Benchmark
     {
         Console.WriteLine();
         Console.WriteLine($"raw image {sizeMiB} MiB, page cache hot, loopback, {Environment.ProcessorCount} CPUs, {rounds} rounds, fio {runtime} s; median (min-max) of the rounds");
+        Console.WriteLine("serve: `streamboot serve` defaults (qcow2 import, read cache 256 MiB), view `bench`; serve raw: raw import; serve cache-off: raw, STREAMBOOT_READ_CACHE_MIB=0; serve cache-fits: raw, a read cache the disk fits in; streamboot*: bench-only servers (Streamboot.Nbd.Bench serve / serve-chain)");
         Console.WriteLine();
         Console.WriteLine("| server | nbdcopy to null: MB/s | fio 1 MiB seq read qd8: MB/s | fio 4 KiB rand read qd16: IOPS | server CPU s per GB (nbdcopy) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
@@ -321,7 +414,7 @@ internal static class Benchmark
         // Ratios are taken round by round (the same minutes of the machine), then summarised.
         foreach (var (name, samples) in results)
         {
-            if (!name.StartsWith("streamboot", StringComparison.Ordinal))
+            if (!name.StartsWith("streamboot", StringComparison.Ordinal) && !s_serveRows.ContainsKey(name))
             {
                 continue;
             }
@@ -377,7 +470,11 @@ internal static class Benchmark
 
         public string[] Arguments { get; } = arguments;
 
-        public string Url => $"nbd://127.0.0.1:{Port}/";
+        public string Export { get; init; } = "";
+
+        public Dictionary<string, string>? Environment { get; init; }
+
+        public string Url => $"nbd://127.0.0.1:{Port}/{Export}";
 
         public required Process Process { get; set; }
     }

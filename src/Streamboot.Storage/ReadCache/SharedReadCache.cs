@@ -33,6 +33,8 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
     private readonly int _blockBits;
     private readonly int _capacityBlocks;
     private readonly int _smallTarget;
+    private readonly bool _admits;
+    private readonly IReadMapping? _lowerMapping;
     private readonly ConcurrentDictionary<long, Entry> _entries = new();
     private readonly Dictionary<long, TaskCompletionSource<Entry>> _loading = [];
     private readonly Queue<Entry> _small = new();
@@ -58,6 +60,9 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
         _blockBits = int.Log2(blockSize);
         _capacityBlocks = (int)Math.Clamp(capacityBytes / blockSize, 2, int.MaxValue);
         _smallTarget = Math.Max(1, _capacityBlocks / 10);
+        // Capacity 0 is "no read cache": every read goes to the layer below as it is.
+        _admits = capacityBytes > 0;
+        _lowerMapping = lower as IReadMapping;
     }
 
     public long Size { get; }
@@ -102,8 +107,12 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
     }
 
     /// <summary>
-    /// A range whose blocks are all cached maps to the cached arrays (no copy
-    /// here; the protocol sends from them); one missing block declines, so
+    /// Cached blocks map to the cached arrays (no copy here; the protocol
+    /// sends from them). Missing blocks map to the layer below when it maps
+    /// (a raw file, qcow2 data clusters: the page cache serves them, one copy
+    /// into the socket), and are loaded into the cache in the background
+    /// only when seen a second time, so a pass over a disk larger than the
+    /// cache costs no copy and evicts nothing; otherwise a miss declines and
     /// the ordinary read loads it.
     /// </summary>
     public bool TryMapRead(long offset, int length, Span<ReadSegment> segments, out int count)
@@ -112,13 +121,33 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
         count = 0;
         var at = offset;
         var left = length;
+        var hits = 0;
         while (left > 0)
         {
             var inBlock = (int)(at & (_blockSize - 1));
             var n = Math.Min(_blockSize - inBlock, left);
-            if (count == segments.Length || !_entries.TryGetValue(at >> _blockBits, out var entry))
+            if (count == segments.Length)
             {
                 return false;
+            }
+
+            if (!_entries.TryGetValue(at >> _blockBits, out var entry))
+            {
+                if (_lowerMapping is null || !_lowerMapping.TryMapRead(at, n, segments[count..], out var mapped))
+                {
+                    return false;
+                }
+
+                count += mapped;
+                Interlocked.Increment(ref _misses);
+                if (_admits)
+                {
+                    SeenUncached(at >> _blockBits);
+                }
+
+                at += n;
+                left -= n;
+                continue;
             }
 
             // A decline further on leaves this bump behind, and the read that follows bumps
@@ -129,16 +158,65 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
             }
 
             segments[count++] = ReadSegment.FromMemory(entry.Data.AsMemory(inBlock, n));
+            hits++;
             at += n;
             left -= n;
         }
 
-        Interlocked.Add(ref _hits, count);
+        Interlocked.Add(ref _hits, hits);
         return true;
+    }
+
+    /// <summary>
+    /// A block served from below without the cache: remembered the first
+    /// time (with the ghosts of evicted blocks, bounded the same way), loaded
+    /// in the background the second time.
+    /// </summary>
+    private void SeenUncached(long block)
+    {
+        lock (_lock)
+        {
+            if (_loading.ContainsKey(block) || _entries.ContainsKey(block))
+            {
+                return;
+            }
+
+            if (!_ghosts.Contains(block))
+            {
+                _ghosts.Add(block);
+                _ghostOrder.Enqueue(block);
+                while (_ghostOrder.Count > _capacityBlocks)
+                {
+                    _ghosts.Remove(_ghostOrder.Dequeue());
+                }
+
+                return;
+            }
+        }
+
+        _ = AdmitAsync(block);
+    }
+
+    private async Task AdmitAsync(long block)
+    {
+        try
+        {
+            await LoadAsync(block, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BlockDeviceException or IOException or ObjectDisposedException)
+        {
+            // A background fill that failed only leaves the block uncached; a reader's own read reports errors.
+        }
     }
 
     private async ValueTask ReadSlowAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        if (!_admits)
+        {
+            await _lower.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         while (!buffer.IsEmpty)
         {
             var block = offset >> _blockBits;

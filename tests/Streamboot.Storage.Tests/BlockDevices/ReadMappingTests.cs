@@ -192,15 +192,27 @@ public sealed class ReadMappingTests : IDisposable
     }
 
     [Fact]
-    public void Read_cache_maps_cached_blocks_and_declines_a_miss()
+    public async Task Read_cache_maps_cached_blocks_to_memory_and_misses_to_the_layer_below_caching_what_is_seen_twice()
     {
         var bytes = Sync.Pattern(1 << 20, 6);
         File.WriteAllBytes(_dir.File("base.raw"), bytes);
         var lower = new CountingDevice(RawBlockDevice.Open(_dir.File("base.raw"), readOnly: true));
         var cache = new SharedReadCache(lower, 1 << 20, 4096);
-        Assert.Null(Mapped.TryRead(cache, 0, 16384));
-        _ = cache.Read(0, 8192);
-        Assert.Null(Mapped.TryRead(cache, 0, 12288)); // the third block is not cached
+
+        // A miss maps to the file below: no copy, nothing cached (a pass over a
+        // disk larger than the cache evicts nothing).
+        Assert.Equal(bytes.AsSpan(0, 16384).ToArray(), Mapped.TryRead(cache, 0, 16384));
+        Assert.Equal(0, cache.BytesCached);
+        Assert.Equal(4, cache.Misses);
+
+        // Seen again: served from below again, and loaded in the background.
+        Assert.Equal(bytes.AsSpan(0, 16384).ToArray(), Mapped.TryRead(cache, 0, 16384));
+        for (var i = 0; i < 200 && cache.BytesCached < 16384; i++)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.Equal(16384, cache.BytesCached);
         var (hits, reads) = (cache.Hits, lower.Reads);
         var segments = new ReadSegment[4];
         Assert.True(cache.TryMapRead(100, 7900, segments, out var count));
@@ -210,6 +222,25 @@ public sealed class ReadMappingTests : IDisposable
         Assert.Equal(hits + 2, cache.Hits);
         Assert.Equal(reads, lower.Reads);
         cache.Close();
+
+        // Below a layer that does not map, a miss declines and the ordinary read loads it.
+        var raw = RawBlockDevice.Open(_dir.File("base.raw"), readOnly: true);
+        var slow = new SharedReadCache(new LatencyBlockDevice(raw, TimeSpan.FromMilliseconds(1)), 1 << 20, 4096, ownsLower: false);
+        Assert.Null(Mapped.TryRead(slow, 0, 8192));
+        Assert.Equal(bytes.AsSpan(0, 8192).ToArray(), slow.Read(0, 8192));
+        Assert.Equal(8192, slow.BytesCached);
+        Assert.NotNull(Mapped.TryRead(slow, 0, 8192));
+        slow.Close();
+
+        // Capacity 0 is no cache: reads and mappings pass through, nothing is kept.
+        var none = new SharedReadCache(raw, 0, 4096, ownsLower: false);
+        Assert.Equal(bytes.AsSpan(4096, 8192).ToArray(), none.Read(4096, 8192));
+        Assert.Equal(bytes.AsSpan(0, 16384).ToArray(), Mapped.TryRead(none, 0, 16384));
+        Assert.Equal(bytes.AsSpan(0, 16384).ToArray(), Mapped.TryRead(none, 0, 16384));
+        await Task.Delay(50);
+        Assert.Equal(0, none.BytesCached);
+        none.Close();
+        raw.Close();
     }
 
     [Fact]
