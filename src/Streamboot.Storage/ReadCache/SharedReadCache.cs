@@ -26,6 +26,7 @@ namespace Streamboot.Storage.ReadCache;
 public sealed class SharedReadCache : IBlockDevice, IReadMapping
 {
     private const int MaxFrequency = 3;
+    private const int MaxAdmitting = 4;
 
     private readonly IBlockDevice _lower;
     private readonly bool _ownsLower;
@@ -45,6 +46,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
     private long _hits;
     private long _misses;
     private long _prefetched;
+    private int _admitting;
 
     public SharedReadCache(IBlockDevice lower, long capacityBytes, int blockSize = 64 * 1024, bool ownsLower = true)
     {
@@ -176,25 +178,48 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
     {
         lock (_lock)
         {
-            if (_loading.ContainsKey(block) || _entries.ContainsKey(block))
+            if (_loading.ContainsKey(block) || _entries.ContainsKey(block) || !RememberLocked(block))
             {
-                return;
-            }
-
-            if (!_ghosts.Contains(block))
-            {
-                _ghosts.Add(block);
-                _ghostOrder.Enqueue(block);
-                while (_ghostOrder.Count > _capacityBlocks)
-                {
-                    _ghosts.Remove(_ghostOrder.Dequeue());
-                }
-
                 return;
             }
         }
 
+        // A few fills at a time: a scan seen twice must not queue the whole
+        // disk behind the clients' own reads (what is skipped now is filled
+        // at a later sighting, still a ghost).
+        if (Interlocked.Increment(ref _admitting) > MaxAdmitting)
+        {
+            Interlocked.Decrement(ref _admitting);
+            return;
+        }
+
         _ = AdmitAsync(block);
+    }
+
+    /// <summary>True when the block was seen (or evicted) before; else remembers it and returns false.</summary>
+    private bool SeenBefore(long block)
+    {
+        lock (_lock)
+        {
+            return _loading.ContainsKey(block) || RememberLocked(block);
+        }
+    }
+
+    private bool RememberLocked(long block)
+    {
+        if (_ghosts.Contains(block))
+        {
+            return true;
+        }
+
+        _ghosts.Add(block);
+        _ghostOrder.Enqueue(block);
+        while (_ghostOrder.Count > _capacityBlocks)
+        {
+            _ghosts.Remove(_ghostOrder.Dequeue());
+        }
+
+        return false;
     }
 
     private async Task AdmitAsync(long block)
@@ -206,6 +231,10 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
         catch (Exception e) when (e is BlockDeviceException or IOException or ObjectDisposedException)
         {
             // A background fill that failed only leaves the block uncached; a reader's own read reports errors.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _admitting);
         }
     }
 
@@ -229,6 +258,16 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
                 {
                     entry.Frequency++; // a lost increment under a race only costs a little precision
                 }
+            }
+            else if (!SeenBefore(block))
+            {
+                // First sight: read just what was asked (a 4 KiB random read
+                // must not cost a 64 KiB block and an allocation); cached if seen again.
+                await _lower.ReadAsync(offset, buffer[..n], cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _misses);
+                offset += n;
+                buffer = buffer[n..];
+                continue;
             }
             else
             {

@@ -45,16 +45,24 @@ public sealed class SharedReadCacheTests : IDisposable
         });
 
     [Fact]
-    public void Second_read_of_a_block_is_a_hit()
+    public void A_block_read_once_is_read_as_asked_the_second_read_caches_it_and_the_third_is_a_hit()
     {
         var counting = new CountingDevice(_raw);
         var cache = new SharedReadCache(counting, 1 << 20, Block, ownsLower: false);
+        // First sight: just the bytes asked for, from below; nothing cached
+        // (a random small read must not cost a whole block, a scan must not evict).
         Assert.Equal(_bytes.AsSpan(100, 5000).ToArray(), cache.Read(100, 5000)); // blocks 0 and 1
-        Assert.Equal(_bytes.AsSpan(200, 3000).ToArray(), cache.Read(200, 3000)); // block 0 again
+        Assert.Equal(0, cache.BytesCached);
         Assert.Equal(2, cache.Misses);
+        // Seen again: block 0 is loaded whole.
+        Assert.Equal(_bytes.AsSpan(200, 3000).ToArray(), cache.Read(200, 3000));
+        Assert.Equal(Block, cache.BytesCached);
+        Assert.Equal(3, cache.Misses);
+        // And from then on a hit.
+        var reads = counting.Reads;
+        Assert.Equal(_bytes.AsSpan(300, 100).ToArray(), cache.Read(300, 100));
         Assert.Equal(1, cache.Hits);
-        Assert.Equal(2, counting.Reads);
-        Assert.Equal(2 * Block, cache.BytesCached);
+        Assert.Equal(reads, counting.Reads);
     }
 
     [Fact]
@@ -102,7 +110,7 @@ public sealed class SharedReadCacheTests : IDisposable
     }
 
     [Fact]
-    public async Task Concurrent_sessions_missing_the_same_block_read_it_from_below_once()
+    public async Task Concurrent_sessions_missing_the_same_block_read_it_from_below_at_most_twice()
     {
         var counting = new CountingDevice(_raw, delayMs: 50);
         var cache = new SharedReadCache(counting, 1 << 20, Block, ownsLower: false);
@@ -117,9 +125,12 @@ public sealed class SharedReadCacheTests : IDisposable
             Assert.Equal(_bytes.AsSpan(5000, 100).ToArray(), r);
         }
 
-        Assert.Equal(1, counting.Reads);
-        Assert.Equal(1, cache.Misses);
-        Assert.Equal(15, cache.Hits);
+        // The first reader reads what it asked for; every other one waits for
+        // one load of the block (a boot storm's N-th client costs no storage read).
+        Assert.InRange(counting.Reads, 1, 2);
+        Assert.Equal(16, cache.Hits + cache.Misses);
+        Assert.InRange(cache.Misses, 1, 2);
+        Assert.Equal(Block, cache.BytesCached);
     }
 
     [Fact]
