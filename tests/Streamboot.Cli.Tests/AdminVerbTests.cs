@@ -149,7 +149,10 @@ public sealed class AdminVerbTests : IDisposable
     {
         var unreachable = await _cli.RunAsync("--db", "postgresql://nobody@127.0.0.1:1/none", "device", "list");
         Assert.Equal(1, unreachable.ExitCode);
-        Assert.Contains("cannot open the database (PostgreSQL nobody@127.0.0.1:1/none)", unreachable.Stderr, StringComparison.Ordinal);
+        // A PostgreSQL that does not answer: what it is, and that changes wait for it.
+        Assert.Contains("the site database (PostgreSQL nobody@127.0.0.1:1/none) does not answer", unreachable.Stderr, StringComparison.Ordinal);
+        Assert.Contains("changes wait until it is back", unreachable.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unreachable.Stderr, StringComparison.Ordinal);
 
         var garbage = Path.Combine(_cli.DataFolder, "garbage.db");
         await File.WriteAllTextAsync(garbage, new string('x', 8192));
