@@ -16,7 +16,8 @@ public sealed class HostedConnectionTests
     [Fact]
     public async Task Streams_handed_in_serve_real_clients_and_idle_ones_are_closed()
     {
-        await using var server = NbdTestServer.Start(new NbdServerOptions { IdleTimeout = TimeSpan.FromSeconds(1) });
+        // Long enough that none of nbdcopy's connections idles out mid-copy on a loaded machine (CI once saw it).
+        await using var server = NbdTestServer.Start(new NbdServerOptions { IdleTimeout = TimeSpan.FromSeconds(3) });
         var path = server.AddRaw("disk", 8 * MiB, readOnly: true);
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

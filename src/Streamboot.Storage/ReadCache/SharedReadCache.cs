@@ -259,10 +259,12 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
                     entry.Frequency++; // a lost increment under a race only costs a little precision
                 }
             }
-            else if (!SeenBefore(block))
+            else if (n < _blockSize / 2 && !SeenBefore(block))
             {
-                // First sight: read just what was asked (a 4 KiB random read
-                // must not cost a 64 KiB block and an allocation); cached if seen again.
+                // A small read's first sight: just what was asked (a 4 KiB random
+                // read must not cost a 64 KiB block and an allocation); cached if
+                // seen again. A read of most of a block loads it at once, so a
+                // boot storm's second client already reads RAM.
                 await _lower.ReadAsync(offset, buffer[..n], cancellationToken).ConfigureAwait(false);
                 Interlocked.Increment(ref _misses);
                 offset += n;

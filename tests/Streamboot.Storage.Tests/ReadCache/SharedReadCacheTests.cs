@@ -45,24 +45,28 @@ public sealed class SharedReadCacheTests : IDisposable
         });
 
     [Fact]
-    public void A_block_read_once_is_read_as_asked_the_second_read_caches_it_and_the_third_is_a_hit()
+    public void A_small_read_of_a_block_seen_once_is_read_as_asked_the_second_caches_it_and_a_large_read_caches_at_once()
     {
         var counting = new CountingDevice(_raw);
         var cache = new SharedReadCache(counting, 1 << 20, Block, ownsLower: false);
-        // First sight: just the bytes asked for, from below; nothing cached
-        // (a random small read must not cost a whole block, a scan must not evict).
-        Assert.Equal(_bytes.AsSpan(100, 5000).ToArray(), cache.Read(100, 5000)); // blocks 0 and 1
+        // A small read's first sight: just the bytes asked for, from below; nothing
+        // cached (a random small read must not cost a whole block).
+        Assert.Equal(_bytes.AsSpan(100, 500).ToArray(), cache.Read(100, 500));
         Assert.Equal(0, cache.BytesCached);
-        Assert.Equal(2, cache.Misses);
-        // Seen again: block 0 is loaded whole.
-        Assert.Equal(_bytes.AsSpan(200, 3000).ToArray(), cache.Read(200, 3000));
+        Assert.Equal(1, cache.Misses);
+        // Seen again: the block is loaded whole, and from then on a hit.
+        Assert.Equal(_bytes.AsSpan(200, 300).ToArray(), cache.Read(200, 300));
         Assert.Equal(Block, cache.BytesCached);
-        Assert.Equal(3, cache.Misses);
-        // And from then on a hit.
+        Assert.Equal(2, cache.Misses);
         var reads = counting.Reads;
         Assert.Equal(_bytes.AsSpan(300, 100).ToArray(), cache.Read(300, 100));
         Assert.Equal(1, cache.Hits);
         Assert.Equal(reads, counting.Reads);
+        // A read of most of a block loads it the first time (a boot storm's second client reads RAM).
+        Assert.Equal(_bytes.AsSpan(4 * Block, Block).ToArray(), cache.Read(4 * Block, Block));
+        Assert.Equal(2 * Block, cache.BytesCached);
+        Assert.Equal(_bytes.AsSpan(4 * Block, Block).ToArray(), cache.Read(4 * Block, Block));
+        Assert.Equal(2, cache.Hits);
     }
 
     [Fact]
