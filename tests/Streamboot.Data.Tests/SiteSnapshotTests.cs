@@ -51,7 +51,7 @@ public sealed class SiteSnapshotTests : IDisposable
             await db.Boots.Where(b => b.DeviceId == site.Device1 && b.Id != boot.Id).ExecuteDeleteAsync();
             await db.Boots.Where(b => b.Id == boot.Id).ExecuteUpdateAsync(u => u.SetProperty(b => b.StartedAt, now).SetProperty(b => b.VersionNumber, 1));
             await db.Sessions.Where(s => s.DeviceId == site.Device1 && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now));
-            session = new Session { DeviceId = site.Device1, VDiskId = site.VDisk, VersionNumber = 1, ServerId = site.ServerA, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
+            session = LiveSession(site.Device1, site.VDisk, site.ServerA, now);
             db.Sessions.Add(session);
             await db.SaveChangesAsync();
         }
@@ -116,7 +116,7 @@ public sealed class SiteSnapshotTests : IDisposable
         {
             // Device 2 ends its session and starts another here; device 1 only reports counters.
             await db.Sessions.Where(s => s.DeviceId == site.Device2 && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now));
-            var session = new Session { DeviceId = site.Device2, VDiskId = site.VDisk, VersionNumber = 1, ServerId = site.ServerA, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
+            var session = LiveSession(site.Device2, site.VDisk, site.ServerA, now);
             db.Sessions.Add(session);
             await db.SaveChangesAsync();
             mine = session.Id;
@@ -127,7 +127,7 @@ public sealed class SiteSnapshotTests : IDisposable
         await using (var db = online.CreateContext())
         {
             await db.Sessions.Where(s => s.DeviceId == site.Device2 && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now));
-            var taken = new Session { DeviceId = site.Device2, VDiskId = site.VDisk, VersionNumber = 1, ServerId = site.ServerB, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
+            var taken = LiveSession(site.Device2, site.VDisk, site.ServerB, now);
             db.Sessions.Add(taken);
             await db.SaveChangesAsync();
             other = taken.Id;
@@ -179,6 +179,9 @@ public sealed class SiteSnapshotTests : IDisposable
         Assert.False(snapshot.Offline);
     }
 
+    private static Session LiveSession(long device, long vdisk, long server, DateTime now) =>
+        new() { DeviceId = device, VDiskId = vdisk, VersionNumber = 1, ServerId = server, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
+
     private sealed record Site(long ServerA, long ServerB, long VDisk, long Device1, long Device2, long Session1);
 
     private static async Task<(SiteDatabase Online, Site Site)> SiteAsync()
@@ -198,8 +201,8 @@ public sealed class SiteSnapshotTests : IDisposable
         var d2 = new Device { Mac = "52:54:00:00:00:02", Name = "d2", MachineId = Guid.NewGuid(), CollectionId = collection.Id, CreatedAt = now, UpdatedAt = now };
         db.AddRange(d1, d2);
         await db.SaveChangesAsync();
-        var s1 = new Session { DeviceId = d1.Id, VDiskId = vdisk.Id, VersionNumber = 1, ServerId = a.Id, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
-        var s2 = new Session { DeviceId = d2.Id, VDiskId = vdisk.Id, VersionNumber = 1, ServerId = a.Id, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
+        var s1 = LiveSession(d1.Id, vdisk.Id, a.Id, now);
+        var s2 = LiveSession(d2.Id, vdisk.Id, a.Id, now);
         db.AddRange(s1, s2);
         db.Boots.Add(new Boot { DeviceId = d1.Id, VDiskId = vdisk.Id, Key = "k-online", IssuedAt = now, StartedAt = now, VersionNumber = 1, ServerId = a.Id });
         await db.SaveChangesAsync();

@@ -29,7 +29,9 @@ public sealed partial class SiteSnapshot
     /// <summary>Where offline ids start: 2^50, so every id stays exact in a double (JSON readers).</summary>
     public const long OfflineIdBase = 1L << 50;
 
+    // Each server's range: 2^40 ids, at OfflineIdBase + (server id mod 2^10) << 40, all below 2^51.
     private const int ServerRangeBits = 40;
+    private const long ServerIdMask = (1L << 10) - 1;
     private static readonly string[] s_journaled = ["boots", "sessions"];
 
     private readonly SiteDatabase _online;
@@ -296,7 +298,7 @@ public sealed partial class SiteSnapshot
     private async Task GoOfflineAsync(CancellationToken cancellationToken)
     {
         var server = _serverId() ?? throw new InvalidOperationException("a server without an id cannot serve offline");
-        var first = OfflineIdBase + ((server & ((1L << (62 - ServerRangeBits - 12)) - 1)) << ServerRangeBits);
+        var first = OfflineIdBase + ((server & ServerIdMask) << ServerRangeBits);
         var last = first + (1L << ServerRangeBits) - 1;
         await using (var db = CreateContext())
         {
