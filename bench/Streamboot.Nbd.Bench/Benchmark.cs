@@ -21,7 +21,7 @@ internal static class Benchmark
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
-    private static readonly string[] s_defaultServers = ["serve", "serve raw", "serve cache-off", "serve cache-fits", "streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
+    private static readonly string[] s_defaultServers = ["serve", "serve device", "serve raw", "serve cache-off", "serve cache-fits", "streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
 
     /// <summary>
     /// The product as users run it: <c>streamboot serve</c> with its defaults on
@@ -35,6 +35,8 @@ internal static class Benchmark
         ["serve raw"] = ("raw", null),
         ["serve cache-off"] = ("raw", "0"),
         ["serve cache-fits"] = ("raw", "FITS"),
+        // A device's own view (a booting client's): write cache over the read cache over a two-version chain.
+        ["serve device"] = (null, null),
     };
 
     public static async Task<int> RunAsync(string[] args)
@@ -81,6 +83,11 @@ internal static class Benchmark
                 {
                     var (file, arguments, environment) = await ServeAsync(name, row.Format, row.ReadCacheMiB, port, image, sizeMiB, folder);
                     server = new Server(name, port, file, arguments) { Export = "bench", Environment = environment, Process = StartServer(file, arguments, environment) };
+                    if (name == "serve device")
+                    {
+                        await WaitForPortAsync(port, server.Process);
+                        server.Export = await DeviceView.ExportAsync(int.Parse(arguments[Array.IndexOf(arguments, "--http-port") + 1], s_invariant));
+                    }
                 }
                 else
                 {
@@ -92,10 +99,9 @@ internal static class Benchmark
                 await WaitForPortAsync(port, server.Process);
             }
 
-            // One untimed copy each first: the JIT's tiers settle and the shared read cache of the session stack fills.
             foreach (var server in started)
             {
-                await NbdCopyAsync(server.Url, sizeMiB);
+                await WarmUpAsync(server.Url, sizeMiB);
             }
 
             var results = names.ToDictionary(n => n, _ => new List<Sample>(), StringComparer.Ordinal);
@@ -112,7 +118,7 @@ internal static class Benchmark
                         server.Process.Dispose();
                         server.Process = StartServer(server.File, server.Arguments, server.Environment);
                         await WaitForPortAsync(server.Port, server.Process);
-                        await NbdCopyAsync(server.Url, sizeMiB);
+                        await WarmUpAsync(server.Url, sizeMiB);
                     }
 
                     var (name, process, url) = (server.Name, server.Process, server.Url);
@@ -262,6 +268,11 @@ internal static class Benchmark
             throw new InvalidOperationException($"streamboot {string.Join(' ', import)} failed ({code}): {output}");
         }
 
+        if (name == "serve device")
+        {
+            await DeviceView.PrepareAsync(launcher, data, sizeMiB, RunToEndAsync);
+        }
+
         string[] arguments =
         [
             "--data", data, "serve", "--bind", "127.0.0.1", "--server-name", name.Replace(' ', '-'),
@@ -352,6 +363,27 @@ internal static class Benchmark
         throw new TimeoutException($"nothing listens on port {port}");
     }
 
+    /// <summary>
+    /// Untimed work on each server before the rounds, the way a server that
+    /// has been running a while is warm: three copies and a short run of each
+    /// fio job. A .NET server's tiered JIT recompiles its hot methods with
+    /// the profile it gathered during the first seconds of load (perf on
+    /// `streamboot serve`: a fifth of the CPU samples of its second to fourth
+    /// copies were in libclrjit; after a few minutes its user time per GB
+    /// copied fell from 0.3 s to under 0.1 s); nbdkit has no JIT. The shared
+    /// read cache of the session stack fills here too.
+    /// </summary>
+    private static async Task WarmUpAsync(string url, int sizeMiB)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await NbdCopyAsync(url, sizeMiB);
+        }
+
+        await FioAsync(url, "read", "1M", 8, 2, iops: false);
+        await FioAsync(url, "randread", "4k", 16, 2, iops: true);
+    }
+
     private static async Task<double> NbdCopyAsync(string url, int sizeMiB)
     {
         var watch = Stopwatch.StartNew();
@@ -402,7 +434,7 @@ internal static class Benchmark
     {
         Console.WriteLine();
         Console.WriteLine($"raw image {sizeMiB} MiB, page cache hot, loopback, {Environment.ProcessorCount} CPUs, {rounds} rounds, fio {runtime} s; median (min-max) of the rounds");
-        Console.WriteLine("serve: `streamboot serve` defaults (qcow2 import, read cache 256 MiB), view `bench`; serve raw: raw import; serve cache-off: raw, STREAMBOOT_READ_CACHE_MIB=0; serve cache-fits: raw, a read cache the disk fits in; streamboot*: bench-only servers (Streamboot.Nbd.Bench serve / serve-chain)");
+        Console.WriteLine("serve: `streamboot serve` defaults (qcow2 import, read cache 256 MiB), view `bench`; serve raw: raw import; serve cache-off: raw, STREAMBOOT_READ_CACHE_MIB=0; serve cache-fits: raw, a read cache the disk fits in; serve device: defaults, a device's own view (VDISK/DEVICE/KEY from its boot script: server-disk write cache, read cache, a two-version qcow2 chain with 5 % rewritten); streamboot*: bench-only servers (Streamboot.Nbd.Bench serve / serve-chain)");
         Console.WriteLine();
         Console.WriteLine("| server | nbdcopy to null: MB/s | fio 1 MiB seq read qd8: MB/s | fio 4 KiB rand read qd16: IOPS | server CPU s per GB (nbdcopy) |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
@@ -470,7 +502,7 @@ internal static class Benchmark
 
         public string[] Arguments { get; } = arguments;
 
-        public string Export { get; init; } = "";
+        public string Export { get; set; } = "";
 
         public Dictionary<string, string>? Environment { get; init; }
 
