@@ -23,6 +23,7 @@ public sealed class QemuVm : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _console = new();
     private readonly StringBuilder _serialText = new();
+    private readonly List<(int End, double Seconds)> _arrivals = [];
     private readonly string _consoleFile;
     private readonly string _serialSocket;
     private readonly SemaphoreSlim _serialLock = new(1, 1);
@@ -58,6 +59,34 @@ public sealed class QemuVm : IAsyncDisposable
     }
 
     public string Mac { get; private init; } = "";
+
+    /// <summary>
+    /// Seconds from QEMU's start until the console had shown
+    /// <paramref name="text"/> (its first occurrence, as received from the
+    /// serial port), or null when it has not; for boot timelines.
+    /// </summary>
+    public double? SecondsUntilSeen(string text)
+    {
+        lock (_serialText)
+        {
+            var at = _serialText.ToString().IndexOf(text, StringComparison.Ordinal);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            var end = at + text.Length;
+            foreach (var (chunkEnd, seconds) in _arrivals)
+            {
+                if (chunkEnd >= end)
+                {
+                    return seconds;
+                }
+            }
+
+            return null;
+        }
+    }
 
     /// <summary>
     /// Starts a VM in the network's namespace. <paramref name="extra"/> adds
@@ -275,6 +304,7 @@ public sealed class QemuVm : IAsyncDisposable
                 lock (_serialText)
                 {
                     _serialText.Append(chars, 0, count);
+                    _arrivals.Add((_serialText.Length, SinceStart.Elapsed.TotalSeconds));
                 }
 
                 await file.WriteAsync(buffer.AsMemory(0, read));
