@@ -8,15 +8,13 @@ namespace Streamboot.Nbd.Bench;
 /// read-only export named <see cref="Export"/>, from a config file in the
 /// bench's temporary folder. It always detaches (<c>-d</c>, "do not fork",
 /// serves one connection at a time and hung nbdcopy's four), so the bench
-/// starts it, waits for the launcher to exit and takes the daemon's PID from
-/// the pid file it writes, checking that the PID runs this config.
+/// starts it, waits for the launcher to exit and finds the daemon by the
+/// config path on its command line.
 /// </summary>
 internal static class NbdServerPeer
 {
     /// <summary>The export's name (the config section).</summary>
     public const string Export = "bench";
-
-    private const string PidFile = "/run/nbd-server.pid";
 
     /// <summary>The config file for a read-only export of <paramref name="image"/> on 127.0.0.1:<paramref name="port"/>, and the command line.</summary>
     public static (string File, string[] Args) Command(int port, string image, string folder)
@@ -58,8 +56,7 @@ internal static class NbdServerPeer
         var config = arguments[^1];
         for (var i = 0; i < 100; i++)
         {
-            if (File.Exists(PidFile) && int.TryParse(File.ReadAllText(PidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && File.Exists($"/proc/{pid}/cmdline") && File.ReadAllText($"/proc/{pid}/cmdline").Contains(config, StringComparison.Ordinal))
+            if (Daemon(config) is { } pid)
             {
                 return Process.GetProcessById(pid);
             }
@@ -67,6 +64,40 @@ internal static class NbdServerPeer
             await Task.Delay(50);
         }
 
-        throw new InvalidOperationException($"nbd-server with {config} wrote no pid to {PidFile}");
+        throw new InvalidOperationException($"no nbd-server process runs {config}");
+    }
+
+    /// <summary>
+    /// The daemon running <paramref name="config"/> (a path unique to this run): by
+    /// /proc/PID/cmdline, not by its pid file, which is one path for every
+    /// nbd-server on the machine (another bench may run its own at the same time).
+    /// </summary>
+    private static int? Daemon(string config)
+    {
+        foreach (var folder in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(folder), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                var command = File.ReadAllText(Path.Combine(folder, "cmdline")).Split('\0');
+                if (command.Length > 2 && Path.GetFileName(command[0]) == "nbd-server" && command.Contains(config, StringComparer.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return null;
     }
 }
