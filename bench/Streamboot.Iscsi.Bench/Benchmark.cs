@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Streamboot.Bench;
 
 namespace Streamboot.Iscsi.Bench;
 
@@ -99,6 +100,19 @@ internal static partial class Benchmark
                 {
                     var median = Median(results[(workload, name)]);
                     Console.WriteLine($"| {workload} | {name} | {median:N0} {(workload.StartsWith('1') ? "MB/s" : "IOPS")} | {median / reference:0.00}x |");
+                }
+            }
+
+            // The RESULT lines for bench/run: each Streamboot view against tgt.
+            Console.WriteLine();
+            foreach (var (workload, _) in workloads)
+            {
+                var tgtMedian = Median(results[(workload, targets[0].Name)]);
+                foreach (var (name, _) in targets.Skip(1))
+                {
+                    var row = name.Contains("device", StringComparison.Ordinal) ? "serve-device-view" : "serve-read-only-view";
+                    var metric = workload.StartsWith('1') ? "iscsi-perf-1M-seq" : "iscsi-perf-4k-rand";
+                    BenchResult.Print("iscsi", metric, workload.StartsWith('1') ? "MB/s" : "IOPS", row, "tgt", Median(results[(workload, name)]), tgtMedian);
                 }
             }
 

@@ -3,13 +3,14 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Streamboot.Bench;
 
 namespace Streamboot.Nbd.Bench;
 
 /// <summary>
 /// One run, several servers on the same hot 1 GiB raw image: Streamboot (this
 /// program in "serve" mode, its own process; raw and through the session
-/// stack), nbdkit's file plugin and qemu-nbd. All are started at once on free
+/// stack), nbdkit's file plugin, qemu-nbd and nbd-server (read-only export). All are started at once on free
 /// loopback ports and measured in rounds, one server after the other within a
 /// round (each round starting one server later), so a change in the machine's
 /// load (it is shared) falls on every server alike; each is killed by PID at
@@ -21,7 +22,10 @@ internal static class Benchmark
 {
     private static readonly CultureInfo s_invariant = CultureInfo.InvariantCulture;
 
-    private static readonly string[] s_defaultServers = ["serve", "serve device", "serve raw", "serve cache-off", "serve cache-fits", "streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd"];
+    private static readonly string[] s_defaultServers = ["serve", "serve device", "serve raw", "serve cache-off", "serve cache-fits", "streamboot chain+cache", "streamboot", "nbdkit", "qemu-nbd", "nbd-server"];
+
+    /// <summary>The peers every Streamboot row is compared with in the RESULT lines.</summary>
+    private static readonly string[] s_peers = ["nbdkit", "qemu-nbd", "nbd-server"];
 
     /// <summary>
     /// The product as users run it: <c>streamboot serve</c> with its defaults on
@@ -89,6 +93,11 @@ internal static class Benchmark
                         server.Export = await DeviceView.ExportAsync(int.Parse(arguments[Array.IndexOf(arguments, "--http-port") + 1], s_invariant));
                     }
                 }
+                else if (name == "nbd-server")
+                {
+                    var (file, arguments) = NbdServerPeer.Command(port, image, folder);
+                    server = new Server(name, port, file, arguments) { Export = NbdServerPeer.Export, Process = await NbdServerPeer.StartAsync(file, arguments) };
+                }
                 else
                 {
                     var (file, arguments) = Command(name, port, image, chainTop, folder, baseline);
@@ -116,7 +125,9 @@ internal static class Benchmark
                         // start it again, warm, rather than lose the run.
                         Console.Error.WriteLine($"round {round} {server.Name}: the server had exited with code {server.Process.ExitCode}; started again");
                         server.Process.Dispose();
-                        server.Process = StartServer(server.File, server.Arguments, server.Environment);
+                        server.Process = server.Name == "nbd-server"
+                            ? await NbdServerPeer.StartAsync(server.File, server.Arguments)
+                            : StartServer(server.File, server.Arguments, server.Environment);
                         await WaitForPortAsync(server.Port, server.Process);
                         await WarmUpAsync(server.Url, sizeMiB);
                     }
@@ -128,6 +139,8 @@ internal static class Benchmark
                         // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
                         var cpu = CpuSeconds(process.Id);
                         var copy = await NbdCopyAsync(url, sizeMiB);
+                        // nbd-server forks a process per connection: its CPU counts once the parent has reaped them.
+                        await Task.Delay(100);
                         var copyCpu = (CpuSeconds(process.Id) - cpu) / (sizeMiB / 1000.0 * 1.048576);
                         var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
                         var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
@@ -142,6 +155,7 @@ internal static class Benchmark
             }
 
             Print(results, sizeMiB, runtime, rounds);
+            PrintResults(results);
             return 0;
         }
         finally
@@ -462,6 +476,41 @@ internal static class Benchmark
             }
         }
     }
+
+    /// <summary>
+    /// The RESULT lines for bench/run: <c>serve</c> (the defaults) against every
+    /// peer, every other Streamboot row against nbdkit. Each ratio is the
+    /// median of the round-by-round ratios, as in the table.
+    /// </summary>
+    private static void PrintResults(Dictionary<string, List<Sample>> results)
+    {
+        Console.WriteLine();
+        foreach (var (name, samples) in results.Where(r => r.Value.Count > 0 && (r.Key.StartsWith("streamboot", StringComparison.Ordinal) || s_serveRows.ContainsKey(r.Key))))
+        {
+            foreach (var peer in s_peers.Where(p => name == "serve" || p == "nbdkit"))
+            {
+                if (!results.TryGetValue(peer, out var theirs) || theirs.Count == 0)
+                {
+                    continue;
+                }
+
+                var pairs = samples.Join(theirs, s => s.Round, n => n.Round, (s, n) => (Ours: s, Theirs: n)).ToList();
+                if (pairs.Count == 0)
+                {
+                    continue;
+                }
+
+                BenchResult.Print("nbd", "nbdcopy", "MB/s", name, peer, Median(Sorted(samples.Select(s => s.Copy))), Median(Sorted(theirs.Select(s => s.Copy))),
+                    Median(Sorted(pairs.Select(p => p.Ours.Copy / p.Theirs.Copy))), Median(Sorted(samples.Select(s => s.CopyCpu))), Median(Sorted(theirs.Select(s => s.CopyCpu))));
+                BenchResult.Print("nbd", "fio-1M-seq-qd8", "MB/s", name, peer, Median(Sorted(samples.Select(s => s.Seq))), Median(Sorted(theirs.Select(s => s.Seq))),
+                    Median(Sorted(pairs.Select(p => p.Ours.Seq / p.Theirs.Seq))));
+                BenchResult.Print("nbd", "fio-4k-rand-qd16", "IOPS", name, peer, Median(Sorted(samples.Select(s => s.Iops))), Median(Sorted(theirs.Select(s => s.Iops))),
+                    Median(Sorted(pairs.Select(p => p.Ours.Iops / p.Theirs.Iops))));
+            }
+        }
+    }
+
+    private static List<double> Sorted(IEnumerable<double> values) => values.Order().ToList();
 
     private static void PrintRatio(string label, List<Sample> samples, List<Sample> against)
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Streamboot.Bench;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Formats;
 using Streamboot.Storage.Formats.Qcow2;
@@ -103,6 +104,15 @@ try
     }
 
     Console.WriteLine($"shared read cache: {shared.Hits} hits, {shared.Misses} misses, {shared.BytesCached >> 20} MiB held");
+
+    // The RESULT lines for bench/run: each stack against plain pread of the raw file.
+    Console.WriteLine();
+    for (var t = 1; t < targets.Length; t++)
+    {
+        var row = targets[t].Name.Replace(' ', '-');
+        BenchResult.Print("storage", "seq-1M", "MB/s", row, "pread", Median(seqRuns[t]), plainSeq);
+        BenchResult.Print("storage", "rand-4k", "IOPS", row, "pread", Median(randRuns[t]), plainRand);
+    }
 }
 finally
 {

@@ -3,18 +3,20 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Streamboot.Bench;
 
 namespace Streamboot.Tftp.Bench;
 
 /// <summary>
-/// One run, two servers on the same page-cache-hot random file: Streamboot
-/// (this program in "serve" mode, its own process) and tftpd-hpa
-/// (in.tftpd --listen --foreground). Each listens on a free loopback port
-/// and is killed by its PID at the end. The same client with the same
-/// options fetches the file from each, rounds interleaved so machine noise
-/// spreads evenly; the table shows medians. Then Streamboot alone with
-/// RFC 7440 windows (tftpd-hpa has no windowsize). All of it twice: with
-/// servers and clients pinned to one CPU, then unpinned.
+/// One run, three servers on the same page-cache-hot random file: Streamboot
+/// (this program in "serve" mode, its own process), tftpd-hpa
+/// (in.tftpd --listen --foreground) and atftpd (--daemon --no-fork). Each
+/// listens on a free loopback port and is killed by its PID at the end. The
+/// same client with the same options fetches the file from each, rounds
+/// interleaved so machine noise spreads evenly; the tables show medians.
+/// Lock-step transfers are compared with tftpd-hpa; RFC 7440 windows (which
+/// tftpd-hpa lacks) with atftpd at the same windowsize. All of it twice:
+/// with servers and clients pinned to one CPU, then unpinned.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class Benchmark
@@ -35,6 +37,7 @@ internal static class Benchmark
         var atftp = Tool("/usr/bin/atftp", "atftp");
         var tftp = Tool("/usr/bin/tftp", "tftp-hpa");
         var curl = Tool("/usr/bin/curl", "curl");
+        var atftpd = AtftpdPath();
 
         var folder = Path.Combine(Path.GetTempPath(), $"streamboot-tftp-bench-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
@@ -46,7 +49,7 @@ internal static class Benchmark
             var size = CreateFile(file, sizeMiB);
             var hash = Sha256(file);
             var cpu = (Environment.ProcessorCount - 1).ToString(s_invariant);
-            var tools = new Tools(tftpd, atftp, tftp, curl, Tool("/usr/bin/taskset", "util-linux"));
+            var tools = new Tools(tftpd, atftp, tftp, curl, Tool("/usr/bin/taskset", "util-linux"), atftpd);
             foreach (var pinned in args.Contains("--pinned-only") ? [true] : new[] { true, false })
             {
                 Console.Error.WriteLine(pinned ? $"servers and clients pinned to CPU {cpu}" : "unpinned");
@@ -78,8 +81,12 @@ internal static class Benchmark
             processes.Add(Start(Pin(Environment.ProcessPath!, [.. SelfArguments(), "serve", streambootPort.ToString(s_invariant), folder])));
             var hpaPort = FreeUdpPort();
             processes.Add(Start(Pin(tools.Tftpd, "--listen", "--foreground", "--address", $"127.0.0.1:{hpaPort}", "--secure", folder)));
+            var atftpdPort = FreeUdpPort();
+            // Its own log file: by default it logs to syslog.
+            processes.Add(Start(Pin(tools.Atftpd, "--daemon", "--no-fork", "--bind-address", "127.0.0.1", "--port", atftpdPort.ToString(s_invariant), "--logfile", "/dev/null", folder)));
             await WaitForServerAsync(streambootPort, processes[0]);
             await WaitForServerAsync(hpaPort, processes[1]);
+            await WaitForServerAsync(atftpdPort, processes[2]);
             var accounts = processes.Select(CpuAccount.Create).ToArray();
 
             var output = Path.Combine(folder, "out.bin");
@@ -87,17 +94,20 @@ internal static class Benchmark
                 Pin(tools.Atftp, [.. options.SelectMany(o => new[] { "--option", o }), "-g", "-r", "big.bin", "-l", output, "127.0.0.1", port.ToString(s_invariant)]);
 
             // Same client, same options, both servers.
-            var compared = new (string Name, Func<int, string[]> Command)[]
+            var compared = new (string Name, string Key, Func<int, string[]> Command)[]
             {
-                ("atftp blksize 1468", port => Atftp(port, "blksize 1468", "tsize 0")),
-                ("tftp-hpa client, 512-byte blocks", port => Pin(tools.Tftp, "-m", "binary", "127.0.0.1", port.ToString(s_invariant), "-c", "get", "big.bin", output)),
-                ("curl --tftp-blksize 1468", port => Pin(tools.Curl, "-sS", "--tftp-blksize", "1468", "-o", output, $"tftp://127.0.0.1:{port}/big.bin")),
+                ("atftp blksize 1468", "atftp-b1468", port => Atftp(port, "blksize 1468", "tsize 0")),
+                ("tftp-hpa client, 512-byte blocks", "tftp-hpa-b512", port => Pin(tools.Tftp, "-m", "binary", "127.0.0.1", port.ToString(s_invariant), "-c", "get", "big.bin", output)),
+                ("curl --tftp-blksize 1468", "curl-b1468", port => Pin(tools.Curl, "-sS", "--tftp-blksize", "1468", "-o", output, $"tftp://127.0.0.1:{port}/big.bin")),
             };
-            var windowed = new (string Name, Func<int, string[]> Command)[]
+
+            // Against atftpd with the same options; not the last row: Streamboot grants
+            // windowsize 12 there (MaxWindowBytes), atftpd the 16 asked, so the options differ.
+            var windowed = new (string Name, string Key, bool VersusAtftpd, Func<int, string[]> Command)[]
             {
-                ("atftp blksize 1468 windowsize 16", port => Atftp(port, "blksize 1468", "windowsize 16")),
-                ("atftp blksize 1468 windowsize 64", port => Atftp(port, "blksize 1468", "windowsize 64")),
-                ("atftp blksize 8192 windowsize 16 (granted 12: MaxWindowBytes)", port => Atftp(port, "blksize 8192", "windowsize 16")),
+                ("atftp blksize 1468 windowsize 16", "atftp-b1468-w16", true, port => Atftp(port, "blksize 1468", "windowsize 16")),
+                ("atftp blksize 1468 windowsize 64", "atftp-b1468-w64", true, port => Atftp(port, "blksize 1468", "windowsize 64")),
+                ("atftp blksize 8192 windowsize 16 (granted 12: MaxWindowBytes)", "atftp-b8192-w16", false, port => Atftp(port, "blksize 8192", "windowsize 16")),
             };
 
             var samples = new Dictionary<string, List<double>>();
@@ -115,15 +125,19 @@ internal static class Benchmark
 
             for (var round = 0; round < runs; round++)
             {
-                foreach (var (name, command) in compared)
+                foreach (var (name, _, command) in compared)
                 {
                     await MeasureAsync($"{name}|streamboot", command(streambootPort), accounts[0]);
                     await MeasureAsync($"{name}|tftpd-hpa", command(hpaPort), accounts[1]);
                 }
 
-                foreach (var (name, command) in windowed)
+                foreach (var (name, _, versusAtftpd, command) in windowed)
                 {
                     await MeasureAsync($"{name}|streamboot", command(streambootPort), accounts[0]);
+                    if (versusAtftpd)
+                    {
+                        await MeasureAsync($"{name}|atftpd", command(atftpdPort), accounts[2]);
+                    }
                 }
 
                 Console.Error.WriteLine($"round {round + 1}/{runs} done");
@@ -136,19 +150,30 @@ internal static class Benchmark
             Console.WriteLine();
             Console.WriteLine("| client and options | Streamboot MB/s | tftpd-hpa MB/s | ratio | Streamboot CPU s/GB | tftpd-hpa CPU s/GB | CPU ratio |");
             Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-            foreach (var (name, _) in compared)
+            foreach (var (name, _, _) in compared)
             {
-                var ours = samples[$"{name}|streamboot"];
-                var theirs = samples[$"{name}|tftpd-hpa"];
-                var ourCpu = Median(cpuSamples[$"{name}|streamboot"]);
-                var theirCpu = Median(cpuSamples[$"{name}|tftpd-hpa"]);
-                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | {Median(theirs):F1} [{theirs.Min():F0}-{theirs.Max():F0}] | {Median(ours) / Median(theirs):F2} | {ourCpu:F2} | {theirCpu:F2} | {ourCpu / theirCpu:F2} |");
+                PrintRow(name, samples, cpuSamples, "tftpd-hpa");
             }
 
-            foreach (var (name, _) in windowed)
+            Console.WriteLine();
+            Console.WriteLine("RFC 7440 windows (tftpd-hpa has no windowsize), against atftpd with the same options:");
+            Console.WriteLine();
+            Console.WriteLine("| client and options | Streamboot MB/s | atftpd MB/s | ratio | Streamboot CPU s/GB | atftpd CPU s/GB | CPU ratio |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            foreach (var (name, _, _, _) in windowed)
+            {
+                PrintRow(name, samples, cpuSamples, "atftpd");
+            }
+
+            // The RESULT lines for bench/run (CPU ratio there is peer / Streamboot: higher is better).
+            Console.WriteLine();
+            var mode = cpu is null ? "unpinned" : "pinned";
+            foreach (var (name, key, peer) in compared.Select(c => (c.Name, c.Key, "tftpd-hpa")).Concat(windowed.Select(w => (w.Name, w.Key, "atftpd"))))
             {
                 var ours = samples[$"{name}|streamboot"];
-                Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | (no windowsize) | | {Median(cpuSamples[$"{name}|streamboot"]):F2} | | |");
+                var theirs = samples.GetValueOrDefault($"{name}|{peer}");
+                BenchResult.Print("tftp", $"{key}-{mode}", "MB/s", "streamboot", theirs is null ? "-" : peer, Median(ours), theirs is null ? null : Median(theirs),
+                    cpu: Median(cpuSamples[$"{name}|streamboot"]), peerCpu: theirs is null ? null : Median(cpuSamples[$"{name}|{peer}"]));
             }
         }
         finally
@@ -168,7 +193,34 @@ internal static class Benchmark
         }
     }
 
-    private sealed record Tools(string Tftpd, string Atftp, string Tftp, string Curl, string Taskset);
+    /// <summary>One table row: medians, min-max in brackets, and the peer's columns when it was measured.</summary>
+    private static void PrintRow(string name, Dictionary<string, List<double>> samples, Dictionary<string, List<double>> cpuSamples, string peer)
+    {
+        var ours = samples[$"{name}|streamboot"];
+        var ourCpu = Median(cpuSamples[$"{name}|streamboot"]);
+        if (!samples.TryGetValue($"{name}|{peer}", out var theirs))
+        {
+            Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | (not compared) | | {ourCpu:F2} | | |");
+            return;
+        }
+
+        var theirCpu = Median(cpuSamples[$"{name}|{peer}"]);
+        Console.WriteLine($"| {name} | {Median(ours):F1} [{ours.Min():F0}-{ours.Max():F0}] | {Median(theirs):F1} [{theirs.Min():F0}-{theirs.Max():F0}] | {Median(ours) / Median(theirs):F2} | {ourCpu:F2} | {theirCpu:F2} | {ourCpu / theirCpu:F2} |");
+    }
+
+    private sealed record Tools(string Tftpd, string Atftp, string Tftp, string Curl, string Taskset, string Atftpd);
+
+    /// <summary>
+    /// atftpd conflicts with tftpd-hpa in Debian (installing one removes the
+    /// other), so bench/run unpacks its package aside (apt-get download,
+    /// dpkg-deb -x) and names the binary in STREAMBOOT_BENCH_ATFTPD.
+    /// </summary>
+    private static string AtftpdPath()
+    {
+        var path = Environment.GetEnvironmentVariable("STREAMBOOT_BENCH_ATFTPD") is { Length: > 0 } set ? set
+            : File.Exists("/usr/sbin/atftpd") ? "/usr/sbin/atftpd" : "/var/cache/streamboot-bench/atftpd/usr/sbin/atftpd";
+        return File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: run bench/run (it unpacks Debian's 'atftpd' beside tftpd-hpa) or set STREAMBOOT_BENCH_ATFTPD");
+    }
 
     private static string Tool(string path, string package) =>
         File.Exists(path) ? path : throw new InvalidOperationException($"{path} is missing: install Debian's '{package}' package");
