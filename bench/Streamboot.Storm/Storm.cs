@@ -1,0 +1,82 @@
+using System.Diagnostics;
+
+namespace Streamboot.Storm;
+
+/// <summary>
+/// One storm: N simulated clients started at once against one server,
+/// after one warm-up boot (JIT, the server's boot profile, peers' first
+/// connections) and with the image and boot files dropped from the page
+/// cache, so the first clients read storage and the rest should not.
+/// </summary>
+internal static class Storm
+{
+    /// <summary>The index of the warm-up client, far from the storm's.</summary>
+    public const int WarmUpClient = 60000;
+
+    /// <summary>Boots one client through the target and throws if it failed.</summary>
+    public static async Task WarmUpAsync(IStormTarget target, BootTrace trace)
+    {
+        var result = await SimulatedClient.BootAsync(WarmUpClient, target.ScriptUrl, trace, CancellationToken.None);
+        if (!result.Ok)
+        {
+            throw new InvalidOperationException($"{target.Name}: the warm-up boot failed: {result.Error}");
+        }
+    }
+
+    /// <summary>Runs <paramref name="clients"/> clients at once against <paramref name="target"/>.</summary>
+    public static async Task<StormResult> RunAsync(IStormTarget target, int clients, BootTrace trace, TimeSpan timeout)
+    {
+        if (target.ReadyAt > DateTime.UtcNow)
+        {
+            var wait = target.ReadyAt - DateTime.UtcNow;
+            Console.WriteLine($"  {target.Name}: waiting {wait.TotalSeconds:0} s until no prepared boot is in its booting window");
+            await Task.Delay(wait);
+        }
+
+        PageCache.Evict(target.Files);
+        await Task.Delay(500);
+        await using var sampler = new ProcessSampler([.. target.Pids]);
+        using var cts = new CancellationTokenSource(timeout);
+        var clock = Stopwatch.StartNew();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = Enumerable.Range(0, clients)
+            .Select(i => Task.Run(async () =>
+            {
+                await start.Task;
+                return await SimulatedClient.BootAsync(i, target.ScriptUrl, trace, cts.Token);
+            }))
+            .ToList();
+        start.SetResult();
+        var results = await Task.WhenAll(tasks);
+        var seconds = clock.Elapsed.TotalSeconds;
+        await sampler.DisposeAsync();
+
+        var http = new Latencies();
+        var nbd = new Latencies();
+        foreach (var r in results)
+        {
+            http.Add(r.HttpMs);
+            nbd.Add(r.NbdMs);
+        }
+
+        var boots = results.Where(r => r.Ok).Select(r => r.Seconds).Order().ToArray();
+        return new StormResult(
+            target.Name,
+            clients,
+            results.Count(r => r.Ok),
+            results.Count(r => !r.Ok),
+            results.Sum(r => r.Retries),
+            seconds,
+            results.Sum(r => r.HttpBytes + r.NbdBytes),
+            http.Sorted(),
+            nbd.Sorted(),
+            boots,
+            sampler.BaselineRss,
+            sampler.PeakRss,
+            sampler.PeakThreads,
+            sampler.PeakProcesses,
+            sampler.CpuSeconds - sampler.BaselineCpu,
+            sampler.ReadBytes - sampler.BaselineReadBytes,
+            [.. results.Where(r => !r.Ok).Select(r => r.Error!).Take(5)]);
+    }
+}
