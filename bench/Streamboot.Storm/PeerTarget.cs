@@ -12,7 +12,7 @@ namespace Streamboot.Storm;
 /// temporary file) or nbd-server with <c>copyonwrite = true</c> (a diff file
 /// per client, removed at disconnect). Both with their defaults otherwise.
 /// </summary>
-internal sealed partial class PeerTarget : IStormTarget
+internal sealed class PeerTarget : IStormTarget
 {
     private readonly List<Process> _processes = [];
     private readonly List<int> _pids = [];
@@ -46,9 +46,11 @@ internal sealed partial class PeerTarget : IStormTarget
         var www = Path.Combine(folder, "www");
         Directory.CreateDirectory(www);
         var disk = Path.Combine(folder, "disk.img");
-        Link(image, disk);
-        Link(kernel, Path.Combine(www, "vmlinuz"));
-        Link(initrd, Path.Combine(www, "initrd.img"));
+        // Copies, not links: the running Streamboot server maps its image, and
+        // mapped pages stay in the page cache whatever the storm evicts.
+        File.Copy(image, disk);
+        File.Copy(kernel, Path.Combine(www, "vmlinuz"));
+        File.Copy(initrd, Path.Combine(www, "initrd.img"));
         var httpPort = Tool.FreePort();
         var nbdPort = Tool.FreePort();
         var baseUrl = $"http://127.0.0.1:{httpPort}";
@@ -138,15 +140,4 @@ internal sealed partial class PeerTarget : IStormTarget
             }
         }
     }
-
-    private static void Link(string existing, string link)
-    {
-        if (link_(existing, link) != 0)
-        {
-            File.Copy(existing, link);
-        }
-    }
-
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "link", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    private static partial int link_(string existing, string link);
 }

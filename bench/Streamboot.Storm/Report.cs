@@ -8,11 +8,11 @@ internal static class Report
     /// <summary>The table of every storm, in the order run.</summary>
     public static void Print(TextWriter output, IReadOnlyList<StormResult> results)
     {
-        output.WriteLine("| N | server | ok | errors | retries | last done s | MB/s | HTTP p50/p99/p999 ms | NBD p50/p99/p999 ms | boot p50/p99 s | peak RSS MiB | RSS/client KiB | CPU s | threads (procs) | storage read MB |");
-        output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        output.WriteLine("| N | server | ok | errors | retries | last done s | MB/s | HTTP p50/p99/p999 ms | script p50/p99 ms | NBD p50/p99/p999 ms | boot p50/p99 s | peak RSS MiB | RSS/client KiB | CPU s | threads (procs) | storage read MB |");
+        output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
-            output.WriteLine(Invariant($"| {r.Clients} | {r.Server} | {r.Ok} | {r.Errors} | {r.Retries} | {r.Seconds:0.00} | {r.MBps:0} | {r.HttpP(50):0.0} / {r.HttpP(99):0.0} / {r.HttpP(99.9):0.0} | {r.NbdP(50):0.00} / {r.NbdP(99):0.0} / {r.NbdP(99.9):0.0} | {r.BootP(50):0.00} / {r.BootP(99):0.00} | {r.PeakRss / 1048576.0:0} | {r.RssPerClientKiB:0} | {r.CpuSeconds:0.0} | {r.PeakThreads} ({r.PeakProcesses}) | {r.StorageReadBytes / 1e6:0.0} |"));
+            output.WriteLine(Invariant($"| {r.Clients} | {r.Server} | {r.Ok} | {r.Errors} | {r.Retries} | {r.Seconds:0.00} | {r.MBps:0} | {r.HttpP(50):0.0} / {r.HttpP(99):0.0} / {r.HttpP(99.9):0.0} | {r.ScriptP(50):0.0} / {r.ScriptP(99):0.0} | {r.NbdP(50):0.00} / {r.NbdP(99):0.0} / {r.NbdP(99.9):0.0} | {r.BootP(50):0.00} / {r.BootP(99):0.00} | {r.PeakRss / 1048576.0:0} | {r.RssPerClientKiB:0} | {r.CpuSeconds:0.0} | {r.PeakThreads} ({r.PeakProcesses}) | {r.StorageReadBytes / 1e6:0.0} |"));
         }
 
         output.WriteLine();
@@ -32,6 +32,16 @@ internal static class Report
             {
                 output.WriteLine(Invariant($"| {group.Key} | {peer.Server} | {us.Seconds / peer.Seconds:0.00}x | {us.MBps / peer.MBps:0.00}x | {us.HttpP(99) / peer.HttpP(99):0.00}x | {us.NbdP(99) / peer.NbdP(99):0.00}x | {us.NbdP(99.9) / peer.NbdP(99.9):0.00}x | {(double)us.PeakRss / peer.PeakRss:0.00}x | {us.CpuSeconds / peer.CpuSeconds:0.00}x |"));
             }
+        }
+
+        output.WriteLine();
+        output.WriteLine("Where a client's boot went (seconds, p50 / p99 over the clients) and NBD writes and flushes alone (ms):");
+        output.WriteLine();
+        output.WriteLine("| N | server | script | kernel + initrds | NBD replay | NBD WRITE p50/p99 ms | NBD FLUSH p50/p99 ms |");
+        output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var r in results)
+        {
+            output.WriteLine(Invariant($"| {r.Clients} | {r.Server} | {r.PhaseP(0, 50):0.00} / {r.PhaseP(0, 99):0.00} | {r.PhaseP(1, 50):0.00} / {r.PhaseP(1, 99):0.00} | {r.PhaseP(2, 50):0.00} / {r.PhaseP(2, 99):0.00} | {r.WriteP(50):0.0} / {r.WriteP(99):0.0} | {r.FlushP(50):0.0} / {r.FlushP(99):0.0} |"));
         }
 
         var errors = results.Where(r => r.FirstErrors.Count > 0).ToList();

@@ -5,7 +5,12 @@ using System.Net.Sockets;
 namespace Streamboot.Storm;
 
 /// <summary>What one simulated client's boot came to.</summary>
-internal sealed record ClientResult(bool Ok, string? Error, double Seconds, long HttpBytes, long NbdBytes, int Retries, List<double> HttpMs, List<double> NbdMs);
+/// <remarks>
+/// <see cref="Phases"/>: seconds spent getting the script (with retries), the
+/// boot files, and the NBD replay. <see cref="NbdMs"/> holds every request;
+/// <see cref="WriteMs"/> and <see cref="FlushMs"/> the writes' and flushes' alone.
+/// </remarks>
+internal sealed record ClientResult(bool Ok, string? Error, double Seconds, long HttpBytes, long NbdBytes, int Retries, List<double> HttpMs, List<double> ScriptMs, List<double> NbdMs, List<double> WriteMs, List<double> FlushMs, double[] Phases);
 
 /// <summary>
 /// One diskless client booting, as iPXE and the test OS's initramfs do it,
@@ -33,6 +38,10 @@ internal static class SimulatedClient
     {
         var clock = Stopwatch.StartNew();
         var httpMs = new List<double>(8);
+        var scriptMs = new List<double>(2);
+        var writeMs = new List<double>(32);
+        var flushMs = new List<double>(2);
+        var phases = new double[3];
         var nbdMs = new List<double>(trace.Ops.Count);
         long httpBytes = 0;
         long nbdBytes = 0;
@@ -47,6 +56,7 @@ internal static class SimulatedClient
             {
                 var (text, ms) = await GetStringAsync(http, $"{scriptUrl}?mac={Mac(index)}", cancellationToken);
                 httpMs.Add(ms);
+                scriptMs.Add(ms);
                 script = BootScript.Parse(text, out var retrySeconds);
                 if (script is not null)
                 {
@@ -62,6 +72,7 @@ internal static class SimulatedClient
                 await Task.Delay(TimeSpan.FromSeconds(retrySeconds), cancellationToken);
             }
 
+            phases[0] = clock.Elapsed.TotalSeconds;
             foreach (var url in script.InitrdUrls.Prepend(script.KernelUrl))
             {
                 var (bytes, ms) = await GetBytesAsync(http, url, buffer, cancellationToken);
@@ -69,6 +80,7 @@ internal static class SimulatedClient
                 httpBytes += bytes;
             }
 
+            phases[1] = clock.Elapsed.TotalSeconds - phases[0];
             var host = IPAddress.Parse(script.NbdHost);
             await using var nbd = await NbdClient.ConnectAsync(new IPEndPoint(host, script.NbdPort), source, script.NbdExport, cancellationToken);
             foreach (var op in trace.Ops)
@@ -89,14 +101,18 @@ internal static class SimulatedClient
                         break;
                 }
 
-                nbdMs.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                var ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                nbdMs.Add(ms);
+                (op.Op == 'W' ? writeMs : op.Op == 'F' ? flushMs : null)?.Add(ms);
             }
 
-            return new ClientResult(true, null, clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, nbdMs);
+            phases[2] = clock.Elapsed.TotalSeconds - phases[0] - phases[1];
+
+            return new ClientResult(true, null, clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, scriptMs, nbdMs, writeMs, flushMs, phases);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return new ClientResult(false, $"client {index} ({Mac(index)}): {e.GetType().Name}: {e.Message}", clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, nbdMs);
+            return new ClientResult(false, $"client {index} ({Mac(index)}): {e.GetType().Name}: {e.Message}", clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, scriptMs, nbdMs, writeMs, flushMs, phases);
         }
     }
 

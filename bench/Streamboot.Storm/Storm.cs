@@ -52,10 +52,16 @@ internal static class Storm
         await sampler.DisposeAsync();
 
         var http = new Latencies();
+        var scripts = new Latencies();
+        var writes = new Latencies();
+        var flushes = new Latencies();
         var nbd = new Latencies();
         foreach (var r in results)
         {
             http.Add(r.HttpMs);
+            scripts.Add(r.ScriptMs);
+            writes.Add(r.WriteMs);
+            flushes.Add(r.FlushMs);
             nbd.Add(r.NbdMs);
         }
 
@@ -69,7 +75,11 @@ internal static class Storm
             seconds,
             results.Sum(r => r.HttpBytes + r.NbdBytes),
             http.Sorted(),
+            scripts.Sorted(),
             nbd.Sorted(),
+            writes.Sorted(),
+            flushes.Sorted(),
+            [.. Enumerable.Range(0, 3).Select(phase => results.Where(r => r.Ok).Select(r => r.Phases[phase]).Order().ToArray())],
             boots,
             sampler.BaselineRss,
             sampler.PeakRss,

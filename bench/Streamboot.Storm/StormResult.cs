@@ -14,7 +14,11 @@ internal sealed record StormResult(
     double Seconds,
     long Bytes,
     double[] HttpMs,
+    double[] ScriptMs,
     double[] NbdMs,
+    double[] WriteMs,
+    double[] FlushMs,
+    double[][] Phases,
     double[] BootSeconds,
     long BaselineRss,
     long PeakRss,
@@ -27,6 +31,15 @@ internal sealed record StormResult(
     public double MBps => Bytes / 1e6 / Seconds;
 
     public double HttpP(double p) => Latencies.Percentile(HttpMs, p);
+
+    public double ScriptP(double p) => Latencies.Percentile(ScriptMs, p);
+
+    public double WriteP(double p) => Latencies.Percentile(WriteMs, p);
+
+    public double FlushP(double p) => Latencies.Percentile(FlushMs, p);
+
+    /// <summary>Percentile <paramref name="p"/> of phase <paramref name="phase"/> (0 script, 1 boot files, 2 NBD replay) over the clients, seconds.</summary>
+    public double PhaseP(int phase, double p) => Latencies.Percentile(Phases[phase], p);
 
     public double NbdP(double p) => Latencies.Percentile(NbdMs, p);
 

@@ -16,6 +16,9 @@ internal sealed class StreambootTarget : IStormTarget
     /// <summary>The server's default booting window (<c>BootingSeconds</c>): boots issued within it count against <c>--max-booting</c>.</summary>
     public static readonly TimeSpan BootingWindow = TimeSpan.FromSeconds(90);
 
+    /// <summary>The server's default limit of clients booting at once (<c>--max-booting</c>).</summary>
+    public const int MaxBooting = 500;
+
     private readonly string _root;
     private readonly string _data;
     private Process? _server;
@@ -74,8 +77,10 @@ internal sealed class StreambootTarget : IStormTarget
     /// <summary>
     /// A lab whose machines booted before: each of <paramref name="clients"/>
     /// asks for its boot script once (the collection registers it; a second
-    /// ask in the storm finds it known), and the storm may start once those
-    /// boots left the booting window, so it starts with none booting.
+    /// ask in the storm finds it known). When those boots and the storm's
+    /// together would pass the default <c>--max-booting</c> (500), the storm
+    /// starts only once they left the booting window, so it starts with none
+    /// booting; smaller storms start at once.
     /// Returns the seconds the registrations took.
     /// </summary>
     public async Task<double> RegisterAsync(int clients)
@@ -90,7 +95,11 @@ internal sealed class StreambootTarget : IStormTarget
                 throw new InvalidOperationException($"registering {SimulatedClient.Mac(index)}: {script}");
             }
         });
-        ReadyAt = DateTime.UtcNow + BootingWindow + TimeSpan.FromSeconds(2);
+        if (1 + (2 * clients) > MaxBooting)
+        {
+            ReadyAt = DateTime.UtcNow + BootingWindow + TimeSpan.FromSeconds(2);
+        }
+
         return clock.Elapsed.TotalSeconds;
     }
 
