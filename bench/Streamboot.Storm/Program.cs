@@ -55,17 +55,13 @@ try
     Console.WriteLine($"trace {tracePath}: {trace.Reads} reads ({trace.ReadBytes / 1e6:0.00} MB), {trace.Writes} writes ({trace.WrittenBytes / 1e6:0.00} MB), {trace.Ops.Count} requests");
     var results = new List<StormResult>();
     var work = Path.Combine(Path.GetTempPath(), $"streamboot-storm-{Guid.NewGuid():N}");
-    try
+    foreach (var n in clients)
     {
-        foreach (var n in clients)
-        {
-            results.AddRange(await StormSize.RunAsync(n, servers, root, testos, Path.Combine(work, $"n{n}"), trace, timeout));
-        }
+        results.AddRange(await StormSize.RunAsync(n, servers, root, testos, Path.Combine(work, $"n{n}"), trace, timeout));
     }
-    finally
-    {
-        Directory.Delete(work, recursive: true);
-    }
+
+    // Kept after a failure, for the servers' logs.
+    Directory.Delete(work, recursive: true);
 
     Console.WriteLine();
     Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load {File.ReadAllText("/proc/loadavg").Trim()}");

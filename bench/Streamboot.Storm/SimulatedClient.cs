@@ -25,6 +25,17 @@ internal sealed record ClientResult(bool Ok, string? Error, double Seconds, long
 /// </summary>
 internal static class SimulatedClient
 {
+    /// <summary>
+    /// How long one HTTP request or NBD connection may take before the
+    /// client gives it up and tries again, as iPXE's failed boot does: a
+    /// server whose listen queue overflowed (busybox httpd listens with a
+    /// backlog of 9) leaves a client waiting for SYN-ACK retransmissions.
+    /// </summary>
+    public static readonly TimeSpan Attempt = TimeSpan.FromSeconds(30);
+
+    /// <summary>Attempts of each request before the boot fails.</summary>
+    public const int Attempts = 3;
+
     private static readonly byte[] s_writeData = MakeWriteData();
 
     /// <summary>The MAC of client <paramref name="index"/>: locally administered, 52:54:00 like QEMU's.</summary>
@@ -54,7 +65,8 @@ internal static class SimulatedClient
             BootScript? script;
             while (true)
             {
-                var (text, ms) = await GetStringAsync(http, $"{scriptUrl}?mac={Mac(index)}", cancellationToken);
+                var ((text, ms), lost) = await RetryAsync(attempt => GetStringAsync(http, $"{scriptUrl}?mac={Mac(index)}", attempt), () => retries++, cancellationToken);
+                ms += lost;
                 httpMs.Add(ms);
                 scriptMs.Add(ms);
                 script = BootScript.Parse(text, out var retrySeconds);
@@ -75,14 +87,19 @@ internal static class SimulatedClient
             phases[0] = clock.Elapsed.TotalSeconds;
             foreach (var url in script.InitrdUrls.Prepend(script.KernelUrl))
             {
-                var (bytes, ms) = await GetBytesAsync(http, url, buffer, cancellationToken);
+                var ((bytes, ms), lost) = await RetryAsync(attempt => GetBytesAsync(http, url, buffer, attempt), () => retries++, cancellationToken);
+                ms += lost;
                 httpMs.Add(ms);
                 httpBytes += bytes;
             }
 
             phases[1] = clock.Elapsed.TotalSeconds - phases[0];
             var host = IPAddress.Parse(script.NbdHost);
-            await using var nbd = await NbdClient.ConnectAsync(new IPEndPoint(host, script.NbdPort), source, script.NbdExport, cancellationToken);
+            var (connected, _) = await RetryAsync(
+                attempt => NbdClient.ConnectAsync(new IPEndPoint(host, script.NbdPort), source, script.NbdExport, attempt),
+                () => retries++,
+                cancellationToken);
+            await using var nbd = connected;
             foreach (var op in trace.Ops)
             {
                 var start = Stopwatch.GetTimestamp();
@@ -113,6 +130,31 @@ internal static class SimulatedClient
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return new ClientResult(false, $"client {index} ({Mac(index)}): {e.GetType().Name}: {e.Message}", clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, scriptMs, nbdMs, writeMs, flushMs, phases);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with <see cref="Attempt"/> per try,
+    /// <see cref="Attempts"/> tries; returns its value and the milliseconds
+    /// the failed tries cost (a latency includes them).
+    /// </summary>
+    private static async Task<(T Value, double LostMs)> RetryAsync<T>(Func<CancellationToken, Task<T>> action, Action retried, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        for (var attempt = 1; ; attempt++)
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(Attempt);
+            var tried = Stopwatch.GetTimestamp();
+            try
+            {
+                var value = await action(cts.Token);
+                return (value, Stopwatch.GetElapsedTime(start, tried).TotalMilliseconds);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && attempt < Attempts)
+            {
+                retried();
+            }
         }
     }
 

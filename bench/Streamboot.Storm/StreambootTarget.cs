@@ -90,7 +90,8 @@ internal sealed class StreambootTarget : IStormTarget
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
             var script = await http.GetStringAsync($"{ScriptUrl}?mac={SimulatedClient.Mac(index)}", cancellationToken);
-            if (!script.Contains("registered this machine", StringComparison.Ordinal) && !script.Contains("this is LAB-", StringComparison.Ordinal))
+            // Past --max-booting the script says the device (registered now) waits its turn.
+            if (!script.Contains("registered this machine", StringComparison.Ordinal) && !script.Contains("this is LAB-", StringComparison.Ordinal) && !script.Contains("waits its turn", StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"registering {SimulatedClient.Mac(index)}: {script}");
             }
