@@ -71,6 +71,8 @@ try
         Report.PrintTargets(Console.Out, results, n);
     }
 
+    Report.PrintGrowth(Console.Out, results);
+
     return results.Any(r => r.Errors > 0) ? 1 : 0;
 }
 catch (InvalidOperationException e)

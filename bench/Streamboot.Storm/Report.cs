@@ -78,6 +78,11 @@ internal static class Report
             output.WriteLine(Invariant($"  ahead of {peer.Server} (last client done sooner): {Verdict(us.Seconds < peer.Seconds)} ({us.Seconds:0.00} s vs {peer.Seconds:0.00} s)"));
         }
 
+    }
+
+    /// <summary>Whether Streamboot's time to the last client grew no faster than the bytes served, from each storm size to the next.</summary>
+    public static void PrintGrowth(TextWriter output, IReadOnlyList<StormResult> results)
+    {
         var sizes = results.Where(r => r.Server == "streamboot").OrderBy(r => r.Clients).ToList();
         for (var i = 1; i < sizes.Count; i++)
         {
