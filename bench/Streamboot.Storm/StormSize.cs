@@ -20,7 +20,7 @@ internal static class StormSize
             {
                 await Storm.WarmUpAsync(streamboot, trace);
                 var seconds = await streamboot.RegisterAsync(clients);
-                Console.WriteLine($"  streamboot: warm-up boot done, {clients} devices registered by their first boot script in {seconds:0.0} s");
+                Console.WriteLine($"  streamboot: warm-up done ({Storm.WarmUpRounds} x {Storm.WarmUpClients} boots), {clients} devices registered by their first boot script in {seconds:0.0} s");
             }
 
             var boot = Path.GetDirectoryName(streamboot.Files[1])!;

@@ -96,7 +96,7 @@ internal sealed class StreambootTarget : IStormTarget
                 throw new InvalidOperationException($"registering {SimulatedClient.Mac(index)}: {script}");
             }
         });
-        if (1 + (2 * clients) > MaxBooting)
+        if ((Storm.WarmUpClients * Storm.WarmUpRounds) + (2 * clients) > MaxBooting)
         {
             ReadyAt = DateTime.UtcNow + BootingWindow + TimeSpan.FromSeconds(2);
         }
