@@ -5,7 +5,8 @@ using Streamboot.Storm;
 // how to run it and what the columns mean.
 //
 // Streamboot.Storm [--clients 100,500,1000] [--servers streamboot,nbdkit,nbd-server]
-//                  [--trace FILE] [--testos DIR] [--timeout-minutes 10]
+//                  [--trace FILE] [--testos DIR] [--timeout-minutes 10] [--quick]
+// --quick (bench/run --quick): 100 clients only, unless --clients says otherwise.
 if (!OperatingSystem.IsLinux())
 {
     Console.Error.WriteLine("the storm runs on Linux (/proc, nbdkit, nbd-server, busybox httpd)");
@@ -19,7 +20,7 @@ string Option(string name, string fallback)
 }
 
 var root = Tool.FindRepository();
-var clients = Option("--clients", "100,500,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToList();
+var clients = Option("--clients", args.Contains("--quick") ? "100" : "100,500,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToList();
 var servers = Option("--servers", "streamboot,nbdkit,nbd-server").Split(',').ToList();
 var tracePath = Option("--trace", Path.Combine(root, "bench", "Streamboot.Storm", "boot-trace.txt"));
 var testos = Option("--testos", Path.Combine(root, "artifacts", "testos"));
@@ -72,6 +73,7 @@ try
     }
 
     Report.PrintGrowth(Console.Out, results);
+    Report.PrintResultLines(results);
 
     return results.Any(r => r.Errors > 0) ? 1 : 0;
 }

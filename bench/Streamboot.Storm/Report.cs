@@ -95,4 +95,27 @@ internal static class Report
     private static string Verdict(bool met) => met ? "met" : "NOT met";
 
     private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The RESULT lines bench/run collects (format in bench/README.md), per
+    /// storm size and peer: time until the last client finished and NBD p99
+    /// (ratios peer / Streamboot: above 1 Streamboot is faster), aggregate
+    /// MB/s (Streamboot / peer), and Streamboot's peak RSS and storage reads
+    /// against the peer's.
+    /// </summary>
+    public static void PrintResultLines(IReadOnlyList<StormResult> results)
+    {
+        foreach (var mine in results.Where(r => r.Server == "streamboot"))
+        {
+            foreach (var peer in results.Where(r => r.Server != "streamboot" && r.Clients == mine.Clients))
+            {
+                var row = $"serve N={mine.Clients}";
+                Streamboot.Bench.BenchResult.Print("storm", "last-client-done", "s", row, peer.Server, mine.Seconds, peer.Seconds, peer.Seconds / mine.Seconds);
+                Streamboot.Bench.BenchResult.Print("storm", "MB/s", "MB/s", row, peer.Server, mine.MBps, peer.MBps);
+                Streamboot.Bench.BenchResult.Print("storm", "nbd-p99", "ms", row, peer.Server, mine.NbdP(99), peer.NbdP(99), peer.NbdP(99) / mine.NbdP(99));
+                Streamboot.Bench.BenchResult.Print("storm", "peak-rss", "MiB", row, peer.Server, mine.PeakRss / 1048576.0, peer.PeakRss / 1048576.0, (double)peer.PeakRss / mine.PeakRss);
+                Streamboot.Bench.BenchResult.Print("storm", "storage-reads", "MB", row, peer.Server, mine.StorageReadBytes / 1e6, peer.StorageReadBytes / 1e6, mine.StorageReadBytes > 0 ? (double)peer.StorageReadBytes / mine.StorageReadBytes : null);
+            }
+        }
+    }
 }
