@@ -39,6 +39,7 @@ internal sealed class NbdPollRegistration : IDisposable
     /// <summary>Completes when the socket can be read (or has hung up); cancelled by <paramref name="cancellationToken"/>.</summary>
     public ValueTask WaitReadableAsync(CancellationToken cancellationToken) => WaitAsync(_readWaiter, write: false, cancellationToken);
 
+    /// <summary>Completes when the socket can take more (or has failed); cancelled by <paramref name="cancellationToken"/>.</summary>
     public ValueTask WaitWritableAsync(CancellationToken cancellationToken) => WaitAsync(_writeWaiter, write: true, cancellationToken);
 
     private ValueTask WaitAsync(NbdSocketWaiter waiter, bool write, CancellationToken cancellationToken)
@@ -72,6 +73,7 @@ internal sealed class NbdPollRegistration : IDisposable
         return waiter.Wait(cancellationToken);
     }
 
+    /// <summary>The poller's thread: <paramref name="events"/> happened; the one-shot interest is disarmed now.</summary>
     internal void OnEvents(uint events)
     {
         NbdSocketWaiter? readable = null;
