@@ -102,6 +102,18 @@ public sealed class DhcpOptions : IEnumerable<DhcpOption>
         return Encoding.Latin1.GetString(value);
     }
 
+    /// <summary>The options in order, for the packet writer: walking them through <see cref="IEnumerable{T}"/> boxed an enumerator per walk.</summary>
+    internal ReadOnlySpan<DhcpOption> AsSpan() => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_options);
+
+    /// <summary>Writes an IPv4 address's 4 bytes (an <see cref="AddressBytes"/> without the array).</summary>
+    internal static void WriteAddress(IPAddress address, Span<byte> destination)
+    {
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || !address.TryWriteBytes(destination, out _))
+        {
+            throw new ArgumentException($"{address} is not an IPv4 address", nameof(address));
+        }
+    }
+
     internal static byte[] AddressBytes(IPAddress address)
     {
         if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)

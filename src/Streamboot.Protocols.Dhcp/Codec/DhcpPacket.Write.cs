@@ -44,42 +44,59 @@ public sealed partial class DhcpPacket
         BinaryPrimitives.WriteUInt32BigEndian(d[4..], TransactionId);
         BinaryPrimitives.WriteUInt16BigEndian(d[8..], Seconds);
         BinaryPrimitives.WriteUInt16BigEndian(d[10..], Flags);
-        DhcpOptions.AddressBytes(Ciaddr).CopyTo(d[12..]);
-        DhcpOptions.AddressBytes(Yiaddr).CopyTo(d[16..]);
-        DhcpOptions.AddressBytes(Siaddr).CopyTo(d[20..]);
-        DhcpOptions.AddressBytes(Giaddr).CopyTo(d[24..]);
+        DhcpOptions.WriteAddress(Ciaddr, d[12..]);
+        DhcpOptions.WriteAddress(Yiaddr, d[16..]);
+        DhcpOptions.WriteAddress(Siaddr, d[20..]);
+        DhcpOptions.WriteAddress(Giaddr, d[24..]);
         Chaddr.CopyTo(d[DhcpProtocol.ChaddrOffset..]);
         Encoding.ASCII.GetBytes(Sname, d[DhcpProtocol.SnameOffset..]);
         Encoding.ASCII.GetBytes(File, d[DhcpProtocol.FileOffset..]);
         BinaryPrimitives.WriteUInt32BigEndian(d[DhcpProtocol.FixedHeaderLength..], DhcpProtocol.MagicCookie);
 
+        // Option 53 first, then the rest in order.
+        var options = Options.AsSpan();
         var i = DhcpProtocol.OptionsOffset;
-        foreach (var option in OptionsInWireOrder())
+        foreach (var option in options)
         {
-            var value = option.Value.AsSpan();
-            do
+            if (option.Code == DhcpOptionCode.MessageType)
             {
-                var chunk = Math.Min(value.Length, 255);
-                d[i] = (byte)option.Code;
-                d[i + 1] = (byte)chunk;
-                value[..chunk].CopyTo(d[(i + 2)..]);
-                i += 2 + chunk;
-                value = value[chunk..];
+                i = WriteOption(d, i, option);
             }
-            while (!value.IsEmpty);
+        }
+
+        foreach (var option in options)
+        {
+            if (option.Code != DhcpOptionCode.MessageType)
+            {
+                i = WriteOption(d, i, option);
+            }
         }
 
         d[i] = (byte)DhcpOptionCode.End;
         return length;
     }
 
-    private IEnumerable<DhcpOption> OptionsInWireOrder() =>
-        Options.Where(o => o.Code == DhcpOptionCode.MessageType).Concat(Options.Where(o => o.Code != DhcpOptionCode.MessageType));
+    /// <summary>Writes one option at <paramref name="i"/>, in as many instances as its value needs; returns where the next one goes.</summary>
+    private static int WriteOption(Span<byte> d, int i, DhcpOption option)
+    {
+        var value = option.Value.AsSpan();
+        do
+        {
+            var chunk = Math.Min(value.Length, 255);
+            d[i] = (byte)option.Code;
+            d[i + 1] = (byte)chunk;
+            value[..chunk].CopyTo(d[(i + 2)..]);
+            i += 2 + chunk;
+            value = value[chunk..];
+        }
+        while (!value.IsEmpty);
+        return i;
+    }
 
     private int OptionsLength()
     {
         var length = 0;
-        foreach (var option in Options)
+        foreach (var option in Options.AsSpan())
         {
             // An empty value still takes one instance: code and a zero length.
             var instances = Math.Max(1, (option.Value.Length + 254) / 255);

@@ -16,8 +16,10 @@ internal sealed class NbdPollRegistration : IDisposable
     private readonly NbdPoller _poller;
     private readonly Socket _socket;
     private readonly object _lock = new();
-    private TaskCompletionSource? _readable;
-    private TaskCompletionSource? _writable;
+    private readonly NbdSocketWaiter _readWaiter = new();
+    private readonly NbdSocketWaiter _writeWaiter = new();
+    private NbdSocketWaiter? _readable;
+    private NbdSocketWaiter? _writable;
     private bool _disposed;
 
     public NbdPollRegistration(NbdPoller poller, Socket socket, ulong id)
@@ -35,16 +37,20 @@ internal sealed class NbdPollRegistration : IDisposable
     public Socket Socket => _socket;
 
     /// <summary>Completes when the socket can be read (or has hung up); cancelled by <paramref name="cancellationToken"/>.</summary>
-    public Task WaitReadableAsync(CancellationToken cancellationToken) => WaitAsync(write: false, cancellationToken);
+    public ValueTask WaitReadableAsync(CancellationToken cancellationToken) => WaitAsync(_readWaiter, write: false, cancellationToken);
 
     /// <summary>Completes when the socket can take more (or has failed); cancelled by <paramref name="cancellationToken"/>.</summary>
-    public Task WaitWritableAsync(CancellationToken cancellationToken) => WaitAsync(write: true, cancellationToken);
+    public ValueTask WaitWritableAsync(CancellationToken cancellationToken) => WaitAsync(_writeWaiter, write: true, cancellationToken);
 
-    private async Task WaitAsync(bool write, CancellationToken cancellationToken)
+    private ValueTask WaitAsync(NbdSocketWaiter waiter, bool write, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return ValueTask.FromCanceled(cancellationToken);
+        }
+
         // Completed by the dispatcher's worker (or the pool), where the awaiting connection then runs.
-        var waiter = new TaskCompletionSource();
+        waiter.Arm();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -60,21 +66,18 @@ internal sealed class NbdPollRegistration : IDisposable
             if (!_poller.Arm(this, Interest()))
             {
                 // The socket is gone (closed under us): let the caller's next call say how.
-                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(waiter, preferLocal: false);
             }
         }
 
-        using (cancellationToken.UnsafeRegister(static s => ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetCanceled(), (TaskCompletionSource)s!, preferLocal: false), waiter))
-        {
-            await waiter.Task.ConfigureAwait(false);
-        }
+        return waiter.Wait(cancellationToken);
     }
 
     /// <summary>The poller's thread: <paramref name="events"/> happened; the one-shot interest is disarmed now.</summary>
     internal void OnEvents(uint events)
     {
-        TaskCompletionSource? readable = null;
-        TaskCompletionSource? writable = null;
+        NbdSocketWaiter? readable = null;
+        NbdSocketWaiter? writable = null;
         lock (_lock)
         {
             var failed = (events & (Epoll.Hup | Epoll.Err)) != 0;
@@ -110,8 +113,8 @@ internal sealed class NbdPollRegistration : IDisposable
     /// <summary>Stops watching (before the socket closes); waits still pending complete, and fail at their next call.</summary>
     public void Dispose()
     {
-        TaskCompletionSource? readable;
-        TaskCompletionSource? writable;
+        NbdSocketWaiter? readable;
+        NbdSocketWaiter? writable;
         lock (_lock)
         {
             if (_disposed)
@@ -125,12 +128,14 @@ internal sealed class NbdPollRegistration : IDisposable
         }
 
         _poller.Unregister(this);
-        foreach (var waiter in new[] { readable, writable })
+        if (readable is not null)
         {
-            if (waiter is not null)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
-            }
+            ThreadPool.UnsafeQueueUserWorkItem(readable, preferLocal: false);
+        }
+
+        if (writable is not null)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(writable, preferLocal: false);
         }
     }
 }

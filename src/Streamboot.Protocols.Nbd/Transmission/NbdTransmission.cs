@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
@@ -165,6 +166,7 @@ internal sealed class NbdTransmission
     }
 
     /// <summary>A WRITE's payload (null for other commands); a refused WRITE's payload is read past, never held.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<byte[]?> ReadPayloadAsync(NbdRequest request, NbdError error, CancellationToken token)
     {
         if (request.Command != NbdCommand.Write)
@@ -280,6 +282,7 @@ internal sealed class NbdTransmission
     /// flow is left first (nothing batches meanwhile) and entered again on the
     /// thread it resumes on.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OffReaderAsync(ValueTask operation)
     {
         if (operation.IsCompleted)
@@ -299,6 +302,7 @@ internal sealed class NbdTransmission
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> OffReaderAsync<T>(ValueTask<T> operation)
     {
         if (operation.IsCompleted)

@@ -360,35 +360,46 @@ public sealed class OverlayWriteCache : IBlockDevice, IReadMapping
         BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var count = 0;
-        var below = new BlockExtent[16];
-        while (offset < end && count < extents.Length)
+        // Rented: every NBD_CMD_BLOCK_STATUS asks this, and a new array each time was all it allocated.
+        var below = ArrayPool<BlockExtent>.Shared.Rent(LowerExtents);
+        try
         {
-            var block = offset >> _blockBits;
-            var entry = GetEntry(block);
-            var pieceEnd = Math.Min(end, (block + 1) << _blockBits);
-            while (pieceEnd < end && Kind(GetEntry(pieceEnd >> _blockBits)) == Kind(entry))
+            while (offset < end && count < extents.Length)
             {
-                pieceEnd = Math.Min(end, pieceEnd + _blockSize);
-            }
-
-            if (entry == Absent)
-            {
-                var n = await _lower.GetExtentsAsync(offset, pieceEnd - offset, below, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < n && count < extents.Length; i++)
+                var block = offset >> _blockBits;
+                var entry = GetEntry(block);
+                var pieceEnd = Math.Min(end, (block + 1) << _blockBits);
+                while (pieceEnd < end && Kind(GetEntry(pieceEnd >> _blockBits)) == Kind(entry))
                 {
-                    count = Append(extents.Span, count, below[i]);
+                    pieceEnd = Math.Min(end, pieceEnd + _blockSize);
                 }
-            }
-            else
-            {
-                count = Append(extents.Span, count, new BlockExtent(offset, pieceEnd - offset, entry == Zeroed ? ExtentFlags.Zero : ExtentFlags.Data));
+
+                if (entry == Absent)
+                {
+                    var n = await _lower.GetExtentsAsync(offset, pieceEnd - offset, below.AsMemory(0, LowerExtents), cancellationToken).ConfigureAwait(false);
+                    for (var i = 0; i < n && count < extents.Length; i++)
+                    {
+                        count = Append(extents.Span, count, below[i]);
+                    }
+                }
+                else
+                {
+                    count = Append(extents.Span, count, new BlockExtent(offset, pieceEnd - offset, entry == Zeroed ? ExtentFlags.Zero : ExtentFlags.Data));
+                }
+
+                offset = extents.Span[count - 1].End;
             }
 
-            offset = extents.Span[count - 1].End;
+            return count;
         }
-
-        return count;
+        finally
+        {
+            ArrayPool<BlockExtent>.Shared.Return(below);
+        }
     }
+
+    /// <summary>How many extents one question to the layer below may answer with.</summary>
+    private const int LowerExtents = 16;
 
     private static int Kind(int entry) => Math.Sign(entry);
 

@@ -341,43 +341,54 @@ public sealed partial class Qcow2Image
         BlockDeviceException.ThrowIfOutOfRange(Size, offset, length);
         var end = offset + length;
         var count = 0;
-        var backingExtents = new BlockExtent[16];
-        while (offset < end && count < extents.Length)
+        // Rented: every NBD_CMD_BLOCK_STATUS asks this, and a new array each time was all it allocated.
+        var backingExtents = ArrayPool<BlockExtent>.Shared.Rent(BackingExtents);
+        try
         {
-            var clusterIndex = offset >> _clusterBits;
-            var pieceEnd = Math.Min(end, (clusterIndex + 1) << _clusterBits);
-            var kind = Classify(GetL2Entry(clusterIndex));
-            while (pieceEnd < end && Classify(GetL2Entry(pieceEnd >> _clusterBits)) == kind)
+            while (offset < end && count < extents.Length)
             {
-                pieceEnd = Math.Min(end, pieceEnd + _clusterSize);
-            }
-
-            if (kind == ClusterKind.Unallocated && _backing is not null && offset < _backing.Size)
-            {
-                // What the chain below says, up to the end of this unallocated run.
-                var inBacking = Math.Min(pieceEnd, _backing.Size) - offset;
-                var n = await _backing.GetExtentsAsync(offset, inBacking, backingExtents, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < n && count < extents.Length; i++)
+                var clusterIndex = offset >> _clusterBits;
+                var pieceEnd = Math.Min(end, (clusterIndex + 1) << _clusterBits);
+                var kind = Classify(GetL2Entry(clusterIndex));
+                while (pieceEnd < end && Classify(GetL2Entry(pieceEnd >> _clusterBits)) == kind)
                 {
-                    count = Append(extents.Span, count, backingExtents[i]);
+                    pieceEnd = Math.Min(end, pieceEnd + _clusterSize);
                 }
 
-                offset = extents.Span[count - 1].End;
-                continue;
+                if (kind == ClusterKind.Unallocated && _backing is not null && offset < _backing.Size)
+                {
+                    // What the chain below says, up to the end of this unallocated run.
+                    var inBacking = Math.Min(pieceEnd, _backing.Size) - offset;
+                    var n = await _backing.GetExtentsAsync(offset, inBacking, backingExtents.AsMemory(0, BackingExtents), cancellationToken).ConfigureAwait(false);
+                    for (var i = 0; i < n && count < extents.Length; i++)
+                    {
+                        count = Append(extents.Span, count, backingExtents[i]);
+                    }
+
+                    offset = extents.Span[count - 1].End;
+                    continue;
+                }
+
+                var flags = kind switch
+                {
+                    ClusterKind.Unallocated => ExtentFlags.Hole | ExtentFlags.Zero,
+                    ClusterKind.Zero => ExtentFlags.Zero,
+                    _ => ExtentFlags.Data,
+                };
+                count = Append(extents.Span, count, new BlockExtent(offset, pieceEnd - offset, flags));
+                offset = pieceEnd;
             }
 
-            var flags = kind switch
-            {
-                ClusterKind.Unallocated => ExtentFlags.Hole | ExtentFlags.Zero,
-                ClusterKind.Zero => ExtentFlags.Zero,
-                _ => ExtentFlags.Data,
-            };
-            count = Append(extents.Span, count, new BlockExtent(offset, pieceEnd - offset, flags));
-            offset = pieceEnd;
+            return count;
         }
-
-        return count;
+        finally
+        {
+            ArrayPool<BlockExtent>.Shared.Return(backingExtents);
+        }
     }
+
+    /// <summary>How many extents one question to the backing file may answer with.</summary>
+    private const int BackingExtents = 16;
 
     private static int Append(Span<BlockExtent> extents, int count, BlockExtent extent)
     {
