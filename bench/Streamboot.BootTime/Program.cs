@@ -12,6 +12,8 @@ namespace Streamboot.BootTime;
 /// interleaved rounds of five boots:
 /// <list type="bullet">
 /// <item>streamboot warm: <c>streamboot serve</c> defaults, running, its read cache and the page cache warm;</item>
+/// <item>streamboot warm, initramfs DHCP: the same image with <c>ip=dhcp</c> on its command line, so the initramfs asks
+/// DHCP again instead of taking iPXE's address (<c>streamboot.ip</c>): the gain of handing it over;</item>
 /// <item>peers warm: the chain an admin builds from peers: dnsmasq (the same options as for Streamboot), busybox httpd with a static
 /// iPXE script, the same kernel, initrd, key piece and command line, and nbdkit (file plugin, cow filter, a new nbdkit per boot) on a
 /// copy of the same disk;</item>
@@ -28,6 +30,7 @@ internal static partial class Program
 {
     private const string MacA = "52:54:00:b7:00:01";
     private const string MacB = "52:54:00:b7:00:02";
+    private const string MacDhcp = "52:54:00:b7:00:04";
     private const int PeerHttpPort = 8080;
     private const int PeerNbdPort = 10809;
 
@@ -41,7 +44,7 @@ internal static partial class Program
         ("root up", TestOs.UpLine),
     ];
 
-    private static readonly string[] s_rows = ["streamboot warm", "peers warm", "streamboot cold, profile", "streamboot cold, no profile", "peers cold"];
+    private static readonly string[] s_rows = ["streamboot warm", "streamboot warm, initramfs DHCP", "peers warm", "streamboot cold, profile", "streamboot cold, no profile", "peers cold"];
 
     /// <summary><c>--timeline</c>: every console line of every boot with its arrival time.</summary>
     private static bool s_timeline;
@@ -74,6 +77,10 @@ internal static partial class Program
             await TestOs.ImportAsync(a, "testos");
             await a.Cli.OkAsync("device", "add", MacA, "--name", "lab-pc1");
             await a.Cli.OkAsync("assign", "lab-pc1", "testos");
+            // The same image with ip=dhcp on its command line: the initramfs asks DHCP again, as before streamboot.ip.
+            await TestOs.ImportAsync(a, "testos-dhcp", "ip=dhcp");
+            await a.Cli.OkAsync("device", "add", MacDhcp, "--name", "lab-pc2");
+            await a.Cli.OkAsync("assign", "lab-pc2", "testos-dhcp");
             await a.StartServerAsync();
             await a.StartIpxeDhcpAsync();
             await peers.PrepareAsync(a, await TestOs.FolderAsync());
@@ -82,6 +89,7 @@ internal static partial class Program
             // A first boot of each, untimed: Streamboot records the version's boot profile
             // (written when the session ends: the restart), the JIT warms.
             await BootAsync(a, MacA, "warm-up");
+            await BootAsync(a, MacDhcp, "warm-up, initramfs DHCP");
             await a.RestartServerAsync();
             var profile = Directory.GetFiles(Path.Combine(a.Cli.DataFolder, "profiles"), "testos.v*.profile").Single();
             await peers.StartNbdkitAsync();
@@ -91,6 +99,7 @@ internal static partial class Program
             for (var round = 1; round <= rounds; round++)
             {
                 results["streamboot warm"].Add(await BootAsync(a, MacA, $"round {round} streamboot warm"));
+                results["streamboot warm, initramfs DHCP"].Add(await BootAsync(a, MacDhcp, $"round {round} streamboot warm, initramfs DHCP"));
 
                 await peers.StartNbdkitAsync();
                 results["peers warm"].Add(await BootAsync(b, MacB, $"round {round} peers warm"));
@@ -166,7 +175,7 @@ internal static partial class Program
         }
 
         Console.WriteLine();
-        foreach (var (row, peer) in new[] { ("streamboot warm", "peers warm"), ("streamboot cold, profile", "peers cold"), ("streamboot cold, no profile", "peers cold"), ("streamboot cold, profile", "streamboot cold, no profile") })
+        foreach (var (row, peer) in new[] { ("streamboot warm", "peers warm"), ("streamboot warm", "streamboot warm, initramfs DHCP"), ("streamboot cold, profile", "peers cold"), ("streamboot cold, no profile", "peers cold"), ("streamboot cold, profile", "streamboot cold, no profile") })
         {
             var ratios = results[row].Zip(results[peer]).Select(p => p.Second["root up"] / p.First["root up"]).Order().ToList();
             Console.WriteLine($"root up, time of {peer} / time of {row}: {Median(ratios):F2}x ({ratios[0]:F2}-{ratios[^1]:F2}; above 1: {row} boots faster)");
