@@ -179,6 +179,8 @@ internal static partial class Program
         {
             var ratios = results[row].Zip(results[peer]).Select(p => p.Second["root up"] / p.First["root up"]).Order().ToList();
             Console.WriteLine($"root up, time of {peer} / time of {row}: {Median(ratios):F2}x ({ratios[0]:F2}-{ratios[^1]:F2}; above 1: {row} boots faster)");
+            Streamboot.Bench.BenchResult.Print("boot", "root-up", "s", row, peer,
+                Median([.. results[row].Select(b => b["root up"]).Order()]), Median([.. results[peer].Select(b => b["root up"]).Order()]), Median(ratios));
         }
     }
 
