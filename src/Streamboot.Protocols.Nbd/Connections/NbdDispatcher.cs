@@ -18,7 +18,7 @@ namespace Streamboot.Protocols.Nbd.Connections;
 internal sealed class NbdDispatcher : IDisposable
 {
     private readonly object _lock = new();
-    private readonly Queue<NbdSocketWaiter> _queue = new();
+    private readonly Queue<TaskCompletionSource> _queue = new();
     private int _idle;
     private bool _stopping;
 
@@ -32,10 +32,10 @@ internal sealed class NbdDispatcher : IDisposable
     }
 
     /// <summary>
-    /// Completes <paramref name="waiter"/> (its continuation runs inline)
+    /// Completes <paramref name="waiter"/> (made without RunContinuationsAsynchronously)
     /// on an idle worker, so what awaited it runs there; on the thread pool when none is idle.
     /// </summary>
-    public void Complete(NbdSocketWaiter waiter)
+    public void Complete(TaskCompletionSource waiter)
     {
         lock (_lock)
         {
@@ -47,7 +47,7 @@ internal sealed class NbdDispatcher : IDisposable
             }
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(waiter, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
     }
 
     public void Dispose()
@@ -63,7 +63,7 @@ internal sealed class NbdDispatcher : IDisposable
     {
         while (true)
         {
-            NbdSocketWaiter waiter;
+            TaskCompletionSource waiter;
             lock (_lock)
             {
                 while (_queue.Count == 0)

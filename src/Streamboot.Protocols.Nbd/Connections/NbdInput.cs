@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 
 namespace Streamboot.Protocols.Nbd.Connections;
 
@@ -47,7 +46,6 @@ internal sealed class NbdInput : IDisposable
     public void Advance(int count) => _start += count;
 
     /// <summary>Reads exactly <paramref name="destination"/>.Length bytes (EndOfStreamException when the stream ends first).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask ReadExactlyAsync(Memory<byte> destination, CancellationToken cancellationToken)
     {
         var fromBuffer = Math.Min(destination.Length, _end - _start);
@@ -71,7 +69,6 @@ internal sealed class NbdInput : IDisposable
     }
 
     /// <summary>Reads and drops <paramref name="count"/> bytes (an oversized option or write) without holding them.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SkipAsync(long count, CancellationToken cancellationToken)
     {
         while (count > 0)
@@ -96,7 +93,6 @@ internal sealed class NbdInput : IDisposable
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(int count, CancellationToken cancellationToken)
     {
         if (_start > 0)

@@ -16,10 +16,8 @@ internal sealed class NbdPollRegistration : IDisposable
     private readonly NbdPoller _poller;
     private readonly Socket _socket;
     private readonly object _lock = new();
-    private readonly NbdSocketWaiter _readWaiter = new();
-    private readonly NbdSocketWaiter _writeWaiter = new();
-    private NbdSocketWaiter? _readable;
-    private NbdSocketWaiter? _writable;
+    private TaskCompletionSource? _readable;
+    private TaskCompletionSource? _writable;
     private bool _disposed;
 
     public NbdPollRegistration(NbdPoller poller, Socket socket, ulong id)
@@ -37,20 +35,16 @@ internal sealed class NbdPollRegistration : IDisposable
     public Socket Socket => _socket;
 
     /// <summary>Completes when the socket can be read (or has hung up); cancelled by <paramref name="cancellationToken"/>.</summary>
-    public ValueTask WaitReadableAsync(CancellationToken cancellationToken) => WaitAsync(_readWaiter, write: false, cancellationToken);
+    public Task WaitReadableAsync(CancellationToken cancellationToken) => WaitAsync(write: false, cancellationToken);
 
     /// <summary>Completes when the socket can take more (or has failed); cancelled by <paramref name="cancellationToken"/>.</summary>
-    public ValueTask WaitWritableAsync(CancellationToken cancellationToken) => WaitAsync(_writeWaiter, write: true, cancellationToken);
+    public Task WaitWritableAsync(CancellationToken cancellationToken) => WaitAsync(write: true, cancellationToken);
 
-    private ValueTask WaitAsync(NbdSocketWaiter waiter, bool write, CancellationToken cancellationToken)
+    private async Task WaitAsync(bool write, CancellationToken cancellationToken)
     {
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return ValueTask.FromCanceled(cancellationToken);
-        }
-
+        cancellationToken.ThrowIfCancellationRequested();
         // Completed by the dispatcher's worker (or the pool), where the awaiting connection then runs.
-        waiter.Arm();
+        var waiter = new TaskCompletionSource();
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -66,18 +60,21 @@ internal sealed class NbdPollRegistration : IDisposable
             if (!_poller.Arm(this, Interest()))
             {
                 // The socket is gone (closed under us): let the caller's next call say how.
-                ThreadPool.UnsafeQueueUserWorkItem(waiter, preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
             }
         }
 
-        return waiter.Wait(cancellationToken);
+        using (cancellationToken.UnsafeRegister(static s => ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetCanceled(), (TaskCompletionSource)s!, preferLocal: false), waiter))
+        {
+            await waiter.Task.ConfigureAwait(false);
+        }
     }
 
     /// <summary>The poller's thread: <paramref name="events"/> happened; the one-shot interest is disarmed now.</summary>
     internal void OnEvents(uint events)
     {
-        NbdSocketWaiter? readable = null;
-        NbdSocketWaiter? writable = null;
+        TaskCompletionSource? readable = null;
+        TaskCompletionSource? writable = null;
         lock (_lock)
         {
             var failed = (events & (Epoll.Hup | Epoll.Err)) != 0;
@@ -113,8 +110,8 @@ internal sealed class NbdPollRegistration : IDisposable
     /// <summary>Stops watching (before the socket closes); waits still pending complete, and fail at their next call.</summary>
     public void Dispose()
     {
-        NbdSocketWaiter? readable;
-        NbdSocketWaiter? writable;
+        TaskCompletionSource? readable;
+        TaskCompletionSource? writable;
         lock (_lock)
         {
             if (_disposed)
@@ -128,14 +125,12 @@ internal sealed class NbdPollRegistration : IDisposable
         }
 
         _poller.Unregister(this);
-        if (readable is not null)
+        foreach (var waiter in new[] { readable, writable })
         {
-            ThreadPool.UnsafeQueueUserWorkItem(readable, preferLocal: false);
-        }
-
-        if (writable is not null)
-        {
-            ThreadPool.UnsafeQueueUserWorkItem(writable, preferLocal: false);
+            if (waiter is not null)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(), waiter, preferLocal: false);
+            }
         }
     }
 }

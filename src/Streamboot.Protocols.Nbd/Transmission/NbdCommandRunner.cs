@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Storage.BlockDevices;
@@ -42,7 +41,6 @@ internal sealed class NbdCommandRunner
     }
 
     /// <summary>Runs a valid request to its reply; returns <paramref name="payload"/> to the pool.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask RunAsync(NbdRequest request, byte[]? payload, long inFlightBytes, CancellationToken cancellationToken)
     {
         try
@@ -87,7 +85,6 @@ internal sealed class NbdCommandRunner
     }
 
     /// <summary>The commands whose success is an empty reply.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ExecuteAsync(IBlockDevice device, NbdRequest request, byte[]? payload, CancellationToken cancellationToken)
     {
         var offset = (long)request.Offset;
@@ -156,7 +153,6 @@ internal sealed class NbdCommandRunner
     /// into the reply buffer behind room for the header, so the reply is one
     /// send and no further copy.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask ReadAsync(IBlockDevice device, NbdRequest request, long inFlightBytes, CancellationToken cancellationToken)
     {
         var length = (int)request.Length;
@@ -232,7 +228,6 @@ internal sealed class NbdCommandRunner
     }
 
     /// <summary>NBD_CMD_BLOCK_STATUS for "base:allocation": one chunk of (length, state) descriptors.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask BlockStatusAsync(IBlockDevice device, NbdRequest request, long inFlightBytes, CancellationToken cancellationToken)
     {
         var reqOne = (request.Flags & NbdCommandFlags.ReqOne) != 0;

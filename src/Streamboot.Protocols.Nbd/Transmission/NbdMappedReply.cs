@@ -16,8 +16,6 @@ namespace Streamboot.Protocols.Nbd.Transmission;
 /// file range with sendfile(2)). This holds the pieces' addresses valid (cache
 /// blocks pinned, mappings acquired) from the moment the reply is made until
 /// <see cref="Release"/>, after it has been sent (<see cref="NbdReplyWriter"/>).
-/// Replies are reused (a few kept server-wide, <see cref="Rent"/>): every big
-/// READ makes one, and making it new was most of what such a request allocated.
 /// </summary>
 internal sealed class NbdMappedReply
 {
@@ -32,16 +30,16 @@ internal sealed class NbdMappedReply
     // Zeroes are sent from here, a piece at a time; the pinned heap keeps the address fixed.
     private static readonly byte[] s_zeroes = GC.AllocateArray<byte>(ZeroesLength, pinned: true);
 
-    // Released replies kept for reuse; more than this many sent at once are made new and dropped after.
-    private static readonly NbdMappedReply?[] s_pool = new NbdMappedReply?[32];
-
-    private MemoryHandle[] _pins = [];
-    private FileMapping[] _mappings = [];
+    private readonly MemoryHandle[] _pins;
+    private readonly FileMapping[] _mappings;
     private int _pinned;
     private int _acquired;
 
-    private NbdMappedReply()
+    private NbdMappedReply(int pieces, int segments)
     {
+        Pieces = ArrayPool<SendPiece>.Shared.Rent(pieces);
+        _pins = ArrayPool<MemoryHandle>.Shared.Rent(segments);
+        _mappings = ArrayPool<FileMapping>.Shared.Rent(segments);
     }
 
     /// <summary>The reply header (simple, or a structured OFFSET_DATA chunk header and offset).</summary>
@@ -49,7 +47,7 @@ internal sealed class NbdMappedReply
 
     public int HeaderLength { get; private set; }
 
-    public SendPiece[] Pieces { get; private set; } = [];
+    public SendPiece[] Pieces { get; }
 
     public int PieceCount { get; private set; }
 
@@ -83,12 +81,7 @@ internal sealed class NbdMappedReply
             pieceCount += segment.Kind == ReadSegmentKind.Zeroes ? (segment.Length + ZeroesLength - 1) / ZeroesLength : 1;
         }
 
-        var reply = Rent();
-        reply.Pieces = ArrayPool<SendPiece>.Shared.Rent(pieceCount);
-        reply._pins = ArrayPool<MemoryHandle>.Shared.Rent(segments.Length);
-        reply._mappings = ArrayPool<FileMapping>.Shared.Rent(segments.Length);
-        reply.HeaderLength = headerLength;
-        reply.PieceCount = 0;
+        var reply = new NbdMappedReply(pieceCount, segments.Length) { HeaderLength = headerLength };
         try
         {
             reply.Length = headerLength;
@@ -127,7 +120,7 @@ internal sealed class NbdMappedReply
         }
     }
 
-    /// <summary>Unpins and releases what kept the pieces valid; the reply is not used again (it goes back for reuse).</summary>
+    /// <summary>Unpins and releases what kept the pieces valid; the reply is not used again.</summary>
     public void Release()
     {
         for (var i = 0; i < _pinned; i++)
@@ -145,34 +138,6 @@ internal sealed class NbdMappedReply
         ArrayPool<MemoryHandle>.Shared.Return(_pins, clearArray: true);
         ArrayPool<FileMapping>.Shared.Return(_mappings, clearArray: true);
         ArrayPool<SendPiece>.Shared.Return(Pieces, clearArray: true);
-        _pins = [];
-        _mappings = [];
-        Pieces = [];
-        Return(this);
-    }
-
-    private static NbdMappedReply Rent()
-    {
-        for (var i = 0; i < s_pool.Length; i++)
-        {
-            if (Interlocked.Exchange(ref s_pool[i], null) is { } reply)
-            {
-                return reply;
-            }
-        }
-
-        return new NbdMappedReply();
-    }
-
-    private static void Return(NbdMappedReply reply)
-    {
-        for (var i = 0; i < s_pool.Length; i++)
-        {
-            if (Interlocked.CompareExchange(ref s_pool[i], reply, null) is null)
-            {
-                return;
-            }
-        }
     }
 
     private void Add(SendPiece piece) => Pieces[PieceCount++] = piece;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Limits;
@@ -283,7 +282,6 @@ internal sealed class NbdReplyWriter
     }
 
     /// <summary>What the socket did not take at once: the rest, from where it stopped, each time it has room.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendRestAsync(NbdMappedReply reply, long sent)
     {
         while (sent < reply.Length)

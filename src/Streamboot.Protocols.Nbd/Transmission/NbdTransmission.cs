@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
@@ -166,7 +165,6 @@ internal sealed class NbdTransmission
     }
 
     /// <summary>A WRITE's payload (null for other commands); a refused WRITE's payload is read past, never held.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<byte[]?> ReadPayloadAsync(NbdRequest request, NbdError error, CancellationToken token)
     {
         if (request.Command != NbdCommand.Write)
@@ -282,7 +280,6 @@ internal sealed class NbdTransmission
     /// flow is left first (nothing batches meanwhile) and entered again on the
     /// thread it resumes on.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask OffReaderAsync(ValueTask operation)
     {
         if (operation.IsCompleted)
@@ -302,7 +299,6 @@ internal sealed class NbdTransmission
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<T> OffReaderAsync<T>(ValueTask<T> operation)
     {
         if (operation.IsCompleted)
