@@ -16,7 +16,6 @@ public sealed class BootSite : IAsyncDisposable
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<Process> _peers = [];
     private readonly System.Text.StringBuilder _stoppedOutput = new();
-    private readonly System.Text.StringBuilder _dnsmasqOutput = new();
     private (List<string>? Flags, IReadOnlyDictionary<string, string?>? Environment) _lastStart;
 
     private BootSite(BootNetwork network)
@@ -151,18 +150,6 @@ public sealed class BootSite : IAsyncDisposable
     /// <summary>What the servers stopped by <see cref="RestartServerAsync"/> printed.</summary>
     public string StoppedServerOutput => _stoppedOutput.ToString();
 
-    /// <summary>What the site's dnsmasq logged so far (with --log-dhcp: every DHCP exchange).</summary>
-    public string DnsmasqOutput
-    {
-        get
-        {
-            lock (_dnsmasqOutput)
-            {
-                return _dnsmasqOutput.ToString();
-            }
-        }
-    }
-
     /// <summary>Flags that make the server the boot network's DHCP server (full mode: addresses .100-.199) or its proxyDHCP.</summary>
     public string[] DhcpFlags(string mode) => mode == "full"
         ? ["--dhcp", "full", "--dhcp-interface", Network.Bridge, "--dhcp-range", $"{Network.Prefix}.100-{Network.Prefix}.199"]
@@ -181,13 +168,10 @@ public sealed class BootSite : IAsyncDisposable
     /// (option 175.176), and router advertisements spare iPXE its wait for
     /// IPv6 (DESIGN.md: 3 s and 13 s).
     /// </summary>
-    public Task StartIpxeDhcpAsync() => StartIpxeDhcpAsync($"{BaseUrl}/boot.ipxe");
-
-    /// <summary>The same, with iPXE sent to another boot script (a peer chain's, in the boot-time bench).</summary>
-    public Task StartIpxeDhcpAsync(string scriptUrl) => StartDnsmasqAsync(
+    public Task StartIpxeDhcpAsync() => StartDnsmasqAsync(
     [
         "--dhcp-userclass=set:ipxe,iPXE",
-        $"--dhcp-boot=tag:ipxe,{scriptUrl},,{Network.ServerAddress}",
+        $"--dhcp-boot=tag:ipxe,{BaseUrl}/boot.ipxe,,{Network.ServerAddress}",
         $"--dhcp-boot=tag:!ipxe,undionly.kpxe,,{Network.ServerAddress}",
         "--dhcp-option=tag:ipxe,175,b0:01:01",
         "--enable-ra",
@@ -213,18 +197,6 @@ public sealed class BootSite : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start dnsmasq");
-        DataReceivedEventHandler keep = (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_dnsmasqOutput)
-                {
-                    _dnsmasqOutput.AppendLine(e.Data);
-                }
-            }
-        };
-        process.OutputDataReceived += keep;
-        process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _peers.Add(process);
