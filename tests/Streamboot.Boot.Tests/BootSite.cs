@@ -168,10 +168,13 @@ public sealed class BootSite : IAsyncDisposable
     /// (option 175.176), and router advertisements spare iPXE its wait for
     /// IPv6 (DESIGN.md: 3 s and 13 s).
     /// </summary>
-    public Task StartIpxeDhcpAsync() => StartDnsmasqAsync(
+    public Task StartIpxeDhcpAsync() => StartIpxeDhcpAsync($"{BaseUrl}/boot.ipxe");
+
+    /// <summary>The same, with iPXE sent to another boot script (a peer chain's, in the boot-time bench).</summary>
+    public Task StartIpxeDhcpAsync(string scriptUrl) => StartDnsmasqAsync(
     [
         "--dhcp-userclass=set:ipxe,iPXE",
-        $"--dhcp-boot=tag:ipxe,{BaseUrl}/boot.ipxe,,{Network.ServerAddress}",
+        $"--dhcp-boot=tag:ipxe,{scriptUrl},,{Network.ServerAddress}",
         $"--dhcp-boot=tag:!ipxe,undionly.kpxe,,{Network.ServerAddress}",
         "--dhcp-option=tag:ipxe,175,b0:01:01",
         "--enable-ra",
