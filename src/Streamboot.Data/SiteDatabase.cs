@@ -51,11 +51,21 @@ public sealed class SiteDatabase
     public bool Offline => _snapshot?.Offline == true;
 
     /// <summary>
-    /// The moment the data read now was true: now, or while offline the time
-    /// the snapshot was taken (a server's heartbeat in it is judged against
-    /// that, not against a clock that moved on while nobody could write one).
+    /// The moment a server's heartbeat read now is judged against, with
+    /// <paramref name="downAfter"/> of silence meaning down: now; while
+    /// offline, the time the snapshot was taken (not a clock that moved on
+    /// while nobody could write a heartbeat); and for <paramref name="downAfter"/>
+    /// after an outage, now less the outage, so the first server back does not
+    /// take the others, whose heartbeats could not be written either, for dead
+    /// and end their sessions (a heartbeat from before the outage counts only
+    /// the silence while the database answered).
     /// </summary>
-    public DateTime AsOf(DateTime now) => _snapshot is { Offline: true, TakenAt: { } taken } ? taken : now;
+    public DateTime AsOf(DateTime now, TimeSpan downAfter) => _snapshot switch
+    {
+        { Offline: true, TakenAt: { } taken } => taken,
+        { LastOutage: { } outage } when now - outage.To < downAfter => outage.From + (now - outage.To),
+        _ => now,
+    };
 
     /// <summary>
     /// After a failure that looks like the database went away: true when this

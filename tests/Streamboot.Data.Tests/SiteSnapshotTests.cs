@@ -179,6 +179,48 @@ public sealed class SiteSnapshotTests : IDisposable
         Assert.False(snapshot.Offline);
     }
 
+    [Fact]
+    public async Task After_an_outage_a_heartbeat_from_before_it_counts_only_the_silence_while_the_database_answered()
+    {
+        var (online, site) = await SiteAsync();
+        var clock = new StepClock(DateTime.UtcNow);
+        var snapshot = new SiteSnapshot(online, Path.Combine(_folder.Path, "offline", "a.db"), () => site.ServerA, NullLoggerFactory.Instance, clock);
+        await snapshot.OpenAsync(CancellationToken.None);
+        await snapshot.RefreshAsync(CancellationToken.None);
+        var serving = online.ServingFrom(snapshot);
+        var downAfter = TimeSpan.FromSeconds(30);
+        var taken = clock.Now;
+        Assert.Equal(taken, serving.AsOf(clock.Now, downAfter));
+
+        // The database goes away 5 s after the last refresh and answers again 40 s later.
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await snapshot.GoOfflineForTestAsync(CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(40));
+        Assert.Equal(taken, serving.AsOf(clock.Now, downAfter));
+        Assert.True(await snapshot.TryReturnAsync(CancellationToken.None));
+        Assert.Equal((taken, clock.Now), snapshot.LastOutage);
+
+        // 10 s after: another server's heartbeat from the last refresh has been silent
+        // for 10 s of a database that answered, not 55: it is not down yet.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(taken + TimeSpan.FromSeconds(10), serving.AsOf(clock.Now, downAfter));
+        Assert.True(serving.AsOf(clock.Now, downAfter) - taken <= downAfter);
+
+        // Once the database has answered for the whole down time, heartbeats are judged against now.
+        clock.Advance(TimeSpan.FromSeconds(25));
+        Assert.Equal(clock.Now, serving.AsOf(clock.Now, downAfter));
+        Assert.Equal(clock.Now, online.AsOf(clock.Now, downAfter));
+    }
+
+    private sealed class StepClock(DateTime start) : TimeProvider
+    {
+        public DateTime Now { get; private set; } = start;
+
+        public void Advance(TimeSpan by) => Now += by;
+
+        public override DateTimeOffset GetUtcNow() => new(Now, TimeSpan.Zero);
+    }
+
     private static Session LiveSession(long device, long vdisk, long server, DateTime now) =>
         new() { DeviceId = device, VDiskId = vdisk, VersionNumber = 1, ServerId = server, Protocol = "nbd", StartedAt = now, LastActivityAt = now };
 

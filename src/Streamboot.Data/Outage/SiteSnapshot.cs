@@ -66,6 +66,13 @@ public sealed partial class SiteSnapshot
     public DateTime? OfflineSince { get; private set; }
 
     /// <summary>
+    /// The last outage this server went through: from the last moment the
+    /// database was read (the snapshot's time) to the moment it answered
+    /// again. Nobody's heartbeat could reach the database in between.
+    /// </summary>
+    public (DateTime From, DateTime To)? LastOutage { get; private set; }
+
+    /// <summary>
     /// Creates or opens the file (0600 in a 0700 folder) with the current
     /// schema. A journal left by a server that stopped during an outage is
     /// written back by the first <see cref="RefreshAsync"/>.
@@ -245,9 +252,11 @@ public sealed partial class SiteSnapshot
                 return false;
             }
 
+            var back = _clock.GetUtcNow().UtcDateTime;
+            LastOutage = (TakenAt is { } taken && taken < since ? taken : since, back);
             _offline = false;
             OfflineSince = null;
-            LogBack(_logger, (_clock.GetUtcNow().UtcDateTime - since).TotalSeconds, written.Rows, written.Conflicts);
+            LogBack(_logger, (back - since).TotalSeconds, written.Rows, written.Conflicts);
             return true;
         }
         finally

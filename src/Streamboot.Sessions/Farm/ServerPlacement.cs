@@ -72,7 +72,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
     {
         var now = clock.GetUtcNow().UtcDateTime;
         // Offline, servers are judged by their heartbeats as the snapshot saw them.
-        var asOf = database.AsOf(now);
+        var asOf = database.AsOf(now, settings.ServerDownAfter);
         var rows = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
         var holders = await Holders(versionId, cancellationToken);
         var candidates = rows
@@ -166,7 +166,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             return [];
         }
 
-        var now = database.AsOf(clock.GetUtcNow().UtcDateTime);
+        var now = database.AsOf(clock.GetUtcNow().UtcDateTime, settings.ServerDownAfter);
         var client = ClientOf(remote);
         await using var db = database.CreateContext();
         var rows = await db.Servers.AsNoTracking().Where(s => s.Id != self && s.Enabled && s.NbdPort > 0).ToListAsync(cancellationToken);

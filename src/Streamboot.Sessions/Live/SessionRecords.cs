@@ -37,7 +37,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         var now = clock.GetUtcNow().UtcDateTime;
         // Offline, a holder's heartbeat is judged as the snapshot saw it: a
         // server the database merely cannot hear from is not down.
-        var asOf = database.AsOf(now);
+        var asOf = database.AsOf(now, serverDownAfter);
         await using var db = database.CreateContext();
         var holder = await db.Sessions.AsNoTracking().Where(s => s.DeviceId == deviceId && s.EndedAt == null)
             .Select(s => new { s.Id, s.ServerId, s.Server }).FirstOrDefaultAsync(cancellationToken);
@@ -65,7 +65,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         }
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var silent = now - serverDownAfter;
+        var silent = database.AsOf(now, serverDownAfter) - serverDownAfter;
         var self = serverId();
         await using var db = database.CreateContext();
         var down = await db.Servers.Where(s => s.Id != self && (s.StoppedAt != null || s.LastHeartbeatAt < silent)).Select(s => s.Id).ToListAsync(cancellationToken);
