@@ -41,6 +41,7 @@ public sealed partial class FarmBootTests
         // The guest writes, syncs and time-stamps a numbered file every 0.3 s throughout.
         await vm.RunAsync("dmesg -n 1; (i=0; while [ ! -e /root/stop ]; do i=$((i+1)); echo $i > /root/n.$i; echo $i > /root/last; cut -d' ' -f1 /proc/uptime >> /root/times; sync; sleep 0.3; done) >/dev/null 2>&1 & true");
         await Task.Delay(TimeSpan.FromSeconds(6)); // every client is past its booting window
+        await WaitForFirstWriteAsync(vm, site);
 
         // a holds 4 of 4 (its share is 1.3): two should go, but only the vm can.
         var dry = await site.Cli.JsonAsync("server", "rebalance", "--dry-run");
@@ -78,6 +79,39 @@ public sealed partial class FarmBootTests
         var pause = stamps.Zip(stamps.Skip(1), (x, y) => y - x).Max();
         output.WriteLine($"{last} files written and synced; the longest gap between two (normally 0.3 s plus a sync) was {pause:0.00} s");
         Assert.Equal(last, stamps.Count);
+    }
+
+    /// <summary>
+    /// Waits for the guest loop's first file. What the guest and server a were doing
+    /// goes to the test output when it takes longer than a few seconds: that
+    /// file's absence failed full runs, and only the guest's view of its NBD disk
+    /// (requests in flight) and the server's log can say whether a request stalled.
+    /// </summary>
+    private async Task WaitForFirstWriteAsync(QemuVm vm, BootSite site)
+    {
+        var clock = Stopwatch.StartNew();
+        var reported = false;
+        while (true)
+        {
+            // Nothing here touches the root file system but the test itself.
+            var seen = await vm.RunAsync("[ -e /root/last ] && echo yes || echo no", TimeSpan.FromMinutes(2));
+            if (seen.Trim() == "yes")
+            {
+                output.WriteLine($"the guest loop's first file was there {clock.Elapsed.TotalSeconds:0.0} s after the 6 s wait");
+                return;
+            }
+
+            if (!reported && clock.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                reported = true;
+                var guest = await vm.RunAsync("cat /proc/loadavg; echo inflight: $(cat /sys/block/nbd0/inflight); ps; dmesg | tail -n 20", TimeSpan.FromMinutes(1), check: false);
+                var server = site.Server!.Output.Split('\n');
+                output.WriteLine($"no first file {clock.Elapsed.TotalSeconds:0.0} s after the 6 s wait; the guest:\n{guest}\nserver a's last lines:\n{string.Join('\n', server.TakeLast(40))}");
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the guest loop wrote no file in 66 s (its state and server a's log are in the test output)");
+            await Task.Delay(500);
+        }
     }
 
     private static async Task<bool> WaitForAsync(Func<Task<bool>> condition, TimeSpan limit)
