@@ -90,7 +90,7 @@ public sealed partial class FarmBootTests
     private async Task WaitForFirstWriteAsync(QemuVm vm, BootSite site)
     {
         var clock = Stopwatch.StartNew();
-        var reported = false;
+        string? report = null;
         while (true)
         {
             // Nothing here touches the root file system but the test itself.
@@ -101,15 +101,15 @@ public sealed partial class FarmBootTests
                 return;
             }
 
-            if (!reported && clock.Elapsed > TimeSpan.FromSeconds(2))
+            if (report is null && clock.Elapsed > TimeSpan.FromSeconds(2))
             {
-                reported = true;
                 var guest = await vm.RunAsync("cat /proc/loadavg; echo inflight: $(cat /sys/block/nbd0/inflight); ps; dmesg | tail -n 20", TimeSpan.FromMinutes(1), check: false);
                 var server = site.Server!.Output.Split('\n');
-                output.WriteLine($"no first file {clock.Elapsed.TotalSeconds:0.0} s after the 6 s wait; the guest:\n{guest}\nserver a's last lines:\n{string.Join('\n', server.TakeLast(40))}");
+                report = $"no first file {clock.Elapsed.TotalSeconds:0.0} s after the 6 s wait; the guest:\n{guest}\nserver a's last lines:\n{string.Join('\n', server.TakeLast(40))}";
+                output.WriteLine(report);
             }
 
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "the guest loop wrote no file in 66 s (its state and server a's log are in the test output)");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"the guest loop wrote no file in 66 s; {report}");
             await Task.Delay(500);
         }
     }
