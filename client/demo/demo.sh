@@ -257,7 +257,8 @@ cat <<EOF
 What happened:
   1. The VM has no disk. Its NIC's iPXE ROM asked the network for an address.
   2. Streamboot's DHCP (full mode on sbbr0) answered: an address from
-     $subnet.100-199 and, for iPXE, http://$subnet.1:8080/boot.ipxe.
+     $subnet.100-199 and, for iPXE, http://$subnet.1:8080/boot.ipxe?mac=$mac
+     (with iPXE's uuid, buildarch and platform: one fetch, the decision).
   3. The boot script found MAC $mac as device $device (collection demo),
      assigned vDisk $vdisk, and loaded the kernel and initrd beside the vDisk.
   4. The initramfs (client/linux) connected NBD export $vdisk/$device

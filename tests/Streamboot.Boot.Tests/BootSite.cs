@@ -160,15 +160,16 @@ public sealed class BootSite : IAsyncDisposable
 
     /// <summary>
     /// A site's DHCP server (dnsmasq on another host) set up to chain iPXE
-    /// to this server's boot script, as an admin would until Streamboot's
-    /// own DHCP answers: iPXE clients (user class iPXE) get
-    /// <c>/boot.ipxe</c>, everyone gets this server as next-server (which
+    /// to this server's boot script, as the README tells an admin who keeps
+    /// their own DHCP server: iPXE clients (user class iPXE) get
+    /// <c>/boot.ipxe?mac=${net0/mac}&amp;uuid=...</c> (iPXE fills the settings in,
+    /// so its first fetch is the decision), everyone gets this server as next-server (which
     /// the client boot component asks when its kernel command line names
     /// no server), iPXE is told not to wait for a proxyDHCP offer
     /// (option 175.176), and router advertisements spare iPXE its wait for
     /// IPv6 (DESIGN.md: 3 s and 13 s).
     /// </summary>
-    public Task StartIpxeDhcpAsync() => StartIpxeDhcpAsync($"{BaseUrl}/boot.ipxe");
+    public Task StartIpxeDhcpAsync() => StartIpxeDhcpAsync($"{BaseUrl}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}");
 
     /// <summary>The same, with iPXE sent to another boot script (a peer chain's, in the boot-time bench).</summary>
     public Task StartIpxeDhcpAsync(string scriptUrl) => StartDnsmasqAsync(

@@ -27,6 +27,12 @@ public sealed class PxeBootTests
 
         await unknown.WaitForAsync("Streamboot: this machine (52:54:00:5c:00:01) is not registered", TimeSpan.FromMinutes(3));
         Assert.Matches($@"net0: {site.Network.Prefix.Replace(".", "\\.", StringComparison.Ordinal)}\.1\d\d/255\.255\.255\.0", unknown.Console);
+        // The DHCP answer names the script with the client's MAC and iPXE's own settings, which iPXE
+        // filled in: one fetch of the decision, not a script that asks again saying who it is.
+        // (iPXE prints the file name wrapped at 80 columns and each download without its query.)
+        Assert.Contains($"Filename: http://{site.Network.ServerAddress}:{BootSite.HttpPort}/boot.ipxe?mac=52:54:00:5c:00:01&uuid=", unknown.Console, StringComparison.Ordinal);
+        var beforeAnswer = unknown.Console[..unknown.Console.IndexOf("Streamboot: this machine", StringComparison.Ordinal)];
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(beforeAnswer, @"boot\.ipxe : \d+ bytes \[script\]"));
         await site.Cli.OkAsync("collection", "set", "lab", "--policy", "auto-register");
         await unknown.WaitForAsync("Streamboot: registered this machine as LAB-01 in collection lab", TimeSpan.FromMinutes(1));
         await unknown.WaitForAsync("booting vDisk gold version 1", TimeSpan.FromSeconds(10));

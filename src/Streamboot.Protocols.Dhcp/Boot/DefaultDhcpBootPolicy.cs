@@ -18,6 +18,7 @@ public sealed class DefaultDhcpBootPolicy(DefaultDhcpBootPolicyOptions? options 
         ArgumentNullException.ThrowIfNull(request);
         var file = request.IsIpxe
             ? _options.IpxeScriptUrl?.Replace("{server}", request.ServerAddress.ToString(), StringComparison.Ordinal)
+                .Replace("{mac}", request.Mac.ToString(), StringComparison.Ordinal)
             : request.Architecture switch
             {
                 DhcpClientArchitecture.IntelX86Pc => _options.BiosBootFile,

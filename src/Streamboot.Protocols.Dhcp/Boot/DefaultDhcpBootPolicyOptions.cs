@@ -18,7 +18,9 @@ public sealed class DefaultDhcpBootPolicyOptions
 
     /// <summary>
     /// Where a client already running iPXE gets its script. "{server}" becomes
-    /// the answering server's address; the script itself asks with ${net0/mac}.
+    /// the answering server's address and "{mac}" the client's MAC address
+    /// (aa:bb:cc:dd:ee:ff, as iPXE writes ${net0/mac}); iPXE itself expands
+    /// settings such as ${uuid} in a DHCP file name before it fetches it.
     /// </summary>
     public string? IpxeScriptUrl { get; init; } = "http://{server}/boot.ipxe";
 }

@@ -81,9 +81,13 @@ public static class IpxeScript
         _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "unknown boot decision"),
     };
 
-    /// <summary>The boot-script URL with iPXE's settings for who the client is, which iPXE fills in as it fetches it.</summary>
-    public static string SelfDescribingUrl(string baseUrl) =>
-        $"{baseUrl}/boot.ipxe?mac=${{net0/mac}}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}";
+    /// <summary>
+    /// The boot-script URL with iPXE's settings for who the client is, which iPXE fills in as it fetches it;
+    /// <paramref name="mac"/> replaces ${net0/mac} where the MAC is known already (Streamboot's DHCP puts the
+    /// client's own there: the NIC that asked, not always net0).
+    /// </summary>
+    public static string SelfDescribingUrl(string baseUrl, string mac = "${net0/mac}") =>
+        $"{baseUrl}/boot.ipxe?mac={mac}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}";
 
     /// <summary>The answer to a request that names no client: iPXE asks again, saying who it is.</summary>
     public static string Identify(Context context) =>

@@ -39,7 +39,9 @@ internal sealed partial class DhcpService(
         var policy = new DefaultDhcpBootPolicy(new DefaultDhcpBootPolicyOptions
         {
             EfiX64BootFile = options.Value.UefiBootFile,
-            IpxeScriptUrl = $"http://{{server}}:{options.Value.HttpPort}/boot.ipxe",
+            // The script's own URL with the client's MAC and iPXE's settings: iPXE fetches the
+            // decision at once instead of a script that only asks again saying who it is.
+            IpxeScriptUrl = Boot.IpxeScript.SelfDescribingUrl($"http://{{server}}:{options.Value.HttpPort}", "{mac}"),
         });
         var full = settings.Mode == DhcpMode.Full;
         _server = new DhcpServer(settings, policy, full ? store : null, full ? store : null, loggerFactory, clock);

@@ -29,6 +29,13 @@ public sealed class DefaultDhcpBootPolicyTests
         Assert.Equal("http://10.0.0.1/boot.ipxe", new DefaultDhcpBootPolicy().Decide(Request(DhcpClientArchitecture.EfiIa32, ipxe: true)).BootFile);
 
     [Fact]
+    public void The_url_may_name_the_clients_mac_and_keeps_ipxes_own_settings_for_ipxe_to_expand() =>
+        Assert.Equal(
+            "http://10.0.0.1:8080/boot.ipxe?mac=02:00:00:00:00:01&uuid=${uuid}",
+            new DefaultDhcpBootPolicy(new DefaultDhcpBootPolicyOptions { IpxeScriptUrl = "http://{server}:8080/boot.ipxe?mac={mac}&uuid=${uuid}" })
+                .Decide(Request(DhcpClientArchitecture.EfiX8664, ipxe: true)).BootFile);
+
+    [Fact]
     public void Ia32_efi_boots_when_a_file_is_named() =>
         Assert.Equal("ipxe-i386.efi", new DefaultDhcpBootPolicy(new DefaultDhcpBootPolicyOptions { EfiIa32BootFile = "ipxe-i386.efi" }).Decide(Request(DhcpClientArchitecture.EfiIa32)).BootFile);
 }
