@@ -13,8 +13,7 @@ namespace Streamboot.BootTime;
 /// <list type="bullet">
 /// <item>streamboot warm: <c>streamboot serve</c> defaults, running, its read cache and the page cache warm;</item>
 /// <item>streamboot warm, initramfs DHCP: the same image with <c>ip=dhcp</c> on its command line, so the initramfs asks
-/// DHCP again: the baseline for handing it iPXE's address instead (docs/performance.md; the same as the row above while
-/// that is held back);</item>
+/// DHCP again instead of taking iPXE's address (<c>streamboot.ip</c>): the gain of handing it over;</item>
 /// <item>peers warm: the chain an admin builds from peers: dnsmasq (the same options as for Streamboot), busybox httpd with a static
 /// iPXE script, the same kernel, initrd, key piece and command line, and nbdkit (file plugin, cow filter, a new nbdkit per boot) on a
 /// copy of the same disk;</item>
@@ -78,7 +77,7 @@ internal static partial class Program
             await TestOs.ImportAsync(a, "testos");
             await a.Cli.OkAsync("device", "add", MacA, "--name", "lab-pc1");
             await a.Cli.OkAsync("assign", "lab-pc1", "testos");
-            // The same image with ip=dhcp on its command line: the initramfs asks DHCP again (the baseline for handing it iPXE's address).
+            // The same image with ip=dhcp on its command line: the initramfs asks DHCP again, as before streamboot.ip.
             await TestOs.ImportAsync(a, "testos-dhcp", "ip=dhcp");
             await a.Cli.OkAsync("device", "add", MacDhcp, "--name", "lab-pc2");
             await a.Cli.OkAsync("assign", "lab-pc2", "testos-dhcp");

@@ -16,6 +16,7 @@ public sealed class BootSite : IAsyncDisposable
     private readonly List<IAsyncDisposable> _owned = [];
     private readonly List<Process> _peers = [];
     private readonly System.Text.StringBuilder _stoppedOutput = new();
+    private readonly System.Text.StringBuilder _dnsmasqOutput = new();
     private (List<string>? Flags, IReadOnlyDictionary<string, string?>? Environment) _lastStart;
 
     private BootSite(BootNetwork network)
@@ -150,6 +151,18 @@ public sealed class BootSite : IAsyncDisposable
     /// <summary>What the servers stopped by <see cref="RestartServerAsync"/> printed.</summary>
     public string StoppedServerOutput => _stoppedOutput.ToString();
 
+    /// <summary>What the site's dnsmasq logged so far (with --log-dhcp: every DHCP exchange).</summary>
+    public string DnsmasqOutput
+    {
+        get
+        {
+            lock (_dnsmasqOutput)
+            {
+                return _dnsmasqOutput.ToString();
+            }
+        }
+    }
+
     /// <summary>Flags that make the server the boot network's DHCP server (full mode: addresses .100-.199) or its proxyDHCP.</summary>
     public string[] DhcpFlags(string mode) => mode == "full"
         ? ["--dhcp", "full", "--dhcp-interface", Network.Bridge, "--dhcp-range", $"{Network.Prefix}.100-{Network.Prefix}.199"]
@@ -201,6 +214,18 @@ public sealed class BootSite : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start dnsmasq");
+        DataReceivedEventHandler keep = (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (_dnsmasqOutput)
+                {
+                    _dnsmasqOutput.AppendLine(e.Data);
+                }
+            }
+        };
+        process.OutputDataReceived += keep;
+        process.ErrorDataReceived += keep;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _peers.Add(process);

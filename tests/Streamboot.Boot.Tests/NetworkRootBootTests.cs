@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace Streamboot.Boot.Tests;
@@ -29,6 +30,14 @@ public sealed class NetworkRootBootTests(ITestOutputHelper output)
         Assert.Equal("/dev/nbd0p2", up["root"]);
         Assert.Equal("server-disk", up["cache"]);
         Assert.Equal($"{name}\n{machineId}\n", await vm.RunAsync("cat /etc/hostname /etc/machine-id"));
+
+        // The initramfs took the address iPXE got from dnsmasq (streamboot.ip, BOOTIF) instead of asking DHCP
+        // again: one DHCP exchange per boot, the address the same, the NIC up.
+        var configured = Assert.Single(vm.Console.Split('\n'), l => l.Contains("bringing up the network", StringComparison.Ordinal));
+        Assert.Matches($@"\(ip={site.Network.Prefix.Replace(".", @"\.", StringComparison.Ordinal)}\.1\d\d::[^:]*:255\.255\.255\.0:::off:", configured);
+        var address = configured[(configured.IndexOf("ip=", StringComparison.Ordinal) + 3)..configured.IndexOf("::", StringComparison.Ordinal)];
+        Assert.Contains($"inet {address}/24", await vm.RunAsync("ip -4 addr show"), StringComparison.Ordinal);
+        Assert.Single(Regex.Matches(site.DnsmasqOutput, @"DHCPACK\("));
 
         var session = await TestOs.LiveSessionAsync(site, "lab-pc1");
         Assert.True(session is not null, "no live session for lab-pc1 while it runs");

@@ -81,7 +81,8 @@ public sealed partial class BootScriptTests : IAsyncLifetime
         // The key opens the boot files, and is not on the command line (every user of the OS can read /proc/cmdline).
         Assert.Equal(
             $"kernel {_base}/boot/files/gold/vmlinuz?key={key} initrd=initrd.img initrd=streamboot-key.cpio console=ttyS0 quiet streamboot.url={_base} streamboot.nbd=127.0.0.1:{_nbdPort} " +
-            $"streamboot.export=gold/pc1 streamboot.name=pc1 streamboot.machine_id={device.GetProperty("machineId").GetGuid():N} streamboot.cache=server-disk || goto failed",
+            $"streamboot.export=gold/pc1 streamboot.name=pc1 streamboot.machine_id={device.GetProperty("machineId").GetGuid():N} streamboot.cache=server-disk " +
+            "BOOTIF=01-${netX/mac:hexhyp} streamboot.ip=${netX/ip}:${netX/netmask}:${netX/gateway}:${netX/dns} || goto failed",
             kernelLine);
         Assert.Contains($"initrd {_base}/boot/files/gold/initrd.img?key={key} || goto failed\n", script, StringComparison.Ordinal);
         Assert.Contains($"initrd {_base}/boot/key/{key}/streamboot-key.cpio || goto failed\n", script, StringComparison.Ordinal);
@@ -106,6 +107,13 @@ public sealed partial class BootScriptTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/boot/files/gold/cmdline")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/boot/files/gold/..%2F..%2Fstreamboot.db")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"{_base}/boot/files/nope/vmlinuz")).StatusCode);
+
+        // A command line that configures the network itself keeps it: no BOOTIF or address of iPXE's beside it.
+        await File.WriteAllTextAsync(Path.Combine(boot.FullName, "cmdline"), "console=ttyS0 ip=10.9.0.5::10.9.0.1:255.255.255.0::eth1:off BOOTIF=01-52-54-00-00-00-09\n");
+        var own = Assert.Single((await ScriptAsync("mac=52:54:00:00:00:01")).Split('\n'), l => l.StartsWith("kernel ", StringComparison.Ordinal));
+        Assert.DoesNotContain("streamboot.ip=", own, StringComparison.Ordinal);
+        Assert.DoesNotContain("${netX/mac:hexhyp}", own, StringComparison.Ordinal);
+        Assert.Contains(" ip=10.9.0.5::10.9.0.1:255.255.255.0::eth1:off BOOTIF=01-52-54-00-00-00-09 ", own, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ sb_fail() {
 sb_parse_cmdline() {
 	SB_URL="" SB_NBD="" SB_EXPORT="" SB_NAME="" SB_MACHINE_ID="" SB_CACHE=""
 	SB_LOCALDISK="" SB_ROOT="" SB_NBDDEV=/dev/nbd0 SB_TIMEOUT="" SB_WAIT=60
-	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY="" SB_TLS="" SB_SERVERS=""
+	SB_RAMSIZE=50% SB_FSTYPE="" SB_FLAGS="" SB_BOOTIF="" SB_RECONNECT="" SB_NBDCLIENT="" SB_KEY="" SB_TLS="" SB_SERVERS="" SB_IP=""
 	sb_root_param=""
 	[ -r "$SB_KEY_FILE" ] && read -r SB_KEY <"$SB_KEY_FILE"
 	for x in $(cat /proc/cmdline); do
@@ -60,6 +60,7 @@ sb_parse_cmdline() {
 		streamboot.name=*) SB_NAME=${x#*=} ;;
 		streamboot.machine_id=*) SB_MACHINE_ID=${x#*=} ;;
 		streamboot.cache=*) SB_CACHE=${x#*=} ;;
+		streamboot.ip=*) SB_IP=${x#*=} ;;
 		streamboot.localdisk=*) SB_LOCALDISK=${x#*=} ;;
 		streamboot.root=*) SB_ROOT=${x#*=} ;;
 		streamboot.nbddev=*) SB_NBDDEV=${x#*=} ;;
@@ -117,6 +118,33 @@ sb_resolve_url() {
 	elif [ -n "$SB_DHCP_SERVER" ] && [ "$SB_DHCP_SERVER" != 0.0.0.0 ]; then
 		SB_URL="http://$SB_DHCP_SERVER:$SB_HTTP_PORT"
 	fi
+}
+
+# The boot NIC's address as iPXE got it (streamboot.ip=ADDRESS:NETMASK:GATEWAY:DNS)
+# in the ip= form of klibc's ipconfig (client::gateway:netmask:::off:dns), so
+# the initramfs configures it without a second DHCP; nothing (and status 1)
+# when iPXE had no IPv4 address to give.
+sb_static_ip() {
+	[ -n "$SB_IP" ] || return 1
+	old_ifs=$IFS
+	IFS=:
+	# shellcheck disable=SC2086
+	set -- $SB_IP
+	IFS=$old_ifs
+	case "$1" in
+	"" | 0.0.0.0 | *[!0-9.]*) return 1 ;;
+	esac
+	case "$2" in
+	"" | 0.0.0.0 | *[!0-9.]*) return 1 ;;
+	esac
+	# A gateway or DNS server that is not a plain address would make
+	# ipconfig refuse the whole line: then DHCP it is.
+	case "${3:-}${4:-}" in
+	*[!0-9.]*) return 1 ;;
+	esac
+	gw=${3:-}
+	[ "$gw" = 0.0.0.0 ] && gw=""
+	echo "$1::$gw:$2:::off:${4:-}"
 }
 
 sb_host_of() {

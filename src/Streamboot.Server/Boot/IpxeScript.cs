@@ -104,6 +104,28 @@ public static class IpxeScript
         + (context.NbdTlsRequired ? " streamboot.tls=on" : "")
         + (context.Alternates.Count > 0 ? $" streamboot.servers={string.Join(',', context.Alternates.Select(a => a.NbdEndpoint))}" : "");
 
+    /// <summary>
+    /// What iPXE already knows of the network, for the kernel: the boot NIC
+    /// (<c>BOOTIF</c>, as PXELINUX's IPAPPEND 2 gives it; the initramfs then
+    /// configures that NIC, not the first that answers) and the address it
+    /// was given (<c>streamboot.ip=ADDRESS:NETMASK:GATEWAY:DNS</c>, iPXE's
+    /// settings of the NIC it booted from), so the client component
+    /// configures it as is instead of asking DHCP a second time: a round of
+    /// DHCP less per boot (1.3 to 1.9 s of the test OS's boot under TCG), and
+    /// half the DHCP traffic of a boot storm. The same address, from the same
+    /// lease, which the kernel never renews either way. Left out when the
+    /// vDisk's own command line sets either itself.
+    /// </summary>
+    private static string NetworkParameters(string extra)
+    {
+        var words = extra.Split(' ');
+        return string.Join(' ', new[]
+        {
+            words.Any(w => w.StartsWith("BOOTIF=", StringComparison.Ordinal)) ? "" : "BOOTIF=01-${netX/mac:hexhyp}",
+            words.Any(w => w.StartsWith("ip=", StringComparison.Ordinal)) ? "" : "streamboot.ip=${netX/ip}:${netX/netmask}:${netX/gateway}:${netX/dns}",
+        }.Where(p => p.Length > 0));
+    }
+
     private static string Boot(BootVDisk boot, Context context)
     {
         context = context.PlacedOn(boot.Placement);
@@ -138,7 +160,7 @@ public static class IpxeScript
             // every initrd to the kernel, which unpacks them in order.
             // Without an initrd there is no client component to read the key.
             var initrds = hasInitrd ? $"initrd={InitrdFile} initrd={KeyArchive.FileName}" : "";
-            var parameters = string.Join(' ', new[] { initrds, extra, SessionParameters(boot, context) }.Where(p => p.Length > 0));
+            var parameters = string.Join(' ', new[] { initrds, extra, SessionParameters(boot, context), NetworkParameters(extra) }.Where(p => p.Length > 0));
             s.AppendLine(CultureInfo.InvariantCulture, $"kernel {vdiskUrl}/{KernelFile}{withKey} {parameters} || goto failed");
             if (hasInitrd)
             {
