@@ -14,7 +14,7 @@ namespace Streamboot.Nbd.Bench;
 /// loopback ports and measured in rounds, one server after the other within a
 /// round (each round starting one server later), so a change in the machine's
 /// load (it is shared) falls on every server alike; each is killed by PID at
-/// the end. Per round: nbdcopy to null: (MB/s and server CPU per GB) and fio's
+/// the end. Per round: nbdcopy to null: (MB/s and server CPU per GB, over --copies copies, 5 by default) and fio's
 /// nbd engine: 1 MiB sequential reads at queue depth 8 (MB/s) and 4 KiB random
 /// reads at queue depth 16 (IOPS).
 /// </summary>
@@ -47,13 +47,14 @@ internal static class Benchmark
     {
         if (args is not ["bench", ..])
         {
-            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] [--rounds N] [--servers NAME,NAME...] [--baseline BUILD_DIR] | serve FILE PORT [--read-only] [--copy] [--socket-buffer BYTES]");
+            Console.Error.WriteLine("usage: Streamboot.Nbd.Bench bench [--size-mib N] [--runtime S] [--rounds N] [--copies N] [--servers NAME,NAME...] [--baseline BUILD_DIR] | serve FILE PORT [--read-only] [--copy] [--socket-buffer BYTES]");
             return args.Length == 0 ? 0 : 2;
         }
 
         var sizeMiB = Option(args, "--size-mib", 1024);
         var runtime = Option(args, "--runtime", 5);
         var rounds = Option(args, "--rounds", 3);
+        var copies = Option(args, "--copies", 5);
         var serverIndex = Array.IndexOf(args, "--servers");
         var names = serverIndex >= 0 && serverIndex + 1 < args.Length
             ? args[serverIndex + 1].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -137,11 +138,13 @@ internal static class Benchmark
                     try
                     {
                         // Server CPU per GB copied: less at the mercy of the machine's load than MB/s.
+                        // Several copies per round: one 1 GiB copy is 0.3-0.5 s, 30-50 clock ticks of CPU,
+                        // where a tick of the server's background work moved the figure by 2-3 %.
                         var cpu = CpuSeconds(process.Id);
-                        var copy = await NbdCopyAsync(url, sizeMiB);
+                        var copy = await NbdCopyAsync(url, sizeMiB, copies);
                         // nbd-server forks a process per connection: its CPU counts once the parent has reaped them.
                         await Task.Delay(100);
-                        var copyCpu = (CpuSeconds(process.Id) - cpu) / (sizeMiB / 1000.0 * 1.048576);
+                        var copyCpu = (CpuSeconds(process.Id) - cpu) / (copies * sizeMiB / 1000.0 * 1.048576);
                         var seq = await FioAsync(url, "read", "1M", 8, runtime, iops: false);
                         var iops = await FioAsync(url, "randread", "4k", 16, runtime, iops: true);
                         results[name].Add(new Sample(round, copy, seq, iops, copyCpu));
@@ -391,18 +394,22 @@ internal static class Benchmark
     {
         for (var i = 0; i < 3; i++)
         {
-            await NbdCopyAsync(url, sizeMiB);
+            await NbdCopyAsync(url, sizeMiB, 1);
         }
 
         await FioAsync(url, "read", "1M", 8, 2, iops: false);
         await FioAsync(url, "randread", "4k", 16, 2, iops: true);
     }
 
-    private static async Task<double> NbdCopyAsync(string url, int sizeMiB)
+    private static async Task<double> NbdCopyAsync(string url, int sizeMiB, int copies)
     {
         var watch = Stopwatch.StartNew();
-        await RunAsync("nbdcopy", [url, "null:"]);
-        return ((double)sizeMiB * 1024 * 1024) / 1e6 / watch.Elapsed.TotalSeconds;
+        for (var i = 0; i < copies; i++)
+        {
+            await RunAsync("nbdcopy", [url, "null:"]);
+        }
+
+        return (double)copies * sizeMiB * 1024 * 1024 / 1e6 / watch.Elapsed.TotalSeconds;
     }
 
     private static async Task<double> FioAsync(string url, string pattern, string blockSize, int depth, int runtime, bool iops)
