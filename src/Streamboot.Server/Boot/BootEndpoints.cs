@@ -118,7 +118,7 @@ public static class BootEndpoints
 
         var path = Path.Combine(folder.Value, "boot", file);
         return File.Exists(path)
-            ? Results.File(path, "application/octet-stream", enableRangeProcessing: true)
+            ? BootFileResult.For(http.Request, path)
             : Results.NotFound();
     }
 
