@@ -1,12 +1,11 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.Net.Http.Headers;
 
 namespace Streamboot.Server.Http;
 
 /// <summary>
 /// A boot file (kernel, initrd) sent whole: read with pread straight into
 /// Kestrel's response pipe in 256 KiB pieces, as vDisk ranges are
-/// (<c>VDiskOverHttp</c>). <c>Results.File</c> copies through a FileStream
+/// (<see cref="ResponsePipe"/>). <c>Results.File</c> copies through a FileStream
 /// and a buffer of its own, with an asynchronous file read per piece; in a
 /// boot storm the boot files were most of a boot (bench/Streamboot.Storm).
 /// A request with a range or a condition goes to <c>Results.File</c>, which
@@ -14,13 +13,9 @@ namespace Streamboot.Server.Http;
 /// </summary>
 internal sealed class BootFileResult(string path) : IResult
 {
-    private const int Chunk = 256 * 1024;
-
     public static IResult For(HttpRequest request, string path) =>
-        HttpMethods.IsGet(request.Method) && !request.Headers.ContainsKey(HeaderNames.Range)
-            && !request.Headers.ContainsKey(HeaderNames.IfRange) && !request.Headers.ContainsKey(HeaderNames.IfMatch)
-            && !request.Headers.ContainsKey(HeaderNames.IfNoneMatch) && !request.Headers.ContainsKey(HeaderNames.IfModifiedSince)
-            && !request.Headers.ContainsKey(HeaderNames.IfUnmodifiedSince)
+        HttpMethods.IsGet(request.Method)
+            && request.Headers is { Range.Count: 0, IfRange.Count: 0, IfMatch.Count: 0, IfNoneMatch.Count: 0, IfModifiedSince.Count: 0, IfUnmodifiedSince.Count: 0 }
             ? new BootFileResult(path)
             : Results.File(path, "application/octet-stream", enableRangeProcessing: true);
 
@@ -32,27 +27,12 @@ internal sealed class BootFileResult(string path) : IResult
         response.ContentType = "application/octet-stream";
         response.ContentLength = length;
         response.Headers.AcceptRanges = "bytes";
-        var body = response.BodyWriter;
-        var aborted = httpContext.RequestAborted;
-        for (var done = 0L; done < length;)
+        var sent = await ResponsePipe.SendAsync(
+            response.BodyWriter, length, (offset, piece) => ValueTask.FromResult(RandomAccess.Read(file, piece.Span, offset)), httpContext.RequestAborted);
+        if (!sent)
         {
-            var memory = body.GetMemory((int)Math.Min(Chunk, length - done));
-            var want = (int)Math.Min(memory.Length, length - done);
-            var n = RandomAccess.Read(file, memory.Span[..want], done);
-            if (n == 0)
-            {
-                // The file shrank under us (an admin replaced it): the client sees a short response, never other bytes.
-                httpContext.Abort();
-                return;
-            }
-
-            body.Advance(n);
-            done += n;
-            var flushed = await body.FlushAsync(aborted);
-            if (flushed.IsCanceled || flushed.IsCompleted)
-            {
-                return;
-            }
+            // The file shrank under us (an admin replaced it): the client sees a short response, never other bytes.
+            httpContext.Abort();
         }
     }
 }

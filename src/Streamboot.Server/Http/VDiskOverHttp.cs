@@ -29,8 +29,6 @@ namespace Streamboot.Server.Http;
 /// </remarks>
 public static class VDiskOverHttp
 {
-    private const int Chunk = 256 * 1024;
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapMethods("/vdisk/{vdisk}", ["GET", "HEAD"], (HttpContext http, string vdisk, [FromServices] HttpSessions sessions) => ServeAsync(http, vdisk, sessions));
@@ -109,25 +107,11 @@ public static class VDiskOverHttp
 
         try
         {
-            // Each chunk is read straight into the response's own buffer (the
-            // pipe Kestrel sends from), not into one of ours and copied over:
-            // one copy of every byte less (bench/Streamboot.Http.Bench).
-            var body = response.BodyWriter;
-            for (var done = 0L; done < length;)
+            await ResponsePipe.SendAsync(response.BodyWriter, length, async (offset, piece) =>
             {
-                var want = (int)Math.Min(Chunk, length - done);
-                var memory = body.GetMemory(want);
-                var n = Math.Min(want, memory.Length);
-                await device.ReadAsync(start + done, memory[..n], http.RequestAborted);
-                body.Advance(n);
-                var flushed = await body.FlushAsync(http.RequestAborted);
-                if (flushed.IsCanceled || flushed.IsCompleted)
-                {
-                    return;
-                }
-
-                done += n;
-            }
+                await device.ReadAsync(start + offset, piece, http.RequestAborted);
+                return piece.Length;
+            }, http.RequestAborted);
         }
         catch (BlockDeviceException e)
         {

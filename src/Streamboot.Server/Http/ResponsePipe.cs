@@ -1,0 +1,44 @@
+using System.IO.Pipelines;
+
+namespace Streamboot.Server.Http;
+
+/// <summary>
+/// Sends a response body by reading each piece straight into the response's
+/// own buffer (the pipe Kestrel sends from), not into one of ours copied
+/// over: one copy of every byte less (bench/Streamboot.Http.Bench). vDisk
+/// ranges and boot files go this way.
+/// </summary>
+internal static class ResponsePipe
+{
+    private const int Chunk = 256 * 1024;
+
+    /// <summary>
+    /// Fills <paramref name="length"/> bytes of <paramref name="body"/> piece
+    /// by piece, flushing each: <paramref name="read"/> gets the offset in the
+    /// body and where to put the bytes, and says how many it put there. False
+    /// when it put none before the end (the source ran short); true when the
+    /// body is complete or the client went away.
+    /// </summary>
+    public static async Task<bool> SendAsync(PipeWriter body, long length, Func<long, Memory<byte>, ValueTask<int>> read, CancellationToken aborted)
+    {
+        for (var done = 0L; done < length;)
+        {
+            var memory = body.GetMemory((int)Math.Min(Chunk, length - done));
+            var n = await read(done, memory[..(int)Math.Min(memory.Length, length - done)]);
+            if (n == 0)
+            {
+                return false;
+            }
+
+            body.Advance(n);
+            done += n;
+            var flushed = await body.FlushAsync(aborted);
+            if (flushed.IsCanceled || flushed.IsCompleted)
+            {
+                return true;
+            }
+        }
+
+        return true;
+    }
+}
