@@ -166,6 +166,13 @@ public abstract class BootKeyTests : SessionSiteTests
         await old.Device.WriteAsync(0, Fill(0x77, 512));
         await using var fresh = await OpenAsync($"gold/pc1/{await BootAsync(Victim)}", Lab + ":40009");
         Assert.Equal(0x11, await ByteAtAsync(fresh, 0));
+
+        // The old boot's connections were still open (power loss): its session is ended, and said so.
+        Assert.NotEqual(old.Facts.SessionId, fresh.Facts.SessionId);
+        var sessions = await new SiteQueries(Site).SessionsAsync(includeEnded: true);
+        Assert.NotNull(sessions.Single(s => s.Id == old.Facts.SessionId).EndedAt);
+        Assert.Null(sessions.Single(s => s.Id == fresh.Facts.SessionId).EndedAt);
+        Assert.Contains(Log.Lines, l => l.Contains($"Session {old.Facts.SessionId} of pc1 ended: a new boot of the machine started", StringComparison.Ordinal));
         await old.DisposeAsync();
     }
 
