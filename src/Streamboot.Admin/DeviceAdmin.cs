@@ -39,6 +39,8 @@ public sealed class DeviceAdmin(AdminSite site)
 
         for (var attempt = 0; ; attempt++)
         {
+            // A server registering a storm of new machines writes them one after another.
+            using var turn = await site.Database.WriteTurnAsync(cancellationToken);
             await using var db = site.Database.CreateContext();
             // A generated name is picked and taken under one site-wide lock: servers of a farm registering
             // a storm of new machines at once never try one name twice.

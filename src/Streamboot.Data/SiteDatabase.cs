@@ -20,6 +20,9 @@ namespace Streamboot.Data;
 /// </summary>
 public sealed class SiteDatabase
 {
+    // One turn per SQLite file in this process (keyed by connection string or snapshot path).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> s_writers = new(StringComparer.Ordinal);
+
     private readonly DbContextOptions<StreambootDbContext> _options;
     private readonly Outage.SiteSnapshot? _snapshot;
 
@@ -46,6 +49,34 @@ public sealed class SiteDatabase
     /// database itself and fail while it is gone.
     /// </summary>
     public SiteDatabase ServingFrom(Outage.SiteSnapshot snapshot) => new(Location, _options, snapshot);
+
+    /// <summary>
+    /// Waits, asynchronously, for this process's turn to write the SQLite
+    /// file its next context writes (the site's, or the snapshot while
+    /// offline); null on PostgreSQL, whose writers need no turns. SQLite has
+    /// one writer at a time, and a second writer of the same file is answered
+    /// "busy", which Microsoft.Data.Sqlite retries by blocking its thread in
+    /// 150 ms sleeps: in a boot storm, the boots' writes (placing, starting,
+    /// opening and ending sessions) took turns that way, and the blocked
+    /// threads starved the thread pool the disks are served from. Writers in
+    /// one process queue here instead; another process (an admin's command)
+    /// still meets SQLite's own lock. Hold the turn around one short write
+    /// or transaction, never across another turn.
+    /// </summary>
+    public async ValueTask<WriteTurn?> WriteTurnAsync(CancellationToken cancellationToken = default)
+    {
+        var file = _snapshot is { Offline: true } snapshot ? snapshot.FilePath
+            : Location.Provider == DatabaseProvider.Sqlite ? Location.ConnectionString
+            : null;
+        if (file is null)
+        {
+            return null;
+        }
+
+        var gate = s_writers.GetOrAdd(file, static _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        return new WriteTurn(gate);
+    }
 
     /// <summary>True while this (serving) view answers from the local snapshot because the database is unreachable.</summary>
     public bool Offline => _snapshot?.Offline == true;

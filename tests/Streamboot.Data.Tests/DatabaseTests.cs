@@ -232,6 +232,35 @@ public sealed class SqliteDatabaseTests : DatabaseTests
     protected override Task<DatabaseLocation> CreateLocationAsync() => Task.FromResult(DatabaseLocation.InDataFolder(_folder.Path));
 
     [Fact]
+    public async Task Writers_of_one_file_in_one_process_take_turns()
+    {
+        // Another opening of the same file (as the server's serving view and its admin code have) shares the turns.
+        var again = await SiteDatabase.OpenAsync(Location);
+        var first = await Database.WriteTurnAsync();
+        Assert.NotNull(first);
+        var second = again.WriteTurnAsync().AsTask();
+        var third = Database.WriteTurnAsync().AsTask();
+        Assert.False(second.IsCompleted, "a second writer went while the first held its turn");
+
+        // Another file is another writer's.
+        using var folder = new TempFolder();
+        var other = await SiteDatabase.OpenAsync(DatabaseLocation.InDataFolder(folder.Path));
+        using (var elsewhere = await other.WriteTurnAsync())
+        {
+            Assert.NotNull(elsewhere);
+        }
+
+        first!.Dispose();
+        first.Dispose(); // twice lets nobody extra in
+        var next = await Task.WhenAny(second, third);
+        Assert.False(second.IsCompleted && third.IsCompleted, "two writers went at once");
+        (await next)!.Dispose();
+        (await (next == second ? third : second))!.Dispose();
+        using var last = await Database.WriteTurnAsync();
+        Assert.NotNull(last);
+    }
+
+    [Fact]
     public async Task The_embedded_database_is_in_WAL_mode()
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Location.ConnectionString);
@@ -244,6 +273,16 @@ public sealed class SqliteDatabaseTests : DatabaseTests
 
 public sealed class PostgresDatabaseTests : DatabaseTests
 {
+    [Fact]
+    public async Task Writers_need_no_turns()
+    {
+        // PostgreSQL has writers side by side; only a SQLite file takes turns.
+        using var first = await Database.WriteTurnAsync();
+        using var second = await Database.WriteTurnAsync();
+        Assert.Null(first);
+        Assert.Null(second);
+    }
+
     protected override async Task<DatabaseLocation> CreateLocationAsync() =>
         await (await PostgresCluster.SharedAsync()).CreateDatabaseAsync();
 }

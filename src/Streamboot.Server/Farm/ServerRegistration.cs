@@ -116,14 +116,18 @@ internal sealed class ServerRegistration(
         _lastBytes = bytes;
         _lastBeat = now;
         var live = sessions.LiveCount;
-        await db.Servers.Where(s => s.Id == identity.Id)
-            .ExecuteUpdateAsync(
-                u => u.SetProperty(s => s.LastHeartbeatAt, now)
-                    .SetProperty(s => s.StoppedAt, (DateTime?)null)
-                    .SetProperty(s => s.LiveSessions, live)
-                    .SetProperty(s => s.Booting, booting)
-                    .SetProperty(s => s.BytesPerSecond, perSecond),
-                cancellationToken);
+        using (await database.WriteTurnAsync(cancellationToken))
+        {
+            await db.Servers.Where(s => s.Id == identity.Id)
+                .ExecuteUpdateAsync(
+                    u => u.SetProperty(s => s.LastHeartbeatAt, now)
+                        .SetProperty(s => s.StoppedAt, (DateTime?)null)
+                        .SetProperty(s => s.LiveSessions, live)
+                        .SetProperty(s => s.Booting, booting)
+                        .SetProperty(s => s.BytesPerSecond, perSecond),
+                    cancellationToken);
+        }
+
         var ended = await sessions.EndSessionsOfDownServersAsync(cancellationToken);
         if (ended > 0)
         {

@@ -75,19 +75,24 @@ public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity
             return new DhcpClaim(false, holder is null ? null : ToLease(holder));
         }
 
-        var written = await db.Database.ExecuteSqlAsync(
-            $"""
-            INSERT INTO dhcp_leases (address, mac, state, expires_at, host_name, server_id, updated_at)
-            VALUES ({address}, {mac}, {state}, {expires}, {hostName}, CAST({serverId} AS BIGINT), {updated})
-            ON CONFLICT (address) DO UPDATE SET
-                mac = excluded.mac, state = excluded.state, expires_at = excluded.expires_at,
-                host_name = excluded.host_name, server_id = excluded.server_id, updated_at = excluded.updated_at
-            WHERE dhcp_leases.expires_at <= {at}
-               OR (dhcp_leases.mac = excluded.mac
-                   AND dhcp_leases.state <> {s_declined}
-                   AND NOT (excluded.state = {s_offered} AND dhcp_leases.state = {s_bound}))
-            """,
-            cancellationToken);
+        int written;
+        using (await database.WriteTurnAsync(cancellationToken))
+        {
+            written = await db.Database.ExecuteSqlAsync(
+                $"""
+                INSERT INTO dhcp_leases (address, mac, state, expires_at, host_name, server_id, updated_at)
+                VALUES ({address}, {mac}, {state}, {expires}, {hostName}, CAST({serverId} AS BIGINT), {updated})
+                ON CONFLICT (address) DO UPDATE SET
+                    mac = excluded.mac, state = excluded.state, expires_at = excluded.expires_at,
+                    host_name = excluded.host_name, server_id = excluded.server_id, updated_at = excluded.updated_at
+                WHERE dhcp_leases.expires_at <= {at}
+                   OR (dhcp_leases.mac = excluded.mac
+                       AND dhcp_leases.state <> {s_declined}
+                       AND NOT (excluded.state = {s_offered} AND dhcp_leases.state = {s_bound}))
+                """,
+                cancellationToken);
+        }
+
         if (written == 1)
         {
             return new DhcpClaim(true, lease);
@@ -109,6 +114,7 @@ public sealed class SiteDhcpStore(SiteDatabase database, ServerIdentity identity
         var hostName = lease.HostName;
         long? serverId = identity.Id == 0 ? null : identity.Id;
         var updated = clock.GetUtcNow().UtcDateTime;
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         var changed = await db.DhcpLeases
             .Where(l => l.Address == address && l.Mac == mac && states.Contains(l.State))
             .ExecuteUpdateAsync(

@@ -16,6 +16,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     public async Task<string> IssueAsync(long deviceId, long vdiskId, string? issuedTo, CancellationToken cancellationToken)
     {
         var boot = NewBoot(deviceId, vdiskId, issuedTo);
+        using (await database.WriteTurnAsync(cancellationToken))
         await using (var db = database.CreateContext())
         {
             db.Boots.Add(boot);
@@ -48,6 +49,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
             .Distinct().ToList();
         if (drop.Count > 0)
         {
+            using var turn = await database.WriteTurnAsync(cancellationToken);
             await db.Boots.Where(b => drop.Contains(b.Id)).ExecuteDeleteAsync(cancellationToken);
         }
     }
@@ -135,6 +137,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     public async Task<bool> StartAsync(Boot boot, string? address, int version, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var db = database.CreateContext();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         try
@@ -164,6 +167,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     /// </summary>
     public async Task<bool> GiveKeyOnceAsync(long bootId, CancellationToken cancellationToken)
     {
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var db = database.CreateContext();
         return await db.Boots.Where(b => b.Id == bootId && !b.KeyGiven).ExecuteUpdateAsync(u => u.SetProperty(b => b.KeyGiven, true), cancellationToken) == 1;
     }

@@ -43,6 +43,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
     public async Task<PlacementResult> PlaceAsync(Boot boot, long versionId, string mac, string? remote, CancellationToken cancellationToken)
     {
         var self = serverId();
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var db = database.CreateContext();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         await SiteLocks.TakeAsync(db, SiteLocks.Placement, cancellationToken);

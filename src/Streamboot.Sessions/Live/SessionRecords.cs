@@ -51,6 +51,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             return false;
         }
 
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         return await db.Sessions.Where(s => s.Id == holder.Id && s.EndedAt == null)
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken) > 0;
     }
@@ -74,6 +75,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             return 0;
         }
 
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         return await db.Sessions.Where(s => s.EndedAt == null && s.ServerId != null && down.Contains(s.ServerId.Value))
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken);
     }
@@ -97,6 +99,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         db.Sessions.Add(session);
         try
         {
+            using var turn = await database.WriteTurnAsync(cancellationToken);
             await db.SaveChangesAsync(cancellationToken);
             return session.Id;
         }
@@ -118,6 +121,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     {
         var now = clock.GetUtcNow().UtcDateTime;
         DateTime? endedAt = ended ? now : null;
+        using var turn = await database.WriteTurnAsync(cancellationToken);
         await using var db = database.CreateContext();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
