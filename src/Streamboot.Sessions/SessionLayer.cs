@@ -347,6 +347,11 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                 : _live.OpenShared(view);
         }
 
+        if (await _live.TryJoinAsync(name.Value, request.Remote, cancellationToken) is { } joined)
+        {
+            return joined;
+        }
+
         var target = await _resolver.DeviceAsync(name.Value, cancellationToken);
         return target.Ok ? await _live.OpenDeviceAsync(target.Value, request.Protocol, request.Remote, cancellationToken) : target.Error;
     }

@@ -26,6 +26,12 @@ internal sealed class LiveSession(long deviceId, long bootId, int version, long 
 
     public CountingBlockDevice Counter { get; } = new(stack.Device);
 
+    /// <summary>Its device's MAC, as the database spells it.</summary>
+    public required string Mac { get; init; }
+
+    /// <summary>Its boot's key: another connection presenting it joins (<see cref="LiveSessions.TryJoinAsync"/>).</summary>
+    public required string BootKey { get; init; }
+
     /// <summary>Where its first connection came from.</summary>
     public string? Remote { get; init; }
 

@@ -350,7 +350,7 @@ internal sealed partial class LiveSessions(
 
         var readOnly = mode.OnClient();
         var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value, version.Id);
-        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1 };
+        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1, Mac = device.Mac, BootKey = boot.Key };
         lock (_lock)
         {
             _byDevice[device.Id] = live;

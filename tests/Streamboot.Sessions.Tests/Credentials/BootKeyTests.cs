@@ -160,6 +160,40 @@ public abstract class BootKeyTests : SessionSiteTests
     }
 
     [Fact]
+    public async Task Another_connection_of_a_running_boot_joins_it_from_memory_and_nothing_else_does()
+    {
+        var key = await BootAsync(Victim);
+        await using var first = await OpenAsync($"gold/pc1/{key}");
+        await first.Device.WriteAsync(0, Fill(0x5A, 512));
+
+        // The device is disabled while it runs: its running boot keeps its
+        // connections and may add more (the join reads no row), spelled by
+        // name or by MAC in any case; its next boot is refused.
+        await new DeviceAdmin(Site).SetAsync("pc1", new DeviceChanges(Enabled: false));
+        await using var byName = await OpenAsync($"GOLD/PC1/{key}", Lab + ":40001");
+        await using var byMac = await OpenAsync($"gold/52-54-00-00-00-01/{key}", Lab + ":40002");
+        Assert.Equal(first.Facts.SessionId, byName.Facts.SessionId);
+        Assert.Equal(first.Facts.SessionId, byMac.Facts.SessionId);
+        Assert.Equal(0x5A, await ByteAtAsync(byMac, 0));
+
+        // Only the running boot's own key, from its own host, for its own vDisk: the rest go the full way and are refused.
+        Assert.Equal(SessionRefusal.DeviceDisabled, (await TryOpenAsync($"gold/pc1/{BootKey.New()}")).Error?.Reason);
+        Assert.Equal(SessionRefusal.DeviceDisabled, (await TryOpenAsync($"gold/pc1/{key}", Attacker + ":40003")).Error?.Reason);
+        await new DeviceAdmin(Site).SetAsync("pc1", new DeviceChanges(Enabled: true));
+        Assert.Equal(SessionRefusal.IdentityInUse, (await TryOpenAsync($"gold/pc1/{key}", Attacker + ":40003")).Error?.Reason);
+        Assert.Equal(SessionRefusal.KeyRejected, (await TryOpenAsync($"gold/pc2/{key}")).Error?.Reason);
+        Assert.Equal(SessionRefusal.UnknownVDisk, (await TryOpenAsync($"other/pc1/{key}")).Error?.Reason);
+
+        // Once its last connection is gone, nothing is left in memory to join: a reconnect takes the full path again.
+        await byName.DisposeAsync();
+        await byMac.DisposeAsync();
+        await first.DisposeAsync();
+        await new DeviceAdmin(Site).SetAsync("pc1", new DeviceChanges(Enabled: false));
+        Assert.Equal(SessionRefusal.DeviceDisabled, (await TryOpenAsync($"gold/pc1/{key}")).Error?.Reason);
+        Assert.Single(await new SiteQueries(Site).SessionsAsync(includeEnded: true));
+    }
+
+    [Fact]
     public async Task A_machine_reset_from_its_own_address_starts_its_new_boot_at_once()
     {
         var old = await OpenAsync($"gold/pc1/{await BootAsync(Victim)}");
