@@ -37,11 +37,11 @@ internal static class Report
         output.WriteLine();
         output.WriteLine("Where a client's boot went (seconds, p50 / p99 over the clients) and NBD writes and flushes alone (ms):");
         output.WriteLine();
-        output.WriteLine("| N | server | script | kernel + initrds | NBD replay | NBD WRITE p50/p99 ms | NBD FLUSH p50/p99 ms |");
-        output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
+        output.WriteLine("| N | server | script | kernel + initrds | NBD open | NBD replay | NBD WRITE p50/p99 ms | NBD FLUSH p50/p99 ms |");
+        output.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var r in results)
         {
-            output.WriteLine(Invariant($"| {r.Clients} | {r.Server} | {r.PhaseP(0, 50):0.00} / {r.PhaseP(0, 99):0.00} | {r.PhaseP(1, 50):0.00} / {r.PhaseP(1, 99):0.00} | {r.PhaseP(2, 50):0.00} / {r.PhaseP(2, 99):0.00} | {r.WriteP(50):0.0} / {r.WriteP(99):0.0} | {r.FlushP(50):0.0} / {r.FlushP(99):0.0} |"));
+            output.WriteLine(Invariant($"| {r.Clients} | {r.Server} | {r.PhaseP(0, 50):0.00} / {r.PhaseP(0, 99):0.00} | {r.PhaseP(1, 50):0.00} / {r.PhaseP(1, 99):0.00} | {r.PhaseP(2, 50):0.00} / {r.PhaseP(2, 99):0.00} | {r.PhaseP(3, 50):0.00} / {r.PhaseP(3, 99):0.00} | {r.WriteP(50):0.0} / {r.WriteP(99):0.0} | {r.FlushP(50):0.0} / {r.FlushP(99):0.0} |"));
         }
 
         var errors = results.Where(r => r.FirstErrors.Count > 0).ToList();

@@ -7,7 +7,8 @@ namespace Streamboot.Storm;
 /// <summary>What one simulated client's boot came to.</summary>
 /// <remarks>
 /// <see cref="Phases"/>: seconds spent getting the script (with retries), the
-/// boot files, and the NBD replay. <see cref="NbdMs"/> holds every request;
+/// boot files, opening the NBD connection (connect and handshake: the server
+/// starts the boot's session here), and the NBD replay of the requests. <see cref="NbdMs"/> holds every request;
 /// <see cref="WriteMs"/> and <see cref="FlushMs"/> the writes' and flushes' alone.
 /// </remarks>
 internal sealed record ClientResult(bool Ok, string? Error, double Seconds, long HttpBytes, long NbdBytes, int Retries, List<double> HttpMs, List<double> ScriptMs, List<double> NbdMs, List<double> WriteMs, List<double> FlushMs, double[] Phases);
@@ -52,7 +53,7 @@ internal static class SimulatedClient
         var scriptMs = new List<double>(2);
         var writeMs = new List<double>(32);
         var flushMs = new List<double>(2);
-        var phases = new double[3];
+        var phases = new double[4];
         var nbdMs = new List<double>(trace.Ops.Count);
         long httpBytes = 0;
         long nbdBytes = 0;
@@ -100,6 +101,7 @@ internal static class SimulatedClient
                 () => retries++,
                 cancellationToken);
             await using var nbd = connected;
+            phases[2] = clock.Elapsed.TotalSeconds - phases[0] - phases[1];
             foreach (var op in trace.Ops)
             {
                 var start = Stopwatch.GetTimestamp();
@@ -123,7 +125,7 @@ internal static class SimulatedClient
                 (op.Op == 'W' ? writeMs : op.Op == 'F' ? flushMs : null)?.Add(ms);
             }
 
-            phases[2] = clock.Elapsed.TotalSeconds - phases[0] - phases[1];
+            phases[3] = clock.Elapsed.TotalSeconds - phases[0] - phases[1] - phases[2];
 
             return new ClientResult(true, null, clock.Elapsed.TotalSeconds, httpBytes, nbdBytes, retries, httpMs, scriptMs, nbdMs, writeMs, flushMs, phases);
         }

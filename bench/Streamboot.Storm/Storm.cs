@@ -96,7 +96,7 @@ internal static class Storm
             nbd.Sorted(),
             writes.Sorted(),
             flushes.Sorted(),
-            [.. Enumerable.Range(0, 3).Select(phase => results.Where(r => r.Ok).Select(r => r.Phases[phase]).Order().ToArray())],
+            [.. Enumerable.Range(0, 4).Select(phase => results.Where(r => r.Ok).Select(r => r.Phases[phase]).Order().ToArray())],
             boots,
             sampler.BaselineRss,
             sampler.PeakRss,

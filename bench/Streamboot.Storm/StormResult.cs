@@ -38,7 +38,7 @@ internal sealed record StormResult(
 
     public double FlushP(double p) => Latencies.Percentile(FlushMs, p);
 
-    /// <summary>Percentile <paramref name="p"/> of phase <paramref name="phase"/> (0 script, 1 boot files, 2 NBD replay) over the clients, seconds.</summary>
+    /// <summary>Percentile <paramref name="p"/> of phase <paramref name="phase"/> (0 script, 1 boot files, 2 NBD open, 3 NBD replay) over the clients, seconds.</summary>
     public double PhaseP(int phase, double p) => Latencies.Percentile(Phases[phase], p);
 
     public double NbdP(double p) => Latencies.Percentile(NbdMs, p);
