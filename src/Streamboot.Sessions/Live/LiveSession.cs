@@ -37,6 +37,9 @@ internal sealed class LiveSession(long deviceId, long bootId, int version, long 
 
     public int Connections { get; set; }
 
+    /// <summary>The traffic last written to its row (by the periodic report).</summary>
+    public SessionTraffic? Reported { get; set; }
+
     /// <summary>Ended by a new boot of its device (or a shutdown) while connections of it lingered.</summary>
     public bool Evicted { get; set; }
 }

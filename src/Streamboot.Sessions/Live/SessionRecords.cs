@@ -109,26 +109,43 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         }
     }
 
-    /// <summary>Records the session's traffic so far.</summary>
-    public Task UpdateAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, CancellationToken cancellationToken) =>
-        WriteAsync(sessionId, bytesRead, bytesWritten, writeCacheBytes, ended: false, cancellationToken);
+    /// <summary>Sessions' rows written in one transaction each (a commit, and one write turn on SQLite, per batch).</summary>
+    public const int UpdateBatch = 100;
+
+    /// <summary>Records live sessions' traffic so far, <see cref="UpdateBatch"/> rows a transaction.</summary>
+    public async Task UpdateAsync(IReadOnlyList<SessionTraffic> sessions, CancellationToken cancellationToken)
+    {
+        foreach (var batch in sessions.Chunk(UpdateBatch))
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            using var turn = await database.WriteTurnAsync(cancellationToken);
+            await using var db = database.CreateContext();
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            foreach (var s in batch)
+            {
+                await db.Sessions.Where(row => row.Id == s.SessionId).ExecuteUpdateAsync(
+                    u => u.SetProperty(row => row.BytesRead, s.BytesRead)
+                        .SetProperty(row => row.BytesWritten, s.BytesWritten)
+                        .SetProperty(row => row.WriteCacheBytes, s.WriteCacheBytes)
+                        .SetProperty(row => row.LastActivityAt, now),
+                    cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+    }
 
     /// <summary>Ends the session with its traffic; its device may then start another.</summary>
-    public Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes) =>
-        WriteAsync(sessionId, bytesRead, bytesWritten, writeCacheBytes, ended: true, CancellationToken.None);
-
-    private async Task WriteAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, bool ended, CancellationToken cancellationToken)
+    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        DateTime? endedAt = ended ? now : null;
-        using var turn = await database.WriteTurnAsync(cancellationToken);
+        using var turn = await database.WriteTurnAsync();
         await using var db = database.CreateContext();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
                 .SetProperty(s => s.BytesWritten, bytesWritten)
                 .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
                 .SetProperty(s => s.LastActivityAt, now)
-                .SetProperty(s => s.EndedAt, s => ended ? endedAt : s.EndedAt),
-            cancellationToken);
+                .SetProperty(s => s.EndedAt, (DateTime?)now));
     }
 }

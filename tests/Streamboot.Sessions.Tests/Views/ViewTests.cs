@@ -109,6 +109,38 @@ public abstract class ViewTests : SessionSiteTests
     }
 
     [Fact]
+    public async Task Live_sessions_traffic_reaches_their_rows_and_an_idle_sessions_row_is_left_alone()
+    {
+        var views = new List<Streamboot.Sessions.Views.SessionView>();
+        for (var i = 1; i <= 3; i++)
+        {
+            var mac = $"52:54:00:00:01:{i:x2}";
+            await new DeviceAdmin(Site).AddAsync(mac, new DeviceChanges(Name: $"lab{i}"));
+            await new AssignmentAdmin(Site).AssignAsync($"lab{i}", "gold", false);
+            views.Add(await OpenAsync($"gold/lab{i}/{await BootAsync(mac, $"10.0.2.{i}")}", $"10.0.2.{i}:40000"));
+        }
+
+        await views[0].Device.WriteAsync(0, Fill(0x11, 4096));
+        await views[1].Device.WriteAsync(0, Fill(0x22, 8192));
+        await Layer.MaintainAsync(CancellationToken.None);
+        var rows = (await new SiteQueries(Site).SessionsAsync(false)).ToDictionary(s => s.Device!);
+        Assert.Equal([4096L, 8192L, 0L], new[] { rows["lab1"].BytesWritten, rows["lab2"].BytesWritten, rows["lab3"].BytesWritten });
+
+        // Only lab2 moves: lab1's row keeps its last activity; lab2's shows the new traffic.
+        await views[1].Device.ReadAsync(0, new byte[4096]);
+        await Layer.MaintainAsync(CancellationToken.None);
+        var again = (await new SiteQueries(Site).SessionsAsync(false)).ToDictionary(s => s.Device!);
+        Assert.Equal(rows["lab1"].LastActivityAt, again["lab1"].LastActivityAt);
+        Assert.Equal(rows["lab1"].BytesWritten, again["lab1"].BytesWritten);
+        Assert.Equal(rows["lab2"].BytesRead + 4096, again["lab2"].BytesRead);
+
+        foreach (var view in views)
+        {
+            await view.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_reconnect_within_a_boot_keeps_its_writes_and_its_version_and_a_new_boot_takes_the_newest()
     {
         var key = await BootAsync("52:54:00:00:00:02");
