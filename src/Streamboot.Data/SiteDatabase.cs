@@ -4,6 +4,7 @@ using FluentMigrator;
 using FluentMigrator.Runner;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -23,13 +24,13 @@ public sealed class SiteDatabase
     // One turn per SQLite file in this process (keyed by connection string or snapshot path).
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> s_writers = new(StringComparer.Ordinal);
 
-    private readonly DbContextOptions<StreambootDbContext> _options;
+    private readonly PooledDbContextFactory<StreambootDbContext> _contexts;
     private readonly Outage.SiteSnapshot? _snapshot;
 
-    private SiteDatabase(DatabaseLocation location, DbContextOptions<StreambootDbContext> options, Outage.SiteSnapshot? snapshot = null)
+    private SiteDatabase(DatabaseLocation location, PooledDbContextFactory<StreambootDbContext> contexts, Outage.SiteSnapshot? snapshot = null)
     {
         Location = location;
-        _options = options;
+        _contexts = contexts;
         _snapshot = snapshot;
     }
 
@@ -39,7 +40,7 @@ public sealed class SiteDatabase
     /// A context on the site database; on a serving view (<see cref="ServingFrom"/>)
     /// during an outage, a context on this server's local snapshot instead.
     /// </summary>
-    public StreambootDbContext CreateContext() => _snapshot is { Offline: true } snapshot ? snapshot.CreateContext() : new(_options);
+    public StreambootDbContext CreateContext() => _snapshot is { Offline: true } snapshot ? snapshot.CreateContext() : _contexts.CreateDbContext();
 
     /// <summary>
     /// The same database for the paths that serve clients (boot decisions,
@@ -48,7 +49,7 @@ public sealed class SiteDatabase
     /// it returns. Admin changes and the farm's own bookkeeping keep the
     /// database itself and fail while it is gone.
     /// </summary>
-    public SiteDatabase ServingFrom(Outage.SiteSnapshot snapshot) => new(Location, _options, snapshot);
+    public SiteDatabase ServingFrom(Outage.SiteSnapshot snapshot) => new(Location, _contexts, snapshot);
 
     /// <summary>
     /// Waits, asynchronously, for this process's turn to write the SQLite
@@ -182,7 +183,10 @@ public sealed class SiteDatabase
         }
 
         builder.UseSnakeCaseNamingConvention();
-        return new SiteDatabase(location, builder.Options);
+        // Contexts are pooled: a new one sets up EF Core's services for
+        // itself, which costs more than the query it is made for (opening a
+        // device's session makes about ten); a pooled one is reset and reused.
+        return new SiteDatabase(location, new PooledDbContextFactory<StreambootDbContext>(builder.Options));
     }
 
     /// <summary>
