@@ -13,6 +13,11 @@ namespace Streamboot.Server.Iscsi;
 /// </summary>
 public static class OnLink
 {
+    // Every boot script asks, and reading the interfaces costs more than the
+    // rest of the script: they are read again after this long.
+    private static readonly TimeSpan s_fresh = TimeSpan.FromSeconds(5);
+    private static Snapshot? s_addresses;
+
     public static bool SameSubnet(IPAddress? local, IPAddress? remote)
     {
         if (local is null || remote is null)
@@ -27,19 +32,34 @@ public static class OnLink
             return false;
         }
 
-        foreach (var nic in SafeInterfaces())
+        foreach (var (address, prefix) in Addresses())
         {
-            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+            if (address.Equals(local))
             {
-                if (unicast.Address.Equals(local) && unicast.PrefixLength is > 0 and <= 32)
-                {
-                    var mask = unicast.PrefixLength == 32 ? uint.MaxValue : ~(uint.MaxValue >> unicast.PrefixLength);
-                    return (ToUInt(local) & mask) == (ToUInt(remote) & mask);
-                }
+                var mask = prefix == 32 ? uint.MaxValue : ~(uint.MaxValue >> prefix);
+                return (ToUInt(local) & mask) == (ToUInt(remote) & mask);
             }
         }
 
         return false;
+    }
+
+    /// <summary>This host's IPv4 addresses with their prefix lengths, read at most every <see cref="s_fresh"/>.</summary>
+    private static (IPAddress Address, int Prefix)[] Addresses()
+    {
+        var now = Environment.TickCount64;
+        if (Volatile.Read(ref s_addresses) is { } cached && now - cached.ReadAt < (long)s_fresh.TotalMilliseconds)
+        {
+            return cached.Addresses;
+        }
+
+        var addresses = SafeInterfaces()
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
+            .Where(u => u.Address.AddressFamily == AddressFamily.InterNetwork && u.PrefixLength is > 0 and <= 32)
+            .Select(u => (u.Address, u.PrefixLength))
+            .ToArray();
+        Volatile.Write(ref s_addresses, new Snapshot(now, addresses));
+        return addresses;
     }
 
     private static NetworkInterface[] SafeInterfaces()
@@ -59,4 +79,6 @@ public static class OnLink
         var bytes = address.GetAddressBytes();
         return ((uint)bytes[0] << 24) | ((uint)bytes[1] << 16) | ((uint)bytes[2] << 8) | bytes[3];
     }
+
+    private sealed record Snapshot(long ReadAt, (IPAddress Address, int Prefix)[] Addresses);
 }
