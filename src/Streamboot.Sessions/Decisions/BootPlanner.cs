@@ -156,7 +156,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
     private async Task<BootDecision> KnownAsync(MacAddress mac, BootRequest request, bool registered, CancellationToken cancellationToken)
     {
         await using var db = site.Database.CreateContext();
-        var device = await db.Devices.Include(d => d.Collection)
+        var device = await db.Devices.AsNoTracking().Include(d => d.Collection)
             .Include(d => d.Assignments).ThenInclude(a => a.VDisk).ThenInclude(v => v!.Versions)
             .FirstOrDefaultAsync(d => d.Mac == mac.ToString(), cancellationToken);
         if (device is null)
