@@ -45,6 +45,13 @@ public sealed class Boot
     /// </summary>
     public bool KeyGiven { get; set; }
 
+    /// <summary>
+    /// When its session ended (the client finished, shut down or gave up):
+    /// from then on the boot no longer counts against a server's
+    /// <c>--max-booting</c>, whatever is left of the booting window.
+    /// </summary>
+    public DateTime? FinishedAt { get; set; }
+
     /// <summary>The server the boot script sent the client to (null: placed before the farm, or that server was removed).</summary>
     public long? ServerId { get; set; }
 }

@@ -27,6 +27,9 @@ public sealed record NoServer(string Why) : PlacementResult;
 /// <see cref="SessionSettings.SubnetAffinity"/>, only those on the client's
 /// subnet when any is. Load is what the database says now, not the last
 /// heartbeat: live device sessions plus boots placed and not yet started.
+/// A client counts as booting for <see cref="SessionSettings.BootingWindow"/>
+/// after its boot script, or until its boot's session ends (it finished and
+/// left, or gave up), whichever comes first.
 /// Counting and adding the boot happen under one site-wide lock, so two
 /// servers placing at once cannot both take a server's last booting slot.
 /// When every candidate is full, clients wait in a first-come queue kept
@@ -116,7 +119,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
         var since = now - settings.BootingWindow;
         // Counted by the database: in a boot storm every decision would otherwise carry every recent boot's row.
         var recent = await db.Boots.AsNoTracking()
-            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value) && b.IssuedAt >= since)
+            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value) && b.IssuedAt >= since && b.FinishedAt == null)
             .GroupBy(b => b.ServerId)
             .Select(g => new { ServerId = g.Key, Booting = g.Count(), Pending = g.Count(b => b.StartedAt == null) })
             .ToListAsync(cancellationToken);

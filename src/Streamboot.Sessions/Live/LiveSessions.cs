@@ -493,7 +493,8 @@ internal sealed partial class LiveSessions(
                 }
 
                 Interlocked.Add(ref _closedBytes, live.Counter.BytesRead + live.Counter.BytesWritten);
-                await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
+                // Its client left (done, shut down, or gave up): it no longer counts as booting.
+                await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes, live.BootId);
                 LogClosed(logger, live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten);
             }
         }

@@ -135,17 +135,28 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         }
     }
 
-    /// <summary>Ends the session with its traffic; its device may then start another.</summary>
-    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes)
+    /// <summary>
+    /// Ends the session with its traffic; its device may then start another.
+    /// With <paramref name="finishedBoot"/>, that boot stops counting as
+    /// booting (its client left), in the same transaction.
+    /// </summary>
+    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, long? finishedBoot = null)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         using var turn = await database.WriteTurnAsync();
         await using var db = database.CreateContext();
+        await using var transaction = finishedBoot is null ? null : await db.Database.BeginTransactionAsync();
         await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
             u => u.SetProperty(s => s.BytesRead, bytesRead)
                 .SetProperty(s => s.BytesWritten, bytesWritten)
                 .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
                 .SetProperty(s => s.LastActivityAt, now)
                 .SetProperty(s => s.EndedAt, (DateTime?)now));
+        if (transaction is not null)
+        {
+            await db.Boots.Where(b => b.Id == finishedBoot && b.FinishedAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(b => b.FinishedAt, (DateTime?)now));
+            await transaction.CommitAsync();
+        }
     }
 }

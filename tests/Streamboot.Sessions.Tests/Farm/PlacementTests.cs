@@ -124,6 +124,32 @@ public abstract class PlacementTests : SessionSiteTests
     }
 
     [Fact]
+    public async Task A_boot_whose_session_ended_frees_its_booting_slot_and_a_running_one_does_not()
+    {
+        await SetAsync("b", s => s.Enabled = false);
+        await SetAsync("c", s => s.Enabled = false);
+        await SetAsync("a", s => s.MaxBooting = 1);
+        var first = Assert.IsType<BootVDisk>(await Farm.DecideAsync(new BootRequest(Mac(1), Lab)));
+        Assert.IsType<BootQueued>(await Farm.DecideAsync(new BootRequest(Mac(2), "10.0.0.20")));
+
+        // Its client is streaming: still booting, whatever it has read.
+        var view = await Farm.OpenAsync(new Streamboot.Sessions.Views.ViewRequest($"gold/{first.Device.Name}/{first.Key}", "nbd", Lab + ":40000"));
+        Assert.True(view.Ok, view.Ok ? null : view.Error.Message);
+        await view.Value.Device.ReadAsync(0, new byte[4096]);
+        Assert.IsType<BootQueued>(await Farm.DecideAsync(new BootRequest(Mac(2), "10.0.0.20")));
+
+        // Its client left: the slot is free long before the booting window ends.
+        await view.Value.DisposeAsync();
+        await using (var db = Site.Database.CreateContext())
+        {
+            Assert.NotNull((await db.Boots.SingleAsync(b => b.Key == first.Key)).FinishedAt);
+        }
+
+        Assert.IsType<BootVDisk>(await Farm.DecideAsync(new BootRequest(Mac(2), "10.0.0.20")));
+        Assert.Equal(1, Assert.Single(await new SiteQueries(Site).ServersAsync(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90)), s => s.Name == "a").Booting);
+    }
+
+    [Fact]
     public async Task With_subnet_affinity_a_client_goes_to_a_server_on_its_subnet()
     {
         await using var near = new SessionLayer(Site, Settings with { SubnetAffinity = true }, ProfileSettings, () => _ids["a"], Log);
