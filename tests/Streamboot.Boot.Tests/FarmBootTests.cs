@@ -104,6 +104,8 @@ public sealed partial class FarmBootTests(ITestOutputHelper output)
         Assert.Contains("waits its turn (0 ahead of it)", fifth, StringComparison.Ordinal);
         Assert.Contains("waits its turn (1 ahead of it)", sixth, StringComparison.Ordinal);
         Assert.Contains($"chain --replace --autofree {site.BaseUrl}/boot.ipxe?mac=52:54:00:fb:00:05", fifth, StringComparison.Ordinal);
+        // Waiting its turn, it asks again sooner than a refused client (slots free as boots finish).
+        Assert.Contains("sleep 5\n", fifth.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.DoesNotContain("sanboot", fifth, StringComparison.Ordinal);
         Assert.Contains("waits: every server is at its limit", site.Server!.Output, StringComparison.Ordinal);
 

@@ -149,6 +149,7 @@ public static class BootEndpoints
         var nbdHost = host.Trim('[', ']');
         return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds)
         {
+            QueueRetrySeconds = Math.Max(1, options.BootQueueRetrySeconds),
             IscsiPort = options.IscsiPort,
             IscsiBaseName = options.IscsiBaseName,
             IscsiMutualChap = options.IscsiMutualChap,

@@ -29,6 +29,9 @@ public static class IpxeScript
     /// <summary>Where the script's URLs point and how long menus and messages wait.</summary>
     public sealed record Context(string BaseUrl, string NbdHost, int NbdPort, int MenuTimeoutSeconds, int RetrySeconds)
     {
+        /// <summary>Seconds a client waiting its turn in a boot storm sleeps before it asks again.</summary>
+        public int QueueRetrySeconds { get; init; } = 5;
+
         /// <summary>The iSCSI port (0: iSCSI is off, and an iscsi boot falls back to HTTP).</summary>
         public int IscsiPort { get; init; } = 3260;
 
@@ -278,7 +281,7 @@ public static class IpxeScript
     {
         var s = Header($"{queued.Device.Name} ({queued.Device.Mac}) waits");
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: {Text(queued.Message)}");
-        Retry(s, queued.Device.Mac, context);
+        Retry(s, queued.Device.Mac, context, context.QueueRetrySeconds);
         return s.ToString();
     }
 
@@ -297,10 +300,11 @@ public static class IpxeScript
         s.AppendLine("goto ${selected}");
     }
 
-    private static void Retry(StringBuilder s, string? mac, Context context)
+    private static void Retry(StringBuilder s, string? mac, Context context, int? seconds = null)
     {
-        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: asking again in {context.RetrySeconds} s");
-        s.AppendLine(CultureInfo.InvariantCulture, $"sleep {context.RetrySeconds}");
+        var wait = seconds ?? context.RetrySeconds;
+        s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: asking again in {wait} s");
+        s.AppendLine(CultureInfo.InvariantCulture, $"sleep {wait}");
         s.AppendLine(CultureInfo.InvariantCulture, $"chain --replace --autofree {(mac is null ? $"{context.BaseUrl}/boot.ipxe?mac=${{net0/mac}}" : ScriptUrl(mac, context))}");
     }
 

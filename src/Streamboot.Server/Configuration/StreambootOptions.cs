@@ -168,6 +168,13 @@ public sealed class StreambootOptions
     /// <summary>Seconds a refused or failed client waits before it asks for its boot script again.</summary>
     public int BootRetrySeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Seconds a client waiting its turn in a boot storm (every server at
+    /// its <see cref="MaxBooting"/>) waits before it asks again: slots free
+    /// as boots finish, and a refusal's half-minute would leave them idle.
+    /// </summary>
+    public int BootQueueRetrySeconds { get; set; } = 5;
+
     /// <summary>DHCP: off (the default: a DHCP server never starts by surprise), proxy (beside the network's own DHCP server, answering PXE clients only) or full (this server hands out addresses).</summary>
     public string Dhcp { get; set; } = "off";
 
