@@ -48,7 +48,7 @@ public sealed class SiteQueries(AdminSite site)
         var since = now - bootingWindow;
         var sessions = await db.Sessions.Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null)
             .GroupBy(s => s.ServerId).Select(g => new { Id = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
-        var booting = await db.Boots.Where(b => b.ServerId != null && b.IssuedAt >= since && b.FinishedAt == null)
+        var booting = await db.Boots.Where(Data.Model.Boot.BootingSince(since)).Where(b => b.ServerId != null)
             .GroupBy(b => b.ServerId).Select(g => new { Id = g.Key, Count = g.Count() }).ToListAsync(cancellationToken);
         return [.. servers.Select(s => new ServerView(s.Name, s.Address, s.HttpPort, s.Enabled, s.Version, s.StartedAt, s.LastHeartbeatAt, ServerLiveness.StateAfter(s, now, downAfter), s.StoppedAt)
         {

@@ -1,3 +1,5 @@
+using System.Linq.Expressions;
+
 namespace Streamboot.Data.Model;
 
 /// <summary>
@@ -54,4 +56,11 @@ public sealed class Boot
 
     /// <summary>The server the boot script sent the client to (null: placed before the farm, or that server was removed).</summary>
     public long? ServerId { get; set; }
+
+    /// <summary>
+    /// Which boots count as booting (<c>--max-booting</c>, <c>server list</c>):
+    /// issued at or after <paramref name="since"/> (the booting window) and
+    /// not finished. One definition for placement, heartbeats and listings.
+    /// </summary>
+    public static Expression<Func<Boot, bool>> BootingSince(DateTime since) => b => b.IssuedAt >= since && b.FinishedAt == null;
 }

@@ -109,7 +109,7 @@ internal sealed class ServerRegistration(
         await using var db = database.CreateContext();
         var now = clock.GetUtcNow().UtcDateTime;
         var since = now - TimeSpan.FromSeconds(Math.Max(1, options.Value.BootingSeconds));
-        var booting = await db.Boots.CountAsync(b => b.ServerId == identity.Id && b.IssuedAt >= since && b.FinishedAt == null, cancellationToken);
+        var booting = await db.Boots.Where(Data.Model.Boot.BootingSince(since)).CountAsync(b => b.ServerId == identity.Id, cancellationToken);
         var bytes = sessions.BytesStreamed;
         var seconds = Math.Max(0.001, (now - _lastBeat).TotalSeconds);
         var perSecond = (long)(Math.Max(0, bytes - _lastBytes) / seconds);

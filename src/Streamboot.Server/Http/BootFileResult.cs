@@ -4,7 +4,7 @@ namespace Streamboot.Server.Http;
 
 /// <summary>
 /// A boot file (kernel, initrd) sent whole: read with pread straight into
-/// Kestrel's response pipe in 256 KiB pieces, as vDisk ranges are
+/// Kestrel's response pipe piece by piece, as vDisk ranges are
 /// (<see cref="ResponsePipe"/>). <c>Results.File</c> copies through a FileStream
 /// and a buffer of its own, with an asynchronous file read per piece; in a
 /// boot storm the boot files were most of a boot (bench/Streamboot.Storm).

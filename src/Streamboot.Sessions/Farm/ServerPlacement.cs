@@ -119,7 +119,8 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
         var since = now - settings.BootingWindow;
         // Counted by the database: in a boot storm every decision would otherwise carry every recent boot's row.
         var recent = await db.Boots.AsNoTracking()
-            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value) && b.IssuedAt >= since && b.FinishedAt == null)
+            .Where(Boot.BootingSince(since))
+            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value))
             .GroupBy(b => b.ServerId)
             .Select(g => new { ServerId = g.Key, Booting = g.Count(), Pending = g.Count(b => b.StartedAt == null) })
             .ToListAsync(cancellationToken);
