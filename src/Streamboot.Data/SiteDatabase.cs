@@ -79,6 +79,35 @@ public sealed class SiteDatabase
         return new WriteTurn(gate);
     }
 
+    // One group-commit queue per SQLite file of the site (not for an offline snapshot: a rare path).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, WriteBatch> s_batches = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Runs one write (its statements, <c>SaveChanges</c>) in a transaction
+    /// and returns its result once that is committed; an exception from the
+    /// write leaves nothing of it behind. On SQLite, writes that arrive while
+    /// others are being written share the next transaction (<see cref="WriteBatch"/>:
+    /// one savepoint each, one commit and one write turn for all); on
+    /// PostgreSQL, and on an offline snapshot, each has its own. So a write
+    /// must not count on seeing only its own transaction: it takes what it
+    /// reads in it, as in any transaction, and a site lock it takes
+    /// (<see cref="SiteLocks"/>) is held until the shared commit.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(Func<StreambootDbContext, CancellationToken, Task<T>> write, CancellationToken cancellationToken = default)
+    {
+        if (Location.Provider == DatabaseProvider.Sqlite && !Offline)
+        {
+            return await s_batches.GetOrAdd(Location.ConnectionString, static _ => new WriteBatch()).EnqueueAsync(this, write, cancellationToken);
+        }
+
+        using var turn = await WriteTurnAsync(cancellationToken);
+        await using var db = CreateContext();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var result = await write(db, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return result;
+    }
+
     /// <summary>True while this (serving) view answers from the local snapshot because the database is unreachable.</summary>
     public bool Offline => _snapshot?.Offline == true;
 

@@ -207,7 +207,63 @@ public abstract class DatabaseTests : IAsyncLifetime
         return vdisk;
     }
 
-    private static Device NewDevice(string name, string mac, long collectionId = 1) => new()
+    [Fact]
+    public async Task A_write_that_fails_leaves_nothing_and_the_writes_beside_it_stay()
+    {
+        // Held, the turn makes the three wait together (on SQLite they then share a transaction).
+        var turn = await Database.WriteTurnAsync();
+        var first = Database.WriteAsync((db, ct) => AddAsync(db, "pc-1", "52:54:00:00:00:01", ct));
+        var failing = Database.WriteAsync<long>(
+            async (db, ct) =>
+            {
+                await AddAsync(db, "pc-2", "52:54:00:00:00:02", ct);
+                throw new InvalidOperationException("the second write fails after its insert");
+            });
+        var unique = Database.WriteAsync((db, ct) => AddAsync(db, "pc-3", "52:54:00:00:00:01", ct));
+        var third = Database.WriteAsync((db, ct) => AddAsync(db, "pc-4", "52:54:00:00:00:04", ct));
+        turn?.Dispose();
+
+        Assert.True(await first > 0);
+        Assert.Equal("the second write fails after its insert", (await Assert.ThrowsAsync<InvalidOperationException>(() => failing)).Message);
+        Assert.NotNull(DbErrors.UniqueViolation(await Assert.ThrowsAsync<DbUpdateException>(() => unique)));
+        Assert.True(await third > 0);
+        await using var check = Database.CreateContext();
+        Assert.Equal(["pc-1", "pc-4"], await check.Devices.OrderBy(d => d.Name).Select(d => d.Name).ToListAsync());
+    }
+
+    [Fact]
+    public async Task A_write_given_up_before_its_turn_is_not_written()
+    {
+        var turn = await Database.WriteTurnAsync();
+        using var cancel = new CancellationTokenSource();
+        var given = Database.WriteAsync((db, ct) => AddAsync(db, "pc-1", "52:54:00:00:00:01", ct), cancel.Token);
+        var kept = Database.WriteAsync((db, ct) => AddAsync(db, "pc-2", "52:54:00:00:00:02", ct));
+        if (turn is not null)
+        {
+            cancel.Cancel();
+            turn.Dispose();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => given);
+        }
+        else
+        {
+            // PostgreSQL writes at once: nothing waits to be given up.
+            await given;
+        }
+
+        await kept;
+        await using var check = Database.CreateContext();
+        Assert.Equal(turn is null ? ["pc-1", "pc-2"] : ["pc-2"], await check.Devices.OrderBy(d => d.Name).Select(d => d.Name).ToListAsync());
+    }
+
+    protected static async Task<long> AddAsync(StreambootDbContext db, string name, string mac, CancellationToken cancellationToken)
+    {
+        var device = NewDevice(name, mac);
+        db.Devices.Add(device);
+        await db.SaveChangesAsync(cancellationToken);
+        return device.Id;
+    }
+
+    protected static Device NewDevice(string name, string mac, long collectionId = 1) => new()
     {
         Name = name,
         Mac = mac,
@@ -261,6 +317,28 @@ public sealed class SqliteDatabaseTests : DatabaseTests
     }
 
     [Fact]
+    public async Task Writes_that_arrive_together_share_one_transaction_and_one_commit()
+    {
+        var turn = await Database.WriteTurnAsync();
+        var writes = Enumerable.Range(1, 5).Select(i => Database.WriteAsync(
+            async (db, ct) =>
+            {
+                await AddAsync(db, $"pc-{i}", $"52:54:00:00:00:0{i}", ct);
+                return db.Database.CurrentTransaction!.TransactionId;
+            })).ToList();
+        Assert.DoesNotContain(writes, w => w.IsCompleted);
+        turn!.Dispose();
+        var transactions = await Task.WhenAll(writes);
+        Assert.Single(transactions.Distinct());
+
+        // Alone, a write has a transaction of its own.
+        var alone = await Database.WriteAsync((db, ct) => Task.FromResult(db.Database.CurrentTransaction!.TransactionId));
+        Assert.DoesNotContain(alone, transactions);
+        await using var check = Database.CreateContext();
+        Assert.Equal(5, await check.Devices.CountAsync());
+    }
+
+    [Fact]
     public async Task The_embedded_database_is_in_WAL_mode()
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection(Location.ConnectionString);
@@ -281,6 +359,18 @@ public sealed class PostgresDatabaseTests : DatabaseTests
         using var second = await Database.WriteTurnAsync();
         Assert.Null(first);
         Assert.Null(second);
+    }
+
+    [Fact]
+    public async Task Writes_at_once_each_have_their_own_transaction()
+    {
+        var writes = Enumerable.Range(1, 3).Select(i => Database.WriteAsync(
+            async (db, ct) =>
+            {
+                await AddAsync(db, $"pc-{i}", $"52:54:00:00:00:0{i}", ct);
+                return db.Database.CurrentTransaction!.TransactionId;
+            }));
+        Assert.Equal(3, (await Task.WhenAll(writes)).Distinct().Count());
     }
 
     protected override async Task<DatabaseLocation> CreateLocationAsync() =>

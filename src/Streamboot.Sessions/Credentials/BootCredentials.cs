@@ -137,40 +137,43 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     public async Task<bool> StartAsync(Boot boot, string? address, int version, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var db = database.CreateContext();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
         try
         {
-            await db.Boots.Where(b => b.DeviceId == boot.DeviceId && b.Id != boot.Id).ExecuteDeleteAsync(cancellationToken);
-            var started = await db.Boots.Where(b => b.Id == boot.Id && b.StartedAt == null).ExecuteUpdateAsync(
-                u => u.SetProperty(b => b.StartedAt, now).SetProperty(b => b.Address, address).SetProperty(b => b.VersionNumber, version),
-                cancellationToken);
-            if (started == 0)
-            {
-                return false;
-            }
+            return await database.WriteAsync(
+                async (db, ct) =>
+                {
+                    await db.Boots.Where(b => b.DeviceId == boot.DeviceId && b.Id != boot.Id).ExecuteDeleteAsync(ct);
+                    var started = await db.Boots.Where(b => b.Id == boot.Id && b.StartedAt == null).ExecuteUpdateAsync(
+                        u => u.SetProperty(b => b.StartedAt, now).SetProperty(b => b.Address, address).SetProperty(b => b.VersionNumber, version),
+                        ct);
+                    if (started == 0)
+                    {
+                        // Dropped meanwhile, or started by another server: the boots deleted above stay.
+                        throw new NotStartedException();
+                    }
 
-            await db.Sessions.Where(s => s.DeviceId == boot.DeviceId && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now), cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            return true;
+                    await db.Sessions.Where(s => s.DeviceId == boot.DeviceId && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now), ct);
+                    return true;
+                },
+                cancellationToken);
         }
-        catch (Exception e) when (DbErrors.UniqueViolationOf(e) is not null)
+        catch (Exception e) when (e is NotStartedException || DbErrors.UniqueViolationOf(e) is not null)
         {
             return false;
         }
     }
 
+    /// <summary>Rolls a start back (its write's savepoint or transaction) when the boot was not there to start.</summary>
+    private sealed class NotStartedException : Exception;
+
     /// <summary>
     /// Hands the running boot's key out once, to a client without it (true
     /// the first time); every later ask is refused.
     /// </summary>
-    public async Task<bool> GiveKeyOnceAsync(long bootId, CancellationToken cancellationToken)
-    {
-        using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var db = database.CreateContext();
-        return await db.Boots.Where(b => b.Id == bootId && !b.KeyGiven).ExecuteUpdateAsync(u => u.SetProperty(b => b.KeyGiven, true), cancellationToken) == 1;
-    }
+    public Task<bool> GiveKeyOnceAsync(long bootId, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (db, ct) => await db.Boots.Where(b => b.Id == bootId && !b.KeyGiven).ExecuteUpdateAsync(u => u.SetProperty(b => b.KeyGiven, true), ct) == 1,
+            cancellationToken);
 
     /// <summary>
     /// Whether the device streamed lately: a live session anywhere in the

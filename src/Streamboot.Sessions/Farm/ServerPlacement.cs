@@ -42,43 +42,42 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
     /// <summary>Which servers hold a usable copy of a version (null: every server, as on a shared store).</summary>
     public Func<long, CancellationToken, Task<IReadOnlySet<long>?>> Holders { get; init; } = static (_, _) => Task.FromResult<IReadOnlySet<long>?>(null);
 
-    /// <summary>Places the boot and adds its row (with <paramref name="boot"/>'s fields) in one transaction.</summary>
-    public async Task<PlacementResult> PlaceAsync(Boot boot, long versionId, string mac, string? remote, CancellationToken cancellationToken)
-    {
-        var self = serverId();
-        using var turn = await database.WriteTurnAsync(cancellationToken);
-        await using var db = database.CreateContext();
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        await SiteLocks.TakeAsync(db, SiteLocks.Placement, cancellationToken);
-        PlacementResult result;
-        if (self is null)
-        {
-            // Not a server (an admin's 'session key'): the boot is whoever opens it first.
-            result = new Placed(BootPlacement.Here);
-        }
-        else
-        {
-            result = await ChooseAsync(db, self.Value, versionId, mac, ClientOf(remote), cancellationToken);
-        }
+    /// <summary>
+    /// Places the boot and adds its row (with <paramref name="boot"/>'s
+    /// fields) in one transaction. In a storm, the placements that arrive
+    /// together share one (<see cref="SiteDatabase.WriteAsync{T}"/>): each
+    /// still counts the boots placed before it, its own batch's included.
+    /// </summary>
+    public Task<PlacementResult> PlaceAsync(Boot boot, long versionId, string mac, string? remote, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async (db, ct) =>
+            {
+                var self = serverId();
+                await SiteLocks.TakeAsync(db, SiteLocks.Placement, ct);
+                // Not a server (an admin's 'session key'): the boot is whoever opens it first.
+                var result = self is null ? new Placed(BootPlacement.Here) : await ChooseAsync(db, self.Value, versionId, mac, ClientOf(remote), ct);
+                if (result is Placed placed)
+                {
+                    boot.ServerId = placed.Placement.Server?.Id ?? self;
+                    db.Boots.Add(boot);
+                    await db.SaveChangesAsync(ct);
+                }
 
-        if (result is Placed placed)
-        {
-            boot.ServerId = placed.Placement.Server?.Id ?? self;
-            db.Boots.Add(boot);
-            await db.SaveChangesAsync(cancellationToken);
-        }
-
-        await transaction.CommitAsync(cancellationToken);
-        return result;
-    }
+                return result;
+            },
+            cancellationToken);
 
     private async Task<PlacementResult> ChooseAsync(StreambootDbContext db, long self, long versionId, string mac, IPAddress? client, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow().UtcDateTime;
-        // Offline, servers are judged by their heartbeats as the snapshot saw them.
-        var asOf = database.AsOf(now, settings.ServerDownAfter);
-        var rows = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
-        var holders = await Holders(versionId, cancellationToken);
+        var farm = await FarmLoadAsync(db, cancellationToken);
+        var now = farm.Now;
+        var asOf = farm.AsOf;
+        var rows = farm.Servers;
+        if (!farm.Holders.TryGetValue(versionId, out var holders))
+        {
+            holders = farm.Holders[versionId] = await Holders(versionId, cancellationToken);
+        }
+
         var candidates = rows
             // This server is alive whatever its row says (it is answering): a heartbeat the database
             // could not take for a while must not leave a lone server refusing every boot.
@@ -115,26 +114,7 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             return new NoServer(why);
         }
 
-        var ids = candidates.Select(s => s.Id).ToList();
-        var since = now - settings.BootingWindow;
-        // Counted by the database: in a boot storm every decision would otherwise carry every recent boot's row.
-        var recent = await db.Boots.AsNoTracking()
-            .Where(Boot.BootingSince(since))
-            .Where(b => b.ServerId != null && ids.Contains(b.ServerId.Value))
-            .GroupBy(b => b.ServerId)
-            .Select(g => new { ServerId = g.Key, Booting = g.Count(), Pending = g.Count(b => b.StartedAt == null) })
-            .ToListAsync(cancellationToken);
-        var live = await db.Sessions.AsNoTracking()
-            .Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null && ids.Contains(s.ServerId.Value))
-            .GroupBy(s => s.ServerId)
-            .Select(g => new { ServerId = g.Key, Count = g.Count() })
-            .ToListAsync(cancellationToken);
-        var load = candidates.ToDictionary(
-            s => s.Id,
-            s => new Load(
-                Booting: recent.Find(b => b.ServerId == s.Id)?.Booting ?? 0,
-                Busy: (recent.Find(b => b.ServerId == s.Id)?.Pending ?? 0) + (live.Find(l => l.ServerId == s.Id)?.Count ?? 0)));
-
+        var load = candidates.ToDictionary(s => s.Id, farm.LoadOf);
         var open = candidates.Where(s => s.MaxBooting <= 0 || load[s.Id].Booting < s.MaxBooting).ToList();
         var slots = open.Any(s => s.MaxBooting <= 0) ? int.MaxValue : open.Sum(s => s.MaxBooting - load[s.Id].Booting);
         var ahead = _queue.Ahead(mac, now);
@@ -151,12 +131,58 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
             .ThenBy(s => s.Id)
             .ToList();
         var chosen = ranked[0];
+        farm.Placed(chosen.Id);
         var alternates = candidates.Concat(others).DistinctBy(s => s.Id).Where(s => s.Id != chosen.Id)
             .OrderBy(s => (load.TryGetValue(s.Id, out var l) ? l.Busy + 1.0 : 1.0) / Math.Max(1, s.Weight))
             .Select(s => Describe(s, client))
             .OfType<FarmServer>()
             .ToList();
         return new Placed(new BootPlacement(chosen.Id == self ? null : Describe(chosen, client), alternates));
+    }
+
+    // The farm's load as the current transaction's placements see it.
+    private FarmLoad? _farm;
+
+    /// <summary>
+    /// The servers and their load, read once per transaction: the placements
+    /// that share one (a storm's, batched on SQLite) count the boots placed
+    /// before them in memory instead of reading every count again. Sessions
+    /// that other writes of the same transaction open or end are seen by the
+    /// next transaction; until then a server's booting count can only be too
+    /// high, never too low.
+    /// </summary>
+    private async Task<FarmLoad> FarmLoadAsync(StreambootDbContext db, CancellationToken cancellationToken)
+    {
+        var transaction = db.Database.CurrentTransaction?.TransactionId;
+        if (_farm is { } known && transaction is not null && known.Transaction == transaction)
+        {
+            return known;
+        }
+
+        var now = clock.GetUtcNow().UtcDateTime;
+        var since = now - settings.BootingWindow;
+        var servers = await db.Servers.AsNoTracking().ToListAsync(cancellationToken);
+        // Counted by the database: in a boot storm every decision would otherwise carry every recent boot's row.
+        var recent = await db.Boots.AsNoTracking()
+            .Where(Boot.BootingSince(since))
+            .Where(b => b.ServerId != null)
+            .GroupBy(b => b.ServerId)
+            .Select(g => new { ServerId = g.Key, Booting = g.Count(), Pending = g.Count(b => b.StartedAt == null) })
+            .ToListAsync(cancellationToken);
+        var live = await db.Sessions.AsNoTracking()
+            .Where(s => s.EndedAt == null && s.DeviceId != null && s.ServerId != null)
+            .GroupBy(s => s.ServerId)
+            .Select(g => new { ServerId = g.Key, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        var farm = new FarmLoad(transaction, now, database.AsOf(now, settings.ServerDownAfter), servers);
+        foreach (var s in servers)
+        {
+            var booting = recent.Find(b => b.ServerId == s.Id);
+            farm.Loads[s.Id] = new Load(booting?.Booting ?? 0, (booting?.Pending ?? 0) + (live.Find(l => l.ServerId == s.Id)?.Count ?? 0));
+        }
+
+        _farm = farm;
+        return farm;
     }
 
     /// <summary>
@@ -187,4 +213,33 @@ internal sealed class ServerPlacement(SiteDatabase database, SessionSettings set
     private static IPAddress? ClientOf(string? remote) => Decisions.BootPlanner.HostOf(remote);
 
     private sealed record Load(int Booting, int Busy);
+
+    /// <summary>
+    /// One transaction's view of the farm (<see cref="FarmLoadAsync"/>):
+    /// servers as read (offline: as the snapshot saw their heartbeats),
+    /// each one's clients booting and busy, versions' holders.
+    /// </summary>
+    private sealed class FarmLoad(Guid? transaction, DateTime now, DateTime asOf, List<Data.Model.Server> servers)
+    {
+        public Guid? Transaction { get; } = transaction;
+
+        public DateTime Now { get; } = now;
+
+        public DateTime AsOf { get; } = asOf;
+
+        public List<Data.Model.Server> Servers { get; } = servers;
+
+        public Dictionary<long, Load> Loads { get; } = [];
+
+        public Dictionary<long, IReadOnlySet<long>?> Holders { get; } = [];
+
+        public Load LoadOf(Data.Model.Server s) => Loads.GetValueOrDefault(s.Id) ?? new Load(0, 0);
+
+        /// <summary>A boot placed on <paramref name="server"/> in this transaction: booting, and busy until it starts.</summary>
+        public void Placed(long server)
+        {
+            var load = Loads.GetValueOrDefault(server) ?? new Load(0, 0);
+            Loads[server] = new Load(load.Booting + 1, load.Busy + 1);
+        }
+    }
 }

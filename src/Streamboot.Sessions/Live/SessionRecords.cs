@@ -83,25 +83,28 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     private async Task<long?> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        await using var db = database.CreateContext();
-        var session = new Session
-        {
-            DeviceId = deviceId,
-            VDiskId = vdiskId,
-            VersionNumber = version,
-            ServerId = serverId(),
-            Protocol = protocol,
-            RemoteAddress = remote,
-            WriteCacheMode = mode,
-            StartedAt = now,
-            LastActivityAt = now,
-        };
-        db.Sessions.Add(session);
         try
         {
-            using var turn = await database.WriteTurnAsync(cancellationToken);
-            await db.SaveChangesAsync(cancellationToken);
-            return session.Id;
+            return await database.WriteAsync<long?>(
+                async (db, ct) =>
+                {
+                    var session = new Session
+                    {
+                        DeviceId = deviceId,
+                        VDiskId = vdiskId,
+                        VersionNumber = version,
+                        ServerId = serverId(),
+                        Protocol = protocol,
+                        RemoteAddress = remote,
+                        WriteCacheMode = mode,
+                        StartedAt = now,
+                        LastActivityAt = now,
+                    };
+                    db.Sessions.Add(session);
+                    await db.SaveChangesAsync(ct);
+                    return session.Id;
+                },
+                cancellationToken);
         }
         catch (DbUpdateException e) when (DbErrors.UniqueViolation(e) is not null)
         {
@@ -140,23 +143,25 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// With <paramref name="finishedBoot"/>, that boot stops counting as
     /// booting (its client left), in the same transaction.
     /// </summary>
-    public async Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, long? finishedBoot = null)
+    public Task CloseAsync(long sessionId, long bytesRead, long bytesWritten, long writeCacheBytes, long? finishedBoot = null)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        using var turn = await database.WriteTurnAsync();
-        await using var db = database.CreateContext();
-        await using var transaction = finishedBoot is null ? null : await db.Database.BeginTransactionAsync();
-        await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
-            u => u.SetProperty(s => s.BytesRead, bytesRead)
-                .SetProperty(s => s.BytesWritten, bytesWritten)
-                .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
-                .SetProperty(s => s.LastActivityAt, now)
-                .SetProperty(s => s.EndedAt, (DateTime?)now));
-        if (transaction is not null)
+        return database.WriteAsync(async (db, ct) =>
         {
-            await db.Boots.Where(b => b.Id == finishedBoot && b.FinishedAt == null)
-                .ExecuteUpdateAsync(u => u.SetProperty(b => b.FinishedAt, (DateTime?)now));
-            await transaction.CommitAsync();
-        }
+            await db.Sessions.Where(s => s.Id == sessionId).ExecuteUpdateAsync(
+                u => u.SetProperty(s => s.BytesRead, bytesRead)
+                    .SetProperty(s => s.BytesWritten, bytesWritten)
+                    .SetProperty(s => s.WriteCacheBytes, writeCacheBytes)
+                    .SetProperty(s => s.LastActivityAt, now)
+                    .SetProperty(s => s.EndedAt, (DateTime?)now),
+                ct);
+            if (finishedBoot is not null)
+            {
+                await db.Boots.Where(b => b.Id == finishedBoot && b.FinishedAt == null)
+                    .ExecuteUpdateAsync(u => u.SetProperty(b => b.FinishedAt, (DateTime?)now), ct);
+            }
+
+            return true;
+        });
     }
 }

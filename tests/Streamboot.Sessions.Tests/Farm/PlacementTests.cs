@@ -161,6 +161,48 @@ public abstract class PlacementTests : SessionSiteTests
         }
     }
 
+    [Fact]
+    public async Task Boots_placed_in_one_transaction_count_each_other_against_every_limit()
+    {
+        await SetAsync("a", s => s.MaxBooting = 2);
+        await SetAsync("b", s => s.MaxBooting = 3);
+        await SetAsync("c", s => s.MaxBooting = 4);
+        long vdiskId, versionId;
+        await using (var db = Site.Database.CreateContext())
+        {
+            var version = await db.VDiskVersions.Include(v => v.VDisk).SingleAsync(v => v.VDisk!.Name == "gold");
+            (vdiskId, versionId) = (version.VDiskId, version.Id);
+        }
+
+        var devices = new List<long>();
+        for (var i = 1; i <= 15; i++)
+        {
+            var added = await new DeviceAdmin(Site).AddAsync(Mac(i), new DeviceChanges(Collection: "farm"), vdiskId, CancellationToken.None);
+            Assert.True(added.Ok);
+        }
+
+        await using (var db = Site.Database.CreateContext())
+        {
+            devices.AddRange(await db.Devices.OrderBy(d => d.Mac).Select(d => d.Id).ToListAsync());
+        }
+
+        var placement = new Streamboot.Sessions.Farm.ServerPlacement(Site.Database, Settings, () => _ids["a"], TimeProvider.System);
+        var credentials = new Streamboot.Sessions.Credentials.BootCredentials(Site.Database, Settings, TimeProvider.System);
+        // While the turn is held, all fifteen wait for it together: on SQLite they share the next transaction.
+        var turn = await Site.Database.WriteTurnAsync();
+        var placements = devices.Select((device, i) => placement.PlaceAsync(credentials.NewBoot(device, vdiskId, Lab), versionId, Mac(i + 1), Lab, CancellationToken.None)).ToList();
+        turn?.Dispose();
+        var results = await Task.WhenAll(placements);
+
+        Assert.Equal(9, results.Count(r => r is Streamboot.Sessions.Farm.Placed));
+        Assert.Equal(6, results.Count(r => r is Streamboot.Sessions.Farm.PlacementFull));
+        await using var check = Site.Database.CreateContext();
+        var perServer = await check.Boots.GroupBy(b => b.ServerId).Select(g => new { g.Key, Count = g.Count() }).ToDictionaryAsync(g => g.Key!.Value, g => g.Count);
+        Assert.Equal(2, perServer[_ids["a"]]);
+        Assert.Equal(3, perServer[_ids["b"]]);
+        Assert.Equal(4, perServer[_ids["c"]]);
+    }
+
     private static string Mac(int i) => $"52:54:00:fd:00:{i:x2}";
 
     private async Task SetAsync(string name, Action<Data.Model.Server> change)
