@@ -88,6 +88,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
         var decision = await OnSiteAsync(() => _planner.DecideAsync(request, cancellationToken), cancellationToken);
+        SessionMetrics.Decided(decision);
         var mac = MacAddress.TryParse(request.Mac, out var parsed) ? parsed.ToString() : "(none)";
         var remote = request.RemoteAddress ?? "";
         switch (decision)
@@ -136,6 +137,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         if (!opened.Ok)
         {
             LogRefused(_logger, ViewName.ForLog(request.Name), request.Protocol, request.Remote ?? "", opened.Error.Reason);
+            SessionMetrics.Refused(request.Protocol, opened.Error.Reason);
         }
 
         return opened;
@@ -250,6 +252,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         if (!proved.Ok)
         {
             LogRefused(_logger, ClientText.ForLog($"{vdisk}/{device}"), "challenge", "", proved.Error.Reason);
+            SessionMetrics.Refused("challenge", proved.Error.Reason);
         }
 
         return proved;

@@ -153,6 +153,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
 
             await db.Sessions.Where(s => s.DeviceId == boot.DeviceId && s.EndedAt == null).ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, now), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            boot.StartedAt = now;
             return true;
         }
         catch (Exception e) when (DbErrors.UniqueViolationOf(e) is not null)

@@ -8,6 +8,7 @@ using Streamboot.Sessions.Stores;
 using Streamboot.Sessions.Views;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Stacks;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Sessions.Live;
 
@@ -301,6 +302,9 @@ internal sealed partial class LiveSessions(
         }
 
         LogBootStarted(logger, device.Name, target.VDisk.Name, version.Number, remote ?? "");
+        StreambootMetrics.BootsStarted.Add(1);
+        // Both times are the site's clock; another server of a farm may have issued the boot, so never below zero.
+        StreambootMetrics.BootTimeToDisk.Record(Math.Max(0, ((boot.StartedAt ?? boot.IssuedAt) - boot.IssuedAt).TotalSeconds));
         return version;
     }
 
