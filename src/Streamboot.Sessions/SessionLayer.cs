@@ -82,6 +82,9 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     /// <summary>Device sessions this server streams now.</summary>
     public int LiveCount => _live.Count;
 
+    /// <summary>What the server-side write caches of this server's sessions weigh now, bytes.</summary>
+    public long WriteCacheBytes => _live.WriteCacheBytes;
+
     /// <summary>True while this layer serves from the server's snapshot because the site database is unreachable.</summary>
     public bool Offline => _database.Offline;
 

@@ -70,6 +70,21 @@ internal sealed partial class LiveSessions(
         }
     }
 
+    /// <summary>What the write caches of live sessions, and of RAM caches parked for a reconnect, weigh now.</summary>
+    public long WriteCacheBytes
+    {
+        get
+        {
+            List<ComposedStack> stacks;
+            lock (_lock)
+            {
+                stacks = [.. _byDevice.Values.Select(s => s.Stack), .. _parked.Values.Select(s => s.Stack)];
+            }
+
+            return stacks.Sum(s => s.WriteCacheBytes);
+        }
+    }
+
     /// <summary>A connection's own stack over the version's shared layers, read-only; no row, nothing shared but the cache.</summary>
     public SessionResult<SessionView> OpenShared(SharedTarget target)
     {
