@@ -42,7 +42,9 @@ internal static partial class MetricsEndpoint
         app.Use(CountAsync);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Metrics");
         var throttle = new LogThrottle(Math.Max(1, refusalLogLinesPerMinute), TimeSpan.FromMinutes(1));
-        // The gauges exist before the first scrape.
+        // The SDK listens from now on (not from the host's start), so the
+        // counters ServerMetrics starts at 0 are seen; the gauges exist before the first scrape.
+        app.Services.GetRequiredService<MeterProvider>();
         app.Services.GetRequiredService<ServerMetrics>();
         app.MapPrometheusScrapingEndpoint(Path, meterProvider: null, configureBranchedPipeline: branch => branch.Use(async (http, next) =>
         {
