@@ -71,20 +71,8 @@ public sealed partial class MetricsSite : IAsyncLifetime
     {
         var curl = await ProcessRunner.RunAsync("curl", ["-sS", "--fail", $"{Base}/metrics"]);
         Assert.True(curl.ExitCode == 0, curl.ToString());
-        await PromtoolAsync(curl.Stdout);
+        await Promtool.CheckAsync(curl.Stdout);
         return Scrape.Parse(curl.Stdout);
-    }
-
-    /// <summary>Debian's promtool (package prometheus) lints the exposition: exit 0 means it parsed and no rule was broken.</summary>
-    public async Task PromtoolAsync(string exposition)
-    {
-        var promtool = ProcessRunner.Find("promtool")
-            ?? throw new InvalidOperationException("promtool is not installed; apt-get install prometheus (test.sh installs it)");
-        using var folder = new TempFolder("metrics");
-        var file = folder.Combine("metrics.txt");
-        await File.WriteAllTextAsync(file, exposition);
-        var check = await ProcessRunner.RunAsync("sh", ["-c", "\"$0\" check metrics < \"$1\"", promtool, file]);
-        Assert.True(check.ExitCode == 0, $"promtool check metrics failed: {check}\n{exposition}");
     }
 
     /// <summary>A boot script for pc1, from 127.0.0.1: the new boot's key.</summary>
