@@ -15,29 +15,32 @@ namespace Streamboot.Server.Metrics;
 /// The OpenTelemetry SDK aggregates the instruments and its Prometheus
 /// exporter writes them: docs/metrics.md says why this pair.
 /// </summary>
-internal static partial class MetricsEndpoint
+public static partial class MetricsEndpoint
 {
     public const string Path = "/metrics";
 
-    public static void AddServices(IServiceCollection services)
+    internal static void AddServices(IServiceCollection services)
     {
         services.AddSingleton<ServerMetrics>();
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("streamboot", serviceVersion: ServerInfo.Version, autoGenerateServiceInstanceId: false))
-            .WithMetrics(metrics => metrics
-                .AddMeter(StreambootMetrics.MeterName)
-                .AddPrometheusExporter(exporter =>
-                {
-                    // Every scrape collects anew: only allowed networks scrape, and a
-                    // test or an admin's curl right after some traffic sees it.
-                    exporter.ScrapeResponseCacheDurationMilliseconds = 0;
-                    // One meter: the otel_scope_* labels on every series would say nothing.
-                    exporter.ScopeInfoEnabled = false;
-                }));
+            .WithMetrics(metrics => AddStreambootMetrics(metrics));
     }
 
+    /// <summary>What the server's meter provider listens to and how it exports: the server and bench/Streamboot.Micro build it here.</summary>
+    public static MeterProviderBuilder AddStreambootMetrics(MeterProviderBuilder metrics) => metrics
+        .AddMeter(StreambootMetrics.MeterName)
+        .AddPrometheusExporter(exporter =>
+        {
+            // Every scrape collects anew: only allowed networks scrape, and a
+            // test or an admin's curl right after some traffic sees it.
+            exporter.ScrapeResponseCacheDurationMilliseconds = 0;
+            // One meter: the otel_scope_* labels on every series would say nothing.
+            exporter.ScopeInfoEnabled = false;
+        });
+
     /// <summary>Counts every HTTP request and 5xx answer (first in the pipeline), and maps the scrape endpoint behind the allow-list.</summary>
-    public static void Map(WebApplication app, MetricsAllowList allowed, int refusalLogLinesPerMinute)
+    internal static void Map(WebApplication app, MetricsAllowList allowed, int refusalLogLinesPerMinute)
     {
         app.Use(CountAsync);
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Metrics");
