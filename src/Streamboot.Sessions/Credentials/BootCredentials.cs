@@ -132,7 +132,8 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     /// (the one it replaces, scripts never used) is gone, with their keys.
     /// The device's session rows still open are ended: they belonged to the
     /// boot that is over. False when another server started a boot of the
-    /// device at the same moment, or this one was dropped meanwhile.
+    /// device at the same moment, or this one was dropped meanwhile. On
+    /// success <paramref name="boot"/>'s StartedAt is the row's.
     /// </summary>
     public async Task<bool> StartAsync(Boot boot, string? address, int version, CancellationToken cancellationToken)
     {
