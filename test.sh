@@ -60,6 +60,7 @@ packages=(
   cpio         # packs the test installer ISO's initramfs
   kmod         # modprobe --show-depends: that initramfs's drivers
   systemd      # systemd-analyze verify and security: the unit in deploy/
+  prometheus   # promtool check metrics: judges /metrics as Prometheus would parse it
 )
 
 missing=()

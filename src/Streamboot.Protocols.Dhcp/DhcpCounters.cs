@@ -6,6 +6,7 @@ namespace Streamboot.Protocols.Dhcp;
 public sealed class DhcpCounters
 {
     private readonly long[] _sent = new long[(int)DhcpMessageType.Inform + 1];
+    private readonly long[] _receivedByType = new long[(int)DhcpMessageType.Inform + 1];
     private readonly long[] _dropped = new long[Enum.GetValues<DhcpDropReason>().Length];
     private long _received;
     private long _handled;
@@ -22,6 +23,9 @@ public sealed class DhcpCounters
 
     public long Sent(DhcpMessageType type) => Interlocked.Read(ref _sent[(int)type]);
 
+    /// <summary>Messages of <paramref name="type"/> that parsed (answered or not); the rest are counted in <see cref="Dropped"/> as malformed.</summary>
+    public long ReceivedOfType(DhcpMessageType type) => (uint)type < _receivedByType.Length ? Interlocked.Read(ref _receivedByType[(int)type]) : 0;
+
     public long Dropped(DhcpDropReason reason) => Interlocked.Read(ref _dropped[(int)reason]);
 
     public long TotalDropped => _dropped.Sum(d => Interlocked.Read(ref d));
@@ -34,6 +38,14 @@ public sealed class DhcpCounters
     internal void CountReceived() => Interlocked.Increment(ref _received);
 
     internal void CountSent(DhcpMessageType type) => Interlocked.Increment(ref _sent[(int)type]);
+
+    internal void CountParsed(DhcpMessageType? type)
+    {
+        if (type is { } known && (uint)known < _receivedByType.Length)
+        {
+            Interlocked.Increment(ref _receivedByType[(int)known]);
+        }
+    }
 
     internal void CountDropped(DhcpDropReason reason) => Interlocked.Increment(ref _dropped[(int)reason]);
 

@@ -231,6 +231,7 @@ public sealed class DhcpServer : IAsyncDisposable
                 return;
             }
 
+            Counters.CountParsed(request.MessageType);
             var answer = await _responder!.AnswerAsync(request, pxePort, source, cancellationToken).ConfigureAwait(false);
             if (answer.Drop is { } reason)
             {

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Protocols.Iscsi.Connections;
 using Streamboot.Protocols.Iscsi.Sessions;
 using Streamboot.Protocols.Iscsi.Targets;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Iscsi;
 
@@ -160,6 +161,7 @@ public sealed class IscsiServer : IAsyncDisposable
             remote = socket.RemoteEndPoint;
             if (_connections.Count >= Options.MaxConnections)
             {
+                StreambootMetrics.Refused(StreambootMetrics.Iscsi, "too_many_connections");
                 IscsiLog.TooManyConnections(Logger, remote, Options.MaxConnections);
                 socket.Dispose();
                 return;
@@ -169,6 +171,7 @@ public sealed class IscsiServer : IAsyncDisposable
             if (_loginsPerAddress.AddOrUpdate(address, 1, (_, n) => n + 1) > Options.MaxLoginsPerAddress)
             {
                 Decrement(address);
+                StreambootMetrics.Refused(StreambootMetrics.Iscsi, "too_many_logins_per_address");
                 IscsiLog.TooManyLogins(Logger, remote, Options.MaxLoginsPerAddress);
                 socket.Dispose();
                 return;

@@ -17,6 +17,20 @@ internal static class NbdErrors
         _ => NbdError.Io,
     };
 
+    /// <summary>The error's name as doc/proto.md spells it, lower case, for the errors metric (a bounded label).</summary>
+    public static string Label(NbdError error) => error switch
+    {
+        NbdError.Perm => "eperm",
+        NbdError.Io => "eio",
+        NbdError.NoMem => "enomem",
+        NbdError.Inval => "einval",
+        NbdError.NoSpc => "enospc",
+        NbdError.Overflow => "eoverflow",
+        NbdError.NotSup => "enotsup",
+        NbdError.Shutdown => "eshutdown",
+        _ => "other",
+    };
+
     /// <summary>Failures the client caused or expects; everything else is logged as a warning.</summary>
     public static bool IsExpected(Exception exception) =>
         exception is BlockDeviceException { Error: BlockDeviceError.ReadOnly or BlockDeviceError.OutOfRange or BlockDeviceError.NoSpace }

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Protocols.Nbd.Limits;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Nbd;
 
@@ -169,6 +170,7 @@ public sealed class NbdServer : IAsyncDisposable
         address = null;
         if (_connections.Count >= _options.MaxConnections)
         {
+            StreambootMetrics.Refused(StreambootMetrics.Nbd, "too_many_connections");
             var last = Interlocked.Read(ref _lastLimitLog);
             if ((last == 0 || Stopwatch.GetElapsedTime(last) >= NbdAddressLimits.LogInterval)
                 && Interlocked.CompareExchange(ref _lastLimitLog, Stopwatch.GetTimestamp(), last) == last)
@@ -181,6 +183,7 @@ public sealed class NbdServer : IAsyncDisposable
 
         if (!_addresses.TryEnter(remote, out address, out var refusedToLog))
         {
+            StreambootMetrics.Refused(StreambootMetrics.Nbd, "too_many_connections_per_address");
             if (refusedToLog > 0)
             {
                 NbdLog.TooManyConnectionsFromAddress(_logger, address, _options.MaxConnectionsPerAddress, refusedToLog);

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Protocols.Tftp.Files;
 using Streamboot.Protocols.Tftp.Transfers;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Tftp;
 
@@ -181,6 +182,7 @@ public sealed class TftpServer : IAsyncDisposable
         if (rejection != TftpRequestRejection.None)
         {
             Interlocked.Increment(ref _counters.MalformedPackets);
+            StreambootMetrics.Refused(StreambootMetrics.Tftp, MetricLabel.Of(rejection));
             if (_throttles.Malformed.TryAcquire(out var suppressed))
             {
                 TftpLog.MalformedRequest(_logger, client, datagram.Length, rejection, suppressed);
@@ -208,6 +210,7 @@ public sealed class TftpServer : IAsyncDisposable
             // WRQ is a legal operation this server does not allow: access
             // violation (2), the way tftpd-hpa refuses writes without -c.
             Interlocked.Increment(ref _counters.RequestsRefused);
+            StreambootMetrics.Refused(StreambootMetrics.Tftp, "write_request");
             if (_throttles.Malformed.TryAcquire(out var suppressed))
             {
                 TftpLog.WriteRefused(_logger, client, ClientText.ForLog(request.FileName), suppressed);
@@ -224,6 +227,7 @@ public sealed class TftpServer : IAsyncDisposable
         {
             Interlocked.Increment(ref _counters.RequestsDropped);
             Interlocked.Increment(ref _counters.RequestsDroppedPerClient);
+            StreambootMetrics.Refused(StreambootMetrics.Tftp, "too_many_transfers_per_client");
             if (_throttles.Dropped.TryAcquire(out var suppressed))
             {
                 TftpLog.TooManyFromClient(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfersPerClient, suppressed);
@@ -237,6 +241,7 @@ public sealed class TftpServer : IAsyncDisposable
             Interlocked.Decrement(ref _counters.ActiveTransfers);
             ReleaseClientSlot(address);
             Interlocked.Increment(ref _counters.RequestsDropped);
+            StreambootMetrics.Refused(StreambootMetrics.Tftp, "too_many_transfers");
             if (_throttles.Dropped.TryAcquire(out var suppressed))
             {
                 TftpLog.TooManyTransfers(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfers, suppressed);

@@ -8,6 +8,9 @@ internal static partial class ServerLog
     [LoggerMessage(1000, LogLevel.Information, "Streamboot {Version} serving: data {DataFolder}, database {Database}, HTTP on {Bind}:{HttpPort}, NBD on port {NbdPort}")]
     public static partial void Serving(ILogger logger, string version, string dataFolder, string database, string bind, int httpPort, int nbdPort);
 
+    [LoggerMessage(1007, LogLevel.Information, "Metrics at {Path} for {Networks} (--metrics-allow)")]
+    public static partial void MetricsServed(ILogger logger, string path, string networks);
+
     [LoggerMessage(1001, LogLevel.Information, "Registered as server '{ServerName}' (id {ServerId})")]
     public static partial void Registered(ILogger logger, string serverName, long serverId);
 

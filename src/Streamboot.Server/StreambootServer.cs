@@ -18,6 +18,7 @@ using Streamboot.Sessions.Profiles;
 using Streamboot.Server.Health;
 using Streamboot.Server.Http;
 using Streamboot.Server.Iscsi;
+using Streamboot.Server.Metrics;
 using Streamboot.Server.Nbd;
 using Streamboot.Server.Network;
 using Streamboot.Server.Streaming;
@@ -98,8 +99,12 @@ public static class StreambootServer
         builder.Services.AddSingleton(sp => new SiteIscsiTargets(sp.GetRequiredService<IBootSessions>(), options.IscsiBaseName));
         builder.Services.AddHostedService<IscsiService>();
         builder.Services.AddSingleton(sp => new SiteDhcpStore(sp.GetRequiredKeyedService<SiteDatabase>(ServingDatabase), identity, sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddHostedService<TftpService>();
-        builder.Services.AddHostedService<DhcpService>();
+        // Singletons as well as hosted services: the metrics read their counters.
+        builder.Services.AddSingleton<TftpService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TftpService>());
+        builder.Services.AddSingleton<DhcpService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DhcpService>());
+        MetricsEndpoint.AddServices(builder.Services);
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -112,6 +117,7 @@ public static class StreambootServer
         });
 
         var app = builder.Build();
+        MetricsEndpoint.Map(app, ParseMetricsAllow(options.MetricsAllow), options.RefusalLogLinesPerMinute);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
         BootEndpoints.Map(app);
@@ -121,7 +127,10 @@ public static class StreambootServer
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Server");
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStarted.Register(() =>
-            ServerLog.Serving(logger, ServerInfo.Version, dataFolder, database.Location.Describe(), options.Bind, options.HttpPort, options.NbdPort));
+        {
+            ServerLog.Serving(logger, ServerInfo.Version, dataFolder, database.Location.Describe(), options.Bind, options.HttpPort, options.NbdPort);
+            ServerLog.MetricsServed(logger, MetricsEndpoint.Path, ParseMetricsAllow(options.MetricsAllow).Describe());
+        });
         lifetime.ApplicationStopping.Register(() => ServerLog.Stopping(logger));
         return app;
     }
@@ -150,6 +159,9 @@ public static class StreambootServer
         address = IPAddress.Any;
         return text is "*" || (text is not null && IPAddress.TryParse(text, out address!));
     }
+
+    private static MetricsAllowList ParseMetricsAllow(string text) =>
+        MetricsAllowList.TryParse(text, out var list, out var bad) ? list : throw new ArgumentException($"'{bad}' is not a network or an address of --metrics-allow");
 
     private static IPAddress ParseBind(string text) =>
         TryParseBind(text, out var address) ? address : throw new ArgumentException($"'{text}' is not an IP address to bind to");

@@ -82,12 +82,16 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     /// <summary>Device sessions this server streams now.</summary>
     public int LiveCount => _live.Count;
 
+    /// <summary>What the server-side write caches of this server's sessions weigh now, bytes.</summary>
+    public long WriteCacheBytes => _live.WriteCacheBytes;
+
     /// <summary>True while this layer serves from the server's snapshot because the site database is unreachable.</summary>
     public bool Offline => _database.Offline;
 
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
         var decision = await OnSiteAsync(() => _planner.DecideAsync(request, cancellationToken), cancellationToken);
+        SessionMetrics.Decided(decision);
         var mac = MacAddress.TryParse(request.Mac, out var parsed) ? parsed.ToString() : "(none)";
         var remote = request.RemoteAddress ?? "";
         switch (decision)
@@ -136,6 +140,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         if (!opened.Ok)
         {
             LogRefused(_logger, ViewName.ForLog(request.Name), request.Protocol, request.Remote ?? "", opened.Error.Reason);
+            SessionMetrics.Refused(request.Protocol, opened.Error.Reason);
         }
 
         return opened;
@@ -250,6 +255,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
         if (!proved.Ok)
         {
             LogRefused(_logger, ClientText.ForLog($"{vdisk}/{device}"), "challenge", "", proved.Error.Reason);
+            SessionMetrics.Refused("challenge", proved.Error.Reason);
         }
 
         return proved;

@@ -1,8 +1,11 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
 using Streamboot.Micro.Storage;
 using Streamboot.Protocols.Nbd;
 using Streamboot.Protocols.Nbd.Exports;
+using Streamboot.Server.Metrics;
 using Streamboot.Storage.Stacks;
 
 namespace Streamboot.Micro.Nbd;
@@ -11,7 +14,10 @@ namespace Streamboot.Micro.Nbd;
 /// One whole NBD request over loopback to an in-process <see cref="NbdServer"/>
 /// exporting a device session's stack (write cache over the shared read cache
 /// over a qcow2 chain, warm). The memory diagnoser counts every thread's
-/// allocations, so the server's per-request allocations show here.
+/// allocations, so the server's per-request allocations show here. With
+/// <see cref="Metrics"/> the server's meter provider listens (the OpenTelemetry
+/// SDK, as <c>streamboot serve</c> builds it): what a request records into it
+/// shows as the difference.
 /// </summary>
 [MemoryDiagnoser]
 public class NbdRequestBenchmarks
@@ -23,12 +29,17 @@ public class NbdRequestBenchmarks
     private NbdServer _server = null!;
     private MinimalNbdClient _client = null!;
     private ulong _cursor;
+    private MeterProvider? _metrics;
+
+    [Params(false, true)]
+    public bool Metrics { get; set; }
 
     [GlobalSetup]
     public void Setup() => SetupAsync().GetAwaiter().GetResult();
 
     private async Task SetupAsync()
     {
+        _metrics = Metrics ? MetricsEndpoint.AddStreambootMetrics(Sdk.CreateMeterProviderBuilder()).Build() : null;
         _disk = await TestDisk.CreateAsync();
         _images = new SharedImages(1L << 30);
         _session = _disk.OpenSession(_images);
@@ -55,6 +66,7 @@ public class NbdRequestBenchmarks
         await _session.DisposeAsync();
         await _images.DisposeAsync();
         await _disk.DisposeAsync();
+        _metrics?.Dispose();
     }
 
     [Benchmark(Description = "NBD_CMD_READ 4 KiB")]

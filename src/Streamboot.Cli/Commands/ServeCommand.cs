@@ -30,6 +30,7 @@ public static class ServeCommand
         var nbdPerAddress = new Option<int?>("--nbd-max-connections-per-address") { Description = "NBD connections one client address may have open [env: STREAMBOOT_NBD_MAX_CONNECTIONS_PER_ADDRESS; default 64]", HelpName = "N" };
         var advertised = new Option<string?>("--address") { Description = "Farm: addresses clients reach this server on, ADDRESS[/PREFIX],... (other servers' boot scripts send clients here) [env: STREAMBOOT_ADDRESS; default: --bind, or this machine's IPv4 addresses]", HelpName = "ADDRESSES" };
         var maxBooting = new Option<int?>("--max-booting") { Description = "Farm: clients that may boot from this server at once; more wait their turn, iPXE retrying; 0 no limit [env: STREAMBOOT_MAX_BOOTING; default 500]", HelpName = "N" };
+        var metricsAllow = new Option<string?>("--metrics-allow") { Description = "Client networks that may read /metrics, NETWORK/PREFIX or ADDRESS,...; none for no one [env: STREAMBOOT_METRICS_ALLOW; default 127.0.0.0/8,::1/128: this machine]", HelpName = "NETWORKS" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
@@ -48,6 +49,7 @@ public static class ServeCommand
             nbdPerAddress,
             advertised,
             maxBooting,
+            metricsAllow,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -82,7 +84,7 @@ public static class ServeCommand
                 flags["MaxBooting"] = booting.ToString(CultureInfo.InvariantCulture);
             }
 
-            foreach (var (option, key) in new[] { (advertised, "Address"), (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey") })
+            foreach (var (option, key) in new[] { (advertised, "Address"), (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey"), (metricsAllow, "MetricsAllow") })
             {
                 if (parse.GetValue(option) is { } value)
                 {
@@ -170,6 +172,11 @@ public static class ServeCommand
             if (!Streamboot.Server.Farm.PublishedAddresses.TryValidate(options.Address, out var badAddress))
             {
                 return CliOutput.Usage($"'{badAddress}' is not an address clients can reach this server on; give ADDRESS or ADDRESS/PREFIX, comma-separated (--address 10.0.0.2/24)");
+            }
+
+            if (!Streamboot.Server.Metrics.MetricsAllowList.TryParse(options.MetricsAllow, out _, out var badNetwork))
+            {
+                return CliOutput.Usage($"'{badNetwork}' is not a network or an address that may read /metrics; give NETWORK/PREFIX or ADDRESS, comma-separated, or none (--metrics-allow 10.0.0.0/8,192.168.1.5)");
             }
 
             if (!StreambootServer.TryParseBind(options.Bind, out _))

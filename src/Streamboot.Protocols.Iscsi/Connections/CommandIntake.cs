@@ -2,6 +2,7 @@ using System.Buffers;
 using Streamboot.Protocols.Iscsi.Pdus;
 using Streamboot.Protocols.Iscsi.Scsi;
 using Streamboot.Protocols.Iscsi.Sessions;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Iscsi.Connections;
 
@@ -45,6 +46,7 @@ internal sealed class CommandIntake(IscsiConnection connection)
         {
             UnsolicitedLength = unsolicited,
         };
+        StreambootMetrics.IscsiTraffic.Request();
         if (unsolicited > 0)
         {
             task.Buffer = ArrayPool<byte>.Shared.Rent(unsolicited);
@@ -58,6 +60,7 @@ internal sealed class CommandIntake(IscsiConnection connection)
             }
 
             task.BurstReceived = length;
+            StreambootMetrics.IscsiTraffic.Written(length);
         }
 
         var admission = connection.Deliver(session, task, cmdSN, immediate);
@@ -193,6 +196,7 @@ internal sealed class CommandIntake(IscsiConnection connection)
             else
             {
                 task.BurstReceived += length;
+                StreambootMetrics.IscsiTraffic.Written(length);
                 task.ExpectedDataSN++;
                 if (final && !task.BurstComplete)
                 {

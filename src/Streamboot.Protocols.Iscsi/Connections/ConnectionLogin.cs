@@ -4,6 +4,7 @@ using Streamboot.Protocols.Iscsi.Pdus;
 using Streamboot.Protocols.Iscsi.Scsi;
 using Streamboot.Protocols.Iscsi.Sessions;
 using Streamboot.Protocols.Iscsi.Targets;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Iscsi.Connections;
 
@@ -17,6 +18,9 @@ namespace Streamboot.Protocols.Iscsi.Connections;
 internal sealed class ConnectionLogin(IscsiConnection connection)
 {
     private readonly LoginState _login = new();
+
+    // The target provider said no (a name, a CHAP proof, an open): it counted that refusal.
+    private bool _providerRefused;
 
     /// <summary>Runs login PDUs until full feature phase (true) or a refusal or the end of the stream (false).</summary>
     public async Task<bool> RunAsync(CancellationToken cancellationToken)
@@ -248,6 +252,7 @@ internal sealed class ConnectionLogin(IscsiConnection connection)
         if (_login.Lookup is IscsiTargetLookup.NotFound or IscsiTargetLookup.Refused)
         {
             IscsiLog.TargetRefused(connection.Logger, connection.Info, TextParameters.Safe(target), _login.Lookup.ToString());
+            _providerRefused = true;
             return IscsiErrors.LoginStatusOf(_login.Lookup);
         }
 
@@ -349,6 +354,7 @@ internal sealed class ConnectionLogin(IscsiConnection connection)
         if (grant is null)
         {
             IscsiLog.ChapFailed(connection.Logger, connection.Info, TextParameters.Safe(_login.TargetName), TextParameters.Safe(name));
+            _providerRefused = true;
             return LoginStatus.AuthenticationFailure;
         }
 
@@ -426,6 +432,7 @@ internal sealed class ConnectionLogin(IscsiConnection connection)
             if (!opened.Ok)
             {
                 IscsiLog.TargetRefused(connection.Logger, connection.Info, TextParameters.Safe(_login.TargetName), opened.Message ?? opened.Error.ToString());
+                _providerRefused = true;
                 return IscsiErrors.LoginStatusOf(opened.Error);
             }
 
@@ -459,6 +466,12 @@ internal sealed class ConnectionLogin(IscsiConnection connection)
     private async ValueTask<LoginOutcome> RefuseLoginAsync(LoginStatus status, string reason, CancellationToken cancellationToken)
     {
         IscsiLog.LoginRefused(connection.Logger, connection.Info, status, reason);
+        if (!_providerRefused)
+        {
+            // What the target provider refuses (a name, a key, a view) it counts itself, once.
+            StreambootMetrics.Refused(StreambootMetrics.Iscsi, MetricLabel.Of(status));
+        }
+
         if (status == LoginStatus.AuthenticationFailure && connection.Options.FailedLoginDelay > TimeSpan.Zero)
         {
             // Guessing secrets is slow: the connection, still counted as logging in, waits.

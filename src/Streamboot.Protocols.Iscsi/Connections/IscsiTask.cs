@@ -31,6 +31,9 @@ internal sealed class IscsiTask : ISequenced
 
     public IscsiConnection Connection { get; }
 
+    /// <summary>When its Command PDU was read (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>): the start of its latency.</summary>
+    public long Received { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     public uint Itt { get; }
 
     public ulong Lun { get; }

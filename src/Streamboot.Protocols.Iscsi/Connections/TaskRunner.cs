@@ -1,6 +1,7 @@
 using System.Buffers;
 using Streamboot.Protocols.Iscsi.Pdus;
 using Streamboot.Protocols.Iscsi.Scsi;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Iscsi.Connections;
 
@@ -372,11 +373,14 @@ internal sealed class TaskRunner(IscsiConnection connection)
             connection.Session!.Complete(task);
             connection.Outbox.Enqueue(bhs, data, StatSequence.Advance, owner);
             connection.Outbox.Flush();
+            StreambootMetrics.IscsiTraffic.Read(data.Length);
+            StreambootMetrics.IscsiRequestDuration.Record(StreambootMetrics.SecondsSince(task.Received));
             task.MarkFinished();
             return;
         }
 
         connection.Outbox.Enqueue(bhs, data, StatSequence.None, owner);
+        StreambootMetrics.IscsiTraffic.Read(data.Length);
     }
 
     private void SendResponse(IscsiTask task, ScsiResult result, Residual residual, uint dataInCount)
@@ -401,6 +405,12 @@ internal sealed class TaskRunner(IscsiConnection connection)
         connection.Session!.Complete(task);
         connection.Outbox.Enqueue(bhs, data, StatSequence.Advance);
         connection.Outbox.Flush();
+        StreambootMetrics.IscsiRequestDuration.Record(StreambootMetrics.SecondsSince(task.Received));
+        if (result.Status != ScsiStatus.Good)
+        {
+            StreambootMetrics.Failed(StreambootMetrics.Iscsi, result.Status == ScsiStatus.CheckCondition ? MetricLabel.Of(result.Sense.Key) : MetricLabel.Of(result.Status));
+        }
+
         task.MarkFinished();
     }
 

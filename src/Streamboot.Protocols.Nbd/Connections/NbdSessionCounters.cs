@@ -1,6 +1,8 @@
+using Streamboot.Telemetry;
+
 namespace Streamboot.Protocols.Nbd.Connections;
 
-/// <summary>A session's counters for its summary; updated from any request's completion.</summary>
+/// <summary>A session's counters for its summary, and the server-wide NBD totals of /metrics; updated from any request's completion.</summary>
 internal sealed class NbdSessionCounters
 {
     private long _requests;
@@ -13,9 +15,21 @@ internal sealed class NbdSessionCounters
 
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
-    public void Request() => Interlocked.Increment(ref _requests);
+    public void Request()
+    {
+        Interlocked.Increment(ref _requests);
+        StreambootMetrics.NbdTraffic.Request();
+    }
 
-    public void Read(long bytes) => Interlocked.Add(ref _bytesRead, bytes);
+    public void Read(long bytes)
+    {
+        Interlocked.Add(ref _bytesRead, bytes);
+        StreambootMetrics.NbdTraffic.Read(bytes);
+    }
 
-    public void Written(long bytes) => Interlocked.Add(ref _bytesWritten, bytes);
+    public void Written(long bytes)
+    {
+        Interlocked.Add(ref _bytesWritten, bytes);
+        StreambootMetrics.NbdTraffic.Written(bytes);
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Storage.BlockDevices;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Nbd.Handshake;
 
@@ -100,6 +101,7 @@ internal sealed class NbdHandshake
                 }
 
                 await input.SkipAsync(length, cancellationToken).ConfigureAwait(false);
+                StreambootMetrics.Refused(StreambootMetrics.Nbd, "tls_required");
                 await RefuseAsync(type, NbdOptionReply.ErrTlsReqd, "this server requires TLS: send NBD_OPT_STARTTLS first", cancellationToken).ConfigureAwait(false);
                 continue;
             }

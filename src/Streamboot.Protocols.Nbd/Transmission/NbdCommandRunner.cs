@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Storage.BlockDevices;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Nbd.Transmission;
 
@@ -37,6 +38,7 @@ internal sealed class NbdCommandRunner
     public void Refuse(NbdRequest request, NbdError error, string reason, long inFlightBytes)
     {
         NbdLog.RequestRefused(_logger, _info, request.Command, request.Offset, request.Length, error, reason);
+        StreambootMetrics.Failed(StreambootMetrics.Nbd, NbdErrors.Label(error));
         _writer.SendError(request, error, reason, inFlightBytes);
     }
 
@@ -369,6 +371,7 @@ internal sealed class NbdCommandRunner
             NbdLog.RequestFailed(_logger, _info, request.Command, request.Offset, request.Length, error, failure);
         }
 
+        StreambootMetrics.Failed(StreambootMetrics.Nbd, NbdErrors.Label(error));
         _writer.SendError(request, error, failure.Message, inFlightBytes);
     }
 }

@@ -1,9 +1,11 @@
 using System.Buffers;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Nbd.Connections;
 using Streamboot.Protocols.Nbd.Exports;
 using Streamboot.Protocols.Nbd.Limits;
 using Streamboot.Storage.BlockDevices;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Nbd.Transmission;
 
@@ -98,6 +100,7 @@ internal sealed class NbdTransmission
             }
 
             var request = NbdRequest.Parse(_input.Peek(NbdProtocol.RequestHeaderSize));
+            var received = Stopwatch.GetTimestamp();
             _input.Advance(NbdProtocol.RequestHeaderSize);
             if (request.Magic != NbdProtocol.RequestMagic)
             {
@@ -149,11 +152,11 @@ internal sealed class NbdTransmission
                 var running = _runner.RunAsync(request, payload, cost, token);
                 if (running.IsCompleted)
                 {
-                    Finished(running, cost);
+                    Finished(running, cost, received);
                 }
                 else
                 {
-                    _ = FinishLaterAsync(running, cost);
+                    _ = FinishLaterAsync(running, cost, received);
                 }
             }
 
@@ -218,12 +221,17 @@ internal sealed class NbdTransmission
         };
     }
 
-    /// <summary>A request that completed handed its reply (and its share) to the writer; one that threw did not.</summary>
-    private void Finished(ValueTask running, long cost)
+    /// <summary>
+    /// A request that completed handed its reply (and its share) to the
+    /// writer, and its time since <paramref name="received"/> is its latency;
+    /// one that threw did not.
+    /// </summary>
+    private void Finished(ValueTask running, long cost, long received)
     {
         try
         {
             running.GetAwaiter().GetResult();
+            StreambootMetrics.NbdRequestDuration.Record(StreambootMetrics.SecondsSince(received));
         }
         catch (Exception e)
         {
@@ -232,11 +240,12 @@ internal sealed class NbdTransmission
         }
     }
 
-    private async Task FinishLaterAsync(ValueTask running, long cost)
+    private async Task FinishLaterAsync(ValueTask running, long cost, long received)
     {
         try
         {
             await running.ConfigureAwait(false);
+            StreambootMetrics.NbdRequestDuration.Record(StreambootMetrics.SecondsSince(received));
         }
         catch (Exception e)
         {

@@ -5,6 +5,7 @@ using System.Net;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Streamboot.Protocols.Tftp.Files;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Protocols.Tftp.Transfers;
 
@@ -145,6 +146,7 @@ internal sealed class TftpTransfer
     private void Refuse(TftpOpenResult refusal)
     {
         Interlocked.Increment(ref _counters.RequestsRefused);
+        StreambootMetrics.Refused(StreambootMetrics.Tftp, MetricLabel.Of(refusal.Error));
 
         // The reason (server paths, and the client's name inside them) goes to
         // the log, never to the client.

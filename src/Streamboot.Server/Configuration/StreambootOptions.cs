@@ -159,6 +159,13 @@ public sealed class StreambootOptions
     /// <summary>Open HTTP connections in all.</summary>
     public int HttpMaxConnections { get; set; } = 4096;
 
+    /// <summary>
+    /// Client networks that may read <c>/metrics</c>, comma separated
+    /// (10.0.0.0/8,192.168.1.5); <c>none</c> for no one. Metrics tell how the
+    /// site is built and used: this machine only by default.
+    /// </summary>
+    public string MetricsAllow { get; set; } = Metrics.MetricsAllowList.Default;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

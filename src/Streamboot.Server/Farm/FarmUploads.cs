@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Streamboot.Admin;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Server.Farm;
 
@@ -32,6 +33,7 @@ internal sealed partial class FarmUploads(AdminSite site, ServerIdentity identit
 
     public void Refused(string? remote)
     {
+        StreambootMetrics.Refused(StreambootMetrics.Http, "farm_signature");
         if (_refusals.TryAcquire(out var before))
         {
             LogRefused(logger, remote ?? "(unknown)", before);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Server.Http;
 
@@ -31,6 +32,7 @@ internal sealed partial class ConnectionsPerAddress(int limit, ILogger logger)
         {
             if (count > limit)
             {
+                StreambootMetrics.Refused(StreambootMetrics.Http, "too_many_connections_per_address");
                 var now = Environment.TickCount64;
                 if (now - _lastLogged.GetOrAdd(address, long.MinValue / 2) >= 60_000)
                 {

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Server.Http;
 
@@ -36,6 +37,7 @@ internal static class ResponsePipe
             }
 
             body.Advance(n);
+            StreambootMetrics.HttpTraffic.Read(n);
             done += n;
             var flushed = await body.FlushAsync(aborted);
             if (flushed.IsCanceled || flushed.IsCompleted)

@@ -2,6 +2,7 @@ using Streamboot.Protocols.Iscsi.Targets;
 using Streamboot.Server.Nbd;
 using Streamboot.Sessions;
 using Streamboot.Sessions.Views;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Server.Iscsi;
 
@@ -25,7 +26,7 @@ internal sealed class SiteIscsiTargets(IBootSessions sessions, string baseName) 
     {
         if (!IscsiNames.TryParse(baseName, targetName, out var vdisk, out var device))
         {
-            return IscsiTargetLookup.NotFound;
+            return Refused(IscsiTargetLookup.NotFound, SessionRefusal.BadName);
         }
 
         if (device is not null)
@@ -34,7 +35,7 @@ internal sealed class SiteIscsiTargets(IBootSessions sessions, string baseName) 
         }
 
         var described = await sessions.DescribeAsync(new ViewRequest(vdisk, "iscsi", connection.RemoteEndPoint?.ToString()), cancellationToken);
-        return described.Ok ? IscsiTargetLookup.Anonymous : Lookup(described.Error);
+        return described.Ok ? IscsiTargetLookup.Anonymous : Refused(Lookup(described.Error), described.Error.Reason);
     }
 
     public async ValueTask<IscsiGrant?> ProveAsync(string targetName, IscsiChapProof proof, IscsiConnectionInfo connection, CancellationToken cancellationToken)
@@ -43,6 +44,7 @@ internal sealed class SiteIscsiTargets(IBootSessions sessions, string baseName) 
         if (!IscsiNames.TryParse(baseName, targetName, out var vdisk, out var device) || device is null
             || !string.Equals(proof.Name, device, StringComparison.OrdinalIgnoreCase))
         {
+            StreambootMetrics.Refused(StreambootMetrics.Iscsi, MetricLabel.Of(SessionRefusal.BadName));
             return null;
         }
 
@@ -54,6 +56,7 @@ internal sealed class SiteIscsiTargets(IBootSessions sessions, string baseName) 
     {
         if (!IscsiNames.TryParse(baseName, targetName, out var vdisk, out var device) || (device is not null && grant is null))
         {
+            StreambootMetrics.Refused(StreambootMetrics.Iscsi, MetricLabel.Of(SessionRefusal.BadName));
             return IscsiOpenResult.Failed(IscsiOpenError.NotFound, "no such target");
         }
 
@@ -62,6 +65,17 @@ internal sealed class SiteIscsiTargets(IBootSessions sessions, string baseName) 
         return view.Ok
             ? IscsiOpenResult.Opened(new LeasedBlockDevice(view.Value), view.Value.Facts.ReadOnly)
             : IscsiOpenResult.Failed(Error(view.Error), view.Error.Message);
+    }
+
+    /// <summary>
+    /// A refusal decided here or by a look-up (DescribeAsync) that does not
+    /// count its refusals: the protocol leaves what its provider refuses to
+    /// the provider, and opens and CHAP proofs the session layer counts itself.
+    /// </summary>
+    private static IscsiTargetLookup Refused(IscsiTargetLookup lookup, SessionRefusal reason)
+    {
+        StreambootMetrics.Refused(StreambootMetrics.Iscsi, MetricLabel.Of(reason));
+        return lookup;
     }
 
     private static IscsiTargetLookup Lookup(SessionError error) => error.Kind switch

@@ -22,6 +22,9 @@ internal sealed partial class DhcpService(
     private readonly ILogger _logger = loggerFactory.CreateLogger("Streamboot.Dhcp");
     private DhcpServer? _server;
 
+    /// <summary>The DHCP server's counters, or null while DHCP is off.</summary>
+    public DhcpCounters? Counters => _server?.Counters;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (!DhcpSettings.TryCreate(options.Value, out var settings, out var error))

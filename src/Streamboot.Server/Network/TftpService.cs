@@ -24,6 +24,9 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
 
     public string Folder => options.Value.TftpFolder ?? Path.Combine(options.Value.Data!, "tftp");
 
+    /// <summary>The TFTP server's counters, or null while it does not run.</summary>
+    public TftpServerStatistics? Statistics => _server?.Statistics;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;

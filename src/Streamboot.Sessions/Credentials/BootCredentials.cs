@@ -132,14 +132,15 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
     /// (the one it replaces, scripts never used) is gone, with their keys.
     /// The device's session rows still open are ended: they belonged to the
     /// boot that is over. False when another server started a boot of the
-    /// device at the same moment, or this one was dropped meanwhile.
+    /// device at the same moment, or this one was dropped meanwhile. On
+    /// success <paramref name="boot"/>'s StartedAt is the row's.
     /// </summary>
     public async Task<bool> StartAsync(Boot boot, string? address, int version, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         try
         {
-            return await database.WriteAsync(
+            await database.WriteAsync(
                 async (db, ct) =>
                 {
                     await db.Boots.Where(b => b.DeviceId == boot.DeviceId && b.Id != boot.Id).ExecuteDeleteAsync(ct);
@@ -148,7 +149,7 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
                         ct);
                     if (started == 0)
                     {
-                        // Dropped meanwhile, or started by another server: the boots deleted above stay.
+                        // Dropped meanwhile, or started by another server: the deletion above is rolled back with it.
                         throw new NotStartedException();
                     }
 
@@ -156,6 +157,8 @@ internal sealed class BootCredentials(SiteDatabase database, SessionSettings set
                     return true;
                 },
                 cancellationToken);
+            boot.StartedAt = now;
+            return true;
         }
         catch (Exception e) when (e is NotStartedException || DbErrors.UniqueViolationOf(e) is not null)
         {

@@ -8,6 +8,7 @@ using Streamboot.Sessions.Stores;
 using Streamboot.Sessions.Views;
 using Streamboot.Storage.BlockDevices;
 using Streamboot.Storage.Stacks;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Sessions.Live;
 
@@ -66,6 +67,21 @@ internal sealed partial class LiveSessions(
             {
                 return _byDevice.Count;
             }
+        }
+    }
+
+    /// <summary>What the write caches of live sessions, and of RAM caches parked for a reconnect, weigh now.</summary>
+    public long WriteCacheBytes
+    {
+        get
+        {
+            List<ComposedStack> stacks;
+            lock (_lock)
+            {
+                stacks = [.. _byDevice.Values.Select(s => s.Stack), .. _parked.Values.Select(s => s.Stack)];
+            }
+
+            return stacks.Sum(s => s.WriteCacheBytes);
         }
     }
 
@@ -301,6 +317,9 @@ internal sealed partial class LiveSessions(
         }
 
         LogBootStarted(logger, device.Name, target.VDisk.Name, version.Number, remote ?? "");
+        StreambootMetrics.BootsStarted.Add(1);
+        // Both times are the site's clock; another server of a farm may have issued the boot, so never below zero.
+        StreambootMetrics.BootTimeToDisk.Record(Math.Max(0, ((boot.StartedAt ?? boot.IssuedAt) - boot.IssuedAt).TotalSeconds));
         return version;
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Streamboot.Storage.BlockDevices;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Storage.ReadCache;
 
@@ -89,13 +90,27 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
 
     public long CapacityBytes => (long)_capacityBlocks * _blockSize;
 
+    // This cache's counts, and the process's totals for /metrics, which only
+    // grow though caches close when their version goes unused.
+    private void CountHits(long blocks)
+    {
+        Interlocked.Add(ref _hits, blocks);
+        StreambootMetrics.ReadCache.Hit(blocks);
+    }
+
+    private void CountMiss()
+    {
+        Interlocked.Increment(ref _misses);
+        StreambootMetrics.ReadCache.Miss();
+    }
+
     public ValueTask ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         BlockDeviceException.ThrowIfOutOfRange(Size, offset, buffer.Length);
         var inBlock = (int)(offset & (_blockSize - 1));
         if (inBlock + buffer.Length <= _blockSize && _entries.TryGetValue(offset >> _blockBits, out var hit))
         {
-            Interlocked.Increment(ref _hits);
+            CountHits(1);
             if (hit.Frequency < MaxFrequency)
             {
                 hit.Frequency++;
@@ -141,7 +156,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
                 }
 
                 count += mapped;
-                Interlocked.Increment(ref _misses);
+                CountMiss();
                 if (_admits)
                 {
                     SeenUncached(at >> _blockBits);
@@ -165,7 +180,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
             left -= n;
         }
 
-        Interlocked.Add(ref _hits, hits);
+        CountHits(hits);
         return true;
     }
 
@@ -253,7 +268,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
             var n = Math.Min(_blockSize - inBlock, buffer.Length);
             if (_entries.TryGetValue(block, out var entry))
             {
-                Interlocked.Increment(ref _hits);
+                CountHits(1);
                 if (entry.Frequency < MaxFrequency)
                 {
                     entry.Frequency++; // a lost increment under a race only costs a little precision
@@ -266,7 +281,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
                 // seen again. A read of most of a block loads it at once, so a
                 // boot storm's second client already reads RAM.
                 await _lower.ReadAsync(offset, buffer[..n], cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _misses);
+                CountMiss();
                 offset += n;
                 buffer = buffer[n..];
                 continue;
@@ -289,7 +304,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
         {
             if (_entries.TryGetValue(block, out var cached))
             {
-                Interlocked.Increment(ref _hits);
+                CountHits(1);
                 return cached;
             }
 
@@ -301,7 +316,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
             }
             else
             {
-                Interlocked.Increment(ref _hits); // another session is already reading it
+                CountHits(1); // another session is already reading it
             }
         }
 
@@ -315,7 +330,7 @@ public sealed class SharedReadCache : IBlockDevice, IReadMapping
             pending = _loading[block];
         }
 
-        Interlocked.Increment(ref _misses);
+        CountMiss();
         try
         {
             var start = block << _blockBits;
