@@ -39,38 +39,44 @@ internal sealed class WriteBatch
         var batch = new List<IPendingWrite>(MaxWrites);
         while (true)
         {
-            while (batch.Count < MaxWrites && _queue.TryDequeue(out var next))
+            if (_queue.TryPeek(out var first))
             {
-                if (!next.CancelIfAsked())
+                // The turn first, then the batch: whatever arrives while this
+                // waits for the turn joins the same transaction.
+                using var turn = await first.Database.WriteTurnAsync();
+                while (batch.Count < MaxWrites && _queue.TryDequeue(out var next))
                 {
-                    batch.Add(next);
+                    if (!next.CancelIfAsked())
+                    {
+                        batch.Add(next);
+                    }
                 }
-            }
 
-            if (batch.Count == 0)
-            {
-                Volatile.Write(ref _draining, 0);
-                // A write enqueued after the last look, before the flag fell,
-                // started no drainer: take it on, unless one has started.
-                if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+                if (batch.Count > 0)
                 {
-                    return;
+                    await WriteAsync(batch);
+                    batch.Clear();
                 }
 
                 continue;
             }
 
-            await WriteAsync(batch);
-            batch.Clear();
+            Volatile.Write(ref _draining, 0);
+            // A write enqueued after the last look, before the flag fell,
+            // started no drainer: take it on, unless one has started.
+            if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
+            {
+                return;
+            }
         }
     }
 
+    /// <summary>Writes the batch in one transaction; the caller holds the write turn.</summary>
     private static async Task WriteAsync(List<IPendingWrite> batch)
     {
         var database = batch[0].Database;
         try
         {
-            using var turn = await database.WriteTurnAsync();
             await using var db = database.CreateContext();
             await using var transaction = await db.Database.BeginTransactionAsync();
             foreach (var write in batch)
@@ -95,7 +101,7 @@ internal sealed class WriteBatch
         }
         catch (Exception e)
         {
-            // Not written (no turn, no transaction, or the commit failed): every write of the batch hears why.
+            // Not written (no transaction, or the commit failed): every write of the batch hears why.
             foreach (var write in batch)
             {
                 write.Fail(e);
