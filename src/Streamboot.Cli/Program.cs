@@ -25,6 +25,8 @@ root.Subcommands.Add(SiteCommands.Session());
 root.Subcommands.Add(SiteCommands.Server());
 root.Subcommands.Add(SiteCommands.Dhcp());
 root.Subcommands.Add(SiteCommands.Audit());
+root.Subcommands.Add(AccessCommands.Tokens());
+root.Subcommands.Add(AccessCommands.Accounts());
 root.Subcommands.Add(SiteCommands.Db());
 root.Subcommands.Add(StoreCommands.Site());
 root.Subcommands.Add(VmCommands.Create());

@@ -37,6 +37,10 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<VersionReplica> VersionReplicas => Set<VersionReplica>();
 
+    public DbSet<Account> Accounts => Set<Account>();
+
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
     {
         configurationBuilder.Properties<DeviceType>().HaveConversion<KebabEnumConverter<DeviceType>>();
@@ -51,6 +55,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<BootProtocol>().HaveConversion<KebabEnumConverter<BootProtocol>>();
         configurationBuilder.Properties<StoreKind>().HaveConversion<KebabEnumConverter<StoreKind>>();
         configurationBuilder.Properties<ReplicaState>().HaveConversion<KebabEnumConverter<ReplicaState>>();
+        configurationBuilder.Properties<ApiScope>().HaveConversion<KebabEnumConverter<ApiScope>>();
         configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
     }
 
@@ -94,6 +99,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
             e.HasOne(b => b.Device).WithMany().HasForeignKey(b => b.DeviceId).OnDelete(DeleteBehavior.Cascade);
         });
         modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
+        modelBuilder.Entity<ApiToken>(e => e.ToTable("api_tokens"));
         modelBuilder.Entity<VirtualMachine>(e =>
         {
             e.ToTable("vms");

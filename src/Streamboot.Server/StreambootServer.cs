@@ -105,6 +105,7 @@ public static class StreambootServer
         builder.Services.AddSingleton<DhcpService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DhcpService>());
         MetricsEndpoint.AddServices(builder.Services);
+        Api.AdminApi.AddServices(builder.Services, options);
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -120,6 +121,7 @@ public static class StreambootServer
         MetricsEndpoint.Map(app, ParseMetricsAllow(options.MetricsAllow), options.RefusalLogLinesPerMinute);
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
+        Api.AdminApi.Map(app);
         BootEndpoints.Map(app);
         VDiskOverHttp.Map(app);
         FarmEndpoints.Map(app);

@@ -31,6 +31,7 @@ public static class ServeCommand
         var advertised = new Option<string?>("--address") { Description = "Farm: addresses clients reach this server on, ADDRESS[/PREFIX],... (other servers' boot scripts send clients here) [env: STREAMBOOT_ADDRESS; default: --bind, or this machine's IPv4 addresses]", HelpName = "ADDRESSES" };
         var maxBooting = new Option<int?>("--max-booting") { Description = "Farm: clients that may boot from this server at once; more wait their turn, iPXE retrying; 0 no limit [env: STREAMBOOT_MAX_BOOTING; default 500]", HelpName = "N" };
         var metricsAllow = new Option<string?>("--metrics-allow") { Description = "Client networks that may read /metrics, NETWORK/PREFIX or ADDRESS,...; none for no one [env: STREAMBOOT_METRICS_ALLOW; default 127.0.0.0/8,::1/128: this machine]", HelpName = "NETWORKS" };
+        var adminPasswordFile = new Option<string?>("--admin-password-file") { Description = "The first admin account's password, read from FILE when the site has no account yet (otherwise a random one is written to DATA/initial-admin-password) [env: STREAMBOOT_ADMIN_PASSWORD_FILE]", HelpName = "FILE" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
             httpPort,
@@ -50,6 +51,7 @@ public static class ServeCommand
             advertised,
             maxBooting,
             metricsAllow,
+            adminPasswordFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -84,7 +86,7 @@ public static class ServeCommand
                 flags["MaxBooting"] = booting.ToString(CultureInfo.InvariantCulture);
             }
 
-            foreach (var (option, key) in new[] { (advertised, "Address"), (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey"), (metricsAllow, "MetricsAllow") })
+            foreach (var (option, key) in new[] { (advertised, "Address"), (dhcp, "Dhcp"), (dhcpInterface, "DhcpInterface"), (dhcpRange, "DhcpRange"), (tls, "Tls"), (tlsCert, "TlsCert"), (tlsKey, "TlsKey"), (metricsAllow, "MetricsAllow"), (adminPasswordFile, "AdminPasswordFile") })
             {
                 if (parse.GetValue(option) is { } value)
                 {
@@ -177,6 +179,11 @@ public static class ServeCommand
             if (!Streamboot.Server.Metrics.MetricsAllowList.TryParse(options.MetricsAllow, out _, out var badNetwork))
             {
                 return CliOutput.Usage($"'{badNetwork}' is not a network or an address that may read /metrics; give NETWORK/PREFIX or ADDRESS, comma-separated, or none (--metrics-allow 10.0.0.0/8,192.168.1.5)");
+            }
+
+            if (options.AdminPasswordFile is { } passwordFile && !File.Exists(passwordFile))
+            {
+                return CliOutput.Usage($"--admin-password-file: there is no file '{passwordFile}'; give a file that holds the first admin's password on its first line");
             }
 
             if (!StreambootServer.TryParseBind(options.Bind, out _))

@@ -98,3 +98,10 @@ public enum ReplicaState
     /// <summary>The server has no copy (yet).</summary>
     Missing,
 }
+
+/// <summary>What an API token may do: read everything, or change it too.</summary>
+public enum ApiScope
+{
+    Read,
+    Admin,
+}

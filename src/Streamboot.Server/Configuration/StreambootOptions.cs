@@ -166,6 +166,16 @@ public sealed class StreambootOptions
     /// </summary>
     public string MetricsAllow { get; set; } = Metrics.MetricsAllowList.Default;
 
+    /// <summary>
+    /// A file with the first admin account's password (first line), read
+    /// when the site has no account yet; without it a random password is
+    /// written to <c>DATA/initial-admin-password</c> (mode 0600) once.
+    /// </summary>
+    public string? AdminPasswordFile { get; set; }
+
+    /// <summary>API requests one client address may make per second (a burst of as many); 0: no limit.</summary>
+    public int ApiRequestsPerSecond { get; set; } = 50;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 
