@@ -71,7 +71,7 @@ fi
 arch="$(dpkg --print-architecture)"
 case "$arch" in
   amd64) rid=linux-x64 ;;
-  arm64) rid=linux-arm64 ;;
+  arm64) rid=linux-arm64 ;;  # as the launcher maps it; no test has packed one yet
   *) fail "no .NET runtime for Debian architecture '$arch' (amd64 and arm64 have one)" ;;
 esac
 
@@ -91,7 +91,7 @@ else
   # the two must not rebuild over each other. No build servers: nothing of
   # this build stays running after it.
   if ! dotnet publish "$root/src/Streamboot.Cli/Streamboot.Cli.csproj" -c Release -r "$rid" --self-contained true \
-      -p:PublishReadyToRun=true -p:PublishDocumentationFile=false \
+      -p:PublishReadyToRun=true -p:PublishDocumentationFile=false -p:PublishReferencesDocumentationFiles=false \
       --artifacts-path "$out/build" -o "$publish" --disable-build-servers -nologo -clp:ErrorsOnly >"$out/publish.log" 2>&1; then
     cat "$out/publish.log" >&2
     fail "dotnet publish failed (log: $out/publish.log)"
