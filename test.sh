@@ -60,6 +60,8 @@ packages=(
   cpio         # packs the test installer ISO's initramfs
   kmod         # modprobe --show-depends: that initramfs's drivers
   systemd      # systemd-analyze verify and security: the unit in deploy/
+  dpkg-dev     # dpkg-shlibdeps: deploy/deb/build.sh derives the .deb's Depends from its binaries
+  lintian      # judges the .deb deploy/deb/build.sh makes (Streamboot.Packaging.Tests)
 )
 
 missing=()
