@@ -61,6 +61,8 @@ packages=(
   kmod         # modprobe --show-depends: that initramfs's drivers
   systemd      # systemd-analyze verify and security: the unit in deploy/
   prometheus   # promtool check metrics: judges /metrics as Prometheus would parse it
+  dpkg-dev     # dpkg-shlibdeps: deploy/deb/build.sh derives the .deb's Depends from its binaries
+  lintian      # judges the .deb deploy/deb/build.sh makes (Streamboot.Packaging.Tests)
 )
 
 missing=()

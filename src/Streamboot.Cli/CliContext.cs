@@ -73,6 +73,13 @@ public sealed class CliContext
             exitCode = CliOutput.Usage($"configuration is not valid: {e.Message}");
             return null;
         }
+        catch (UnauthorizedAccessException e)
+        {
+            // The package's /etc/streamboot/appsettings.json is root:streamboot 0640 (a Db may hold a password).
+            CliOutput.Fail($"cannot read the settings: {e.Message} Run as root or as the service's user (sudo -u streamboot streamboot ...), or let this user read the file");
+            exitCode = ExitCodes.Failure;
+            return null;
+        }
 
         var folder = Path.GetFullPath(string.IsNullOrWhiteSpace(options.Data) ? Server.Configuration.DataFolder.Default() : options.Data);
         DatabaseLocation location;

@@ -19,7 +19,7 @@ public sealed partial class UnitFileTests
 
         // systemd checks that ExecStart exists: point it at the launcher.
         var copy = Path.Combine(folder.Path, "streamboot.service");
-        await File.WriteAllTextAsync(copy, unit.Replace("/opt/streamboot/streamboot", Repository.Launcher, StringComparison.Ordinal));
+        await File.WriteAllTextAsync(copy, unit.Replace("/usr/lib/streamboot/streamboot", Repository.Launcher, StringComparison.Ordinal));
         var systemdAnalyze = ProcessRunner.Find("systemd-analyze") ?? throw new InvalidOperationException("systemd-analyze is missing: install Debian's 'systemd' package (./test.sh installs it)");
         var verify = await ProcessRunner.RunAsync(systemdAnalyze, ["verify", copy]);
         Assert.True(verify.ExitCode == 0 && verify.Stderr.Trim().Length == 0, verify.ToString());
