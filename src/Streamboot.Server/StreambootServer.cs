@@ -115,6 +115,19 @@ public static class StreambootServer
             var perAddress = new ConnectionsPerAddress(Math.Max(1, options.HttpMaxConnectionsPerAddress), kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Http"));
             var address = ParseBind(options.Bind);
             kestrel.Listen(address, options.HttpPort, listen => listen.Use(perAddress.Apply));
+            if (options.HttpsPort > 0)
+            {
+                // The NBD TLS certificate (the site's own, made at first need, or the admin's): one certificate to trust per server.
+                var certificate = Security.SiteCertificates.Load(dataFolder, options.TlsCert, options.TlsKey, out _);
+                kestrel.Listen(address, options.HttpsPort, listen =>
+                {
+                    listen.Use(perAddress.Apply);
+                    listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = _ => ValueTask.FromResult(new System.Net.Security.SslServerAuthenticationOptions { ServerCertificateContext = certificate }),
+                    });
+                });
+            }
         });
 
         var app = builder.Build();

@@ -134,10 +134,16 @@ public sealed class InstallTests(DebPackages packages)
         Assert.Equal("streamboot:streamboot 640", await Tools.OwnerAndModeAsync(Path.Combine(Data, "streamboot.db")));
         Assert.False(Directory.Exists(Path.Combine(Data, ".local")));
 
-        await using var server = InstalledServer.Start(Unit, LoopbackOnly(httpPort));
+        var environment = LoopbackOnly(httpPort);
+        await using var server = InstalledServer.Start(Unit, environment);
         var health = JsonDocument.Parse(await server.HealthAsync(httpPort, s_startTimeout)).RootElement;
         Assert.Equal("healthy", health.GetProperty("status").GetString());
         Assert.Equal(packages.FirstVersion, health.GetProperty("version").GetString());
+
+        // The packaged settings turn HTTPS on (here on a free port), with the certificate the site's CA signed.
+        Assert.Contains("\"HttpsPort\": 8443", File.ReadAllText(Settings), StringComparison.Ordinal);
+        var https = await ProcessRunner.RunAsync("curl", ["-sS", "--cacert", Path.Combine(Data, "tls", "ca-cert.pem"), $"https://localhost:{environment["STREAMBOOT_HTTPS_PORT"]}/healthz"]);
+        Assert.True(https.ExitCode == 0 && https.Stdout.Contains("healthy", StringComparison.Ordinal), https.ToString());
         var device = Assert.Single(JsonDocument.Parse(await StreambootJsonAsync("device", "list")).RootElement.EnumerateArray());
         Assert.Equal(("LAB-001", Mac), (device.GetProperty("name").GetString(), device.GetProperty("mac").GetString()));
         Assert.Equal(0, await server.StopAsync(TimeSpan.FromSeconds(30)));
@@ -158,6 +164,8 @@ public sealed class InstallTests(DebPackages packages)
             ["STREAMBOOT_TFTP_PORT"] = "0",
             ["STREAMBOOT_ISCSI_PORT"] = "0",
             ["STREAMBOOT_DHCP"] = "off",
+            // The packaged settings' 8443 may be taken here: a free one, still on (0 would turn it off).
+            ["STREAMBOOT_HTTPS_PORT"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
         };
         if (httpPort is { } port)
         {

@@ -31,6 +31,7 @@ public static class ServeCommand
         var advertised = new Option<string?>("--address") { Description = "Farm: addresses clients reach this server on, ADDRESS[/PREFIX],... (other servers' boot scripts send clients here) [env: STREAMBOOT_ADDRESS; default: --bind, or this machine's IPv4 addresses]", HelpName = "ADDRESSES" };
         var maxBooting = new Option<int?>("--max-booting") { Description = "Farm: clients that may boot from this server at once; more wait their turn, iPXE retrying; 0 no limit [env: STREAMBOOT_MAX_BOOTING; default 500]", HelpName = "N" };
         var metricsAllow = new Option<string?>("--metrics-allow") { Description = "Client networks that may read /metrics, NETWORK/PREFIX or ADDRESS,...; none for no one [env: STREAMBOOT_METRICS_ALLOW; default 127.0.0.0/8,::1/128: this machine]", HelpName = "NETWORKS" };
+        var httpsPort = new Option<int?>("--https-port") { Description = "HTTPS port, with the NBD TLS certificate (the site's own in DATA/tls, or --tls-cert/--tls-key); 0: off [env: STREAMBOOT_HTTPS_PORT; default 0]", HelpName = "PORT" };
         var adminPasswordFile = new Option<string?>("--admin-password-file") { Description = "The first admin account's password, read from FILE when the site has no account yet (otherwise a random one is written to DATA/initial-admin-password) [env: STREAMBOOT_ADMIN_PASSWORD_FILE]", HelpName = "FILE" };
         var command = new Command("serve", "Run the Streamboot server (foreground; stops cleanly on SIGTERM or Ctrl+C)")
         {
@@ -52,6 +53,7 @@ public static class ServeCommand
             maxBooting,
             metricsAllow,
             adminPasswordFile,
+            httpsPort,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -64,6 +66,11 @@ public static class ServeCommand
             if (parse.GetValue(nbdPort) is { } nbd)
             {
                 flags["NbdPort"] = nbd.ToString(CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(httpsPort) is { } https)
+            {
+                flags["HttpsPort"] = https.ToString(CultureInfo.InvariantCulture);
             }
 
             if (parse.GetValue(iscsiPort) is { } iscsi)
@@ -129,6 +136,11 @@ public static class ServeCommand
             if (!Streamboot.Server.Iscsi.IscsiSettings.TryCreate(options, out _, out var iscsiError))
             {
                 return CliOutput.Usage(iscsiError!);
+            }
+
+            if (options.HttpsPort is < 0 or > 65535)
+            {
+                return CliOutput.Usage($"HTTPS port {options.HttpsPort} is out of range; use 1-65535, or 0 to turn HTTPS off (--https-port)");
             }
 
             if (options.TftpPort is < 0 or > 65535)
@@ -213,7 +225,9 @@ public static class ServeCommand
             }
             catch (Streamboot.Server.Security.SiteCertificateException e)
             {
-                CliOutput.Fail($"cannot start NBD over TLS (--tls {options.Tls}): {e.Message}; or serve without TLS: --tls off");
+                CliOutput.Fail(options.HttpsPort > 0
+                    ? $"cannot start HTTPS (--https-port {options.HttpsPort}) or NBD over TLS: {e.Message}"
+                    : $"cannot start NBD over TLS (--tls {options.Tls}): {e.Message}; or serve without TLS: --tls off");
                 return ExitCodes.Failure;
             }
             catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))

@@ -173,6 +173,13 @@ public sealed class StreambootOptions
     /// </summary>
     public string? AdminPasswordFile { get; set; }
 
+    /// <summary>
+    /// HTTPS port (0: off), with the NBD TLS certificate (the site's own from
+    /// <c>DATA/tls</c>, or <c>--tls-cert</c>/<c>--tls-key</c>): the admin API's
+    /// tokens and passwords, and everything else the HTTP port serves, over TLS.
+    /// </summary>
+    public int HttpsPort { get; set; }
+
     /// <summary>API requests one client address may make per second (a burst of as many); 0: no limit.</summary>
     public int ApiRequestsPerSecond { get; set; } = 50;
 

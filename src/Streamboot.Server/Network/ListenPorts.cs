@@ -5,7 +5,7 @@ using Streamboot.Server.Configuration;
 namespace Streamboot.Server.Network;
 
 /// <summary>
-/// The ports <c>serve</c> must have (HTTP and NBD, iSCSI unless it is off; TFTP when DHCP is on), tried before
+/// The ports <c>serve</c> must have (HTTP and NBD, iSCSI and HTTPS unless they are off; TFTP when DHCP is on), tried before
 /// anything starts, so that a port another program holds stops the start
 /// with one line that names the port and its protocol, before this server
 /// registers itself or touches a session. The listeners themselves bind
@@ -26,6 +26,11 @@ public static class ListenPorts
         if (options.IscsiPort > 0)
         {
             ports.Add(("iSCSI", options.IscsiPort, "--iscsi-port"));
+        }
+
+        if (options.HttpsPort > 0)
+        {
+            ports.Add(("HTTPS", options.HttpsPort, "--https-port"));
         }
 
         foreach (var (protocol, port, flag) in ports)

@@ -19,9 +19,10 @@ public sealed class AdminAccessTests
         var passwordFile = Path.Combine(secrets.Path, "password");
         await File.WriteAllTextAsync(passwordFile, "correct horse battery staple\n");
         var http = Ports.Free();
+        var https = Ports.Free();
         var url = $"http://127.0.0.1:{http}/api/v1/devices";
         await using var server = ServerProcess.Start(
-            ["--data", cli.DataFolder, "--bind", "127.0.0.1", "--http-port", Text(http), "--nbd-port", Text(Ports.Free()), "--iscsi-port", Text(Ports.Free()), "--admin-password-file", passwordFile],
+            ["--data", cli.DataFolder, "--bind", "127.0.0.1", "--http-port", Text(http), "--nbd-port", Text(Ports.Free()), "--iscsi-port", Text(Ports.Free()), "--admin-password-file", passwordFile, "--https-port", Text(https)],
             new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_API_REQUESTS_PER_SECOND"] = "5" });
         using (var health = await server.WaitForHttpAsync($"http://127.0.0.1:{http}/healthz", TimeSpan.FromMinutes(2)))
         {
@@ -30,6 +31,13 @@ public sealed class AdminAccessTests
 
         Assert.False(File.Exists(Path.Combine(cli.DataFolder, "initial-admin-password")), "a given password is not written anywhere");
         Assert.Equal("200", await CurlAsync(url, "admin:correct horse battery staple"));
+
+        // Over HTTPS with the site's own certificate: trusted through its CA, refused without it.
+        var ca = Path.Combine(cli.DataFolder, "tls", "ca-cert.pem");
+        var secure = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", ca, "-u", "admin:correct horse battery staple", $"https://localhost:{https}/api/v1/devices"]);
+        Assert.True(secure.Stdout == "200", secure.ToString());
+        var untrusted = await ProcessRunner.RunAsync("curl", ["-sS", "-o", "/dev/null", $"https://localhost:{https}/api/v1/devices"]);
+        Assert.Equal(60, untrusted.ExitCode); // curl: peer certificate cannot be authenticated with known CA certificates
 
         var newFile = Path.Combine(secrets.Path, "new");
         await File.WriteAllTextAsync(newFile, "another long password\n");
