@@ -53,7 +53,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
         return Start(parent, ["-c", "\"$@\"; exit $?", "sh", Repository.Launcher, "serve", .. arguments], TftpOff(environment), underParent: true);
     }
 
-    /// <summary>Starts the server on this machine's own network: TFTP stays off (port 69 is the machine's) and so does iSCSI (3260: servers of tests running side by side would share it) unless the test turns them on.</summary>
+    /// <summary>Starts the server on this machine's own network: TFTP stays off (port 69 is the machine's) and so do iSCSI and HTTPS (3260, and 8443 where a package's settings are installed: servers of tests running side by side would share them) unless the test turns them on.</summary>
     public static ServerProcess Start(IEnumerable<string> arguments, IReadOnlyDictionary<string, string?>? environment = null)
     {
         return Start(Repository.Launcher, ["serve", .. arguments], TftpOff(environment), underParent: false);
@@ -61,7 +61,7 @@ public sealed partial class ServerProcess : IAsyncDisposable
 
     private static Dictionary<string, string?> TftpOff(IReadOnlyDictionary<string, string?>? environment)
     {
-        var env = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_ISCSI_PORT"] = "0" };
+        var env = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_ISCSI_PORT"] = "0", ["STREAMBOOT_HTTPS_PORT"] = "0" };
         foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
             env[key] = value;

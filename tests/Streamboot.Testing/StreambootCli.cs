@@ -17,6 +17,7 @@ public sealed class StreambootCli : IDisposable
         ["STREAMBOOT_DB"] = null,
         // iSCSI's port 3260 is the machine's: a test that serves iSCSI names a free port with --iscsi-port.
         ["STREAMBOOT_ISCSI_PORT"] = "0",
+        ["STREAMBOOT_HTTPS_PORT"] = "0",
     };
 
     public Task<ProcessResult> RunAsync(params string[] arguments) =>
