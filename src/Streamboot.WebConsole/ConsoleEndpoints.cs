@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Streamboot.Admin;
 using Streamboot.WebConsole.Components;
 using Streamboot.WebConsole.Components.Pages;
+using Streamboot.WebConsole.Components.Shared;
 
 namespace Streamboot.WebConsole;
 
@@ -32,6 +33,7 @@ public static class ConsoleEndpoints
         services.AddSingleton(settings);
         services.AddSingleton<SignInThrottle>();
         services.AddSingleton<TrafficHistory>();
+        services.AddSingleton<MergeJobs>();
         services.AddHostedService(sp => sp.GetRequiredService<TrafficHistory>());
         // Keys in the data folder, so a restart does not sign everyone out
         // (the folder is the service user's, umask 027, as the site itself).
@@ -56,7 +58,7 @@ public static class ConsoleEndpoints
                 if (context.Request.Headers.ContainsKey("HX-Request"))
                 {
                     context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                    context.Response.Headers["HX-Redirect"] = context.RedirectUri;
+                    context.Response.Headers["HX-Redirect"] = Prefix + "/signin";
                 }
                 else
                 {
@@ -84,8 +86,16 @@ public static class ConsoleEndpoints
         app.MapRazorComponents<App>();
         app.MapGet(Prefix + "/assets/{file}", Asset);
         app.MapGet(Prefix + "/live", (HttpContext c) => new RazorComponentResult<LivePanel>()).RequireAuthorization(Policy);
+        app.MapGet(Prefix + "/vdisks/{name}/merge", (string name) => new RazorComponentResult<MergeProgress>(new { VDisk = name })).RequireAuthorization(Policy);
         app.MapPost(Prefix + "/signout", async (HttpContext c) =>
         {
+            // The antiforgery middleware only marks a request (this endpoint's metadata asks it to);
+            // an endpoint that binds no form must look at the mark itself. No mark is no token.
+            if (c.Features.Get<IAntiforgeryValidationFeature>() is not { IsValid: true })
+            {
+                return Results.BadRequest("A valid antiforgery token was not provided with the request.");
+            }
+
             await c.SignOutAsync(Scheme);
             return Results.Redirect(Prefix + "/signin");
         }).RequireAuthorization(Policy).WithMetadata(new RequireAntiforgeryTokenAttribute());
