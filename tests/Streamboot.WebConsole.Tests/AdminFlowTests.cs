@@ -51,7 +51,7 @@ public sealed partial class AdminFlowTests(ConsoleSite site)
         await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
         var device = page.Locator("form:has(button:text('Add device'))");
         await device.GetByLabel("MAC address").FillAsync("52:54:00:aa:bb:01");
-        await device.GetByLabel("Collection").SelectOptionAsync("lab");
+        await device.GetByLabel("Collection", new() { Exact = true }).SelectOptionAsync("lab");
         await device.GetByRole(AriaRole.Button, new() { Name = "Add device" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Added LAB-001 (52:54:00:aa:bb:01).");
         await device.GetByLabel("MAC address").FillAsync("not-a-mac");
