@@ -51,7 +51,7 @@ public sealed partial class AdminFlowTests(ConsoleSite site)
         await page.GetByRole(AriaRole.Link, new() { Name = "Devices" }).ClickAsync();
         var device = page.Locator("form:has(button:text('Add device'))");
         await device.GetByLabel("MAC address").FillAsync("52:54:00:aa:bb:01");
-        await device.GetByLabel("Collection", new() { Exact = true }).SelectOptionAsync("lab");
+        await device.Locator("select[name='Add.Collection']").SelectOptionAsync("lab");
         await device.GetByRole(AriaRole.Button, new() { Name = "Add device" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Added LAB-001 (52:54:00:aa:bb:01).");
         await device.GetByLabel("MAC address").FillAsync("not-a-mac");
@@ -70,8 +70,8 @@ public sealed partial class AdminFlowTests(ConsoleSite site)
 
         await page.GotoAsync("/console/devices/LAB-001");
         await Expect(page.Locator("table")).ToContainTextAsync("gold");
-        await page.GetByLabel("vDisk", new() { Exact = true }).SelectOptionAsync("labimage");
-        await page.GetByLabel("default").CheckAsync();
+        await page.Locator("select[name='Assign.VDisk']").SelectOptionAsync("labimage");
+        await page.Locator("input[name='Assign.Default']").CheckAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Assign vDisk" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Assigned labimage as the default.");
         await Expect(page.Locator("tr", new() { HasText = "labimage" })).ToContainTextAsync("default");
