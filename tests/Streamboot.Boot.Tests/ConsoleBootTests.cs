@@ -32,7 +32,10 @@ public sealed class ConsoleBootTests(ITestOutputHelper output)
         // chromium inside the namespace: 'ip netns exec' execs it, keeping Playwright's pipe.
         var wrapper = Path.Combine(site.Folder.Path, "chromium-in-netns");
         await File.WriteAllTextAsync(wrapper, $"#!/bin/sh\nexec ip netns exec {site.Network.Name} {Chromium} \"$@\"\n");
-        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = wrapper, Headless = true, Args = ["--no-sandbox"] });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { BaseURL = site.BaseUrl, ViewportSize = new ViewportSize { Width = 1366, Height = 900 } });
