@@ -63,6 +63,7 @@ packages=(
   prometheus   # promtool check metrics: judges /metrics as Prometheus would parse it
   dpkg-dev     # dpkg-shlibdeps: deploy/deb/build.sh derives the .deb's Depends from its binaries
   lintian      # judges the .deb deploy/deb/build.sh makes (Streamboot.Packaging.Tests)
+  chromium     # the browser Playwright drives in Streamboot.WebConsole.Tests (Playwright's own download does not work here)
 )
 
 missing=()

@@ -106,6 +106,8 @@ public static class StreambootServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DhcpService>());
         MetricsEndpoint.AddServices(builder.Services);
         Api.AdminApi.AddServices(builder.Services, options);
+        WebConsole.ConsoleEndpoints.AddServices(builder.Services, new WebConsole.ConsoleSettings(
+            dataFolder, TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)), TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds))));
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -135,6 +137,7 @@ public static class StreambootServer
         app.MapHealthChecks("/healthz", new HealthCheckOptions { ResponseWriter = HealthResponse.WriteAsync });
         app.MapGet("/", () => Results.Text($"Streamboot {ServerInfo.Version}\n"));
         Api.AdminApi.Map(app);
+        WebConsole.ConsoleEndpoints.Map(app);
         BootEndpoints.Map(app);
         VDiskOverHttp.Map(app);
         FarmEndpoints.Map(app);

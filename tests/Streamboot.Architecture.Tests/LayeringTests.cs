@@ -30,6 +30,8 @@ public class LayeringTests
         // Boot decisions and session lifecycles: over the site (Admin registers
         // unknown machines), the database and storage; never a protocol.
         ["Streamboot.Sessions"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Admin"],
+        // The web console is a front end over the Admin layer, like the command line and the API: never a protocol, never storage directly.
+        ["Streamboot.WebConsole"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Admin"],
         ["Streamboot.Server"] = ["*"],
         ["Streamboot.Cli"] = ["*"],
     };

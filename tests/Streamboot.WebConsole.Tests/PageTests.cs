@@ -1,0 +1,74 @@
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Streamboot.WebConsole.Tests;
+
+/// <summary>
+/// Every page renders in a real browser, on a desktop and on a phone-sized
+/// screen (390x844), with nothing wider than the screen but the tables'
+/// own scrolling boxes; each is kept as a screenshot.
+/// </summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class PageTests(ConsoleSite site)
+{
+    public static TheoryData<string, string, string> Pages() => new()
+    {
+        { "/console", "Dashboard", "dashboard-empty" },
+        { "/console/devices", "Devices", "devices-list" },
+        { "/console/collections", "Collections", "collections-list" },
+        { "/console/collections/default", "Collection default", "collection-default" },
+        { "/console/vdisks", "vDisks", "vdisks-list" },
+        { "/console/vdisks/gold", "vDisk gold", "vdisk-gold" },
+        { "/console/sessions", "Sessions", "sessions-list" },
+        { "/console/sessions?all=true", "Sessions", "sessions-all" },
+        { "/console/leases", "DHCP leases", "leases" },
+        { "/console/audit", "Audit log", "audit-log" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Pages))]
+    public async Task The_page_renders_on_a_desktop_and_on_a_phone(string path, string heading, string name)
+    {
+        foreach (var viewport in new[] { ConsoleSite.Desktop, ConsoleSite.Phone })
+        {
+            var page = await site.SignedInPageAsync(viewport);
+            var errors = new List<string>();
+            page.Console += (_, message) =>
+            {
+                if (message.Type == "error")
+                {
+                    errors.Add(message.Text);
+                }
+            };
+            var response = await page.GotoAsync(path);
+            Assert.Equal(200, response?.Status);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(heading);
+            await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Audit log" })).ToBeVisibleAsync();
+            var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+            Assert.True(overflow <= 0, $"{path} is {overflow} px wider than a {viewport.Width} px screen");
+            await ConsoleSite.ScreenshotAsync(page, name);
+            Assert.Empty(errors);
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_sign_in_page_renders_on_a_phone()
+    {
+        var page = await site.NewPageAsync(ConsoleSite.Phone);
+        await page.GotoAsync("/console/signin");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Sign in");
+        await ConsoleSite.ScreenshotAsync(page, "signin");
+        await page.SetViewportSizeAsync(ConsoleSite.Desktop.Width, ConsoleSite.Desktop.Height);
+        await ConsoleSite.ScreenshotAsync(page, "signin");
+    }
+
+    [Fact]
+    public async Task A_device_that_is_not_there_is_the_admin_layers_message()
+    {
+        var page = await site.SignedInPageAsync();
+        var response = await page.GotoAsync("/console/devices/NO-SUCH-PC");
+        Assert.Equal(200, response?.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("NO-SUCH-PC");
+    }
+}
