@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +21,7 @@ public sealed record DeviceCreate(
     string? IpAddress = null);
 
 /// <summary>A vDisk to assign to a device, as its default boot or as another entry of its menu.</summary>
-public sealed record AssignmentCreate(string VDisk, bool Default = false);
+public sealed record AssignmentCreate([property: JsonPropertyName("vdisk")] string VDisk, bool Default = false);
 
 /// <summary>A collection to add, with the fields <c>collection add</c> takes.</summary>
 public sealed record CollectionCreate(

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -16,7 +17,7 @@ public sealed record ServerChange(int? Weight = null);
 public sealed record SiteChange(string? Store = null);
 
 /// <summary>A boot of a device to issue (<c>session key</c>): which of its vDisks, when it has several.</summary>
-public sealed record BootCreate(string? VDisk = null);
+public sealed record BootCreate([property: JsonPropertyName("vdisk")] string? VDisk = null);
 
 /// <summary>What a rebalance or a drain with a move did (or, dry, would do): as <c>server rebalance --json</c> prints it.</summary>
 public sealed record RebalanceResult(bool DryRun, string? Skipped, IReadOnlyList<ServerShare> Shares, IReadOnlyList<RebalanceMove> Moves)

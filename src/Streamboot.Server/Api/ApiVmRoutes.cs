@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -58,7 +59,7 @@ public sealed record VmStopped(string Name, string Outcome, double Seconds);
 
 /// <summary>A VM's disk to capture as a vDisk, or as the next version of one (<c>vm capture</c>).</summary>
 public sealed record VmCapture(
-    string VDisk,
+    [property: JsonPropertyName("vdisk")] string VDisk,
     bool NewVersion = false,
     string? Stage = null,
     string? Format = null,

@@ -26,7 +26,10 @@ internal static class ImportSource
         FileSystemInfo info = new FileInfo(path);
         try
         {
-            info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+            if (info.LinkTarget is not null)
+            {
+                info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+            }
         }
         catch (IOException e)
         {

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Admin;
 using Streamboot.Sessions.Profiles;
@@ -5,7 +6,7 @@ using Streamboot.Sessions.Profiles;
 namespace Streamboot.Sessions.Decisions;
 
 /// <summary>A boot an admin issued: the disk view to open (<c>VDISK/DEVICE/KEY</c>) and its parts.</summary>
-public sealed record IssuedBoot(string View, string Device, string VDisk, int Version, string Key);
+public sealed record IssuedBoot(string View, string Device, [property: JsonPropertyName("vdisk")] string VDisk, int Version, string Key);
 
 /// <summary>
 /// <c>session key DEVICE</c> and <c>POST /api/v1/devices/{key}/boots</c>:
