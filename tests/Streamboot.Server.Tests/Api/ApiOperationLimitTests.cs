@@ -3,13 +3,14 @@ using Streamboot.Testing;
 
 namespace Streamboot.Server.Tests.Api;
 
-/// <summary>A server that runs one API operation at a time and remembers two.</summary>
+/// <summary>A server that runs one API operation at a time and remembers two, for 20 s after they end.</summary>
 public sealed class LimitedApiSite : ApiSite
 {
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["STREAMBOOT_API_MAX_RUNNING_OPERATIONS"] = "1",
         ["STREAMBOOT_API_MAX_OPERATIONS"] = "2",
+        ["STREAMBOOT_API_OPERATION_KEEP_SECONDS"] = "20",
     };
 }
 
@@ -67,6 +68,17 @@ public sealed class ApiOperationLimitTests(LimitedApiSite site) : IClassFixture<
         {
             Assert.Equal(HttpStatusCode.OK, (await site.SendAsync(HttpMethod.Get, location.Replace("/api/v1/", "", StringComparison.Ordinal), site.ReadToken)).Status);
         }
+
+        // And a finished one is forgotten once its time is up.
+        var last = locations[^1].Replace("/api/v1/", "", StringComparison.Ordinal);
+        var finished = (await site.SendAsync(HttpMethod.Get, last, site.ReadToken)).Body.GetProperty("finishedAt").GetDateTime().ToUniversalTime();
+        while ((await site.SendAsync(HttpMethod.Get, last, site.ReadToken)).Status == HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < finished.AddSeconds(40), "still there 40 s after it finished");
+            await Task.Delay(500);
+        }
+
+        Assert.True(DateTime.UtcNow >= finished.AddSeconds(19), "forgotten before its 20 s");
 
         var vdisks = (await site.Cli.JsonAsync("vdisk", "list")).EnumerateArray().Select(v => v.GetProperty("name").GetString()).ToList();
         Assert.Contains("small-1", vdisks);

@@ -97,6 +97,20 @@ public sealed class ApiSiteTests(ApiSite site) : IClassFixture<ApiSite>
         await SameMistakeAsync(["vm", "create", "lab-vm", "--network", "none", "--no-prompt"], HttpMethod.Post, "vms", new { name = "lab-vm", network = "none" }, HttpStatusCode.Conflict);
         await SameMistakeAsync(["vm", "create", "lab-vm3", "--firmware", "coreboot", "--no-prompt"], HttpMethod.Post, "vms", new { name = "lab-vm3", firmware = "coreboot" }, HttpStatusCode.BadRequest);
 
+        // QEMU under plain emulation (no OS on the blank disk: SeaBIOS finds nothing and waits), then pulled out hard.
+        (status, var started, _) = await site.SendAsync(HttpMethod.Post, "vms/lab-vm/start", site.AdminToken, new { accel = "tcg" });
+        Assert.True(status == HttpStatusCode.OK, started.ToString());
+        Assert.Equal("tcg", started.GetProperty("accelerator").GetString());
+        Assert.True(started.GetProperty("pid").GetInt32() > 0);
+        Assert.Equal("running", (await site.Cli.JsonAsync("vm", "show", "lab-vm")).GetProperty("state").GetString());
+        await SameMistakeAsync(["vm", "start", "lab-vm"], HttpMethod.Post, "vms/lab-vm/start", new { }, HttpStatusCode.Conflict);
+        await SameMistakeAsync(["vm", "capture", "lab-vm", "--vdisk", "from-vm"], HttpMethod.Post, "vms/lab-vm/capture", new { vdisk = "from-vm" }, HttpStatusCode.Conflict);
+        (status, var hard, _) = await site.SendAsync(HttpMethod.Post, "vms/lab-vm/stop?hard=true", site.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("stopped", hard.GetProperty("outcome").GetString());
+        var (_, audit, _) = await site.SendAsync(HttpMethod.Get, "audit?limit=100", site.ReadToken);
+        Assert.Contains(audit.EnumerateArray(), e => e.GetProperty("action").GetString() == "vm.start" && e.GetProperty("actor").GetString() == "token:ci");
+
         (status, var stop, _) = await site.SendAsync(HttpMethod.Post, "vms/lab-vm/stop", site.AdminToken);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Equal("not-running", stop.GetProperty("outcome").GetString());
