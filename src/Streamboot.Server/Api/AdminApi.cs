@@ -44,6 +44,7 @@ public static class AdminApi
             o.AddDocumentTransformer<ApiDocument>();
         });
         services.AddSingleton<ApiOperations>();
+        services.AddHostedService(sp => sp.GetRequiredService<ApiOperations>());
         services.AddRateLimiter(limits =>
         {
             limits.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

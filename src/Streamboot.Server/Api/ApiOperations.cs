@@ -23,7 +23,9 @@ namespace Streamboot.Server.Api;
 /// that stops cancels what runs; the Admin layer then removes its partial files.
 /// </summary>
 internal sealed partial class ApiOperations(IOptions<StreambootOptions> options, TimeProvider clock, IHostApplicationLifetime lifetime, ILogger<ApiOperations> logger)
+    : IHostedService
 {
+    private readonly ConcurrentDictionary<ApiOperation, Task> _tasks = new();
     private readonly ConcurrentDictionary<string, ApiOperation> _operations = new(StringComparer.Ordinal);
     private readonly Lock _starting = new();
 
@@ -73,7 +75,11 @@ internal sealed partial class ApiOperations(IOptions<StreambootOptions> options,
             _operations[operation.Id] = operation;
         }
 
-        _ = Task.Run(() => RunAsync(operation, run));
+        _tasks[operation] = Task.Run(async () =>
+        {
+            await RunAsync(operation, run);
+            _tasks.TryRemove(operation, out _);
+        });
         return (operation, null);
     }
 
@@ -108,6 +114,25 @@ internal sealed partial class ApiOperations(IOptions<StreambootOptions> options,
         }
 
         return Results.Accepted(operation.Location, operation.View());
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// The host cancelled the running operations (ApplicationStopping comes
+    /// first); wait for the Admin layer to remove their partial files before
+    /// the process goes, as long as the host's shutdown allows.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(_tasks.Values).WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutdown timed out: what is left is left.
+        }
     }
 
     public ApiOperation? Find(string id)
