@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 
 namespace Streamboot.Admin.VirtualMachines;
@@ -56,6 +57,31 @@ public sealed record VmRequest
     public string? Collection { get; init; }
 
     public string? Mac { get; init; }
+
+    /// <summary>Memory as the wizard asks it: a bare number is MiB (as VMware asks MB); a size with a unit is whole MiB.</summary>
+    public static int? ParseMemory(string text, out string? error)
+    {
+        error = null;
+        var trimmed = text.Trim();
+        long bytes;
+        if (long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var mib))
+        {
+            bytes = mib * 1024 * 1024;
+        }
+        else if (!ByteSize.TryParse(trimmed, out bytes, out var sizeError))
+        {
+            error = $"--memory: {sizeError}";
+            return null;
+        }
+
+        if (bytes % (1024 * 1024) != 0 || bytes / (1024 * 1024) > int.MaxValue)
+        {
+            error = $"--memory {text}: give whole MiB (2048, 4G, 1536M)";
+            return null;
+        }
+
+        return (int)(bytes / (1024 * 1024));
+    }
 
     /// <summary>Every field but the password, so the request can be logged or shown.</summary>
     private bool PrintMembers(StringBuilder builder)

@@ -5,9 +5,7 @@ using Streamboot.Admin.Rebalancing;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
-using Streamboot.Sessions;
 using Streamboot.Sessions.Decisions;
-using Streamboot.Sessions.Profiles;
 
 namespace Streamboot.Cli.Commands;
 
@@ -56,36 +54,16 @@ public static class SiteCommands
         var vdisk = new Option<string?>("--vdisk") { Description = "Which of its vDisks, when it has several", HelpName = "VDISK" };
         var verb = new Command("key", "Issue a new boot of a device and print its disk's view name VDISK/DEVICE/KEY (its first open starts the boot and ends the device's previous one)") { device, vdisk };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-        {
-            var devices = await new DeviceAdmin(site).ShowAsync(parse.GetValue(device)!, ct);
-            if (!devices.Ok)
+            output.Result(await AdminBoots.IssueAsync(site, parse.GetValue(device)!, parse.GetValue(vdisk), ct), boot =>
             {
-                return CliOutput.Error(devices.Error);
-            }
+                if (output.Json)
+                {
+                    return output.Item(boot, []);
+                }
 
-            await using var sessions = new SessionLayer(site, new SessionSettings(), BootProfileSettings.Default with { Window = TimeSpan.Zero }, () => null, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
-            var decision = await sessions.DecideAsync(new BootRequest(devices.Value.Mac, null, VDisk: parse.GetValue(vdisk)), ct);
-            switch (decision)
-            {
-                case BootVDisk boot:
-                    var view = $"{boot.Target.Export}/{boot.Key}";
-                    if (output.Json)
-                    {
-                        return output.Item(new { view, device = boot.Device.Name, vdisk = boot.Target.VDisk, version = boot.Target.Version, key = boot.Key }, []);
-                    }
-
-                    System.Console.Out.WriteLine(view);
-                    return ExitCodes.Ok;
-                case BootMenu menu:
-                    return CliOutput.Usage($"{menu.Device.Name} has several vDisks ({string.Join(", ", menu.Items.Select(i => i.VDisk))}); choose one with --vdisk");
-                case BootRefused refused:
-                    CliOutput.Fail(refused.Message);
-                    return ExitCodes.Failure;
-                default:
-                    CliOutput.Fail("the device cannot boot now");
-                    return ExitCodes.Failure;
-            }
-        }));
+                System.Console.Out.WriteLine(boot.View);
+                return ExitCodes.Ok;
+            })));
         return verb;
     }
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Streamboot.Admin.VirtualMachines;
 
 namespace Streamboot.Cli.Commands;
@@ -130,30 +129,8 @@ public sealed class VmCreateOptions
         };
     }
 
-    /// <summary>Memory as the wizard asks it: a bare number is MiB (as VMware asks MB); a size with a unit is whole MiB.</summary>
-    public static int? ParseMemory(string text, out string? error)
-    {
-        error = null;
-        var trimmed = text.Trim();
-        long bytes;
-        if (long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var mib))
-        {
-            bytes = mib * 1024 * 1024;
-        }
-        else if (!ByteSize.TryParse(trimmed, out bytes, out var sizeError))
-        {
-            error = $"--memory: {sizeError}";
-            return null;
-        }
-
-        if (bytes % (1024 * 1024) != 0 || bytes / (1024 * 1024) > int.MaxValue)
-        {
-            error = $"--memory {text}: give whole MiB (2048, 4G, 1536M)";
-            return null;
-        }
-
-        return (int)(bytes / (1024 * 1024));
-    }
+    /// <summary>Memory as the wizard asks it (<see cref="VmRequest.ParseMemory"/>).</summary>
+    public static int? ParseMemory(string text, out string? error) => VmRequest.ParseMemory(text, out error);
 
     private static string? ReadPassword(string file, out string? error)
     {

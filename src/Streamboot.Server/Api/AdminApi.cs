@@ -38,7 +38,13 @@ public static class AdminApi
         services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
         services.AddProblemDetails();
         // The document describes the admin API; the boot-time routes (scripts, disk views) have their own clients.
-        services.AddOpenApi("v1", o => o.ShouldInclude = d => d.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true);
+        services.AddOpenApi("v1", o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true;
+            o.AddDocumentTransformer<ApiDocument>();
+        });
+        services.AddSingleton<ApiOperations>();
+        services.AddHostedService(sp => sp.GetRequiredService<ApiOperations>());
         services.AddRateLimiter(limits =>
         {
             limits.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -58,11 +64,14 @@ public static class AdminApi
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapOpenApi("/openapi/{documentName}.json");
-        var api = app.MapGroup(Prefix).RequireAuthorization(ApiAuthentication.ReadPolicy).RequireRateLimiting(RatePolicy);
+        var api = app.MapGroup(Prefix).RequireAuthorization(ApiAuthentication.ReadPolicy).RequireRateLimiting(RatePolicy)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
         ApiRoutes.MapDevices(api.MapGroup("/devices").WithTags("devices"));
         ApiRoutes.MapCollections(api.MapGroup("/collections").WithTags("collections"));
-        ApiRoutes.MapVDisks(api.MapGroup("/vdisks").WithTags("vdisks"));
-        ApiRoutes.MapSite(api);
+        ApiVDiskRoutes.Map(api.MapGroup("/vdisks").WithTags("vdisks"));
+        ApiVDiskRoutes.MapOperations(api.MapGroup("/operations").WithTags("operations"));
+        ApiSiteRoutes.Map(api);
+        ApiVmRoutes.Map(api.MapGroup("/vms").WithTags("vms"));
         ApiRoutes.MapTokens(api.MapGroup("/tokens").WithTags("tokens"));
     }
 

@@ -15,6 +15,7 @@ internal static class ApiResults
 
     public static IResult Problem(AdminError error) => Results.Problem(detail: error.Message, statusCode: StatusOf(error.Kind), title: TitleOf(error.Kind));
 
+
     public static IResult Invalid(string message) => Problem(AdminError.Invalid(message));
 
     public static int StatusOf(AdminErrorKind kind) => kind switch
@@ -26,7 +27,7 @@ internal static class ApiResults
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    private static string TitleOf(AdminErrorKind kind) => kind switch
+    public static string TitleOf(AdminErrorKind kind) => kind switch
     {
         AdminErrorKind.Invalid => "invalid request",
         AdminErrorKind.NotFound => "not found",

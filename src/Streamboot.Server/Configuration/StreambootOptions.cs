@@ -183,6 +183,15 @@ public sealed class StreambootOptions
     /// <summary>API requests one client address may make per second (a burst of as many); 0: no limit.</summary>
     public int ApiRequestsPerSecond { get; set; } = 50;
 
+    /// <summary>Long API operations (import, merge, capture) running at once; a further one is refused with 429.</summary>
+    public int ApiMaxRunningOperations { get; set; } = 2;
+
+    /// <summary>API operations remembered, running and finished; the oldest finished go first.</summary>
+    public int ApiMaxOperations { get; set; } = 100;
+
+    /// <summary>Seconds a finished API operation can still be polled.</summary>
+    public int ApiOperationKeepSeconds { get; set; } = 3600;
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

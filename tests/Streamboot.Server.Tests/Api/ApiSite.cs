@@ -11,7 +11,7 @@ namespace Streamboot.Server.Tests.Api;
 /// A real <c>streamboot serve</c> on loopback with a vDisk and two tokens
 /// made by the command line (one read, one admin), for the admin API tests.
 /// </summary>
-public sealed class ApiSite : IAsyncLifetime
+public class ApiSite : IAsyncLifetime
 {
     private readonly StreambootCli _cli = new();
 
@@ -27,6 +27,11 @@ public sealed class ApiSite : IAsyncLifetime
 
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromMinutes(2) };
 
+    public int NbdPort { get; } = Ports.Free();
+
+    /// <summary>Settings of the server beyond the fixture's own (a test class's limits).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
     public async Task InitializeAsync()
     {
         await _cli.OkAsync("vdisk", "create", "gold", "--size", "16M", "--format", "qcow2");
@@ -34,9 +39,15 @@ public sealed class ApiSite : IAsyncLifetime
         ReadToken = (await _cli.OkAsync("token", "create", "viewer")).Stdout.Trim();
         var http = Ports.Free();
         Base = $"http://127.0.0.1:{http}";
+        var environment = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_API_REQUESTS_PER_SECOND"] = "100000" };
+        foreach (var (key, value) in Settings)
+        {
+            environment[key] = value;
+        }
+
         Server = ServerProcess.Start(
-            ["--data", _cli.DataFolder, "--bind", "127.0.0.1", "--http-port", Text(http), "--nbd-port", Text(Ports.Free()), "--iscsi-port", Text(Ports.Free())],
-            new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_API_REQUESTS_PER_SECOND"] = "100000" });
+            ["--data", _cli.DataFolder, "--bind", "127.0.0.1", "--http-port", Text(http), "--nbd-port", Text(NbdPort), "--iscsi-port", Text(Ports.Free())],
+            environment);
         using var health = await Server.WaitForHttpAsync($"{Base}/healthz", TimeSpan.FromMinutes(2));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
@@ -82,12 +93,31 @@ public sealed class ApiSite : IAsyncLifetime
         {
             foreach (var operation in path.Value.EnumerateObject())
             {
-                var filled = path.Name.Replace("{key}", "PC-404", StringComparison.Ordinal).Replace("{name}", "nothing", StringComparison.Ordinal).Replace("{vdisk}", "gold", StringComparison.Ordinal);
+                var filled = path.Name.Replace("{key}", "PC-404", StringComparison.Ordinal).Replace("{name}", "nothing", StringComparison.Ordinal).Replace("{vdisk}", "gold", StringComparison.Ordinal)
+                    .Replace("{id}", "0123456789abcdef0123456789abcdef", StringComparison.Ordinal);
                 routes.Add((HttpMethod.Parse(operation.Name.ToUpperInvariant()), filled.Replace("/api/v1/", "", StringComparison.Ordinal)));
             }
         }
 
         return routes;
+    }
+
+    /// <summary>Polls an operation (its <c>Location</c>) until it is no longer running, for at most two minutes.</summary>
+    public async Task<JsonElement> WaitForOperationAsync(string location)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            var (status, operation, _) = await SendAsync(HttpMethod.Get, location.Replace("/api/v1/", "", StringComparison.Ordinal), ReadToken);
+            Assert.Equal(HttpStatusCode.OK, status);
+            if (operation.GetProperty("state").GetString() != "running")
+            {
+                return operation;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"operation {location} still runs after two minutes");
+            await Task.Delay(100);
+        }
     }
 
     private static string Text(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -1,0 +1,125 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Streamboot.Admin;
+using Streamboot.Admin.Stores;
+using Streamboot.Admin.Views;
+
+namespace Streamboot.Server.Api;
+
+/// <summary>An empty vDisk to make (<c>vdisk create</c>): its size as the command line writes it ("20G", "512M", bytes).</summary>
+public sealed record VDiskCreate(
+    string Name,
+    string Size,
+    string? Format = null,
+    string? Access = null,
+    string? WriteCacheMode = null,
+    string? Description = null);
+
+/// <summary>
+/// A disk image already on the server to import as a new vDisk (<c>vdisk
+/// import</c>): <see cref="Path"/> is absolute, a regular file the server's
+/// user can read. The API takes no uploads (docs/api.md says why).
+/// </summary>
+public sealed record VDiskImport(
+    string Name,
+    string Path,
+    string? SourceFormat = null,
+    string? Format = null,
+    string? Access = null,
+    string? WriteCacheMode = null,
+    string? Description = null);
+
+/// <summary>A new version of a vDisk (<c>vdisk version new</c>), or its promotion.</summary>
+public sealed record VersionChange(string? Description = null, string? To = null);
+
+/// <summary>The vDisk routes: the disks, their versions and replicas; import and merge run as operations.</summary>
+internal static class ApiVDiskRoutes
+{
+    /// <summary>How long a long operation's request waits to see it under way (or refused by the Admin layer's checks).</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    private const int Ok = StatusCodes.Status200OK;
+    private const int Created = StatusCodes.Status201Created;
+    private const int Accepted = StatusCodes.Status202Accepted;
+    private const int Invalid = StatusCodes.Status400BadRequest;
+    private const int NotFound = StatusCodes.Status404NotFound;
+    private const int Conflict = StatusCodes.Status409Conflict;
+    private const int TooMany = StatusCodes.Status429TooManyRequests;
+
+    public static void Map(RouteGroupBuilder vdisks)
+    {
+        vdisks.MapGet("/", async (HttpContext c, CancellationToken _) => Results.Ok(await new VDiskAdmin(AdminApi.SiteFor(c)).ListAsync(c.RequestAborted))).Answers<IReadOnlyList<VDiskView>>();
+        vdisks.MapGet("/{name}", async (HttpContext c, string name) =>
+            ApiResults.From(await new VDiskAdmin(AdminApi.SiteFor(c)).ShowAsync(name, c.RequestAborted))).Answers<VDiskView>(Ok, NotFound);
+        vdisks.MapPost("/", (HttpContext c, CancellationToken _) => ApiRequests.WithBody<VDiskCreate>(c, async body =>
+        {
+            if (!ByteSize.TryParse(body.Size, out var bytes, out var sizeError))
+            {
+                return ApiResults.Invalid($"size: {sizeError}");
+            }
+
+            return ApiResults.From(
+                await new VDiskAdmin(AdminApi.SiteFor(c)).CreateAsync(body.Name ?? "", bytes, body.Access, body.WriteCacheMode, body.Description, c.RequestAborted, body.Format),
+                Created);
+        })).Admin().Body<VDiskCreate>().Answers<VDiskView>(Created, Invalid, Conflict);
+        vdisks.MapPatch("/{name}", (HttpContext c, string name) => ApiRequests.WithBody<VDiskChanges>(c, async body =>
+            ApiResults.From(await new VDiskAdmin(AdminApi.SiteFor(c)).SetAsync(name, body, c.RequestAborted)))).Admin().Body<VDiskChanges>().Answers<VDiskView>(Ok, Invalid, NotFound);
+        vdisks.MapDelete("/{name}", async (HttpContext c, string name, bool? force, bool? keepFiles) =>
+            ApiResults.From(await new VDiskAdmin(AdminApi.SiteFor(c)).DeleteAsync(name, force == true, keepFiles == true, c.RequestAborted))).Admin().Answers<VDiskDeletionView>(Ok, NotFound, Conflict);
+        vdisks.MapPost("/import", (HttpContext c, CancellationToken _) => ApiRequests.WithBody<VDiskImport>(c, body =>
+        {
+            if (ImportSource.Check(body.Path) is { } error)
+            {
+                return Task.FromResult(ApiResults.Problem(error));
+            }
+
+            var site = AdminApi.SiteFor(c);
+            var name = body.Name ?? "";
+            return Operations(c).AcceptAsync(
+                "vdisk.import",
+                name,
+                site.Actor,
+                $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(name)}",
+                async (progress, ct) => Boxed(await new VDiskAdmin(site).ImportAsync(name, body.Path, body.SourceFormat, body.Format, body.Access, body.WriteCacheMode, body.Description, progress, ct)),
+                Settle,
+                c.RequestAborted);
+        })).Admin().Body<VDiskImport>().Answers<ApiOperationView>(Accepted, Invalid, NotFound, Conflict, TooMany);
+
+        vdisks.MapPost("/{name}/versions", (HttpContext c, string name) => ApiRequests.WithBody<VersionChange>(c, async body =>
+            ApiResults.From(await new VersionAdmin(AdminApi.SiteFor(c)).NewAsync(name, body.Description, c.RequestAborted), Created), optional: true)).Admin().Body<VersionChange>(optional: true).Answers<VDiskView>(Created, NotFound, Conflict);
+        vdisks.MapPost("/{name}/promote", (HttpContext c, string name) => ApiRequests.WithBody<VersionChange>(c, async body =>
+            ApiResults.From(await new VersionAdmin(AdminApi.SiteFor(c)).PromoteAsync(name, body.To, c.RequestAborted)), optional: true)).Admin().Body<VersionChange>(optional: true).Answers<VDiskView>(Ok, Invalid, NotFound, Conflict);
+        vdisks.MapPost("/{name}/rollback", async (HttpContext c, string name) =>
+            ApiResults.From(await new VersionAdmin(AdminApi.SiteFor(c)).RollbackAsync(name, c.RequestAborted))).Admin().Answers<VDiskView>(Ok, NotFound, Conflict);
+        vdisks.MapPost("/{name}/merge", (HttpContext c, string name) =>
+        {
+            var site = AdminApi.SiteFor(c);
+            return Operations(c).AcceptAsync(
+                "vdisk.version.merge",
+                name,
+                site.Actor,
+                $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(name)}",
+                async (progress, ct) => Boxed(await new VersionAdmin(site).MergeAsync(name, progress, ct)),
+                Settle,
+                c.RequestAborted);
+        }).Admin().Answers<ApiOperationView>(Accepted, NotFound, Conflict, TooMany);
+        // Prune removes rows and deletes files; it copies nothing, so it answers at once.
+        vdisks.MapPost("/{name}/prune", async (HttpContext c, string name) =>
+            ApiResults.From(await new VersionAdmin(AdminApi.SiteFor(c)).PruneAsync(name, c.RequestAborted))).Admin().Answers<VDiskView>(Ok, NotFound, Conflict);
+        vdisks.MapGet("/{name}/replicas", async (HttpContext c, string name) =>
+            ApiResults.From(await new StoreAdmin(AdminApi.SiteFor(c)).ReplicasAsync(name, c.RequestAborted))).Answers<VDiskReplicasView>(Ok, NotFound);
+    }
+
+    public static void MapOperations(RouteGroupBuilder operations) =>
+        operations.MapGet("/{id}", (HttpContext c, string id) =>
+            Operations(c).Find(id) is { } operation
+                ? Results.Ok(operation.View())
+                : ApiResults.Problem(AdminError.NotFound($"there is no operation '{ClientText.ForLog(id, 64)}' (finished operations are kept for STREAMBOOT_API_OPERATION_KEEP_SECONDS, the newest STREAMBOOT_API_MAX_OPERATIONS of them)")))
+            .Answers<ApiOperationView>(Ok, NotFound);
+
+    internal static ApiOperations Operations(HttpContext context) => context.RequestServices.GetRequiredService<ApiOperations>();
+
+    internal static AdminResult<object> Boxed<T>(AdminResult<T> result) => result.Ok ? result.Value! : result.Error;
+}

@@ -1,0 +1,70 @@
+using Streamboot.Admin;
+
+namespace Streamboot.Server.Api;
+
+/// <summary>
+/// The file an API import names: a path on the server, read by the server's
+/// own user. The command line is run by someone at the server who may name
+/// any file they can read (a block device too); a remote caller may name only
+/// a regular file with data that the server can read. The check stats before
+/// it opens: opening a FIFO for reading would wait for a writer forever.
+/// </summary>
+internal static class ImportSource
+{
+    public static AdminError? Check(string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return AdminError.Invalid("give path: the absolute path of a disk image on the server (the API takes no uploads; copy the file to the server first)");
+        }
+
+        if (!Path.IsPathFullyQualified(path))
+        {
+            return AdminError.Invalid($"path '{ClientText.ForLog(path, 200)}' is relative; give the absolute path of the image on the server");
+        }
+
+        FileSystemInfo info = new FileInfo(path);
+        try
+        {
+            if (info.LinkTarget is not null)
+            {
+                info = info.ResolveLinkTarget(returnFinalTarget: true) ?? info;
+            }
+        }
+        catch (IOException e)
+        {
+            return AdminError.Invalid($"cannot follow the link {path}: {e.Message}");
+        }
+
+        if (Directory.Exists(info.FullName))
+        {
+            return AdminError.Invalid($"{path} is a folder; give the disk image file in it");
+        }
+
+        if (!info.Exists)
+        {
+            // The Admin layer's own words for a missing file.
+            return null;
+        }
+
+        // Devices, pipes, sockets and /proc files have no size of their own.
+        if (info is FileInfo { Length: 0 })
+        {
+            return AdminError.Invalid($"{path} is empty or not a regular file (a device, a pipe, a socket); give a disk image file");
+        }
+
+        try
+        {
+            using var handle = File.OpenHandle(info.FullName, FileMode.Open, FileAccess.Read);
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return AdminError.Refused($"the server's user ({Environment.UserName}) may not read {path}; make it readable to that user (chmod, chgrp) or copy it where it can");
+        }
+        catch (IOException e)
+        {
+            return AdminError.Failed($"cannot read {path}: {e.Message}");
+        }
+    }
+}
