@@ -1,11 +1,11 @@
 namespace Streamboot.Testing;
 
-/// <summary>A folder under /tmp that is removed when the test is done.</summary>
+/// <summary>A folder under /tmp (or under <c>parent</c>) that is removed when the test is done.</summary>
 public sealed class TempFolder : IDisposable
 {
-    public TempFolder(string prefix = "streamboot-test")
+    public TempFolder(string prefix = "streamboot-test", string? parent = null)
     {
-        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Path = System.IO.Path.Combine(parent ?? System.IO.Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(Path);
     }
 

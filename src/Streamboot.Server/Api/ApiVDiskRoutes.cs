@@ -70,7 +70,8 @@ internal static class ApiVDiskRoutes
             ApiResults.From(await new VDiskAdmin(AdminApi.SiteFor(c)).DeleteAsync(name, force == true, keepFiles == true, c.RequestAborted))).Admin().Answers<VDiskDeletionView>(Ok, NotFound, Conflict);
         vdisks.MapPost("/import", (HttpContext c, CancellationToken _) => ApiRequests.WithBody<VDiskImport>(c, body =>
         {
-            if (ImportSource.Check(body.Path) is { } error)
+            var server = c.RequestServices.GetRequiredService<AdminSite>();
+            if (ImportSource.Check(body.Path, ImportSource.AllowedFolders(AdminApi.Options(c).ApiImportFolders, server.DataFolder)) is { } error)
             {
                 return Task.FromResult(ApiResults.Problem(error));
             }

@@ -8,10 +8,20 @@ namespace Streamboot.Server.Api;
 /// any file they can read (a block device too); a remote caller may name only
 /// a regular file with data that the server can read. The check stats before
 /// it opens: opening a FIFO for reading would wait for a writer forever.
+/// And only from the folders of <c>ApiImportFolders</c> (<c>DATA/import</c>):
+/// the server's user can read the site's database and TLS key, which an
+/// import would otherwise hand to anyone with an admin token, over NBD.
 /// </summary>
 internal static class ImportSource
 {
-    public static AdminError? Check(string? path)
+    /// <summary>The folders imports may come from: the setting's, or <c>DATA/import</c>.</summary>
+    public static IReadOnlyList<string> AllowedFolders(string? setting, string dataFolder)
+    {
+        var folders = (setting ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return [.. (folders.Length == 0 ? [Path.Combine(dataFolder, "import")] : folders).Select(f => Path.TrimEndingDirectorySeparator(Path.GetFullPath(f)) + "/")];
+    }
+
+    public static AdminError? Check(string? path, IReadOnlyList<string> allowed)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
@@ -56,7 +66,13 @@ internal static class ImportSource
         try
         {
             using var handle = File.OpenHandle(info.FullName, FileMode.Open, FileAccess.Read);
-            return null;
+            // The file's real path, as the kernel opened it: no link or ".." in any folder of the way can move it out.
+            var real = OperatingSystem.IsLinux()
+                ? new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget ?? info.FullName
+                : info.FullName;
+            return allowed.Any(folder => real.StartsWith(folder, StringComparison.Ordinal))
+                ? null
+                : AdminError.Refused($"{path} is not in a folder the API may import from ({string.Join(", ", allowed.Select(f => f.TrimEnd('/')))}); copy or move the image there, or add its folder to STREAMBOOT_API_IMPORT_FOLDERS");
         }
         catch (UnauthorizedAccessException)
         {

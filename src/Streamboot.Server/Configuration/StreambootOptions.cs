@@ -192,6 +192,14 @@ public sealed class StreambootOptions
     /// <summary>Seconds a finished API operation can still be polled.</summary>
     public int ApiOperationKeepSeconds { get; set; } = 3600;
 
+    /// <summary>
+    /// Folders an API import may read from, comma separated (their real
+    /// paths); empty: <c>DATA/import</c>. The server's user can read its own
+    /// database and TLS key: an admin token must not be able to import them
+    /// into a vDisk and read them back over NBD.
+    /// </summary>
+    public string ApiImportFolders { get; set; } = "";
+
     /// <summary>This server's name in the farm; the host name by default.</summary>
     public string? ServerName { get; set; }
 

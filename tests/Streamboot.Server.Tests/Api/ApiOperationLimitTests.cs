@@ -23,7 +23,7 @@ public sealed class ApiOperationLimitTests(LimitedApiSite site) : IClassFixture<
     [Fact]
     public async Task Imports_beyond_the_running_limit_hear_429_and_old_operations_are_forgotten()
     {
-        using var files = new TempFolder("streamboot-limits");
+        using var files = new TempFolder("streamboot-limits", site.ImportFolder);
         // Data in every block, so the copy takes a while (a sparse image would be done at once).
         var big = Path.Combine(files.Path, "big.raw");
         await using (var stream = new FileStream(big, FileMode.CreateNew, FileAccess.Write))

@@ -29,6 +29,11 @@ public class ApiSite : IAsyncLifetime
 
     public int NbdPort { get; } = Ports.Free();
 
+    private readonly TempFolder _imports = new("streamboot-api-imports");
+
+    /// <summary>The one folder this server's API may import from (STREAMBOOT_API_IMPORT_FOLDERS); make images in it with <c>new TempFolder(prefix, ImportFolder)</c>.</summary>
+    public string ImportFolder => _imports.Path;
+
     /// <summary>Settings of the server beyond the fixture's own (a test class's limits).</summary>
     protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
 
@@ -39,7 +44,7 @@ public class ApiSite : IAsyncLifetime
         ReadToken = (await _cli.OkAsync("token", "create", "viewer")).Stdout.Trim();
         var http = Ports.Free();
         Base = $"http://127.0.0.1:{http}";
-        var environment = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_API_REQUESTS_PER_SECOND"] = "100000" };
+        var environment = new Dictionary<string, string?> { ["STREAMBOOT_TFTP_PORT"] = "0", ["STREAMBOOT_API_REQUESTS_PER_SECOND"] = "100000", ["STREAMBOOT_API_IMPORT_FOLDERS"] = ImportFolder };
         foreach (var (key, value) in Settings)
         {
             environment[key] = value;
@@ -58,6 +63,7 @@ public class ApiSite : IAsyncLifetime
         await Server.TerminateAsync(TimeSpan.FromSeconds(30));
         await Server.DisposeAsync();
         _cli.Dispose();
+        _imports.Dispose();
     }
 
     /// <summary>A request to <c>/api/v1/PATH</c> with the token (none when null) and a JSON body (when given).</summary>

@@ -60,7 +60,7 @@ public sealed class ApiVDiskTests(ApiSite site) : IClassFixture<ApiSite>
     [Fact]
     public async Task Import_is_an_operation_polled_to_its_end_whose_vDisk_holds_the_image_and_whose_audit_names_the_token()
     {
-        using var files = new TempFolder("streamboot-import");
+        using var files = new TempFolder("streamboot-import", site.ImportFolder);
         var image = Path.Combine(files.Path, "disk.raw");
         await ProcessRunner.RunAsync("qemu-img", ["create", "-f", "raw", image, "24M"]);
         await using (var stream = new FileStream(image, FileMode.Open, FileAccess.Write))
@@ -104,7 +104,7 @@ public sealed class ApiVDiskTests(ApiSite site) : IClassFixture<ApiSite>
     [Fact]
     public async Task An_import_the_Admin_layer_refuses_is_answered_at_once_with_the_command_lines_message()
     {
-        using var files = new TempFolder("streamboot-import");
+        using var files = new TempFolder("streamboot-import", site.ImportFolder);
         var text = Path.Combine(files.Path, "notes.txt");
         await File.WriteAllTextAsync(text, "not a disk\n");
         var good = Path.Combine(files.Path, "good.raw");
@@ -169,7 +169,7 @@ public sealed class ApiVDiskTests(ApiSite site) : IClassFixture<ApiSite>
     [Fact]
     public async Task Concurrent_imports_of_one_name_run_once_and_the_other_hears_conflict()
     {
-        using var files = new TempFolder("streamboot-import");
+        using var files = new TempFolder("streamboot-import", site.ImportFolder);
         var image = Path.Combine(files.Path, "disk.raw");
         await ProcessRunner.RunAsync("qemu-img", ["create", "-f", "raw", image, "4M"]);
         var sends = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => site.SendAsync(HttpMethod.Post, "vdisks/import", site.AdminToken, new { name = "twice", path = image })));
@@ -189,5 +189,31 @@ public sealed class ApiVDiskTests(ApiSite site) : IClassFixture<ApiSite>
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var detail = problem.GetProperty("detail").GetString()!;
         Assert.Equal($"streamboot: {detail}", run.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task An_import_reads_only_from_the_import_folders_not_the_sites_own_secrets()
+    {
+        // The server's user can read these; an admin token must not turn them into a vDisk readable over NBD.
+        var secrets = new[] { Path.Combine(site.Cli.DataFolder, "streamboot.db"), Path.Combine(site.Cli.DataFolder, "tls", "server-key.pem") };
+        foreach (var secret in secrets)
+        {
+            Assert.True(File.Exists(secret), secret);
+            var (status, problem, _) = await site.SendAsync(HttpMethod.Post, "vdisks/import", site.AdminToken, new { name = "stolen", path = secret, sourceFormat = "raw" });
+            Assert.Equal(HttpStatusCode.Conflict, status);
+            Assert.Contains("not in a folder the API may import from", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        // Nor through a link, or "..", from inside the allowed folder.
+        using var files = new TempFolder("streamboot-import", site.ImportFolder);
+        var link = Path.Combine(files.Path, "db.raw");
+        File.CreateSymbolicLink(link, secrets[0]);
+        var sneaky = Path.Combine(files.Path, "..", "..", Path.GetFileName(site.Cli.DataFolder), "streamboot.db");
+        foreach (var path in new[] { link, sneaky })
+        {
+            Assert.Equal(HttpStatusCode.Conflict, (await site.SendAsync(HttpMethod.Post, "vdisks/import", site.AdminToken, new { name = "stolen", path, sourceFormat = "raw" })).Status);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await site.SendAsync(HttpMethod.Get, "vdisks/stolen", site.ReadToken)).Status);
     }
 }
