@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Streamboot.Admin;
+using Streamboot.Admin.Access;
 using Streamboot.WebConsole.Components;
 using Streamboot.WebConsole.Components.Pages;
 using Streamboot.WebConsole.Components.Shared;
@@ -31,7 +33,7 @@ public static class ConsoleEndpoints
     public static void AddServices(IServiceCollection services, ConsoleSettings settings)
     {
         services.AddSingleton(settings);
-        services.AddSingleton<SignInThrottle>();
+        services.TryAddSingleton<CredentialThrottle>();
         services.AddSingleton<TrafficHistory>();
         services.AddSingleton<MergeJobs>();
         services.AddHostedService(sp => sp.GetRequiredService<TrafficHistory>());

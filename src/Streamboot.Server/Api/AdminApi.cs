@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Streamboot.Admin;
 using Streamboot.Server.Configuration;
@@ -30,7 +31,7 @@ public static class AdminApi
 
     public static void AddServices(IServiceCollection services, StreambootOptions options)
     {
-        services.AddSingleton<ApiAuthentication.Failures>();
+        services.TryAddSingleton<Streamboot.Admin.Access.CredentialThrottle>();
         services.AddAuthentication(ApiAuthentication.SchemeName).AddScheme<AuthenticationSchemeOptions, ApiAuthentication>(ApiAuthentication.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiAuthentication.ReadPolicy, p => p.RequireAuthenticatedUser())

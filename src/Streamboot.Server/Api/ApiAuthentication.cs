@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -19,10 +18,10 @@ namespace Streamboot.Server.Api;
 /// token, read or admin) or <c>Basic</c> with an admin account's name and
 /// password. Nothing else is looked at (no cookies, no query strings: a
 /// secret in a URL ends up in logs). An address that keeps presenting wrong
-/// credentials is refused without a check for a while (<see cref="Failures"/>),
+/// credentials is refused without a check for a while (<see cref="CredentialThrottle"/>, shared with the console's sign-in),
 /// since every password check costs 0.3 s of CPU by design.
 /// </summary>
-internal sealed partial class ApiAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, AdminSite site, ApiAuthentication.Failures failures)
+internal sealed partial class ApiAuthentication(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory loggerFactory, UrlEncoder encoder, AdminSite site, CredentialThrottle failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "Streamboot";
@@ -40,7 +39,7 @@ internal sealed partial class ApiAuthentication(IOptionsMonitor<AuthenticationSc
         var address = Context.Connection.RemoteIpAddress ?? IPAddress.None;
         if (!failures.MayTry(address))
         {
-            Context.Items[nameof(Failures)] = true;
+            Context.Items[nameof(CredentialThrottle)] = true;
             return AuthenticateResult.Fail("too many wrong credentials from this address");
         }
 
@@ -70,10 +69,10 @@ internal sealed partial class ApiAuthentication(IOptionsMonitor<AuthenticationSc
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        if (Context.Items.ContainsKey(nameof(Failures)))
+        if (Context.Items.ContainsKey(nameof(CredentialThrottle)))
         {
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = ((int)Failures.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Response.Headers.RetryAfter = ((int)CredentialThrottle.Window.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
             await ApiResults.WriteProblemAsync(Context, StatusCodes.Status429TooManyRequests, "too many wrong credentials from this address; wait a minute and try again");
             return;
         }
@@ -113,25 +112,4 @@ internal sealed partial class ApiAuthentication(IOptionsMonitor<AuthenticationSc
 
     [LoggerMessage(1062, LogLevel.Warning, "API: refused {Address}: wrong or revoked {Scheme} credentials")]
     private static partial void LogRefused(ILogger logger, string address, string scheme);
-
-    /// <summary>
-    /// Wrong credentials per client address: <see cref="Allowed"/> a minute,
-    /// then refused unchecked until the minute is over. Addresses idle for a
-    /// minute are forgotten, so the table holds only the ones trying now.
-    /// </summary>
-    internal sealed class Failures : IDisposable
-    {
-        public const int Allowed = 10;
-        public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
-
-        private readonly PartitionedRateLimiter<IPAddress> _limiter = PartitionedRateLimiter.Create<IPAddress, IPAddress>(address =>
-            RateLimitPartition.GetFixedWindowLimiter(address, _ => new FixedWindowRateLimiterOptions { PermitLimit = Allowed, Window = Window, QueueLimit = 0 }));
-
-        /// <summary>Whether the address has failures left this minute (nothing is spent).</summary>
-        public bool MayTry(IPAddress address) => _limiter.GetStatistics(address)?.CurrentAvailablePermits is not 0;
-
-        public void Failed(IPAddress address) => _limiter.AttemptAcquire(address).Dispose();
-
-        public void Dispose() => _limiter.Dispose();
-    }
 }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Streamboot.Admin;
 using Streamboot.Admin.Access;
 using Streamboot.Admin.Views;
+using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
 
@@ -39,12 +40,6 @@ public sealed record TokenCreate(string Name, string Scope);
 /// <summary>The routes of devices, collections and tokens, one Admin-layer call each.</summary>
 internal static class ApiRoutes
 {
-    private const int Ok = StatusCodes.Status200OK;
-    private const int Created = StatusCodes.Status201Created;
-    private const int Invalid = StatusCodes.Status400BadRequest;
-    private const int NotFound = StatusCodes.Status404NotFound;
-    private const int Conflict = StatusCodes.Status409Conflict;
-
     public static void MapDevices(RouteGroupBuilder devices)
     {
         devices.MapGet("/", async (HttpContext c, string? collection) =>

@@ -7,6 +7,7 @@ using Streamboot.Admin.Rebalancing;
 using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
 using Streamboot.Sessions.Decisions;
+using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
 
@@ -28,12 +29,6 @@ public sealed record RebalanceResult(bool DryRun, string? Skipped, IReadOnlyList
 /// <summary>The site's routes: sessions and boots, servers of the farm, DHCP leases, the audit log, the site's store.</summary>
 internal static class ApiSiteRoutes
 {
-    private const int Ok = StatusCodes.Status200OK;
-    private const int Created = StatusCodes.Status201Created;
-    private const int Invalid = StatusCodes.Status400BadRequest;
-    private const int NotFound = StatusCodes.Status404NotFound;
-    private const int Conflict = StatusCodes.Status409Conflict;
-
     public static void Map(RouteGroupBuilder api)
     {
         api.MapGet("/sessions", async (HttpContext c, bool? all) =>

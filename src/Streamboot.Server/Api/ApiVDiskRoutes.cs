@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Streamboot.Admin;
 using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
+using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
 
@@ -40,13 +41,6 @@ internal static class ApiVDiskRoutes
     /// <summary>How long a long operation's request waits to see it under way (or refused by the Admin layer's checks).</summary>
     public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
 
-    private const int Ok = StatusCodes.Status200OK;
-    private const int Created = StatusCodes.Status201Created;
-    private const int Accepted = StatusCodes.Status202Accepted;
-    private const int Invalid = StatusCodes.Status400BadRequest;
-    private const int NotFound = StatusCodes.Status404NotFound;
-    private const int Conflict = StatusCodes.Status409Conflict;
-    private const int TooMany = StatusCodes.Status429TooManyRequests;
 
     public static void Map(RouteGroupBuilder vdisks)
     {

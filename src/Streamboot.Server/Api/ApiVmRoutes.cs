@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Streamboot.Admin.Views;
 using Streamboot.Admin.VirtualMachines;
 using Streamboot.Vms;
+using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
 
@@ -75,14 +76,6 @@ public sealed record VmCapture(
 /// </summary>
 internal static class ApiVmRoutes
 {
-    private const int Ok = StatusCodes.Status200OK;
-    private const int Created = StatusCodes.Status201Created;
-    private const int Accepted = StatusCodes.Status202Accepted;
-    private const int Invalid = StatusCodes.Status400BadRequest;
-    private const int NotFound = StatusCodes.Status404NotFound;
-    private const int Conflict = StatusCodes.Status409Conflict;
-    private const int TooMany = StatusCodes.Status429TooManyRequests;
-
     public static void Map(RouteGroupBuilder vms)
     {
         vms.RequireAuthorization(ApiAuthentication.AdminPolicy);

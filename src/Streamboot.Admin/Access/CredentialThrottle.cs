@@ -1,15 +1,16 @@
 using System.Net;
 using System.Threading.RateLimiting;
 
-namespace Streamboot.WebConsole;
+namespace Streamboot.Admin.Access;
 
 /// <summary>
-/// Wrong passwords per client address, as the API counts them: <see cref="Allowed"/>
-/// a minute, then refused unchecked until the minute is over (every check
-/// costs 0.3 s of CPU by design, so an address must not be able to keep the
-/// server busy checking its guesses).
+/// Wrong credentials per client address, for the API and the console alike:
+/// <see cref="Allowed"/> a minute, then refused unchecked until the minute is
+/// over (a password check costs 0.3 s of CPU by design, so an address must
+/// not keep the server busy checking its guesses). Addresses idle for a
+/// minute are forgotten, so the table holds only the ones trying now.
 /// </summary>
-public sealed class SignInThrottle : IDisposable
+public sealed class CredentialThrottle : IDisposable
 {
     public const int Allowed = 10;
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
