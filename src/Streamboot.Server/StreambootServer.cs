@@ -116,7 +116,18 @@ public static class StreambootServer
             kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(Math.Max(1, options.HttpIdleSeconds));
             var perAddress = new ConnectionsPerAddress(Math.Max(1, options.HttpMaxConnectionsPerAddress), kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Http"));
             var address = ParseBind(options.Bind);
-            kestrel.Listen(address, options.HttpPort, listen => listen.Use(perAddress.Apply));
+            var bootFiles = new BootFileSender(
+                kestrel.ApplicationServices.GetRequiredService<IBootSessions>(),
+                TimeSpan.FromSeconds(Math.Max(1, options.HttpIdleSeconds)),
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("Streamboot.Http"));
+            kestrel.Listen(address, options.HttpPort, listen =>
+            {
+                listen.Use(perAddress.Apply);
+                if (options.HttpSendfile)
+                {
+                    listen.Use(bootFiles.Apply);
+                }
+            });
             if (options.HttpsPort > 0)
             {
                 // The NBD TLS certificate (the site's own, made at first need, or the admin's): one certificate to trust per server.

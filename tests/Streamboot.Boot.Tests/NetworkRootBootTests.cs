@@ -43,5 +43,10 @@ public sealed class NetworkRootBootTests(ITestOutputHelper output)
         Assert.True(session is not null, "no live session for lab-pc1 while it runs");
         Assert.Equal("nbd", session.Value.GetProperty("protocol").GetString());
         Assert.Equal("testos", session.Value.GetProperty("vDisk").GetString());
+
+        // iPXE's kernel and initrd went out by sendfile (Http/BootFileSender): the script's
+        // connection closed, so iPXE fetched them on a new one the fast path saw first.
+        var metrics = await site.Network.ExecAsync("curl", "-sf", $"http://127.0.0.1:{BootSite.HttpPort}/metrics");
+        Assert.Contains("streamboot_http_boot_files_sendfile_total{} 2\n", metrics.Stdout, StringComparison.Ordinal);
     }
 }

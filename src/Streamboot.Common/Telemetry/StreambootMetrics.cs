@@ -74,6 +74,9 @@ public static class StreambootMetrics
     public static Counter<long> BootScripts { get; } = Meter.CreateCounter<long>(
         "streamboot.boot_scripts", "{script}", "Boot-script decisions by outcome (boot, menu, registration_menu, queued, refused)");
 
+    public static Counter<long> BootFilesSent { get; } = Meter.CreateCounter<long>(
+        "streamboot.http.boot_files.sendfile", "{file}", "Whole boot files (kernel, initrd) sent with sendfile on the plain HTTP port; the rest go through Kestrel");
+
     public static Counter<long> Refusals { get; } = Meter.CreateCounter<long>(
         "streamboot.refusals", "{refusal}", "Requests and connections refused, by protocol and reason (the reason the log line names)");
 

@@ -65,6 +65,14 @@ public static class BootEndpoints
             VDisk: query["vdisk"].FirstOrDefault(),
             Register: query["register"].FirstOrDefault());
         var decision = await sessions.DecideAsync(request, cancellationToken);
+        if (options.Value.HttpSendfile && !http.Request.IsHttps)
+        {
+            // iPXE keeps its connection for the kernel, and a connection Kestrel has
+            // answered stays Kestrel's: closing it sends the boot files over a new one,
+            // which Http/BootFileSender sees first and answers with sendfile.
+            http.Response.Headers.Connection = "close";
+        }
+
         return Results.Text(IpxeScript.Render(decision, Context(http, options.Value)), "text/plain; charset=utf-8");
     }
 

@@ -153,6 +153,9 @@ public sealed class StreambootOptions
     /// <summary>Seconds an idle HTTP keep-alive connection stays open.</summary>
     public int HttpIdleSeconds { get; set; } = 60;
 
+    /// <summary>Whole boot files (kernel, initrd) on the plain HTTP port sent with sendfile, before Kestrel (Http/BootFileSender); false sends them through Kestrel like every other answer.</summary>
+    public bool HttpSendfile { get; set; } = true;
+
     /// <summary>Open HTTP connections one client address may hold.</summary>
     public int HttpMaxConnectionsPerAddress { get; set; } = 64;
 
