@@ -54,7 +54,7 @@ public static class SiteCommands
         var vdisk = new Option<string?>("--vdisk") { Description = "Which of its vDisks, when it has several", HelpName = "VDISK" };
         var verb = new Command("key", "Issue a new boot of a device and print its disk's view name VDISK/DEVICE/KEY (its first open starts the boot and ends the device's previous one)") { device, vdisk };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await AdminBoots.IssueAsync(site, parse.GetValue(device)!, parse.GetValue(vdisk), ct), boot =>
+            output.Result(await new AdminBoots(site).IssueAsync(parse.GetValue(device)!, parse.GetValue(vdisk), ct), boot =>
             {
                 if (output.Json)
                 {
