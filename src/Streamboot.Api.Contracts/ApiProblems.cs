@@ -18,9 +18,6 @@ public static class ApiProblems
     public const int PayloadTooLarge = 413;
     public const int TooManyRequests = 429;
     public const int InternalServerError = 500;
-    public const int ServiceUnavailable = 503;
-
-    public const string ProblemJson = "application/problem+json";
 
     public static int StatusOf(AdminErrorKind kind) => kind switch
     {

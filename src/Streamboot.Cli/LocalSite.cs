@@ -10,8 +10,6 @@ namespace Streamboot.Cli;
 /// <summary>The site on this machine: each area is the Admin layer's own class over the site database.</summary>
 public sealed class LocalSite(AdminSite site) : ISiteAdmin
 {
-    public string Where => site.Database.Location.Describe();
-
     public bool FilesAreHere => true;
 
     public IDeviceAdmin Devices { get; } = new DeviceAdmin(site);
@@ -34,7 +32,7 @@ public sealed class LocalSite(AdminSite site) : ISiteAdmin
 
     public ITokenAdmin Tokens { get; } = new AccessAdmin(site);
 
-    public IVmAdmin Vms { get; } = new VmAdmin(site);
+    public IVmAdmin Vms { get; } = new VmArea(site);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }

@@ -21,8 +21,6 @@ public sealed class RemoteSite : ISiteAdmin
         Vms = new RemoteVms(_api);
     }
 
-    public string Where => _api.Settings.Server;
-
     public bool FilesAreHere => false;
 
     public IDeviceAdmin Devices => _devices;

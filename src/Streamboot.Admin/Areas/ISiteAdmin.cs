@@ -10,9 +10,6 @@ namespace Streamboot.Admin.Areas;
 /// </summary>
 public interface ISiteAdmin : IAsyncDisposable
 {
-    /// <summary>Where the site is, for messages: its data folder or database, or the server's URL.</summary>
-    string Where { get; }
-
     /// <summary>Whether the files a verb names (an image to import, an ISO) are this machine's, or the server's.</summary>
     bool FilesAreHere { get; }
 

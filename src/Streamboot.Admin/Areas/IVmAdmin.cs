@@ -5,7 +5,7 @@ using Streamboot.Vms;
 namespace Streamboot.Admin.Areas;
 
 /// <summary>
-/// Virtual machines: <see cref="VmAdmin"/>, or the API's <c>/vms</c>
+/// Virtual machines: <see cref="VmArea"/> over <see cref="VmAdmin"/>, or the API's <c>/vms</c>
 /// (admin scope only; QEMU runs where the site is, as its user). The
 /// wizard and the interactive console are not here: they need the
 /// terminal of the machine the VM runs on.

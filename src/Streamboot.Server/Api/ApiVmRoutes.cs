@@ -22,9 +22,9 @@ internal static class ApiVmRoutes
     public static void Map(RouteGroupBuilder vms)
     {
         vms.RequireAuthorization(ApiAuthentication.AdminPolicy);
-        vms.MapGet("/", async (HttpContext c, CancellationToken _) => Results.Ok(await new VmAdmin(AdminApi.SiteFor(c)).ListAsync(c.RequestAborted))).Answers<IReadOnlyList<VmView>>();
+        vms.MapGet("/", async (HttpContext c, CancellationToken _) => ApiResults.From(await Vms(c).ListAsync(c.RequestAborted))).Answers<IReadOnlyList<VmView>>();
         vms.MapGet("/{name}", async (HttpContext c, string name) =>
-            ApiResults.From(await new VmAdmin(AdminApi.SiteFor(c)).ShowAsync(name, c.RequestAborted))).Answers<VmView>(Ok, NotFound);
+            ApiResults.From(await Vms(c).ShowAsync(name, c.RequestAborted))).Answers<VmView>(Ok, NotFound);
         vms.MapGet("/{name}/console", async (HttpContext c, string name) =>
         {
             var log = await Vms(c).ConsoleAsync(name, c.RequestAborted);
@@ -53,7 +53,7 @@ internal static class ApiVmRoutes
             return ApiResults.From(await Vms(c).StopAsync(name, TimeSpan.FromSeconds(seconds), hard == true, c.RequestAborted));
         }).Answers<VmStopped>(Ok, Invalid, NotFound);
         vms.MapDelete("/{name}", async (HttpContext c, string name, bool? keepFiles) =>
-            ApiResults.From(await new VmAdmin(AdminApi.SiteFor(c)).DeleteAsync(name, keepFiles == true, c.RequestAborted))).Answers<VmView>(Ok, NotFound, Conflict);
+            ApiResults.From(await Vms(c).DeleteAsync(name, keepFiles == true, c.RequestAborted))).Answers<VmView>(Ok, NotFound, Conflict);
         vms.MapPost("/{name}/capture", (HttpContext c, string name) => ApiRequests.WithBody<VmCapture>(c, body =>
         {
             var site = AdminApi.SiteFor(c);
@@ -63,12 +63,12 @@ internal static class ApiVmRoutes
                 vdisk,
                 site.Actor,
                 $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(vdisk)}",
-                async (progress, ct) => ApiVDiskRoutes.Boxed(await new VmAdmin(site).CaptureAsync(name, vdisk, body.NewVersion, body.Format, body.Access, body.WriteCacheMode, body.Description, body.Stage, progress, ct)),
+                async (progress, ct) => ApiVDiskRoutes.Boxed(await new VmArea(site).CaptureAsync(name, vdisk, body.NewVersion, body.Format, body.Access, body.WriteCacheMode, body.Description, body.Stage, progress, ct)),
                 ApiVDiskRoutes.Settle,
                 c.RequestAborted);
         })).Body<VmCapture>().Answers<ApiOperationView>(Accepted, Invalid, NotFound, Conflict, TooMany);
     }
 
     /// <summary>The VM verbs as the caller, with this server's settings for a netboot VM's server (<see cref="Admin.AdminSite.Farm"/>).</summary>
-    private static IVmAdmin Vms(HttpContext c) => new VmAdmin(AdminApi.SiteFor(c));
+    private static IVmAdmin Vms(HttpContext c) => new VmArea(AdminApi.SiteFor(c));
 }
