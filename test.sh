@@ -56,7 +56,8 @@ packages=(
   tftpd-hpa    # in.tftpd: the TFTP server Streamboot is measured against (bench/Streamboot.Tftp.Bench)
   cloud-init   # 'cloud-init schema' judges the easy-install seeds vm create writes
   tmux         # drives the vm create wizard's prompts as a terminal would
-  openssl      # 'openssl passwd -6' checks the seeds' password hashes
+  openssl      # 'openssl passwd -6' checks the seeds' password hashes; a CA of its own that --server https must refuse
+  bsdutils     # script(1): a terminal for the remote import's progress bar (Essential, listed for the record)
   cpio         # packs the test installer ISO's initramfs
   kmod         # modprobe --show-depends: that initramfs's drivers
   systemd      # systemd-analyze verify and security: the unit in deploy/

@@ -21,5 +21,15 @@ public readonly struct AdminResult<T>
 
     public static implicit operator AdminResult<T>(T value) => new(value, null);
 
+    /// <summary>A value; what the implicit conversion does, for a <typeparamref name="T"/> that is an interface (C# converts no interface implicitly).</summary>
+    public static AdminResult<T> Success(T value) => new(value, null);
+
     public static implicit operator AdminResult<T>(AdminError error) => new(default, error);
+}
+
+/// <summary>The non-generic side of <see cref="AdminResult{T}"/>, as <c>Nullable</c> is of <c>Nullable&lt;T&gt;</c>.</summary>
+public static class AdminResult
+{
+    /// <summary>A value as a result, its type inferred (lists, which are interfaces).</summary>
+    public static AdminResult<T> Of<T>(T value) => AdminResult<T>.Success(value);
 }

@@ -6,7 +6,8 @@ namespace Streamboot.Admin;
 
 /// <summary>
 /// What every admin operation works on: the site database, the data folder
-/// that holds the vDisk stores, and who is making the change (for the audit log).
+/// that holds the vDisk stores, who is making the change (for the audit log),
+/// and the farm's settings that some answers are judged by (<see cref="Farm"/>).
 /// </summary>
 public sealed class AdminSite(SiteDatabase database, string dataFolder, string actor, TimeProvider? clock = null)
 {
@@ -19,6 +20,9 @@ public sealed class AdminSite(SiteDatabase database, string dataFolder, string a
     public string Actor { get; } = actor;
 
     public TimeProvider Clock { get; } = clock ?? TimeProvider.System;
+
+    /// <summary>When a server counts as down or a client as booting, and where a NAT netboot VM finds a server: the caller's settings (the server's own, or the command line's).</summary>
+    public FarmSettings Farm { get; init; } = FarmSettings.Default;
 
     public DateTime UtcNow => Clock.GetUtcNow().UtcDateTime;
 

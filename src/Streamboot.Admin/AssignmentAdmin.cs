@@ -1,11 +1,12 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 using Streamboot.Data.Model;
 
 namespace Streamboot.Admin;
 
 /// <summary>Which vDisks a device may boot, in menu order, with one default.</summary>
-public sealed class AssignmentAdmin(AdminSite site)
+public sealed class AssignmentAdmin(AdminSite site) : IAssignmentAdmin
 {
     public async Task<AdminResult<DeviceView>> AssignAsync(string deviceKey, string vdiskName, bool makeDefault, CancellationToken cancellationToken = default)
     {

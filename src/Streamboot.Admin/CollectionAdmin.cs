@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -6,7 +7,7 @@ using Streamboot.Data.Model;
 namespace Streamboot.Admin;
 
 /// <summary>Collections: groups of devices with a naming pattern, a default vDisk and an unknown-device policy.</summary>
-public sealed class CollectionAdmin(AdminSite site)
+public sealed class CollectionAdmin(AdminSite site) : ICollectionAdmin
 {
     public const string DefaultCollection = "default";
 
@@ -47,6 +48,9 @@ public sealed class CollectionAdmin(AdminSite site)
             .ToListAsync(cancellationToken);
         return [.. rows.Select(r => ToView(r.c, r.DefaultVDisk, r.Devices))];
     }
+
+    async Task<AdminResult<IReadOnlyList<CollectionView>>> ICollectionAdmin.ListAsync(CancellationToken cancellationToken) =>
+        AdminResult.Of(await ListAsync(cancellationToken));
 
     public async Task<AdminResult<CollectionView>> ShowAsync(string name, CancellationToken cancellationToken = default)
     {

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -6,7 +7,7 @@ using Streamboot.Data.Model;
 namespace Streamboot.Admin;
 
 /// <summary>Devices: the client machines, by MAC, with the name and machine id they boot under.</summary>
-public sealed class DeviceAdmin(AdminSite site)
+public sealed class DeviceAdmin(AdminSite site) : IDeviceAdmin
 {
     // Two admins (or auto-registering servers) may pick the same next name;
     // the unique index refuses one, which then takes the next number.

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
+using Streamboot.Admin.Rebalancing;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 
@@ -7,11 +9,25 @@ namespace Streamboot.Admin;
 /// <summary>
 /// The farm's servers as an admin changes them: drain one (no new boots;
 /// its live clients stay until they end), enable it again, set its weight
-/// (its share of new boots), remove the row of one that is gone.
+/// (its share of new boots), remove the row of one that is gone. Through
+/// <see cref="IServerAdmin"/>, liveness is judged by the site's
+/// <see cref="AdminSite.Farm"/> settings.
 /// </summary>
-public sealed class ServerAdmin(AdminSite site)
+public sealed class ServerAdmin(AdminSite site) : IServerAdmin
 {
     public const int MaxWeight = 1000;
+
+    async Task<AdminResult<IReadOnlyList<ServerView>>> IServerAdmin.ListAsync(CancellationToken cancellationToken) =>
+        AdminResult.Of(await new SiteQueries(site).ServersAsync(site.Farm.ServerDownAfter, site.Farm.BootingWindow, cancellationToken));
+
+    Task<AdminResult<RebalancePlan>> IServerAdmin.DrainAndMoveAsync(string name, CancellationToken cancellationToken) =>
+        Rebalance().DrainAndMoveAsync(name, cancellationToken);
+
+    Task<AdminResult<string>> IServerAdmin.RemoveAsync(string name, CancellationToken cancellationToken) =>
+        RemoveAsync(name, site.Farm.ServerDownAfter, cancellationToken);
+
+    async Task<AdminResult<RebalancePlan>> IServerAdmin.RebalanceAsync(bool dryRun, CancellationToken cancellationToken) =>
+        await Rebalance().RebalanceAsync(dryRun, cancellationToken);
 
     /// <summary>No new boots go to the server; the sessions it streams go on.</summary>
     public Task<AdminResult<string>> DrainAsync(string name, CancellationToken cancellationToken = default) =>
@@ -52,6 +68,8 @@ public sealed class ServerAdmin(AdminSite site)
         await db.SaveChangesAsync(cancellationToken);
         return server.Name;
     }
+
+    private ServerRebalance Rebalance() => new(site, site.Farm.ServerDownAfter, site.Farm.BootingWindow);
 
     private async Task<AdminResult<string>> ChangeAsync(string name, string action, Action<Data.Model.Server> change, CancellationToken cancellationToken, object? details = null)
     {

@@ -1,11 +1,21 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 
 namespace Streamboot.Admin;
 
 /// <summary>Read-only views of what the site is doing: sessions, servers, the audit log.</summary>
-public sealed class SiteQueries(AdminSite site)
+public sealed class SiteQueries(AdminSite site) : ISiteQueries
 {
+    async Task<AdminResult<IReadOnlyList<SessionView>>> ISiteQueries.SessionsAsync(bool includeEnded, CancellationToken cancellationToken) =>
+        AdminResult.Of(await SessionsAsync(includeEnded, cancellationToken));
+
+    async Task<AdminResult<IReadOnlyList<LeaseView>>> ISiteQueries.LeasesAsync(CancellationToken cancellationToken) =>
+        AdminResult.Of(await LeasesAsync(cancellationToken));
+
+    async Task<AdminResult<IReadOnlyList<AuditView>>> ISiteQueries.AuditAsync(int limit, CancellationToken cancellationToken) =>
+        AdminResult.Of(await AuditAsync(limit, cancellationToken));
+
     public async Task<IReadOnlyList<SessionView>> SessionsAsync(bool includeEnded, CancellationToken cancellationToken = default)
     {
         await using var db = site.Database.CreateContext();

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
@@ -12,7 +13,7 @@ using Streamboot.Storage.Import;
 namespace Streamboot.Admin;
 
 /// <summary>vDisks: image files in the data folder's store and their rows in the database, kept in step.</summary>
-public sealed class VDiskAdmin(AdminSite site)
+public sealed class VDiskAdmin(AdminSite site) : IVDiskAdmin
 {
     /// <summary>Smallest disk worth booting: room for a partition table and a boot loader.</summary>
     public const long MinimumSize = 1024 * 1024;
@@ -307,6 +308,9 @@ public sealed class VDiskAdmin(AdminSite site)
             .ToListAsync(cancellationToken);
         return [.. vdisks.Select(ToView)];
     }
+
+    async Task<AdminResult<IReadOnlyList<VDiskView>>> IVDiskAdmin.ListAsync(CancellationToken cancellationToken) =>
+        AdminResult.Of(await ListAsync(cancellationToken));
 
     public async Task<AdminResult<VDiskView>> ShowAsync(string name, CancellationToken cancellationToken = default)
     {

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -15,7 +16,7 @@ namespace Streamboot.Admin;
 /// rolled back, and the chain can be merged into a new base while clients
 /// keep running on the versions they booted.
 /// </summary>
-public sealed class VersionAdmin(AdminSite site)
+public sealed class VersionAdmin(AdminSite site) : IVersionAdmin
 {
     /// <summary>Opens version N+1 in maintenance: an empty qcow2 overlay on the newest version.</summary>
     public async Task<AdminResult<VDiskView>> NewAsync(string name, string? description = null, CancellationToken cancellationToken = default)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Configuration;
 using Streamboot.Admin;
+using Streamboot.Admin.Areas;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
 using Streamboot.Server.Configuration;
@@ -115,6 +116,9 @@ public sealed class CliContext
     private static string NoSite(string what, string setting) =>
         $"no Streamboot site here ({what}); check {setting}, or make one: 'streamboot db status' makes an empty site, as does adding anything ('streamboot vdisk create NAME --size 20G') or starting 'streamboot serve'";
 
+    /// <summary>The Admin layer on the opened database, as whoever runs this command, with this machine's farm settings.</summary>
+    public AdminSite AdminSiteOf(SiteDatabase database) => new(database, DataFolder, AdminSite.CurrentActor()) { Farm = Options.Farm() };
+
     public async Task<SiteDatabase?> OpenDatabaseAsync(CancellationToken cancellationToken)
     {
         var exists = await SiteDatabase.ExistsAsync(Location, cancellationToken);
@@ -142,19 +146,48 @@ public sealed class CliContext
         }
     }
 
-    /// <summary>Runs an admin verb against the opened, existing site: resolve, open, act.</summary>
-    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action) =>
-        RunAsync(parse, cancellationToken, SiteUse.Existing, (_, site, output) => action(site, output));
+    /// <summary>
+    /// Runs an admin verb against the existing site: this machine's (its
+    /// database opened) or, with <c>--server</c>, a remote one through its API.
+    /// The verb is the same code either way (<see cref="ISiteAdmin"/>).
+    /// </summary>
+    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<ISiteAdmin, CliOutput, Task<int>> action) =>
+        RunSiteAsync(parse, cancellationToken, SiteUse.Existing, action);
 
-    /// <summary>The same, for verbs that also need the resolved settings (ports, the data folder).</summary>
-    public static Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<CliContext, AdminSite, CliOutput, Task<int>> action) =>
-        RunAsync(parse, cancellationToken, SiteUse.Existing, action);
+    /// <summary>The same for a verb that adds something: a local site is made when there is none.</summary>
+    public static Task<int> RunCreatingAsync(ParseResult parse, CancellationToken cancellationToken, Func<ISiteAdmin, CliOutput, Task<int>> action) =>
+        RunSiteAsync(parse, cancellationToken, SiteUse.CreateIfMissing, action);
 
-    /// <summary>Runs a verb that adds something: the site is made when there is none.</summary>
-    public static Task<int> RunCreatingAsync(ParseResult parse, CancellationToken cancellationToken, Func<AdminSite, CliOutput, Task<int>> action) =>
-        RunAsync(parse, cancellationToken, SiteUse.CreateIfMissing, (_, site, output) => action(site, output));
+    /// <summary>
+    /// Runs a verb that works on this machine's site only (it needs its files
+    /// or its terminal); with a remote site named, it is refused with
+    /// <paramref name="why"/> and what to do instead.
+    /// </summary>
+    public static Task<int> RunLocalAsync(ParseResult parse, CancellationToken cancellationToken, string verb, string why, SiteUse use, Func<CliContext, AdminSite, CliOutput, Task<int>> action) =>
+        RemoteTarget.RefuseFor(parse, verb, why) is { } refused ? Task.FromResult(refused) : RunOnDatabaseAsync(parse, cancellationToken, use, action);
 
-    private static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, SiteUse use, Func<CliContext, AdminSite, CliOutput, Task<int>> action)
+    private static async Task<int> RunSiteAsync(ParseResult parse, CancellationToken cancellationToken, SiteUse use, Func<ISiteAdmin, CliOutput, Task<int>> action)
+    {
+        var remote = RemoteTarget.Resolve(parse, out var exitCode);
+        if (exitCode != ExitCodes.Ok)
+        {
+            return exitCode;
+        }
+
+        if (remote is null)
+        {
+            return await RunOnDatabaseAsync(parse, cancellationToken, use, async (_, site, output) =>
+            {
+                await using var local = new LocalSite(site);
+                return await action(local, output);
+            });
+        }
+
+        await using var server = new Remote.RemoteSite(remote);
+        return await action(server, new CliOutput(parse.GetValue(GlobalOptions.Json)));
+    }
+
+    private static async Task<int> RunOnDatabaseAsync(ParseResult parse, CancellationToken cancellationToken, SiteUse use, Func<CliContext, AdminSite, CliOutput, Task<int>> action)
     {
         var context = Resolve(parse, null, out var exitCode, use);
         if (context is null)
@@ -168,7 +201,7 @@ public sealed class CliContext
             return ExitCodes.Failure;
         }
 
-        var site = new AdminSite(database, context.DataFolder, AdminSite.CurrentActor());
+        var site = context.AdminSiteOf(database);
         try
         {
             return await action(context, site, context.Output);

@@ -125,6 +125,12 @@ public static class Completions
 
     private static List<string> ReadNames(ParseResult parse, Func<StreambootDbContext, IQueryable<string>> names)
     {
+        // A remote site's names are the server's: completing never asks the network (a shell waits on every tab).
+        if (RemoteTarget.Named(parse) is not null)
+        {
+            return [];
+        }
+
         var flags = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
         if (parse.GetValue(GlobalOptions.Data) is { } data)
         {

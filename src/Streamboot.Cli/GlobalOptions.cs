@@ -19,6 +19,20 @@ public static class GlobalOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> Server = new("--server")
+    {
+        Description = "Run the verb on a remote site through its server's admin API, such as https://pvs1:8443; credentials from STREAMBOOT_TOKEN (or STREAMBOOT_USER and STREAMBOOT_PASSWORD), never a flag [env: STREAMBOOT_SERVER]",
+        HelpName = "URL",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> Ca = new("--ca")
+    {
+        Description = "With an https:// --server: the CA certificate (PEM) its certificate must chain to, such as the site's DATA/tls/ca-cert.pem [env: STREAMBOOT_CA; default: the system's CAs]",
+        HelpName = "FILE",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Json = new("--json")
     {
         Description = "Print JSON for scripts instead of tables",

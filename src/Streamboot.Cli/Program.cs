@@ -13,6 +13,8 @@ var root = new RootCommand("""
 {
     GlobalOptions.Data,
     GlobalOptions.Db,
+    GlobalOptions.Server,
+    GlobalOptions.Ca,
     GlobalOptions.Json,
 };
 root.Subcommands.Add(ServeCommand.Create());

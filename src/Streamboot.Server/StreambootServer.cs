@@ -73,7 +73,7 @@ public static class StreambootServer
             builder.Services.AddKeyedSingleton(ServingDatabase, database);
         }
 
-        builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + identity.Name));
+        builder.Services.AddSingleton(sp => new AdminSite(database, dataFolder, "server:" + identity.Name) { Farm = options.Farm() });
         builder.Services.AddSingleton(sp =>
         {
             var serving = sp.GetRequiredKeyedService<SiteDatabase>(ServingDatabase);

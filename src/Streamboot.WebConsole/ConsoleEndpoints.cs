@@ -108,7 +108,7 @@ public static class ConsoleEndpoints
     {
         var server = context.RequestServices.GetRequiredService<AdminSite>();
         var actor = context.User.FindFirstValue(ClaimTypes.Name) ?? throw new InvalidOperationException("the console calls the Admin layer only for a signed-in account");
-        return new AdminSite(server.Database, server.DataFolder, actor, server.Clock);
+        return new AdminSite(server.Database, server.DataFolder, actor, server.Clock) { Farm = server.Farm };
     }
 
     private static IResult Asset(string file)

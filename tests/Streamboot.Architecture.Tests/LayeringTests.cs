@@ -32,6 +32,10 @@ public class LayeringTests
         ["Streamboot.Sessions"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Storage", "Streamboot.Admin"],
         // The web console is a front end over the Admin layer, like the command line and the API: never a protocol, never storage directly.
         ["Streamboot.WebConsole"] = ["Streamboot.Common", "Streamboot.Data", "Streamboot.Admin"],
+        // The admin API's wire shapes: bodies, the operation resource, its JSON, status <-> error kind. No HTTP stack of its own.
+        ["Streamboot.Api.Contracts"] = ["Streamboot.Common", "Streamboot.Admin"],
+        // The Admin layer's areas over a server's API (the CLI's --server): HTTP and the contracts only, never the database, storage or the server.
+        ["Streamboot.Remote"] = ["Streamboot.Common", "Streamboot.Admin", "Streamboot.Api.Contracts"],
         ["Streamboot.Server"] = ["*"],
         ["Streamboot.Cli"] = ["*"],
     };

@@ -27,6 +27,18 @@ public sealed class StreambootCli : IDisposable
     public Task<ProcessResult> RunBareAsync(params string[] arguments) =>
         ProcessRunner.RunAsync(Repository.Launcher, arguments, Environment, Repository.Root);
 
+    /// <summary>Runs without adding --data, with <paramref name="environment"/> over <see cref="Environment"/> (null removes a variable): another user's shell, such as an admin's on a laptop.</summary>
+    public Task<ProcessResult> RunBareAsync(IReadOnlyDictionary<string, string?> environment, params string[] arguments)
+    {
+        var merged = new Dictionary<string, string?>(Environment);
+        foreach (var (key, value) in environment)
+        {
+            merged[key] = value;
+        }
+
+        return ProcessRunner.RunAsync(Repository.Launcher, arguments, merged, Repository.Root);
+    }
+
     public async Task<JsonElement> JsonAsync(params string[] arguments)
     {
         var result = await RunAsync([.. arguments, "--json"]);

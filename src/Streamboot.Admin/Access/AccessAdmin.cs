@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Data;
 using Streamboot.Data.Model;
 
@@ -21,7 +22,7 @@ public sealed record Caller(string Actor, ApiScope Scope);
 /// PBKDF2 hashes). The command line and the API make and revoke them
 /// through this one class; every change goes to the audit log.
 /// </summary>
-public sealed class AccessAdmin(AdminSite site)
+public sealed class AccessAdmin(AdminSite site) : ITokenAdmin
 {
     /// <summary>The first admin account's name.</summary>
     public const string FirstAdmin = "admin";
@@ -58,6 +59,9 @@ public sealed class AccessAdmin(AdminSite site)
         var rows = await db.ApiTokens.AsNoTracking().Where(t => t.RevokedAt == null).OrderBy(t => t.Name).ToListAsync(cancellationToken);
         return [.. rows.Select(View)];
     }
+
+    async Task<AdminResult<IReadOnlyList<TokenView>>> ITokenAdmin.ListTokensAsync(CancellationToken cancellationToken) =>
+        AdminResult.Of(await ListTokensAsync(cancellationToken));
 
     /// <summary>Revokes the token: it stops working at once, on every server of the site.</summary>
     public async Task<AdminResult<TokenView>> RevokeTokenAsync(string name, CancellationToken cancellationToken = default)

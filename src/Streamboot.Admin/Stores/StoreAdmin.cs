@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
@@ -11,7 +12,7 @@ namespace Streamboot.Admin.Stores;
 /// (each server's own copies, verified by content hash), the secret servers
 /// prove to each other when they copy, and who holds which copy.
 /// </summary>
-public sealed class StoreAdmin(AdminSite site)
+public sealed class StoreAdmin(AdminSite site) : IStoreAdmin
 {
     /// <summary>The site's store kind (the one row of <c>site_settings</c>).</summary>
     public async Task<StoreKind> KindAsync(CancellationToken cancellationToken = default)
@@ -19,6 +20,8 @@ public sealed class StoreAdmin(AdminSite site)
         await using var db = site.Database.CreateContext();
         return await db.SiteSettings.AsNoTracking().Where(s => s.Id == SiteSettings.RowId).Select(s => s.Store).FirstOrDefaultAsync(cancellationToken);
     }
+
+    async Task<AdminResult<SiteInfoView>> IStoreAdmin.InfoAsync(CancellationToken cancellationToken) => await InfoAsync(cancellationToken);
 
     public async Task<SiteInfoView> InfoAsync(CancellationToken cancellationToken = default)
     {

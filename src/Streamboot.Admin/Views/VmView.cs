@@ -1,6 +1,10 @@
 namespace Streamboot.Admin.Views;
 
-/// <summary>A VM and, when it runs, its QEMU process.</summary>
+/// <summary>
+/// A VM and, when it runs, its QEMU process. <see cref="Notes"/> is set on
+/// the answer of <c>vm create</c> only: what the plan found worth saying
+/// (more memory than is free, a bridge that does not exist yet).
+/// </summary>
 public sealed record VmView(
     string Name,
     string State,
@@ -33,4 +37,7 @@ public sealed record VmView(
     DateTime CreatedAt)
 {
     public int Cpus => Sockets * CoresPerSocket;
+
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Notes { get; init; }
 }

@@ -26,7 +26,7 @@ public static class AccessCommands
         var name = new Argument<string>("NAME") { Description = "Account name (the first one is 'admin')" };
         var passwordFile = new Option<string?>("--password-file") { Description = "Read the new password from FILE's first line instead of asking for it", HelpName = "FILE" };
         var verb = new Command("password", "Set an account's password (an account that does not exist is made)") { name, passwordFile };
-        verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunLocalAsync(parse, ct, "account password", "a password is set at the server and never crosses the network; run it there as the service's user (sudo -u streamboot streamboot account password NAME)", SiteUse.CreateIfMissing, async (_, site, output) =>
         {
             string? password;
             if (parse.GetValue(passwordFile) is { } file)
@@ -72,7 +72,7 @@ public static class AccessCommands
         var verb = new Command("create", "Make a token; its secret is printed this once (only a hash of it is kept)") { name, scope };
         verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new AccessAdmin(site).CreateTokenAsync(parse.GetValue(name)!, parse.GetValue(scope)!, ct),
+                await site.Tokens.CreateTokenAsync(parse.GetValue(name)!, parse.GetValue(scope)!, ct),
                 made =>
                 {
                     if (output.Json)
@@ -92,11 +92,11 @@ public static class AccessCommands
     {
         var verb = new Command("list", "List the tokens (never their secrets)");
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new AccessAdmin(site).ListTokensAsync(ct),
+            output.Result(await site.Tokens.ListTokensAsync(ct), tokens => output.List(
+                tokens,
                 [new("Name", ColumnFit.Whole), "Scope", "Created", "By", "Last used"],
                 t => [t.Name, KebabCase.Of(t.Scope), CliOutput.Time(t.CreatedAt), t.CreatedBy, t.LastUsedAt is { } used ? CliOutput.Time(used) : "never"],
-                "No tokens. 'streamboot token create NAME --scope read|admin' makes one.")));
+                "No tokens. 'streamboot token create NAME --scope read|admin' makes one."))));
         return verb;
     }
 
@@ -106,7 +106,7 @@ public static class AccessCommands
         var verb = new Command("revoke", "Revoke a token: it stops working at once, on every server of the site") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new AccessAdmin(site).RevokeTokenAsync(parse.GetValue(name)!, ct),
+                await site.Tokens.RevokeTokenAsync(parse.GetValue(name)!, ct),
                 t => output.Json ? output.Item(t, []) : VDiskCommands.Done($"Revoked token {t.Name}"))));
         return verb;
     }

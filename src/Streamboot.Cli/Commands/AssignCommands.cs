@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Streamboot.Admin;
 
 namespace Streamboot.Cli.Commands;
 
@@ -14,7 +13,7 @@ public static class AssignCommands
         var verb = new Command("assign", "Let a device boot a vDisk; several make a boot menu, in the order assigned") { device, vdisk, makeDefault };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new AssignmentAdmin(site).AssignAsync(parse.GetValue(device)!, parse.GetValue(vdisk)!, parse.GetValue(makeDefault), ct),
+                await site.Assignments.AssignAsync(parse.GetValue(device)!, parse.GetValue(vdisk)!, parse.GetValue(makeDefault), ct),
                 d => DeviceCommands.Print(output, d, $"Assigned [bold]{VDiskCommands.Markup(parse.GetValue(vdisk)!)}[/] to [bold]{VDiskCommands.Markup(d.Name)}[/]"))));
         return verb;
     }
@@ -26,7 +25,7 @@ public static class AssignCommands
         var verb = new Command("unassign", "Stop a device booting a vDisk") { device, vdisk };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new AssignmentAdmin(site).UnassignAsync(parse.GetValue(device)!, parse.GetValue(vdisk)!, ct),
+                await site.Assignments.UnassignAsync(parse.GetValue(device)!, parse.GetValue(vdisk)!, ct),
                 d => DeviceCommands.Print(output, d, $"Unassigned [bold]{VDiskCommands.Markup(parse.GetValue(vdisk)!)}[/] from [bold]{VDiskCommands.Markup(d.Name)}[/]"))));
         return verb;
     }

@@ -13,7 +13,7 @@ public static class BootstrapCommand
     public static Command Create()
     {
         var output = new Option<string>("--out") { Description = "The image file to write (a hybrid ISO: burn it, or dd it to a USB stick)", HelpName = "FILE.iso", Required = true };
-        var server = new Option<string?>("--server") { Description = "This server as clients reach it: ADDRESS, ADDRESS:PORT or http://... [default: this machine's first IPv4 address and the HTTP port]", HelpName = "ADDR" };
+        var server = new Option<string?>("--server") { Description = "The server the image boots from, as clients reach it (not a remote site to run the verb on): ADDRESS, ADDRESS:PORT or http://... [default: this machine's first IPv4 address and the HTTP port]", HelpName = "ADDR" };
         var force = new Option<bool>("--force") { Description = "Replace FILE if it exists" };
         var command = new Command("bootstrap", "Write a bootable ISO/USB image with iPXE that boots clients from this server without PXE")
         {
@@ -23,6 +23,12 @@ public static class BootstrapCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Its own --server names the server the image boots from; only STREAMBOOT_SERVER can name a remote site here.
+            if (RemoteTarget.RefuseFor(parse, "bootstrap", "it writes an image on this machine for this machine's server; run it on the server, without STREAMBOOT_SERVER (its own --server ADDRESS names where clients boot from)") is { } refused)
+            {
+                return refused;
+            }
+
             var context = CliContext.Resolve(parse, null, out var exitCode, SiteUse.None);
             if (context is null)
             {

@@ -30,7 +30,7 @@ public static class CollectionCommands
         fields.AddTo(verb);
         verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new CollectionAdmin(site).AddAsync(parse.GetValue(name)!, fields.Read(parse), ct),
+                await site.Collections.AddAsync(parse.GetValue(name)!, fields.Read(parse), ct),
                 c => Print(output, c, $"Added collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)))));
         return verb;
     }
@@ -39,11 +39,11 @@ public static class CollectionCommands
     {
         var verb = new Command("list", "List collections");
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new CollectionAdmin(site).ListAsync(ct),
+            output.Result(await site.Collections.ListAsync(ct), collections => output.List(
+                collections,
                 [new("Name", ColumnFit.Whole), "Pattern", "Unknown devices", "Default vDisk", new("Devices", ColumnFit.Optional)],
                 c => [c.Name, c.NamingPattern, UnknownText(c), c.DefaultVDisk ?? "(none)", c.Devices.ToString(CultureInfo.InvariantCulture)],
-                "No collections.")));
+                "No collections."))));
         return verb;
     }
 
@@ -52,7 +52,7 @@ public static class CollectionCommands
         var name = new Argument<string>("NAME") { Description = "Collection name" };
         var verb = new Command("show", "Show a collection") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new CollectionAdmin(site).ShowAsync(parse.GetValue(name)!, ct), c => Print(output, c, null))));
+            output.Result(await site.Collections.ShowAsync(parse.GetValue(name)!, ct), c => Print(output, c, null))));
         return verb;
     }
 
@@ -71,7 +71,7 @@ public static class CollectionCommands
             }
 
             return output.Result(
-                await new CollectionAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct),
+                await site.Collections.SetAsync(parse.GetValue(name)!, changes, ct),
                 c => Print(output, c, $"Updated collection [bold]{VDiskCommands.Markup(c.Name)}[/]" + TookUnknown(c)));
         }));
         return verb;
@@ -83,7 +83,7 @@ public static class CollectionCommands
         var verb = new Command("delete", "Delete an empty collection") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new CollectionAdmin(site).DeleteAsync(parse.GetValue(name)!, ct),
+                await site.Collections.DeleteAsync(parse.GetValue(name)!, ct),
                 c => output.Json ? output.Item(c, []) : VDiskCommands.Done($"Deleted collection {c.Name}"))));
         return verb;
     }

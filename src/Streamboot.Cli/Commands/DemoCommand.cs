@@ -34,6 +34,11 @@ public static class DemoCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (RemoteTarget.RefuseFor(parse, "demo", "it runs a server and a VM on this machine; run it without --server and STREAMBOOT_SERVER") is { } refused)
+            {
+                return refused;
+            }
+
             var seconds = parse.GetValue(timeout);
             if (seconds is < 10 or > 3600)
             {

@@ -30,7 +30,7 @@ public static class DeviceCommands
         fields.AddTo(verb);
         verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new DeviceAdmin(site).AddAsync(parse.GetValue(mac)!, fields.Read(parse), ct),
+                await site.Devices.AddAsync(parse.GetValue(mac)!, fields.Read(parse), ct),
                 d => Print(output, d, $"Added device [bold]{VDiskCommands.Markup(d.Name)}[/]"))));
         return verb;
     }
@@ -41,7 +41,7 @@ public static class DeviceCommands
         var verb = new Command("list", "List devices") { collection };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new DeviceAdmin(site).ListAsync(parse.GetValue(collection), ct),
+                await site.Devices.ListAsync(parse.GetValue(collection), ct),
                 devices => output.List(
                     devices,
                     [new("Name", ColumnFit.Whole), new("MAC", ColumnFit.Whole), "Collection", new("Type", ColumnFit.Optional), new("Enabled", ColumnFit.Optional), "vDisks"],
@@ -55,7 +55,7 @@ public static class DeviceCommands
         var device = DeviceArgument();
         var verb = new Command("show", "Show a device") { device };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new DeviceAdmin(site).ShowAsync(parse.GetValue(device)!, ct), d => Print(output, d, null))));
+            output.Result(await site.Devices.ShowAsync(parse.GetValue(device)!, ct), d => Print(output, d, null))));
         return verb;
     }
 
@@ -73,7 +73,7 @@ public static class DeviceCommands
                 return CliOutput.Usage("nothing to change; give at least one option, for example --name, --collection, --type or --enabled false (see 'streamboot device set --help')");
             }
 
-            return output.Result(await new DeviceAdmin(site).SetAsync(parse.GetValue(device)!, changes, ct), d => Print(output, d, $"Updated device [bold]{VDiskCommands.Markup(d.Name)}[/]"));
+            return output.Result(await site.Devices.SetAsync(parse.GetValue(device)!, changes, ct), d => Print(output, d, $"Updated device [bold]{VDiskCommands.Markup(d.Name)}[/]"));
         }));
         return verb;
     }
@@ -84,7 +84,7 @@ public static class DeviceCommands
         var verb = new Command("delete", "Delete a device and its assignments") { device };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new DeviceAdmin(site).DeleteAsync(parse.GetValue(device)!, ct),
+                await site.Devices.DeleteAsync(parse.GetValue(device)!, ct),
                 d => output.Json ? output.Item(d, []) : VDiskCommands.Done($"Deleted device {d.Name} ({d.Mac})"))));
         return verb;
     }

@@ -57,6 +57,11 @@ public static class ServeCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (RemoteTarget.RefuseFor(parse, "serve", "it starts a server on this machine, for this machine's site; run it without --server and STREAMBOOT_SERVER") is { } refused)
+            {
+                return refused;
+            }
+
             var flags = new Dictionary<string, string?>();
             if (parse.GetValue(httpPort) is { } port)
             {

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using Streamboot.Admin;
+using Streamboot.Admin.Areas;
 using Streamboot.Admin.Rebalancing;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
-using Streamboot.Sessions.Decisions;
 
 namespace Streamboot.Cli.Commands;
 
@@ -17,8 +17,8 @@ public static class SiteCommands
         var all = new Option<bool>("--all") { Description = "Include ended sessions" };
         var list = new Command("list", "List streaming sessions (live ones unless --all)") { all };
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new SiteQueries(site).SessionsAsync(parse.GetValue(all), ct),
+            output.Result(await site.Queries.SessionsAsync(parse.GetValue(all), ct), sessions => output.List(
+                sessions,
                 [
                     new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
                     new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
@@ -38,7 +38,7 @@ public static class SiteCommands
                     $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",
                     s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
                 ],
-                parse.GetValue(all) ? "No sessions recorded." : "No live sessions.")));
+                parse.GetValue(all) ? "No sessions recorded." : "No live sessions."))));
         return new Command("session", "Streaming sessions: who streams what, from which server") { list, KeyVerb() };
     }
 
@@ -54,7 +54,7 @@ public static class SiteCommands
         var vdisk = new Option<string?>("--vdisk") { Description = "Which of its vDisks, when it has several", HelpName = "VDISK" };
         var verb = new Command("key", "Issue a new boot of a device and print its disk's view name VDISK/DEVICE/KEY (its first open starts the boot and ends the device's previous one)") { device, vdisk };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await AdminBoots.IssueAsync(site, parse.GetValue(device)!, parse.GetValue(vdisk), ct), boot =>
+            output.Result(await site.Boots.IssueAsync(parse.GetValue(device)!, parse.GetValue(vdisk), ct), boot =>
             {
                 if (output.Json)
                 {
@@ -71,20 +71,20 @@ public static class SiteCommands
     {
         var leases = new Command("leases", "List the addresses DHCP handed out in full mode (like dnsmasq's lease file)");
         leases.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new SiteQueries(site).LeasesAsync(ct),
+            output.Result(await site.Queries.LeasesAsync(ct), leases => output.List(
+                leases,
                 [new("Address", ColumnFit.Whole), new("MAC", ColumnFit.Whole), new("Device", ColumnFit.Whole), "State", "Expires"],
                 l => [l.Address, l.Mac, l.Device ?? "(unknown)", l.State, CliOutput.Time(l.ExpiresAt)],
-                "No leases. DHCP hands out addresses only in full mode: streamboot serve --dhcp full --dhcp-interface NAME --dhcp-range FIRST-LAST")));
+                "No leases. DHCP hands out addresses only in full mode: streamboot serve --dhcp full --dhcp-interface NAME --dhcp-range FIRST-LAST"))));
         return new Command("dhcp", "DHCP of this site") { leases };
     }
 
     public static Command Server()
     {
         var list = new Command("list", "List the servers of this site: state (running, stopped, missing heartbeats), weight, whether they take new boots, and their load");
-        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
-            output.List(
-                await new SiteQueries(site).ServersAsync(DownAfter(context), TimeSpan.FromSeconds(Math.Max(1, context.Options.BootingSeconds)), ct),
+        list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await site.Servers.ListAsync(ct), servers => output.List(
+                servers,
                 [
                     new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), new("New boots", ColumnFit.Whole), "Addresses", new("HTTP", ColumnFit.Optional), new("NBD", ColumnFit.Optional),
                     new("Weight", ColumnFit.Whole), new("Sessions", ColumnFit.Whole), new("Booting", ColumnFit.Whole), new("Bytes/s", ColumnFit.Optional),
@@ -97,27 +97,27 @@ public static class SiteCommands
                     s.MaxBooting > 0 ? $"{s.Booting}/{s.MaxBooting}" : s.Booting.ToString(CultureInfo.InvariantCulture),
                     ByteSize.Format(s.BytesPerSecond), s.Version ?? "", CliOutput.Time(s.StartedAt), CliOutput.Time(s.LastHeartbeatAt),
                 ],
-                "No server has run on this database yet. Start one with: streamboot serve")));
+                "No server has run on this database yet. Start one with: streamboot serve"))));
 
         var drainName = new Argument<string>("NAME") { Description = "Server name (server list)" };
         var move = new Option<bool>("--move") { Description = "Also move its live clients to the other servers (not booting ones, nor server-RAM caches, which stay until they end)" };
         var drain = new Command("drain", "Send no new boots to a server; the clients it streams stay until they end (unless --move)") { drainName, move };
-        drain.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
+        drain.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
         {
             if (!parse.GetValue(move))
             {
-                return output.Result(await new ServerAdmin(site).DrainAsync(parse.GetValue(drainName)!, ct), n => Say(output, n, $"Drained server {n}: new boots go to the others"));
+                return output.Result(await site.Servers.DrainAsync(parse.GetValue(drainName)!, ct), n => Say(output, n, $"Drained server {n}: new boots go to the others"));
             }
 
-            var result = await Rebalance(context, site).DrainAndMoveAsync(parse.GetValue(drainName)!, ct);
+            var result = await site.Servers.DrainAndMoveAsync(parse.GetValue(drainName)!, ct);
             return output.Result(result, plan => PrintPlan(output, plan, dryRun: false));
         }));
 
         var dryRun = new Option<bool>("--dry-run") { Description = "Only show what would move" };
         var rebalance = new Command("rebalance", "Move live clients off servers holding more than their share by weight (newest first; never a booting client, nor a server-RAM cache; nothing while more than 20 % of clients boot)") { dryRun };
-        rebalance.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
-            PrintPlan(output, await Rebalance(context, site).RebalanceAsync(parse.GetValue(dryRun), ct), parse.GetValue(dryRun))));
-        var enable = NameVerb("enable", "Let a drained server take new boots again", (site, name, ct) => new ServerAdmin(site).EnableAsync(name, ct), "Server {0} takes new boots again");
+        rebalance.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await site.Servers.RebalanceAsync(parse.GetValue(dryRun), ct), plan => PrintPlan(output, plan, parse.GetValue(dryRun)))));
+        var enable = NameVerb("enable", "Let a drained server take new boots again", (site, name, ct) => site.Servers.EnableAsync(name, ct), "Server {0} takes new boots again");
 
         var setName = new Argument<string>("NAME") { Description = "Server name (server list)" };
         var weight = new Option<int?>("--weight") { Description = $"Its power rating, 1-{ServerAdmin.MaxWeight}: new boots go to the server with the lowest load per weight", HelpName = "N" };
@@ -129,18 +129,15 @@ public static class SiteCommands
                 return CliOutput.Usage("nothing to change; give --weight N");
             }
 
-            return output.Result(await new ServerAdmin(site).SetWeightAsync(parse.GetValue(setName)!, w, ct), n => Say(output, n, $"Server {n} has weight {w}"));
+            return output.Result(await site.Servers.SetWeightAsync(parse.GetValue(setName)!, w, ct), n => Say(output, n, $"Server {n} has weight {w}"));
         }));
 
         var removeName = new Argument<string>("NAME") { Description = "Server name (server list)" };
         var remove = new Command("remove", "Remove a server that is stopped or gone from the list (a running one is refused)") { removeName };
-        remove.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (context, site, output) =>
-            output.Result(await new ServerAdmin(site).RemoveAsync(parse.GetValue(removeName)!, DownAfter(context), ct), n => Say(output, n, $"Removed server {n}"))));
+        remove.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+            output.Result(await site.Servers.RemoveAsync(parse.GetValue(removeName)!, ct), n => Say(output, n, $"Removed server {n}"))));
         return new Command("server", "Servers of this site (a farm: several on one PostgreSQL database)") { list, drain, enable, set, remove, rebalance };
     }
-
-    private static ServerRebalance Rebalance(CliContext context, AdminSite site) =>
-        new(site, DownAfter(context), TimeSpan.FromSeconds(Math.Max(1, context.Options.BootingSeconds)));
 
     private static int PrintPlan(CliOutput output, RebalancePlan plan, bool dryRun)
     {
@@ -179,9 +176,7 @@ public static class SiteCommands
         return ExitCodes.Ok;
     }
 
-    private static TimeSpan DownAfter(CliContext context) => TimeSpan.FromSeconds(Math.Max(1, context.Options.ServerDownSeconds));
-
-    private static Command NameVerb(string verb, string description, Func<AdminSite, string, CancellationToken, Task<AdminResult<string>>> act, string done)
+    private static Command NameVerb(string verb, string description, Func<ISiteAdmin, string, CancellationToken, Task<AdminResult<string>>> act, string done)
     {
         var name = new Argument<string>("NAME") { Description = "Server name (server list)" };
         var command = new Command(verb, description) { name };
@@ -218,11 +213,11 @@ public static class SiteCommands
             return n < 1
                 ? Task.FromResult(CliOutput.Usage($"--limit {n}: give a positive number"))
                 : CliContext.RunAsync(parse, ct, async (site, output) =>
-                    output.List(
-                        await new SiteQueries(site).AuditAsync(n, ct),
+                    output.Result(await site.Queries.AuditAsync(n, ct), entries => output.List(
+                        entries,
                         ["When", "Who", "What", "Target", "Details"],
                         a => [CliOutput.Time(a.At), a.Actor, a.Action, a.Target, a.DetailsText],
-                        "No changes recorded yet."));
+                        "No changes recorded yet.")));
         });
         return new Command("audit", "The audit log: every change made by an admin") { list };
     }
@@ -230,7 +225,7 @@ public static class SiteCommands
     public static Command Db()
     {
         var status = new Command("status", "Show which database is in use and its schema version; makes the site's database, or migrates it, when needed");
-        status.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
+        status.SetAction((parse, ct) => CliContext.RunLocalAsync(parse, ct, "db status", "it opens the site database directly; 'streamboot site info' shows a remote site's database and schema version", SiteUse.CreateIfMissing, async (_, site, output) =>
         {
             var version = await site.Database.SchemaVersionAsync(ct);
             var info = new { database = site.Database.Location.Describe(), provider = KebabCase.Of(site.Database.Location.Provider), schemaVersion = version, dataFolder = site.DataFolder };

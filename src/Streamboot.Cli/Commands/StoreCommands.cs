@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
 using Streamboot.Cli.Output;
 using Streamboot.Data;
@@ -17,7 +16,7 @@ public static class StoreCommands
     public static Command Site()
     {
         var info = new Command("info", "Show the site: database, data folder, and how vDisks are stored (shared or replicated)");
-        info.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) => PrintInfo(output, await new StoreAdmin(site).InfoAsync(ct))));
+        info.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) => output.Result(await site.Store.InfoAsync(ct), v => PrintInfo(output, v))));
 
         var store = new Option<string>("--store")
         {
@@ -28,7 +27,7 @@ public static class StoreCommands
         store.CompletionSources.Add("shared", "replicated");
         var set = new Command("set", "Change site-wide settings") { store };
         set.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new StoreAdmin(site).SetStoreAsync(parse.GetValue(store)!, ct), v => PrintInfo(output, v))));
+            output.Result(await site.Store.SetStoreAsync(parse.GetValue(store)!, ct), v => PrintInfo(output, v))));
         return new Command("site", "The site as a whole") { info, set };
     }
 
@@ -37,7 +36,7 @@ public static class StoreCommands
         var name = new Argument<string>("VDISK") { Description = "vDisk name" };
         var verb = new Command("replicas", "Show each version's content hash and, in a replicated store, every server's copy: verified, copying, corrupt or missing") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new StoreAdmin(site).ReplicasAsync(parse.GetValue(name)!, ct), v => PrintReplicas(output, v))));
+            output.Result(await site.Store.ReplicasAsync(parse.GetValue(name)!, ct), v => PrintReplicas(output, v))));
         return verb;
     }
 

@@ -42,7 +42,7 @@ public static class VDiskCommands
 
             return CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
                 output.Result(
-                    await new VDiskAdmin(site).CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct, parse.GetValue(format)),
+                    await site.VDisks.CreateAsync(parse.GetValue(name)!, bytes, parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), ct, parse.GetValue(format)),
                     v => Print(output, v, $"Created vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)} {KebabCase.Of(v.Format)}, sparse)")));
         });
         return verb;
@@ -51,7 +51,7 @@ public static class VDiskCommands
     private static Command ImportVerb()
     {
         var name = new Argument<string>("NAME") { Description = "Name of the new vDisk" };
-        var file = new Argument<string>("FILE") { Description = "Disk image to import: raw, qcow2 (its backing chain is flattened), VHD, VHDX, VMDK or VDI" };
+        var file = new Argument<string>("FILE") { Description = "Disk image to import: raw, qcow2 (its backing chain is flattened), VHD, VHDX, VMDK or VDI. With --server, the absolute path of a file on the server, in a folder its API imports from (DATA/import)" };
         var sourceFormat = new Option<string?>("--source-format") { Description = "Format of FILE when detection is not wanted: raw, qcow2, vhd, vhdx, vmdk, vdi", HelpName = "FORMAT" };
         var format = new Option<string?>("--format") { Description = "Format of the new vDisk: qcow2 or raw [default: qcow2]", HelpName = "FORMAT" };
         var access = new Option<string?>("--access") { Description = "standard or private", HelpName = "MODE" };
@@ -60,9 +60,10 @@ public static class VDiskCommands
         var verb = new Command("import", "Import a disk image as a new vDisk, with a progress bar (VHD, VHDX, VMDK and VDI need qemu-img)") { name, file, sourceFormat, format, access, writeCache, description };
         verb.SetAction((parse, ct) => CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
         {
-            var source = Path.GetFullPath(parse.GetValue(file)!);
+            // A local path is this machine's, from here; through --server it is the server's, as typed.
+            var source = site.FilesAreHere ? Path.GetFullPath(parse.GetValue(file)!) : parse.GetValue(file)!;
             var result = await ProgressBar.RunAsync($"Importing {Path.GetFileName(source)}", !output.Json, progress =>
-                new VDiskAdmin(site).ImportAsync(parse.GetValue(name)!, source, parse.GetValue(sourceFormat), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), progress, ct));
+                site.VDisks.ImportAsync(parse.GetValue(name)!, source, parse.GetValue(sourceFormat), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), progress, ct));
             return output.Result(result, v => Print(output, v, $"Imported [bold]{Markup(source)}[/] as vDisk [bold]{Markup(v.Name)}[/] ({ByteSize.Format(v.SizeBytes)} {KebabCase.Of(v.Format)})"));
         }));
         return verb;
@@ -72,8 +73,8 @@ public static class VDiskCommands
     {
         var verb = new Command("list", "List vDisks");
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new VDiskAdmin(site).ListAsync(ct),
+            output.Result(await site.VDisks.ListAsync(ct), vdisks => output.List(
+                vdisks,
                 [new("Name", ColumnFit.Whole), new("Size", ColumnFit.Whole), "Format", new("Access", ColumnFit.Optional), "Write cache", new("Versions", ColumnFit.Optional), new("Devices", ColumnFit.Optional)],
                 v =>
                 [
@@ -85,7 +86,7 @@ public static class VDiskCommands
                     v.Versions.Count.ToString(CultureInfo.InvariantCulture),
                     v.AssignedDevices.Count.ToString(CultureInfo.InvariantCulture),
                 ],
-                "No vDisks yet. Create one with: streamboot vdisk create NAME --size 20G")));
+                "No vDisks yet. Create one with: streamboot vdisk create NAME --size 20G"))));
         return verb;
     }
 
@@ -94,7 +95,7 @@ public static class VDiskCommands
         var name = new Argument<string>("NAME") { Description = "vDisk name" };
         var verb = new Command("show", "Show a vDisk, its version chain and its devices") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new VDiskAdmin(site).ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
+            output.Result(await site.VDisks.ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
         return verb;
     }
 
@@ -116,7 +117,7 @@ public static class VDiskCommands
             }
 
             return CliContext.RunAsync(parse, ct, async (site, output) =>
-                output.Result(await new VDiskAdmin(site).SetAsync(parse.GetValue(name)!, changes, ct), v => Print(output, v, $"Changed vDisk [bold]{Markup(v.Name)}[/]")));
+                output.Result(await site.VDisks.SetAsync(parse.GetValue(name)!, changes, ct), v => Print(output, v, $"Changed vDisk [bold]{Markup(v.Name)}[/]")));
         });
         return verb;
     }
@@ -129,7 +130,7 @@ public static class VDiskCommands
         var verb = new Command("delete", "Delete a vDisk and all its files: images, boot files, write caches, boot profiles (refused while streamed, and while devices are assigned unless --force)") { name, force, keepFiles };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new VDiskAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(force), parse.GetValue(keepFiles), ct),
+                await site.VDisks.DeleteAsync(parse.GetValue(name)!, parse.GetValue(force), parse.GetValue(keepFiles), ct),
                 d => output.Json ? output.Item(d, []) : Done(Deleted(d)))));
         return verb;
     }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Streamboot.Admin;
+using Streamboot.Admin.Areas;
 using Streamboot.Cli.Output;
 
 namespace Streamboot.Cli.Commands;
@@ -21,14 +22,14 @@ public static class VersionCommands
         merge.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
         {
             var result = await ProgressBar.RunAsync($"Merging {parse.GetValue(vdisk)}", !output.Json, progress =>
-                new VersionAdmin(site).MergeAsync(parse.GetValue(vdisk)!, progress, ct));
+                site.Versions.MergeAsync(parse.GetValue(vdisk)!, progress, ct));
             return output.Result(result, v => VDiskCommands.Print(output, v, $"Merged [bold]{VDiskCommands.Markup(v.Name)}[/] into version {v.Versions[^1].Number}"));
         }));
         command.Subcommands.Add(merge);
         return command;
     }
 
-    private static Command Verb(string name, string description, Func<VersionAdmin, string, ParseResult, CancellationToken, Task<AdminResult<Admin.Views.VDiskView>>> act, params Option[] options)
+    private static Command Verb(string name, string description, Func<IVersionAdmin, string, ParseResult, CancellationToken, Task<AdminResult<Admin.Views.VDiskView>>> act, params Option[] options)
     {
         var vdisk = new Argument<string>("VDISK") { Description = "vDisk name" };
         var verb = new Command(name, description) { vdisk };
@@ -39,7 +40,7 @@ public static class VersionCommands
 
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await act(new VersionAdmin(site), parse.GetValue(vdisk)!, parse, ct),
+                await act(site.Versions, parse.GetValue(vdisk)!, parse, ct),
                 v => VDiskCommands.Print(output, v, null))));
         return verb;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Streamboot.Admin;
 using Streamboot.Admin.Views;
 using Streamboot.Admin.VirtualMachines;
 using Streamboot.Cli.Output;
@@ -48,42 +47,44 @@ public static class VmCommands
 
         verb.SetAction(async (parse, ct) =>
         {
-            var context = CliContext.Resolve(parse, null, out var exitCode, SiteUse.CreateIfMissing);
-            if (context is null)
-            {
-                return exitCode;
-            }
-
-            var interactive = !parse.GetValue(o.NoPrompt) && !context.Output.Json && !Console.IsInputRedirected && !Console.IsOutputRedirected;
             var request = o.Read(parse, parse.GetValue(name), out var usage);
             if (request is null)
             {
                 return CliOutput.Usage(usage!);
             }
 
-            if (request.Name.Length == 0 && !interactive)
+            var remote = RemoteTarget.Named(parse) is not null;
+            var interactive = !remote && !parse.GetValue(o.NoPrompt) && !parse.GetValue(GlobalOptions.Json) && !Console.IsInputRedirected && !Console.IsOutputRedirected;
+            if (interactive)
             {
-                return CliOutput.Usage("give the VM a NAME (or run 'streamboot vm create' in a terminal for the wizard)");
+                return await WizardAsync(parse, o, request, ct);
             }
 
-            var database = await context.OpenDatabaseAsync(ct);
-            if (database is null)
+            if (request.Name.Length == 0)
+            {
+                return CliOutput.Usage(remote
+                    ? "give the VM a NAME and its settings as flags: through --server nothing is asked (the wizard asks in a terminal of the server itself)"
+                    : "give the VM a NAME (or run 'streamboot vm create' in a terminal for the wizard)");
+            }
+
+            return await CliContext.RunCreatingAsync(parse, ct, async (site, output) =>
+                output.Result(await site.Vms.CreateAsync(request, ct), v => Created(output, v)));
+        });
+        return verb;
+    }
+
+    /// <summary>The wizard, in this machine's terminal, for this machine's site: its questions, its plan shown, confirmed, then made.</summary>
+    private static Task<int> WizardAsync(ParseResult parse, VmCreateOptions o, VmRequest request, CancellationToken ct) =>
+        CliContext.RunLocalAsync(parse, ct, "the vm create wizard", "it asks in a terminal of the server itself; give NAME and the flags instead", SiteUse.CreateIfMissing, async (_, site, output) =>
+        {
+            var admin = new VmAdmin(site);
+            var asked = await VmWizard.AskAsync(request, admin, parse, o, ct);
+            if (asked is null)
             {
                 return ExitCodes.Failure;
             }
 
-            var site = new AdminSite(database, context.DataFolder, AdminSite.CurrentActor());
-            var admin = new VmAdmin(site);
-            if (interactive)
-            {
-                request = await VmWizard.AskAsync(request, admin, parse, o, ct);
-                if (request is null)
-                {
-                    return ExitCodes.Failure;
-                }
-            }
-
-            var plan = await admin.PlanAsync(request, ct);
+            var plan = await admin.PlanAsync(asked, ct);
             if (!plan.Ok)
             {
                 return CliOutput.Error(plan.Error);
@@ -94,34 +95,38 @@ public static class VmCommands
                 Console.Error.WriteLine($"streamboot: note: {note}");
             }
 
-            if (interactive && !parse.GetValue(o.Yes) && !VmWizard.Confirm(plan.Value))
+            if (!parse.GetValue(o.Yes) && !VmWizard.Confirm(plan.Value))
             {
                 Console.WriteLine("Nothing was made.");
                 return ExitCodes.Failure;
             }
 
-            var created = await admin.CreateAsync(plan.Value, ct);
-            return context.Output.Result(created, v =>
-            {
-                var code = Print(context.Output, v, $"Created VM [bold]{Markup(v.Name)}[/]");
-                if (!context.Output.Json)
-                {
-                    Console.WriteLine();
-                    Console.WriteLine($"Start it with: streamboot vm start {v.Name}" + (v.Network == VmNetworkMode.Netboot ? "   (it boots from this server: streamboot serve must run)" : ""));
-                }
-
-                return code;
-            });
+            return output.Result(await admin.CreateAsync(plan.Value, ct), v => Created(output, v));
         });
-        return verb;
+
+    private static int Created(CliOutput output, VmView v)
+    {
+        foreach (var note in v.Notes ?? [])
+        {
+            Console.Error.WriteLine($"streamboot: note: {note}");
+        }
+
+        var code = Print(output, v, $"Created VM [bold]{Markup(v.Name)}[/]");
+        if (!output.Json)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Start it with: streamboot vm start {v.Name}" + (v.Network == VmNetworkMode.Netboot ? "   (it boots from this server: streamboot serve must run)" : ""));
+        }
+
+        return code;
     }
 
     private static Command ListVerb()
     {
         var verb = new Command("list", "List the VMs and whether they run");
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.List(
-                await new VmAdmin(site).ListAsync(ct),
+            output.Result(await site.Vms.ListAsync(ct), vms => output.List(
+                vms,
                 [new("Name", ColumnFit.Whole), new("State", ColumnFit.Whole), new("Guest", ColumnFit.Optional), new("CPUs", ColumnFit.Optional), new("Memory", ColumnFit.Optional), "Disk", "Network", new("MAC", ColumnFit.Whole)],
                 v =>
                 [
@@ -134,7 +139,7 @@ public static class VmCommands
                     Network(v),
                     v.Mac,
                 ],
-                "No VMs yet. Make one with: streamboot vm create")));
+                "No VMs yet. Make one with: streamboot vm create"))));
         return verb;
     }
 
@@ -143,7 +148,7 @@ public static class VmCommands
         var name = new Argument<string>("NAME") { Description = "VM name" };
         var verb = new Command("show", "Show a VM: its hardware, files, console log, and its process and screen when it runs") { name };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await new VmAdmin(site).ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
+            output.Result(await site.Vms.ShowAsync(parse.GetValue(name)!, ct), v => Print(output, v, null))));
         return verb;
     }
 
@@ -173,16 +178,16 @@ public static class VmCommands
                 return Task.FromResult(CliOutput.Usage("--wait-for needs the text to wait for"));
             }
 
-            return CliContext.RunAsync(parse, ct, async (context, site, output) =>
+            return CliContext.RunAsync(parse, ct, async (site, output) =>
             {
-                var server = new NetbootServer(parse.GetValue(serverPort), context.Options.HttpPort, TimeSpan.FromSeconds(Math.Max(1, context.Options.HeartbeatSeconds)));
-                var started = await new VmAdmin(site).StartAsync(parse.GetValue(name)!, parse.GetValue(accel), server, ct);
+                var started = await site.Vms.StartAsync(parse.GetValue(name)!, parse.GetValue(accel), parse.GetValue(serverPort), ct);
                 if (!started.Ok)
                 {
                     return CliOutput.Error(started.Error);
                 }
 
-                var (view, start, netboot) = started.Value;
+                var start = started.Value;
+                var view = start.Vm;
                 if (start.Note is { } note)
                 {
                     Console.Error.WriteLine($"streamboot: note: {note}");
@@ -190,10 +195,10 @@ public static class VmCommands
 
                 if (!output.Json)
                 {
-                    Console.WriteLine($"Started VM {view.Name} (QEMU PID {start.Pid.ToString(CultureInfo.InvariantCulture)}, {(start.Accelerator == Vms.Qemu.Accelerator.Kvm ? "KVM" : "plain emulation")}); console log {view.ConsoleLog}");
-                    if (netboot is not null)
+                    Console.WriteLine($"Started VM {view.Name} (QEMU PID {start.Pid.ToString(CultureInfo.InvariantCulture)}, {(start.Accelerator == "kvm" ? "KVM" : "plain emulation")}); console log {view.ConsoleLog}");
+                    if (start.NetbootUrl is { } url)
                     {
-                        Console.WriteLine($"It boots from {netboot.Url} ({netboot.Source}; --server-port chooses another)");
+                        Console.WriteLine($"It boots from {url} ({start.NetbootSource}; --server-port chooses another)");
                     }
                 }
 
@@ -202,9 +207,13 @@ public static class VmCommands
                     return output.Json ? output.Item(view, []) : ExitCodes.Ok;
                 }
 
-                var folder = new VmFolder(view.Folder);
-                var outcome = await VmRuntime.WaitForConsoleAsync(folder, text, TimeSpan.FromSeconds(seconds), ct);
-                if (outcome == VmWaitOutcome.Seen)
+                var waited = await site.Vms.WaitForConsoleAsync(view.Name, text, TimeSpan.FromSeconds(seconds), ct);
+                if (!waited.Ok)
+                {
+                    return CliOutput.Error(waited.Error);
+                }
+
+                if (waited.Value == VmWaitOutcome.Seen)
                 {
                     if (!output.Json)
                     {
@@ -214,11 +223,12 @@ public static class VmCommands
                     return output.Json ? output.Item(view, []) : ExitCodes.Ok;
                 }
 
-                CliOutput.Fail(outcome == VmWaitOutcome.Stopped
+                CliOutput.Fail(waited.Value == VmWaitOutcome.Stopped
                     ? $"VM {view.Name} stopped before its console showed '{text}'"
                     : $"VM {view.Name}'s console did not show '{text}' in {seconds.ToString(CultureInfo.InvariantCulture)} s (it is still running; 'streamboot vm stop {view.Name}' stops it)");
+                var log = await site.Vms.ConsoleAsync(view.Name, ct);
                 Console.Error.WriteLine("Its console's last lines:");
-                foreach (var line in VmRuntime.ReadConsole(folder).Split('\n').TakeLast(15))
+                foreach (var line in (log.Ok ? log.Value : "").Split('\n').TakeLast(15))
                 {
                     Console.Error.WriteLine("  " + line);
                 }
@@ -246,31 +256,30 @@ public static class VmCommands
             return CliContext.RunAsync(parse, ct, async (site, output) =>
             {
                 // Say what is about to happen only when something is: a stopped VM is just reported.
-                var admin = new VmAdmin(site);
-                var before = await admin.ShowAsync(parse.GetValue(name)!, ct);
+                var before = await site.Vms.ShowAsync(parse.GetValue(name)!, ct);
                 if (!output.Json && before.Ok && before.Value.State == "running")
                 {
                     Console.WriteLine(parse.GetValue(hard) ? "Stopping hard..." : $"Pressing the power button (up to {seconds.ToString(CultureInfo.InvariantCulture)} s for the guest to shut down)...");
                 }
 
-                var stopped = await admin.StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
+                var stopped = await site.Vms.StopAsync(parse.GetValue(name)!, TimeSpan.FromSeconds(seconds), parse.GetValue(hard), ct);
                 if (!stopped.Ok)
                 {
                     return CliOutput.Error(stopped.Error);
                 }
 
-                var (view, stop) = stopped.Value;
-                var took = stop.Took.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture);
+                var stop = stopped.Value;
+                var took = stop.Seconds.ToString("0.0", CultureInfo.InvariantCulture);
                 var message = stop.Outcome switch
                 {
-                    VmStopOutcome.NotRunning => $"VM {view.Name} is not running.",
-                    VmStopOutcome.PoweredOff => $"VM {view.Name} shut down ({took} s).",
-                    VmStopOutcome.StoppedAfterTimeout => $"VM {view.Name} did not shut down in {seconds.ToString(CultureInfo.InvariantCulture)} s; stopped it hard.",
-                    _ => $"VM {view.Name} stopped hard.",
+                    VmStopOutcome.NotRunning => $"VM {stop.Name} is not running.",
+                    VmStopOutcome.PoweredOff => $"VM {stop.Name} shut down ({took} s).",
+                    VmStopOutcome.StoppedAfterTimeout => $"VM {stop.Name} did not shut down in {seconds.ToString(CultureInfo.InvariantCulture)} s; stopped it hard.",
+                    _ => $"VM {stop.Name} stopped hard.",
                 };
                 if (output.Json)
                 {
-                    return output.Item(new { view.Name, outcome = KebabCase.Of(stop.Outcome.ToString()), seconds = Math.Round(stop.Took.TotalSeconds, 1) }, []);
+                    return output.Item(stop, []);
                 }
 
                 Console.WriteLine(message);
@@ -284,7 +293,7 @@ public static class VmCommands
     {
         var name = new Argument<string>("NAME") { Description = "VM name" };
         var verb = new Command("console", "Attach this terminal to a running VM's serial console (Ctrl+] leaves; the VM keeps running)") { name };
-        verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
+        verb.SetAction((parse, ct) => CliContext.RunLocalAsync(parse, ct, "vm console", "it attaches this terminal to the VM's serial socket at the server; run it there (ssh -t SERVER streamboot vm console NAME), or wait for console text with 'vm start NAME --wait-for TEXT'", SiteUse.Existing, async (_, site, output) =>
         {
             var folder = await new VmAdmin(site).FolderAsync(parse.GetValue(name)!, ct);
             if (!folder.Ok)
@@ -312,7 +321,7 @@ public static class VmCommands
         {
             var vm = parse.GetValue(name)!;
             var result = await ProgressBar.RunAsync($"Capturing {vm}", !output.Json, progress =>
-                new VmAdmin(site).CaptureAsync(vm, parse.GetValue(vdisk)!, parse.GetValue(newVersion), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), parse.GetValue(stage), progress, ct));
+                site.Vms.CaptureAsync(vm, parse.GetValue(vdisk)!, parse.GetValue(newVersion), parse.GetValue(format), parse.GetValue(access), parse.GetValue(writeCache), parse.GetValue(description), parse.GetValue(stage), progress, ct));
             return output.Result(result, v =>
             {
                 var top = v.Versions[^1];
@@ -340,7 +349,7 @@ public static class VmCommands
         var verb = new Command("delete", "Delete a shut-down VM and its files (disk, seed, firmware variables, logs)") { name, keepFiles };
         verb.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
             output.Result(
-                await new VmAdmin(site).DeleteAsync(parse.GetValue(name)!, parse.GetValue(keepFiles), ct),
+                await site.Vms.DeleteAsync(parse.GetValue(name)!, parse.GetValue(keepFiles), ct),
                 v =>
                 {
                     if (output.Json)

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 using Streamboot.Admin;
+using Streamboot.Api.Contracts;
 
 namespace Streamboot.Cli.Output;
 
@@ -12,11 +12,8 @@ namespace Streamboot.Cli.Output;
 /// </summary>
 public sealed class CliOutput(bool json)
 {
-    public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
-    };
+    /// <summary>The admin API's JSON, indented: <c>--json</c> prints what the API answers, here or through <c>--server</c>.</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new(ApiJson.Options) { WriteIndented = true };
 
     private static readonly IAnsiConsole s_stdout = CreateStdout();
 

@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -10,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Streamboot.Admin;
+using Streamboot.Api.Contracts;
 using Streamboot.Server.Configuration;
 
 namespace Streamboot.Server.Api;
@@ -23,11 +22,8 @@ namespace Streamboot.Server.Api;
 /// </summary>
 public static class AdminApi
 {
-    public const string Prefix = "/api/v1";
+    public const string Prefix = ApiPaths.Prefix;
     private const string RatePolicy = "api";
-
-    /// <summary>The JSON of the API: camelCase, enums as their kebab-case names (as <c>--json</c> prints them).</summary>
-    public static void Configure(JsonSerializerOptions json) => json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower));
 
     public static void AddServices(IServiceCollection services, StreambootOptions options)
     {
@@ -36,7 +32,7 @@ public static class AdminApi
         services.AddAuthorizationBuilder()
             .AddPolicy(ApiAuthentication.ReadPolicy, p => p.RequireAuthenticatedUser())
             .AddPolicy(ApiAuthentication.AdminPolicy, p => p.RequireClaim(ApiAuthentication.ScopeClaim, "admin"));
-        services.Configure<JsonOptions>(o => Configure(o.SerializerOptions));
+        services.Configure<JsonOptions>(o => ApiJson.Configure(o.SerializerOptions));
         services.AddProblemDetails();
         // The document describes the admin API; the boot-time routes (scripts, disk views) have their own clients.
         services.AddOpenApi("v1", o =>
@@ -80,7 +76,7 @@ public static class AdminApi
     internal static AdminSite SiteFor(HttpContext context)
     {
         var server = context.RequestServices.GetRequiredService<AdminSite>();
-        return new AdminSite(server.Database, server.DataFolder, context.User.FindFirstValue(ClaimTypes.Name) ?? "api", server.Clock);
+        return new AdminSite(server.Database, server.DataFolder, context.User.FindFirstValue(ClaimTypes.Name) ?? "api", server.Clock) { Farm = server.Farm };
     }
 
     internal static StreambootOptions Options(HttpContext context) => context.RequestServices.GetRequiredService<IOptions<StreambootOptions>>().Value;

@@ -1,3 +1,5 @@
+using Streamboot.Api.Contracts.Operations;
+
 namespace Streamboot.Server.Api;
 
 /// <summary>One long operation of <see cref="ApiOperations"/>: written by its task, read by whoever polls.</summary>
@@ -18,7 +20,7 @@ internal sealed class ApiOperation(string id, string kind, string target, string
 
     public string Target { get; } = target;
 
-    public string Location => $"{AdminApi.Prefix}/operations/{Id}";
+    public string Location => Streamboot.Api.Contracts.ApiPaths.Operation(Id);
 
     public ApiOperationState State
     {

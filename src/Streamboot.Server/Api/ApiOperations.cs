@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Streamboot.Admin;
+using Streamboot.Api.Contracts.Operations;
 using Streamboot.Server.Configuration;
 
 namespace Streamboot.Server.Api;

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Streamboot.Admin;
+using Streamboot.Api.Contracts;
 
 namespace Streamboot.Server.Api;
 
@@ -15,26 +16,11 @@ internal static class ApiResults
 
     public static IResult Problem(AdminError error) => Results.Problem(detail: error.Message, statusCode: StatusOf(error.Kind), title: TitleOf(error.Kind));
 
-
     public static IResult Invalid(string message) => Problem(AdminError.Invalid(message));
 
-    public static int StatusOf(AdminErrorKind kind) => kind switch
-    {
-        AdminErrorKind.Invalid => StatusCodes.Status400BadRequest,
-        AdminErrorKind.NotFound => StatusCodes.Status404NotFound,
-        AdminErrorKind.Conflict => StatusCodes.Status409Conflict,
-        AdminErrorKind.Refused => StatusCodes.Status409Conflict,
-        _ => StatusCodes.Status500InternalServerError,
-    };
+    public static int StatusOf(AdminErrorKind kind) => ApiProblems.StatusOf(kind);
 
-    public static string TitleOf(AdminErrorKind kind) => kind switch
-    {
-        AdminErrorKind.Invalid => "invalid request",
-        AdminErrorKind.NotFound => "not found",
-        AdminErrorKind.Conflict => "conflict",
-        AdminErrorKind.Refused => "refused by the site's state",
-        _ => "failed",
-    };
+    public static string TitleOf(AdminErrorKind kind) => ApiProblems.TitleOf(kind);
 
     /// <summary>Writes a problem-details body where no endpoint runs (authentication, limits).</summary>
     public static Task WriteProblemAsync(HttpContext context, int status, string detail) =>

@@ -1,41 +1,13 @@
-using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Streamboot.Admin;
 using Streamboot.Admin.Access;
 using Streamboot.Admin.Views;
+using Streamboot.Api.Contracts.Requests;
 using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
-
-/// <summary>A device to add: its MAC and, optionally, every field <c>device add</c> takes.</summary>
-public sealed record DeviceCreate(
-    string Mac,
-    string? Name = null,
-    string? Collection = null,
-    string? Description = null,
-    string? Type = null,
-    string? WriteCacheMode = null,
-    bool? Enabled = null,
-    bool? PersistentWriteCache = null,
-    string? IpAddress = null);
-
-/// <summary>A vDisk to assign to a device, as its default boot or as another entry of its menu.</summary>
-public sealed record AssignmentCreate([property: JsonPropertyName("vdisk")] string VDisk, bool Default = false);
-
-/// <summary>A collection to add, with the fields <c>collection add</c> takes.</summary>
-public sealed record CollectionCreate(
-    string Name,
-    string? Description = null,
-    string? NamingPattern = null,
-    string? UnknownDevicePolicy = null,
-    string? DefaultVDisk = null,
-    bool? ReceivesUnknown = null,
-    string? BootProtocol = null);
-
-/// <summary>A token to make; its secret comes back once, in the answer.</summary>
-public sealed record TokenCreate(string Name, string Scope);
 
 /// <summary>The routes of devices, collections and tokens, one Admin-layer call each.</summary>
 internal static class ApiRoutes

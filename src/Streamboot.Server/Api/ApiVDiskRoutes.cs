@@ -5,35 +5,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Streamboot.Admin;
 using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
+using Streamboot.Api.Contracts.Operations;
+using Streamboot.Api.Contracts.Requests;
 using static Streamboot.Server.Api.ApiStatus;
 
 namespace Streamboot.Server.Api;
-
-/// <summary>An empty vDisk to make (<c>vdisk create</c>): its size as the command line writes it ("20G", "512M", bytes).</summary>
-public sealed record VDiskCreate(
-    string Name,
-    string Size,
-    string? Format = null,
-    string? Access = null,
-    string? WriteCacheMode = null,
-    string? Description = null);
-
-/// <summary>
-/// A disk image already on the server to import as a new vDisk (<c>vdisk
-/// import</c>): <see cref="Path"/> is absolute, a regular file the server's
-/// user can read. The API takes no uploads (docs/api.md says why).
-/// </summary>
-public sealed record VDiskImport(
-    string Name,
-    string Path,
-    string? SourceFormat = null,
-    string? Format = null,
-    string? Access = null,
-    string? WriteCacheMode = null,
-    string? Description = null);
-
-/// <summary>A new version of a vDisk (<c>vdisk version new</c>), or its promotion.</summary>
-public sealed record VersionChange(string? Description = null, string? To = null);
 
 /// <summary>The vDisk routes: the disks, their versions and replicas; import and merge run as operations.</summary>
 internal static class ApiVDiskRoutes

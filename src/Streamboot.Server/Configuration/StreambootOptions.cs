@@ -326,4 +326,11 @@ public sealed class StreambootOptions
 
     /// <summary>Farm: seconds a session moved off this server is refused here, so its client continues on another server.</summary>
     public int MovedRefusalSeconds { get; set; } = 30;
+
+    /// <summary>The settings the Admin layer judges servers and netboot VMs by (<see cref="Admin.AdminSite.Farm"/>).</summary>
+    public Admin.FarmSettings Farm() => new(
+        TimeSpan.FromSeconds(Math.Max(1, ServerDownSeconds)),
+        TimeSpan.FromSeconds(Math.Max(1, BootingSeconds)),
+        TimeSpan.FromSeconds(Math.Max(1, HeartbeatSeconds)),
+        HttpPort);
 }

@@ -1,12 +1,10 @@
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Streamboot.Admin;
+using Streamboot.Admin.Areas;
+using Streamboot.Admin.Views;
 using Streamboot.Sessions.Profiles;
 
 namespace Streamboot.Sessions.Decisions;
-
-/// <summary>A boot an admin issued: the disk view to open (<c>VDISK/DEVICE/KEY</c>) and its parts.</summary>
-public sealed record IssuedBoot(string View, string Device, [property: JsonPropertyName("vdisk")] string VDisk, int Version, string Key);
 
 /// <summary>
 /// <c>session key DEVICE</c> and <c>POST /api/v1/devices/{key}/boots</c>:
@@ -17,9 +15,9 @@ public sealed record IssuedBoot(string View, string Device, [property: JsonPrope
 /// any server's boot path, as from a machine that asks no script: no lease
 /// check, no boot profile warming. The audit log names who asked, never the key.
 /// </summary>
-public static class AdminBoots
+public sealed class AdminBoots(AdminSite site) : IBootAdmin
 {
-    public static async Task<AdminResult<IssuedBoot>> IssueAsync(AdminSite site, string device, string? vdisk, CancellationToken cancellationToken = default)
+    public async Task<AdminResult<IssuedBoot>> IssueAsync(string device, string? vdisk, CancellationToken cancellationToken = default)
     {
         var devices = await new DeviceAdmin(site).ShowAsync(device, cancellationToken);
         if (!devices.Ok)

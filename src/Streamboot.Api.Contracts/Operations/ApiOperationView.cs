@@ -1,12 +1,10 @@
-namespace Streamboot.Server.Api;
-
-/// <summary>The problem a failed operation ended with: the Admin layer's one line and the status a direct call would have had.</summary>
-public sealed record ApiOperationProblem(int Status, string Title, string Detail);
+namespace Streamboot.Api.Contracts.Operations;
 
 /// <summary>
 /// What <c>GET /api/v1/operations/{id}</c> answers: the state, bytes done of
 /// the total (0 of 0 until the copy starts), and once finished the result
 /// (the vDisk as <c>GET /api/v1/vdisks/{name}</c> shows it) or the problem.
+/// A client reads <see cref="Result"/> as a <see cref="System.Text.Json.JsonElement"/>.
 /// </summary>
 public sealed record ApiOperationView(
     string Id,

@@ -1,4 +1,4 @@
-namespace Streamboot.Server.Api;
+namespace Streamboot.Api.Contracts.Operations;
 
 /// <summary>Where a long operation of the admin API is.</summary>
 public enum ApiOperationState
