@@ -196,6 +196,16 @@ public sealed class CollectionAdmin(AdminSite site)
             collection.BootProtocol = protocol;
         }
 
+        if (changes.BootLoader is { } loaderText)
+        {
+            if (!BootLoaders.TryParse(loaderText, "auto", out var loader))
+            {
+                return AdminError.Invalid(BootLoaders.Invalid(loaderText, "auto (unset)"));
+            }
+
+            collection.BootLoader = loader;
+        }
+
         if (changes.UnknownDevicePolicy is not null)
         {
             if (!KebabCase.TryParse<UnknownDevicePolicy>(changes.UnknownDevicePolicy, out var policy))
@@ -234,5 +244,5 @@ public sealed class CollectionAdmin(AdminSite site)
     }
 
     private static CollectionView ToView(Collection c, string? defaultVDisk, int devices) =>
-        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt, c.BootProtocol);
+        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt, c.BootProtocol, c.BootLoader);
 }

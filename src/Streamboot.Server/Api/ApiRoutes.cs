@@ -19,7 +19,8 @@ public sealed record DeviceCreate(
     string? WriteCacheMode = null,
     bool? Enabled = null,
     bool? PersistentWriteCache = null,
-    string? IpAddress = null);
+    string? IpAddress = null,
+    string? BootLoader = null);
 
 /// <summary>A vDisk to assign to a device, as its default boot or as another entry of its menu.</summary>
 public sealed record AssignmentCreate([property: JsonPropertyName("vdisk")] string VDisk, bool Default = false);
@@ -32,7 +33,8 @@ public sealed record CollectionCreate(
     string? UnknownDevicePolicy = null,
     string? DefaultVDisk = null,
     bool? ReceivesUnknown = null,
-    string? BootProtocol = null);
+    string? BootProtocol = null,
+    string? BootLoader = null);
 
 /// <summary>A token to make; its secret comes back once, in the answer.</summary>
 public sealed record TokenCreate(string Name, string Scope);
@@ -50,7 +52,7 @@ internal static class ApiRoutes
             ApiResults.From(
                 await new DeviceAdmin(AdminApi.SiteFor(c)).AddAsync(
                     body.Mac ?? "",
-                    new DeviceChanges(body.Name, null, body.Collection, body.Description, body.Type, body.WriteCacheMode, body.Enabled, body.PersistentWriteCache, body.IpAddress),
+                    new DeviceChanges(body.Name, null, body.Collection, body.Description, body.Type, body.WriteCacheMode, body.Enabled, body.PersistentWriteCache, body.IpAddress, body.BootLoader),
                     c.RequestAborted),
                 Created))).Admin().Body<DeviceCreate>().Answers<DeviceView>(Created, Invalid, NotFound, Conflict);
         devices.MapPatch("/{key}", (HttpContext c, string key) => ApiRequests.WithBody<DeviceChanges>(c, async body =>
@@ -72,7 +74,7 @@ internal static class ApiRoutes
             ApiResults.From(
                 await new CollectionAdmin(AdminApi.SiteFor(c)).AddAsync(
                     body.Name ?? "",
-                    new CollectionChanges(null, body.Description, body.NamingPattern, body.UnknownDevicePolicy, body.DefaultVDisk, body.ReceivesUnknown, body.BootProtocol),
+                    new CollectionChanges(null, body.Description, body.NamingPattern, body.UnknownDevicePolicy, body.DefaultVDisk, body.ReceivesUnknown, body.BootProtocol, body.BootLoader),
                     c.RequestAborted),
                 Created))).Admin().Body<CollectionCreate>().Answers<CollectionView>(Created, Invalid, NotFound, Conflict);
         collections.MapPatch("/{name}", (HttpContext c, string name) => ApiRequests.WithBody<CollectionChanges>(c, async body =>
