@@ -72,12 +72,7 @@ public sealed class SecureBootBootTests(ITestOutputHelper output)
         var vm = await StartSecureBootVmAsync(site, "52:54:00:5e:10:02");
         await vm.WaitForAsync("Streamboot: Secure Boot is on and the kernel of vDisk 'testos'", TimeSpan.FromMinutes(3));
         output.WriteLine($"QEMU start to the refusal on screen: {vm.SinceStart.Elapsed.TotalSeconds:F1} s");
-        await vm.WaitForAsync("Streamboot: asking again in 3 s", TimeSpan.FromSeconds(30));
-        // GRUB wraps long lines at its terminal's width.
-        Assert.Contains(
-            "Streamboot: Secure Boot is on and the kernel of vDisk 'testos' version 1 (boot/vmlinuz) would be refused by shim: it carries no signature.",
-            System.Text.RegularExpressions.Regex.Replace(vm.Console, @"\s+", " "),
-            StringComparison.Ordinal);
+        await WaitForWrappedAsync(vm, "Streamboot: Secure Boot is on and the kernel of vDisk 'testos' version 1 (boot/vmlinuz) would be refused by shim: it carries no signature.", TimeSpan.FromSeconds(30));
         Assert.DoesNotContain("bad shim signature", vm.Console, StringComparison.Ordinal);
         await site.Server!.WaitForOutputAsync("Boot: refused 52:54:00:5e:10:02 from");
         Assert.Contains("(KernelNotTrusted): Secure Boot is on and the kernel of vDisk 'testos' version 1 (boot/vmlinuz) would be refused by shim: it carries no signature.", site.Server.Output, StringComparison.Ordinal);
@@ -98,6 +93,60 @@ public sealed class SecureBootBootTests(ITestOutputHelper output)
         Assert.Equal("on", up["secureboot"]);
         Assert.Equal("sb-pc2", up["hostname"]);
         Assert.Equal(0, (await site.Cli.JsonAsync("session", "list", "--refused")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Grub_shows_the_registration_menu_and_the_boot_menu_the_decision_gives()
+    {
+        await using var site = await BootSite.CreateAsync();
+        await site.Cli.OkAsync("vdisk", "create", "gold", "--size", "64M");
+        await site.Cli.OkAsync("vdisk", "create", "other", "--size", "64M", "--description", "The other image");
+        await site.Cli.OkAsync("collection", "add", "lab", "--pattern", "LAB-##", "--policy", "menu", "--receives-unknown", "--boot-loader", "secure-boot");
+        await site.Cli.OkAsync("device", "add", "52:54:00:5e:10:04", "--name", "menu-pc", "--collection", "lab");
+        await site.Cli.OkAsync("assign", "menu-pc", "gold");
+        await site.Cli.OkAsync("assign", "menu-pc", "other", "--default");
+        await site.StartServerAsync(site.DhcpFlags("full"));
+
+        var unknown = await StartSecureBootVmAsync(site, "52:54:00:5e:10:03");
+        var menu = await StartSecureBootVmAsync(site, "52:54:00:5e:10:04");
+
+        // An unknown machine in a collection whose policy is the menu: GRUB's menu of vDisks, no timeout; Enter picks the first.
+        await unknown.WaitForAsync("Do not register; boot from the next device", TimeSpan.FromMinutes(3));
+        Assert.Contains("Streamboot: this machine (52:54:00:5e:10:03) is not registered - pick a vDisk to register it with", unknown.Console, StringComparison.Ordinal);
+        Assert.Contains("other - The other image", unknown.Console, StringComparison.Ordinal);
+        await unknown.SendLineAsync("");
+        // gold has no kernel: GRUB cannot SAN-boot it, and says so (once registered; then as the device it now is).
+        await WaitForWrappedAsync(unknown, "Streamboot: registered this machine as LAB-01 in collection lab, but vDisk 'gold' has no kernel", TimeSpan.FromMinutes(1));
+        Assert.Equal("LAB-01", (await site.Cli.JsonAsync("device", "show", "52:54:00:5e:10:03")).GetProperty("name").GetString());
+        await unknown.WaitForAsync("Streamboot: vDisk 'gold' has no kernel", TimeSpan.FromMinutes(1));
+
+        // A device with two vDisks: GRUB's menu falls to the default (other) after the timeout.
+        await menu.WaitForAsync("Streamboot: menu-pc - choose a vDisk", TimeSpan.FromMinutes(3));
+        await menu.WaitForAsync("Streamboot: menu-pc chose vDisk other", TimeSpan.FromMinutes(1));
+        await menu.WaitForAsync("Streamboot: vDisk 'other' has no kernel", TimeSpan.FromMinutes(1));
+        await site.Server!.WaitForOutputAsync("Boot: 52:54:00:5e:10:04 from");
+        Assert.Contains("(menu-pc) gets a menu of 2 vDisks", site.Server.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Waits for text that GRUB may have wrapped at its terminal's width (line breaks read as spaces).</summary>
+    private static async Task WaitForWrappedAsync(QemuVm vm, string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var console = vm.Console;
+            if (System.Text.RegularExpressions.Regex.Replace(console, @"\s+", " ").Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"the console did not show '{text}' in {timeout.TotalSeconds} s:\n{console[^Math.Min(console.Length, 3000)..]}");
+            }
+
+            await Task.Delay(250);
+        }
     }
 
     /// <summary>

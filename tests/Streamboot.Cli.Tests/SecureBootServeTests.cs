@@ -38,7 +38,8 @@ public sealed partial class SecureBootServeTests : IAsyncLifetime
         _tftpPort = Ports.FreeUdp();
         _server = ServerProcess.Start(
             ["--data", _cli.DataFolder, "--bind", "127.0.0.1", "--http-port", Text(http), "--nbd-port", Text(Ports.Free()), "--tftp-port", Text(_tftpPort)],
-            new Dictionary<string, string?> { ["STREAMBOOT_BOOT_RETRY_SECONDS"] = "7", ["STREAMBOOT_ISCSI_PORT"] = "0" });
+            // One client booting at a time: a second one waits its turn (the queue test).
+            new Dictionary<string, string?> { ["STREAMBOOT_BOOT_RETRY_SECONDS"] = "7", ["STREAMBOOT_BOOT_QUEUE_RETRY_SECONDS"] = "4", ["STREAMBOOT_MAX_BOOTING"] = "1", ["STREAMBOOT_ISCSI_PORT"] = "0" });
         using var health = await _server.WaitForHttpAsync($"http://127.0.0.1:{http}/healthz", TimeSpan.FromMinutes(2));
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
@@ -130,6 +131,20 @@ public sealed partial class SecureBootServeTests : IAsyncLifetime
 
         // With Secure Boot off, GRUB starts any kernel: the same machine boots.
         Assert.Contains("if linux ", Encoding.UTF8.GetString(await GetAsync($"streamboot/grub/off/{Mac}")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_machine_waits_its_turn_in_a_boot_storm_and_asks_again()
+    {
+        await _cli.OkAsync("device", "add", "52:54:00:5e:00:02", "--name", "sb-pc2", "--collection", "secure");
+        await _cli.OkAsync("assign", "sb-pc2", "gold");
+        Assert.Contains("if linux ", Encoding.UTF8.GetString(await GetAsync($"streamboot/grub/on/{Mac}")), StringComparison.Ordinal);
+
+        var waits = Encoding.UTF8.GetString(await GetAsync("streamboot/grub/on/52:54:00:5e:00:02"));
+        Assert.DoesNotContain("linux ", waits, StringComparison.Ordinal);
+        Assert.Contains("echo \"Streamboot: every server is booting as many clients as it may (1 now); sb-pc2 waits its turn", waits, StringComparison.Ordinal);
+        // The bootstrap's loop asks the same path again after the wait.
+        Assert.EndsWith("echo \"Streamboot: asking again in 4 s\"\nsleep 4\n", waits, StringComparison.Ordinal);
     }
 
     [Fact]

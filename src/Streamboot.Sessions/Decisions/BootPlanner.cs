@@ -225,7 +225,10 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
         var storeFolder = site.ResolveStorePath(vdisk.StorePath);
         if (secureBoot.Refusal(request, identity, vdisk, version, protocol, storeFolder) is { } cannot)
         {
-            return cannot;
+            // The screen says it was registered all the same: the next boot comes as a known device.
+            return registered
+                ? cannot with { Message = $"registered this machine as {identity.Name} in collection {identity.Collection}, but {cannot.Message}" }
+                : cannot;
         }
 
         var boot = credentials.NewBoot(device.Id, vdisk.Id, request.RemoteAddress);
