@@ -77,6 +77,8 @@ public sealed partial class SecureBootServeTests : IAsyncLifetime
     public async Task A_signed_kernel_boots_with_the_session_on_its_command_line_and_the_key_in_no_path_it_shows()
     {
         var config = Encoding.UTF8.GetString(await GetAsync($"streamboot/grub/on/{Mac}"));
+        // GRUB may ask twice in a row (a slow answer, a seek back over TFTP): one decision, one key.
+        Assert.Equal(config, Encoding.UTF8.GetString(await GetAsync($"streamboot/grub/on/{Mac}")));
         Assert.StartsWith("# Streamboot GRUB configuration: sb-pc1 (52:54:00:5e:00:01)\nset streamboot_answered=1\n", config, StringComparison.Ordinal);
         Assert.Contains("echo \"Streamboot: booting vDisk gold version 1 (write cache: server-disk); kernel and initrd over TFTP\"", config, StringComparison.Ordinal);
         var linux = Assert.Single(config.Split('\n'), l => l.StartsWith("if linux ", StringComparison.Ordinal));

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Net;
 using System.Text;
 using Streamboot.Data.Model;
 using Streamboot.Protocols.Tftp.Files;
@@ -20,8 +22,22 @@ namespace Streamboot.Server.Boot;
 /// a kernel or initrd is a vDisk's boot file opened with the boot's key.
 /// Nothing is decided here.
 /// </summary>
-internal sealed class BootTftpFiles(IBootSessions sessions, StreambootOptions options, TftpFolderSource site, TftpFolderSource ipxe) : ITftpFileSource
+internal sealed class BootTftpFiles(IBootSessions sessions, StreambootOptions options, TftpFolderSource site, TftpFolderSource ipxe, TimeProvider clock) : ITftpFileSource
 {
+    /// <summary>
+    /// One decision per configuration GRUB fetches, though GRUB asks more
+    /// than once: it sends its request again when the answer takes over
+    /// 400 ms (a decision that writes to the database may), and its
+    /// decompression check reads the first bytes and seeks back, which over
+    /// TFTP is a second transfer. Requests for the same name from the same
+    /// address while a decision is being made, or within this time after,
+    /// get that decision's answer: one boot's key, one slot against
+    /// --max-booting. Bounded in number.
+    /// </summary>
+    private static readonly TimeSpan s_sameAnswer = TimeSpan.FromSeconds(2);
+    private const int MaxAnswersKept = 4096;
+    private readonly ConcurrentDictionary<(IPAddress Client, string Name), Answer> _answers = new();
+
     public const string ShimName = "shimx64.efi";
 
     /// <summary>The name shim asks for next to its own (its DEFAULT_LOADER).</summary>
@@ -97,14 +113,15 @@ internal sealed class BootTftpFiles(IBootSessions sessions, StreambootOptions op
                     return TftpOpenResult.NotFound("a machine's GRUB configuration is streamboot/grub/on|off/MAC, with /vdisk/NAME or /register/NAME");
                 }
 
-                var decision = await sessions.DecideAsync(
-                    new BootRequest(mac, Remote(client), BuildArch: "x86_64", Platform: "efi", VDisk: vdisk, Register: register)
-                    {
-                        Loader = BootLoader.SecureBoot,
-                        SecureBoot = state == "on",
-                    },
-                    cancellationToken);
-                return Text(GrubScript.Render(decision, Context(client)));
+                var address = ClientAddress.Normal(client.RemoteEndPoint.Address);
+                var request = new BootRequest(mac, address.ToString(), BuildArch: "x86_64", Platform: "efi", VDisk: vdisk, Register: register)
+                {
+                    Loader = BootLoader.SecureBoot,
+                    SecureBoot = state == "on",
+                };
+                var bytes = await AnswerOnceAsync((address, string.Join('/', parts)), async () =>
+                    Encoding.UTF8.GetBytes(GrubScript.Render(await sessions.DecideAsync(request, cancellationToken), Context(client))));
+                return TftpOpenResult.Opened(TftpFile.FromMemory(bytes));
 
             case ["files", var vdiskName, var device, var token, var file and (BootFileNames.Kernel or BootFileNames.Initrd)]:
                 return await BootFileAsync(vdiskName, device, token, file, cancellationToken);
@@ -114,6 +131,57 @@ internal sealed class BootTftpFiles(IBootSessions sessions, StreambootOptions op
 
             default:
                 return TftpOpenResult.NotFound("no such name under streamboot/");
+        }
+    }
+
+    private async Task<byte[]> AnswerOnceAsync((IPAddress, string) key, Func<Task<byte[]>> decide)
+    {
+        var now = clock.GetUtcNow();
+        var mine = new Answer();
+        var answer = _answers.AddOrUpdate(key, mine, (_, old) => old.Fresh(now) ? old : mine);
+        if (answer != mine)
+        {
+            return await answer.Bytes.Task;
+        }
+
+        try
+        {
+            var bytes = await decide();
+            mine.Done(bytes, clock.GetUtcNow());
+            return bytes;
+        }
+        catch (Exception e)
+        {
+            mine.Bytes.TrySetException(e);
+            _answers.TryRemove(KeyValuePair.Create(key, mine));
+            throw;
+        }
+        finally
+        {
+            if (_answers.Count > MaxAnswersKept)
+            {
+                var at = clock.GetUtcNow();
+                foreach (var stale in _answers.Where(a => !a.Value.Fresh(at)).ToList())
+                {
+                    _answers.TryRemove(stale);
+                }
+            }
+        }
+    }
+
+    /// <summary>A decision's answer: being made, or made at <see cref="At"/>.</summary>
+    private sealed class Answer
+    {
+        public TaskCompletionSource<byte[]> Bytes { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public DateTimeOffset? At { get; private set; }
+
+        public bool Fresh(DateTimeOffset now) => At is not { } at || now - at < s_sameAnswer;
+
+        public void Done(byte[] bytes, DateTimeOffset at)
+        {
+            At = at;
+            Bytes.TrySetResult(bytes);
         }
     }
 
@@ -160,8 +228,6 @@ internal sealed class BootTftpFiles(IBootSessions sessions, StreambootOptions op
     }
 
     private static TftpOpenResult Text(string text) => TftpOpenResult.Opened(TftpFile.FromMemory(Encoding.UTF8.GetBytes(text)));
-
-    private static string Remote(TftpClientInfo client) => ClientAddress.Normal(client.RemoteEndPoint.Address).ToString();
 
     /// <summary>The server as the client reached it: the address its request came in on.</summary>
     private BootScriptContext Context(TftpClientInfo client)

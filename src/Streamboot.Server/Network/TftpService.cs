@@ -19,7 +19,7 @@ namespace Streamboot.Server.Network;
 /// warning (the network's own boot server may be serving); with DHCP on,
 /// whose answers point at this TFTP server, it stops the start.
 /// </summary>
-internal sealed partial class TftpService(IOptions<StreambootOptions> options, Sessions.IBootSessions sessions, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed partial class TftpService(IOptions<StreambootOptions> options, Sessions.IBootSessions sessions, ILoggerFactory loggerFactory, TimeProvider clock) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Streamboot.Tftp");
     private TftpServer? _server;
@@ -55,7 +55,8 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, S
             settings,
             new TftpFolderSource(new TftpFolderRoot(Folder)),
             // Debian's ipxe package links ipxe.efi to /boot: links out of that folder are the package's own.
-            new TftpFolderSource(new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true }));
+            new TftpFolderSource(new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true }),
+            clock);
         StreambootServer.TryParseBind(settings.Bind, out var address);
         var server = new TftpServer(files, limits, loggerFactory);
         try
