@@ -26,7 +26,10 @@ packages=(
   ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
   qemu-system-x86 # diskless VMs that boot from Streamboot
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
-  ovmf            # UEFI firmware: a VM whose own PXE loads ipxe.efi over TFTP
+  ovmf            # UEFI firmware: a VM whose own PXE loads ipxe.efi over TFTP; OVMF_CODE_4M.secboot.fd with Microsoft's keys for Secure Boot
+  shim-signed     # shimx64.efi.signed: the Microsoft-signed shim a Secure Boot client gets first (its certificate is what a kernel must chain to)
+  grub-efi-amd64-signed # grubnetx64.efi.signed: Debian's signed network GRUB the shim loads
+  sbsigntool      # sbverify, sbattach, sbsign: the reference the kernel signature check is tested against, and unsigned kernels for the refusal test
   dnsmasq-base    # a site's existing DHCP server in the boot tests
   linux-image-amd64 # the test OS's kernel and modules (nbd, overlay, ext4, e1000, virtio)
   initramfs-tools # mkinitramfs builds the test OS's initrd with client/linux's hook

@@ -17,7 +17,7 @@
 #                      does, and mounts its root from there
 #
 # The test OS's init prints one line the tests wait for,
-#   STREAMBOOT-TEST-OS up: hostname=... machine-id=... root=... cache=...
+#   STREAMBOOT-TEST-OS up: hostname=... machine-id=... root=... cache=... secureboot=on|off|unknown
 # then runs a shell on ttyS0. Outputs newer than every input are kept.
 #
 # Usage: client/testimage/build.sh OUTDIR
@@ -160,7 +160,13 @@ mounted /run || mount -t tmpfs tmpfs /run
 mount -o remount,rw / 2>/dev/null
 [ -r /run/streamboot/session.env ] && . /run/streamboot/session.env
 set -- $(awk '$2 == "/" { src = $1; fs = $3 } END { print src, fs }' /proc/mounts)
-echo "STREAMBOOT-TEST-OS up: hostname=$(hostname) machine-id=$(cat /etc/machine-id) root=$1 fs=$2 cache=${STREAMBOOT_CACHE:-?} export=${STREAMBOOT_EXPORT:-?} uptime=$(cut -d' ' -f1 /proc/uptime)"
+# What the kernel saw of Secure Boot (it locks itself down when it is on).
+case "$(dmesg | grep -o 'Secure boot [a-z]*')" in
+	*enabled*) secureboot=on ;;
+	*disabled*) secureboot=off ;;
+	*) secureboot=unknown ;;
+esac
+echo "STREAMBOOT-TEST-OS up: hostname=$(hostname) machine-id=$(cat /etc/machine-id) root=$1 fs=$2 cache=${STREAMBOOT_CACHE:-?} export=${STREAMBOOT_EXPORT:-?} secureboot=$secureboot uptime=$(cut -d' ' -f1 /proc/uptime)"
 EOF
 chmod +x "$root/etc/init.d/rcS"
 echo testos >"$root/etc/hostname"

@@ -200,6 +200,16 @@ public sealed class CollectionAdmin(AdminSite site) : ICollectionAdmin
             collection.BootProtocol = protocol;
         }
 
+        if (changes.BootLoader is { } loaderText)
+        {
+            if (!BootLoaders.TryParse(loaderText, "auto", out var loader))
+            {
+                return AdminError.Invalid(BootLoaders.Invalid(loaderText, "auto (unset)"));
+            }
+
+            collection.BootLoader = loader;
+        }
+
         if (changes.UnknownDevicePolicy is not null)
         {
             if (!KebabCase.TryParse<UnknownDevicePolicy>(changes.UnknownDevicePolicy, out var policy))
@@ -238,5 +248,5 @@ public sealed class CollectionAdmin(AdminSite site) : ICollectionAdmin
     }
 
     private static CollectionView ToView(Collection c, string? defaultVDisk, int devices) =>
-        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt, c.BootProtocol);
+        new(c.Name, c.Description, c.NamingPattern, c.UnknownDevicePolicy, c.ReceivesUnknown, defaultVDisk, devices, c.CreatedAt, c.BootProtocol, c.BootLoader);
 }

@@ -13,4 +13,5 @@ public sealed record CollectionChanges(
     string? UnknownDevicePolicy = null,
     string? DefaultVDisk = null,
     bool? ReceivesUnknown = null,
-    string? BootProtocol = null);
+    string? BootProtocol = null,
+    string? BootLoader = null);

@@ -289,6 +289,16 @@ public sealed class DeviceAdmin(AdminSite site) : IDeviceAdmin
             }
         }
 
+        if (changes.BootLoader is { } loaderText)
+        {
+            if (!BootLoaders.TryParse(loaderText, "inherit", out var loader))
+            {
+                return AdminError.Invalid(BootLoaders.Invalid(loaderText, "inherit (its collection's choice)"));
+            }
+
+            device.BootLoader = loader;
+        }
+
         if (changes.Description is not null)
         {
             device.Description = changes.Description.Length == 0 ? null : changes.Description;
@@ -343,5 +353,6 @@ public sealed class DeviceAdmin(AdminSite site) : IDeviceAdmin
         d.Description,
         [.. d.Assignments.OrderBy(a => a.Position).Select(a => new DeviceAssignmentView(a.VDisk?.Name ?? "", a.IsDefault, a.Position))],
         d.CreatedAt,
-        d.UpdatedAt);
+        d.UpdatedAt,
+        d.BootLoader);
 }

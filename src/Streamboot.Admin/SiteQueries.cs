@@ -10,6 +10,9 @@ public sealed class SiteQueries(AdminSite site) : ISiteQueries
     async Task<AdminResult<IReadOnlyList<SessionView>>> ISiteQueries.SessionsAsync(bool includeEnded, CancellationToken cancellationToken) =>
         AdminResult.Of(await SessionsAsync(includeEnded, cancellationToken));
 
+    async Task<AdminResult<IReadOnlyList<RefusedBootView>>> ISiteQueries.RefusedBootsAsync(bool includePast, CancellationToken cancellationToken) =>
+        AdminResult.Of(await RefusedBootsAsync(includePast, cancellationToken));
+
     async Task<AdminResult<IReadOnlyList<LeaseView>>> ISiteQueries.LeasesAsync(CancellationToken cancellationToken) =>
         AdminResult.Of(await LeasesAsync(cancellationToken));
 
@@ -42,6 +45,38 @@ public sealed class SiteQueries(AdminSite site) : ISiteQueries
             s.BytesRead,
             s.BytesWritten,
             s.WriteCacheBytes))];
+    }
+
+    /// <summary>
+    /// Devices' last refused boots, newest first: only those nothing of the
+    /// device has started since, unless <paramref name="includePast"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<RefusedBootView>> RefusedBootsAsync(bool includePast, CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var refusals = await db.BootRefusals.AsNoTracking().Include(r => r.Device).Include(r => r.Server)
+            .OrderByDescending(r => r.RefusedAt).ToListAsync(cancellationToken);
+        var deviceIds = refusals.Select(r => r.DeviceId).ToList();
+        var lastStarts = await db.Sessions.Where(s => s.DeviceId != null && deviceIds.Contains(s.DeviceId.Value))
+            .GroupBy(s => s.DeviceId).Select(g => new { Id = g.Key, Started = g.Max(s => s.StartedAt) })
+            .ToDictionaryAsync(x => x.Id!.Value, x => x.Started, cancellationToken);
+        return
+        [
+            .. refusals
+                .Select(r => new RefusedBootView(
+                    r.Device?.Name ?? "",
+                    r.Device?.Mac ?? "",
+                    r.VDisk,
+                    r.VersionNumber,
+                    r.Server?.Name,
+                    r.RemoteAddress,
+                    r.Loader,
+                    r.Reason,
+                    r.Message,
+                    r.RefusedAt,
+                    !lastStarts.TryGetValue(r.DeviceId, out var started) || started < r.RefusedAt))
+                .Where(r => includePast || r.Current),
+        ];
     }
 
     /// <summary>

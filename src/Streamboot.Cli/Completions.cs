@@ -67,6 +67,10 @@ public static class Completions
             string[] modes = [.. Words<WriteCacheMode>(), .. command.Parents.OfType<Command>().Any(p => p.Name == "device") ? ["inherit"] : Array.Empty<string>()];
             option.CompletionSources.Add(modes);
         }
+        else if (option.Name == "--boot-loader")
+        {
+            option.CompletionSources.Add([.. Words<BootLoader>(), command.Parents.OfType<Command>().Any(p => p.Name == "device") ? "inherit" : "auto"]);
+        }
         else if (s_optionWords.TryGetValue(option.Name, out var words))
         {
             option.CompletionSources.Add(words);

@@ -27,6 +27,8 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
 
     public DbSet<Boot> Boots => Set<Boot>();
 
+    public DbSet<BootRefusalRow> BootRefusals => Set<BootRefusalRow>();
+
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public DbSet<DhcpLeaseRow> DhcpLeases => Set<DhcpLeaseRow>();
@@ -53,6 +55,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<VmFirmware>().HaveConversion<KebabEnumConverter<VmFirmware>>();
         configurationBuilder.Properties<VmNetworkMode>().HaveConversion<KebabEnumConverter<VmNetworkMode>>();
         configurationBuilder.Properties<BootProtocol>().HaveConversion<KebabEnumConverter<BootProtocol>>();
+        configurationBuilder.Properties<BootLoader>().HaveConversion<KebabEnumConverter<BootLoader>>();
         configurationBuilder.Properties<StoreKind>().HaveConversion<KebabEnumConverter<StoreKind>>();
         configurationBuilder.Properties<ReplicaState>().HaveConversion<KebabEnumConverter<ReplicaState>>();
         configurationBuilder.Properties<ApiScope>().HaveConversion<KebabEnumConverter<ApiScope>>();
@@ -97,6 +100,13 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         {
             e.Property(b => b.VDiskId).HasColumnName("vdisk_id");
             e.HasOne(b => b.Device).WithMany().HasForeignKey(b => b.DeviceId).OnDelete(DeleteBehavior.Cascade);
+        });
+        modelBuilder.Entity<BootRefusalRow>(e =>
+        {
+            e.ToTable("boot_refusals");
+            e.Property(r => r.VDisk).HasColumnName("vdisk");
+            e.HasOne(r => r.Device).WithMany().HasForeignKey(r => r.DeviceId).OnDelete(DeleteBehavior.Cascade);
+            e.HasOne(r => r.Server).WithMany().HasForeignKey(r => r.ServerId).OnDelete(DeleteBehavior.SetNull);
         });
         modelBuilder.Entity<AuditEntry>(e => e.ToTable("audit_log"));
         modelBuilder.Entity<ApiToken>(e => e.ToTable("api_tokens"));

@@ -213,7 +213,7 @@ public sealed class TftpServer : IAsyncDisposable
             StreambootMetrics.Refused(StreambootMetrics.Tftp, "write_request");
             if (_throttles.Malformed.TryAcquire(out var suppressed))
             {
-                TftpLog.WriteRefused(_logger, client, ClientText.ForLog(request.FileName), suppressed);
+                TftpLog.WriteRefused(_logger, client, _source.NameForLog(request.FileName), suppressed);
             }
 
             await SendErrorAsync(socket, client, TftpErrorCode.AccessViolation, "Server is read-only", stopping).ConfigureAwait(false);
@@ -230,7 +230,7 @@ public sealed class TftpServer : IAsyncDisposable
             StreambootMetrics.Refused(StreambootMetrics.Tftp, "too_many_transfers_per_client");
             if (_throttles.Dropped.TryAcquire(out var suppressed))
             {
-                TftpLog.TooManyFromClient(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfersPerClient, suppressed);
+                TftpLog.TooManyFromClient(_logger, client, _source.NameForLog(request.FileName), _options.MaxTransfersPerClient, suppressed);
             }
 
             return;
@@ -244,7 +244,7 @@ public sealed class TftpServer : IAsyncDisposable
             StreambootMetrics.Refused(StreambootMetrics.Tftp, "too_many_transfers");
             if (_throttles.Dropped.TryAcquire(out var suppressed))
             {
-                TftpLog.TooManyTransfers(_logger, client, ClientText.ForLog(request.FileName), _options.MaxTransfers, suppressed);
+                TftpLog.TooManyTransfers(_logger, client, _source.NameForLog(request.FileName), _options.MaxTransfers, suppressed);
             }
 
             return;
@@ -263,7 +263,7 @@ public sealed class TftpServer : IAsyncDisposable
             Interlocked.Decrement(ref _counters.ActiveTransfers);
             ReleaseClientSlot(address);
             Interlocked.Increment(ref _counters.RequestsDropped);
-            TftpLog.TransferSocketFailed(_logger, client, ClientText.ForLog(request.FileName), e);
+            TftpLog.TransferSocketFailed(_logger, client, _source.NameForLog(request.FileName), e);
             return;
         }
 

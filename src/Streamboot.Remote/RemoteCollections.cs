@@ -12,7 +12,7 @@ internal sealed class RemoteCollections(ApiConnection api) : ICollectionAdmin
         api.SendAsync<CollectionView>(
             HttpMethod.Post,
             Paths.Of("collections"),
-            new CollectionCreate(name, fields.Description, fields.NamingPattern, fields.UnknownDevicePolicy, fields.DefaultVDisk, fields.ReceivesUnknown, fields.BootProtocol),
+            new CollectionCreate(name, fields.Description, fields.NamingPattern, fields.UnknownDevicePolicy, fields.DefaultVDisk, fields.ReceivesUnknown, fields.BootProtocol, fields.BootLoader),
             cancellationToken);
 
     public Task<AdminResult<IReadOnlyList<CollectionView>>> ListAsync(CancellationToken cancellationToken = default) =>

@@ -12,7 +12,7 @@ internal sealed class RemoteDevices(ApiConnection api) : IDeviceAdmin, IAssignme
         api.SendAsync<DeviceView>(
             HttpMethod.Post,
             Paths.Of("devices"),
-            new DeviceCreate(mac, fields.Name, fields.Collection, fields.Description, fields.Type, fields.WriteCacheMode, fields.Enabled, fields.PersistentWriteCache, fields.IpAddress),
+            new DeviceCreate(mac, fields.Name, fields.Collection, fields.Description, fields.Type, fields.WriteCacheMode, fields.Enabled, fields.PersistentWriteCache, fields.IpAddress, fields.BootLoader),
             cancellationToken);
 
     public Task<AdminResult<IReadOnlyList<DeviceView>>> ListAsync(string? collection, CancellationToken cancellationToken = default) =>

@@ -26,6 +26,9 @@ internal sealed class RemoteSiteAreas(ApiConnection api) : IStoreAdmin, ISiteQue
     public Task<AdminResult<IReadOnlyList<SessionView>>> SessionsAsync(bool includeEnded, CancellationToken cancellationToken = default) =>
         api.GetAsync<IReadOnlyList<SessionView>>(Paths.Query(Paths.Of("sessions"), ("all", includeEnded)), cancellationToken);
 
+    public Task<AdminResult<IReadOnlyList<RefusedBootView>>> RefusedBootsAsync(bool includePast, CancellationToken cancellationToken = default) =>
+        api.GetAsync<IReadOnlyList<RefusedBootView>>(Paths.Query(Paths.Of("sessions", "refused"), ("all", includePast)), cancellationToken);
+
     public Task<AdminResult<IReadOnlyList<LeaseView>>> LeasesAsync(CancellationToken cancellationToken = default) =>
         api.GetAsync<IReadOnlyList<LeaseView>>(Paths.Of("leases"), cancellationToken);
 

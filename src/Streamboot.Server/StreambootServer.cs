@@ -165,6 +165,10 @@ public static class StreambootServer
     }
 
     /// <summary>The session layer's rules from the server's options.</summary>
+    /// <summary>The folder of the certificates a Secure Boot client's kernel may be signed with besides shim's own.</summary>
+    public static string SecureBootCertificatesOf(StreambootOptions options) =>
+        options.SecureBootCertificates ?? Path.Combine(options.Data!, "secureboot", "certificates");
+
     public static SessionSettings SessionSettingsOf(StreambootOptions options) => new()
     {
         RequireBootKey = options.BootKeys,
@@ -173,6 +177,8 @@ public static class StreambootServer
         TakeoverGuard = TimeSpan.FromSeconds(Math.Max(0, options.BootTakeoverGuardSeconds)),
         ReadCacheBytes = (long)options.ReadCacheMiB << 20,
         RamWriteCacheBytes = (long)options.RamWriteCacheMiB << 20,
+        SecureBootShim = options.SecureBootShim,
+        SecureBootCertificates = SecureBootCertificatesOf(options),
         StorageReadLatency = BootProfileSettings.StorageReadLatencyFromEnvironment(),
         ServerDownAfter = TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)),
         BootingWindow = TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds)),

@@ -23,6 +23,12 @@ public interface IBootSessions
 {
     Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The boot loader DHCP sends this x64 UEFI machine (before it says
+    /// anything else): iPXE, or the Secure Boot chain (signed shim and GRUB).
+    /// </summary>
+    Task<Data.Model.BootLoader> LoaderAsync(string mac, CancellationToken cancellationToken = default);
+
     Task<SessionResult<SessionView>> OpenAsync(ViewRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>What <see cref="OpenAsync"/> would give, without opening anything or starting a boot (NBD_OPT_INFO).</summary>

@@ -25,6 +25,8 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     private readonly SessionSettings _settings;
     private readonly BootCredentials _credentials;
     private readonly BootPlanner _planner;
+    private readonly RefusedBoots _refusedBoots;
+    private readonly LoaderChoice _loaders;
     private readonly ViewResolver _resolver;
     private readonly SessionRecords _records;
     private readonly LiveSessions _live;
@@ -47,7 +49,10 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
             // Only servers whose copy of the version is verified (every server, on a shared store).
             Holders = async (version, cancellationToken) => (await Store.HoldersAsync(version, cancellationToken)).ToHashSet(),
         };
-        _planner = new BootPlanner(site, settings, _credentials, Placement);
+        KernelSignatures = new Storage.BootFiles.KernelSignatures(settings.SecureBootShim, settings.SecureBootCertificates);
+        _planner = new BootPlanner(site, settings, _credentials, Placement, new SecureBootChain(KernelSignatures));
+        _refusedBoots = new RefusedBoots(site.Database, serverId, clock);
+        _loaders = new LoaderChoice(site.Database, clock);
         _resolver = new ViewResolver(site, settings, _credentials);
         _records = new SessionRecords(site.Database, serverId, settings.ServerDownAfter, clock);
         Images = new SharedImages(settings.ReadCacheBytes, clock) { StorageReadLatency = settings.StorageReadLatency };
@@ -59,6 +64,9 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
 
     /// <summary>Whether this server may serve a version (replicated stores), and which servers may.</summary>
     public StoreGate Store { get; }
+    /// <summary>The signature checks of vDisks' kernels for Secure Boot clients (and what they trust).</summary>
+    public Storage.BootFiles.KernelSignatures KernelSignatures { get; }
+
     /// <summary>Where new boots go in a farm.</summary>
     internal ServerPlacement Placement { get; }
 
@@ -105,7 +113,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                     _live.WarmUp(boot.Target.VDisk, new VDiskVersion { Id = boot.Target.VersionId, Number = boot.Target.Version, FileName = "", Stage = VersionStage.Production }, boot.Target.VersionFile);
                 }
 
-                LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.ForLog(request.Platform, 16), ClientText.ForLog(request.BuildArch, 16));
+                LogBoot(_bootLogger, mac, remote, boot.Device.Name, boot.Target.VDisk, boot.Target.Version, ClientText.ForLog(request.Platform, 16), ClientText.ForLog(request.BuildArch, 16), LoaderForLog(request));
                 if (boot.Placement.Server is { } other)
                 {
                     LogPlaced(_bootLogger, boot.Device.Name, other.Name, other.Host);
@@ -128,11 +136,30 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                 break;
             case BootRefused refused:
                 LogRefusedBoot(_bootLogger, mac, remote, refused.Reason, refused.Message);
+                await RecordRefusalAsync(refused, request, cancellationToken);
                 break;
         }
 
         return decision;
     }
+
+    /// <summary>The refusal is the client's answer; keeping it for the admin must never stand in its way.</summary>
+    private async Task RecordRefusalAsync(BootRefused refused, BootRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _refusedBoots.RecordAsync(refused, request, cancellationToken);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or TimeoutException)
+        {
+            LogRefusalNotKept(_logger, refused.Device?.Name ?? "", e.Message);
+        }
+    }
+
+    public async Task<BootLoader> LoaderAsync(string mac, CancellationToken cancellationToken = default) =>
+        MacAddress.TryParse(mac, out var parsed)
+            ? await OnSiteAsync(() => _loaders.ForAsync(parsed, cancellationToken), cancellationToken)
+            : BootLoader.Ipxe;
 
     public async Task<SessionResult<SessionView>> OpenAsync(ViewRequest request, CancellationToken cancellationToken = default)
     {
@@ -389,11 +416,19 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
     private static SessionError BadName() =>
         new(SessionRefusal.BadName, "a view is named VDISK (read-only) or VDISK/DEVICE/KEY (a device's own, with its boot's key)");
 
+    [LoggerMessage(1112, LogLevel.Warning, "Could not keep {Device}'s refused boot for 'session list' (the client was told): {Why}")]
+    private static partial void LogRefusalNotKept(ILogger logger, string device, string why);
+
     [LoggerMessage(1109, LogLevel.Warning, "Refused {View} over {Protocol} to {Remote}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string view, string protocol, string remote, SessionRefusal reason);
 
-    [LoggerMessage(1200, LogLevel.Information, "Boot: {Mac} from {Remote} boots vDisk {VDisk} version {Version} as {Name} (platform {Platform}, arch {Arch})")]
-    private static partial void LogBoot(ILogger logger, string mac, string remote, string name, string vdisk, int version, string platform, string arch);
+    [LoggerMessage(1200, LogLevel.Information, "Boot: {Mac} from {Remote} boots vDisk {VDisk} version {Version} as {Name} (platform {Platform}, arch {Arch}{Loader})")]
+    private static partial void LogBoot(ILogger logger, string mac, string remote, string name, string vdisk, int version, string platform, string arch, string loader);
+
+    /// <summary>Nothing for iPXE (its lines stay as they were); the Secure Boot chain and what its GRUB said of the firmware.</summary>
+    private static string LoaderForLog(BootRequest request) => request.Loader == BootLoader.SecureBoot
+        ? $", Secure Boot chain, Secure Boot {(request.SecureBoot is { } on ? on ? "on" : "off" : "unknown")}"
+        : "";
 
     [LoggerMessage(1201, LogLevel.Information, "Boot: registered unknown machine {Mac} as {Name} in collection {Collection}")]
     private static partial void LogRegistered(ILogger logger, string mac, string name, string collection);

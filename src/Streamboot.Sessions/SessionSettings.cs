@@ -41,6 +41,15 @@ public sealed record SessionSettings
     /// </summary>
     public TimeSpan TakeoverGuard { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// The shim the Secure Boot chain starts with (Debian's shim-signed): the
+    /// certificate built into it is what a vDisk's kernel must be signed with.
+    /// </summary>
+    public string SecureBootShim { get; init; } = "/usr/lib/shim/shimx64.efi.signed";
+
+    /// <summary>A folder of more certificates (PEM or DER) a kernel may be signed with: keys enrolled in the machines' MOK list. Null: none.</summary>
+    public string? SecureBootCertificates { get; init; }
+
     /// <summary>MiB of each vDisk version's shared read cache.</summary>
     public long ReadCacheBytes { get; init; } = 256L << 20;
 

@@ -16,6 +16,8 @@ public sealed class CollectionForm
 
     public string? BootProtocol { get; set; }
 
+    public string? BootLoader { get; set; }
+
     public string? Description { get; set; }
 
     public bool ReceivesUnknown { get; set; }
@@ -27,6 +29,7 @@ public sealed class CollectionForm
         UnknownDevicePolicy = ConsoleText.Name(c.UnknownDevicePolicy),
         DefaultVDisk = c.DefaultVDisk ?? "none",
         BootProtocol = c.BootProtocol is { } b ? ConsoleText.Name(b) : "",
+        BootLoader = c.BootLoader is { } l ? ConsoleText.Name(l) : "",
         Description = c.Description,
         ReceivesUnknown = c.ReceivesUnknown,
     };
@@ -43,7 +46,8 @@ public sealed class CollectionForm
         Blank(UnknownDevicePolicy),
         adding && DefaultVDisk == "none" ? null : Blank(DefaultVDisk),
         ReceivesUnknown ? true : null,
-        adding ? Blank(BootProtocol) : Blank(BootProtocol) ?? "auto");
+        adding ? Blank(BootProtocol) : Blank(BootProtocol) ?? "auto",
+        adding ? Blank(BootLoader) : Blank(BootLoader) ?? "auto");
 
     private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 }

@@ -7,6 +7,9 @@ public interface ISiteQueries
 {
     Task<AdminResult<IReadOnlyList<SessionView>>> SessionsAsync(bool includeEnded, CancellationToken cancellationToken = default);
 
+    /// <summary>Devices' last refused boots, newest first; only those nothing of the device started since, unless <paramref name="includePast"/>.</summary>
+    Task<AdminResult<IReadOnlyList<RefusedBootView>>> RefusedBootsAsync(bool includePast, CancellationToken cancellationToken = default);
+
     Task<AdminResult<IReadOnlyList<LeaseView>>> LeasesAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The newest <paramref name="limit"/> audit entries, newest first.</summary>

@@ -17,4 +17,5 @@ public sealed record CollectionView(
     int Devices,
     DateTime CreatedAt,
     BootProtocol? BootProtocol = null,
+    BootLoader? BootLoader = null,
     string? TookUnknownFrom = null);

@@ -15,4 +15,5 @@ public sealed record DeviceView(
     string? Description,
     IReadOnlyList<DeviceAssignmentView> Assignments,
     DateTime CreatedAt,
-    DateTime UpdatedAt);
+    DateTime UpdatedAt,
+    BootLoader? BootLoader = null);

@@ -8,4 +8,5 @@ public sealed record CollectionCreate(
     string? UnknownDevicePolicy = null,
     string? DefaultVDisk = null,
     bool? ReceivesUnknown = null,
-    string? BootProtocol = null);
+    string? BootProtocol = null,
+    string? BootLoader = null);

@@ -10,4 +10,5 @@ public sealed record DeviceCreate(
     string? WriteCacheMode = null,
     bool? Enabled = null,
     bool? PersistentWriteCache = null,
-    string? IpAddress = null);
+    string? IpAddress = null,
+    string? BootLoader = null);

@@ -96,6 +96,7 @@ public static class CollectionCommands
             ("Unknown devices", UnknownText(c)),
             ("Default vDisk", c.DefaultVDisk ?? "(none)"),
             ("Boot protocol", c.BootProtocol is { } protocol ? KebabCase.Of(protocol) : "as each vDisk says"),
+            ("Boot loader", c.BootLoader is { } loader ? KebabCase.Of(loader) : "auto (ipxe)"),
             ("Devices", c.Devices.ToString(CultureInfo.InvariantCulture)),
             ("Description", c.Description ?? ""),
             ("Created", CliOutput.Time(c.CreatedAt)),
@@ -133,6 +134,7 @@ public static class CollectionCommands
         private readonly Option<string?> _defaultVDisk = new("--default-vdisk") { Description = "vDisk every new device of the collection is assigned (device add, vm create --collection, registration at boot); none to clear", HelpName = "VDISK" };
         private readonly Option<string?> _description = new("--description") { Description = "Free text", HelpName = "TEXT" };
         private readonly Option<string?> _bootProtocol = new("--boot-protocol") { Description = "How its devices boot, whatever their vDisk says: nbd, http, iscsi, or auto (as the vDisk says)", HelpName = "PROTOCOL" };
+        private readonly Option<string?> _bootLoader = new("--boot-loader") { Description = "What DHCP sends its x64 UEFI devices (each may say otherwise): ipxe, secure-boot (signed shim and GRUB: boots with Secure Boot on), or auto (ipxe)", HelpName = "LOADER" };
         private readonly Option<bool?> _receivesUnknown = new("--receives-unknown")
         {
             Description = "Machines the server does not know fall into this collection, whose --policy then applies (one collection at a time; false to stop)",
@@ -152,6 +154,7 @@ public static class CollectionCommands
             command.Options.Add(_description);
             command.Options.Add(_receivesUnknown);
             command.Options.Add(_bootProtocol);
+            command.Options.Add(_bootLoader);
         }
 
         public CollectionChanges Read(ParseResult parse) => new(
@@ -161,6 +164,7 @@ public static class CollectionCommands
             UnknownDevicePolicy: parse.GetValue(_policy),
             DefaultVDisk: parse.GetValue(_defaultVDisk),
             ReceivesUnknown: parse.GetResult(_receivesUnknown) is null ? null : parse.GetValue(_receivesUnknown) ?? true,
-            BootProtocol: parse.GetValue(_bootProtocol));
+            BootProtocol: parse.GetValue(_bootProtocol),
+            BootLoader: parse.GetValue(_bootLoader));
     }
 }

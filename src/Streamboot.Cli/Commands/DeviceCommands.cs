@@ -101,6 +101,7 @@ public static class DeviceCommands
             ("Write cache", d.WriteCacheMode is { } mode ? KebabCase.Of(mode) : "(the vDisk's)"),
             ("Persistent cache", CliOutput.YesNo(d.PersistentWriteCache)),
             ("Reserved address", d.IpAddress ?? "(none)"),
+            ("Boot loader", d.BootLoader is { } loader ? KebabCase.Of(loader) : "(the collection's)"),
             ("vDisks", VDisks(d)),
             ("Description", d.Description ?? ""),
             ("Created", CliOutput.Time(d.CreatedAt)),
@@ -122,6 +123,7 @@ public static class DeviceCommands
         private readonly Option<bool?> _enabled = new("--enabled") { Description = "true or false: a disabled device is refused at boot", HelpName = "BOOL" };
         private readonly Option<bool?> _persistent = new("--persistent-write-cache") { Description = "true or false: keep its write cache across boots", HelpName = "BOOL" };
         private readonly Option<string?> _ip = new("--ip") { Description = "A fixed IPv4 address the server's DHCP (full mode) always gives it; none to remove", HelpName = "ADDRESS" };
+        private readonly Option<string?> _bootLoader = new("--boot-loader") { Description = "What DHCP sends it as a x64 UEFI machine: ipxe, secure-boot (signed shim and GRUB: boots with Secure Boot on), or inherit (its collection's)", HelpName = "LOADER" };
         private readonly bool _forAdd;
 
         public DeviceFieldOptions(bool forAdd) => _forAdd = forAdd;
@@ -141,6 +143,7 @@ public static class DeviceCommands
             command.Options.Add(_enabled);
             command.Options.Add(_persistent);
             command.Options.Add(_ip);
+            command.Options.Add(_bootLoader);
         }
 
         public DeviceChanges Read(ParseResult parse) => new(
@@ -152,6 +155,7 @@ public static class DeviceCommands
             WriteCacheMode: parse.GetValue(_writeCache),
             Enabled: parse.GetValue(_enabled),
             PersistentWriteCache: parse.GetValue(_persistent),
-            IpAddress: parse.GetValue(_ip));
+            IpAddress: parse.GetValue(_ip),
+            BootLoader: parse.GetValue(_bootLoader));
     }
 }

@@ -14,11 +14,27 @@ public static class SiteCommands
 {
     public static Command Session()
     {
-        var all = new Option<bool>("--all") { Description = "Include ended sessions" };
-        var list = new Command("list", "List streaming sessions (live ones unless --all)") { all };
+        var all = new Option<bool>("--all") { Description = "Include ended sessions, and refused boots the devices have got past since" };
+        var refused = new Option<bool>("--refused") { Description = "Only the devices' refused boots: what each machine's screen was told and why (--json: those alone)" };
+        var list = new Command("list", "List streaming sessions (live ones unless --all), then the devices whose last boot was refused") { all, refused };
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
-            output.Result(await site.Queries.SessionsAsync(parse.GetValue(all), ct), sessions => output.List(
-                sessions,
+        {
+            var refusals = await site.Queries.RefusedBootsAsync(parse.GetValue(all), ct);
+            if (parse.GetValue(refused))
+            {
+                return output.Result(refusals, r => RefusedBoots(output, r, "No refused boots."));
+            }
+
+            var sessions = await site.Queries.SessionsAsync(parse.GetValue(all), ct);
+            return output.Result(sessions, list => output.Result(refusals, refusedBoots => SessionsThenRefusals(output, list, refusedBoots, parse.GetValue(all))));
+        }));
+        return new Command("session", "Streaming sessions: who streams what, from which server") { list, KeyVerb() };
+    }
+
+    private static int SessionsThenRefusals(CliOutput output, IReadOnlyList<SessionView> sessions, IReadOnlyList<RefusedBootView> refusals, bool all)
+    {
+        var shown = output.List(
+            sessions,
                 [
                     new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
                     new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
@@ -38,9 +54,35 @@ public static class SiteCommands
                     $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",
                     s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
                 ],
-                parse.GetValue(all) ? "No sessions recorded." : "No live sessions."))));
-        return new Command("session", "Streaming sessions: who streams what, from which server") { list, KeyVerb() };
+                all ? "No sessions recorded." : "No live sessions.");
+        if (output.Json || refusals.Count == 0)
+        {
+            // --json stays the list of sessions; --refused --json has the refusals.
+            return shown;
+        }
+
+        System.Console.Out.WriteLine();
+        System.Console.Out.WriteLine(all ? "Refused boots (each device's last):" : "Refused boots (devices whose last boot was refused and that have not started since):");
+        return RefusedBoots(output, refusals, "");
     }
+
+    private static int RefusedBoots(CliOutput output, IReadOnlyList<RefusedBootView> refusals, string empty) => output.List(
+        refusals,
+        [
+            new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Optional), new("Loader", ColumnFit.Optional), new("Server", ColumnFit.Optional),
+            new("Refused", ColumnFit.Whole), new("Reason", ColumnFit.Whole), "Why",
+        ],
+        r =>
+        [
+            r.Device,
+            r.VDisk is null ? "" : r.Version is { } version ? $"{r.VDisk} v{version.ToString(CultureInfo.InvariantCulture)}" : r.VDisk,
+            KebabCase.Of(r.Loader),
+            r.Server ?? "",
+            CliOutput.Time(r.RefusedAt),
+            r.Reason,
+            r.Message,
+        ],
+        empty);
 
     /// <summary>
     /// <c>session key DEVICE</c>: an admin's boot of a device, issued as its

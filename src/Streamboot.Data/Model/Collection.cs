@@ -24,6 +24,9 @@ public sealed class Collection
     /// <summary>How its devices boot, whatever their vDisk says; null: as the vDisk says.</summary>
     public BootProtocol? BootProtocol { get; set; }
 
+    /// <summary>What DHCP sends its x64 UEFI devices (each device may say otherwise); null: auto.</summary>
+    public BootLoader? BootLoader { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public List<Device> Devices { get; } = [];

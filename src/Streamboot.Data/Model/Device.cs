@@ -33,6 +33,9 @@ public sealed class Device
     /// <summary>A fixed IPv4 address the server's DHCP (full mode) always gives this device.</summary>
     public string? IpAddress { get; set; }
 
+    /// <summary>What DHCP sends it as a x64 UEFI client; null: its collection's choice.</summary>
+    public BootLoader? BootLoader { get; set; }
+
     public DateTime CreatedAt { get; set; }
 
     public DateTime UpdatedAt { get; set; }

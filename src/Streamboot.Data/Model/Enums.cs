@@ -50,6 +50,20 @@ public enum BootProtocol
     Iscsi,
 }
 
+/// <summary>
+/// What a x64 UEFI client is sent first by DHCP: <c>ipxe</c> (ipxe.efi, every
+/// boot protocol; the firmware refuses it when Secure Boot is on) or
+/// <c>secure-boot</c> (the Microsoft-signed shim, which loads Debian's signed
+/// GRUB, which loads a signed kernel: boots with Secure Boot on, kernel and
+/// initrd only). Unset on a device means its collection's; unset on both
+/// means auto (docs/secure-boot.md). BIOS clients always get iPXE.
+/// </summary>
+public enum BootLoader
+{
+    Ipxe,
+    SecureBoot,
+}
+
 /// <summary>Standard: shared and read-only, one write cache per client. Private: one client writes into the image.</summary>
 public enum AccessMode
 {

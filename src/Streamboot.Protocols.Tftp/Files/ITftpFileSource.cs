@@ -9,4 +9,11 @@ namespace Streamboot.Protocols.Tftp.Files;
 public interface ITftpFileSource
 {
     ValueTask<TftpOpenResult> OpenAsync(string fileName, TftpClientInfo client, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How a requested name appears in log lines: the client's text made
+    /// safe (<see cref="ClientText.ForLog(string?, int)"/>), and a source whose
+    /// names carry secrets (a boot's key) leaves them out.
+    /// </summary>
+    string NameForLog(string fileName) => ClientText.ForLog(fileName);
 }

@@ -84,7 +84,7 @@ public sealed class TftpFolderSource : ITftpFileSource
     }
 
     /// <summary>Turns a client's name into a relative path with '/' separators, or says why not.</summary>
-    internal static bool TryNormalize(string fileName, out string relative, out string refusal)
+    public static bool TryNormalize(string fileName, out string relative, out string refusal)
     {
         relative = "";
         refusal = "";

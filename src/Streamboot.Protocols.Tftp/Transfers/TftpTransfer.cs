@@ -54,7 +54,7 @@ internal sealed class TftpTransfer
         _counters = counters;
         _throttles = throttles;
         _logger = logger;
-        _file = ClientText.ForLog(request.FileName);
+        _file = source.NameForLog(request.FileName);
         channel.StrangerAnswered = stranger =>
         {
             Interlocked.Increment(ref _counters.MalformedPackets);

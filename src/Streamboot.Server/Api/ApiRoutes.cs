@@ -22,7 +22,7 @@ internal static class ApiRoutes
             ApiResults.From(
                 await new DeviceAdmin(AdminApi.SiteFor(c)).AddAsync(
                     body.Mac ?? "",
-                    new DeviceChanges(body.Name, null, body.Collection, body.Description, body.Type, body.WriteCacheMode, body.Enabled, body.PersistentWriteCache, body.IpAddress),
+                    new DeviceChanges(body.Name, null, body.Collection, body.Description, body.Type, body.WriteCacheMode, body.Enabled, body.PersistentWriteCache, body.IpAddress, body.BootLoader),
                     c.RequestAborted),
                 Created))).Admin().Body<DeviceCreate>().Answers<DeviceView>(Created, Invalid, NotFound, Conflict);
         devices.MapPatch("/{key}", (HttpContext c, string key) => ApiRequests.WithBody<DeviceChanges>(c, async body =>
@@ -44,7 +44,7 @@ internal static class ApiRoutes
             ApiResults.From(
                 await new CollectionAdmin(AdminApi.SiteFor(c)).AddAsync(
                     body.Name ?? "",
-                    new CollectionChanges(null, body.Description, body.NamingPattern, body.UnknownDevicePolicy, body.DefaultVDisk, body.ReceivesUnknown, body.BootProtocol),
+                    new CollectionChanges(null, body.Description, body.NamingPattern, body.UnknownDevicePolicy, body.DefaultVDisk, body.ReceivesUnknown, body.BootProtocol, body.BootLoader),
                     c.RequestAborted),
                 Created))).Admin().Body<CollectionCreate>().Answers<CollectionView>(Created, Invalid, NotFound, Conflict);
         collections.MapPatch("/{name}", (HttpContext c, string name) => ApiRequests.WithBody<CollectionChanges>(c, async body =>

@@ -19,6 +19,9 @@ internal static class ApiSiteRoutes
     {
         api.MapGet("/sessions", async (HttpContext c, bool? all) =>
             Results.Ok(await new SiteQueries(AdminApi.SiteFor(c)).SessionsAsync(all == true, c.RequestAborted))).WithTags("sessions").Answers<IReadOnlyList<SessionView>>();
+        // What 'session list' shows below the sessions: devices whose last boot was refused, and why.
+        api.MapGet("/sessions/refused", async (HttpContext c, bool? all) =>
+            Results.Ok(await new SiteQueries(AdminApi.SiteFor(c)).RefusedBootsAsync(all == true, c.RequestAborted))).WithTags("sessions").Answers<IReadOnlyList<RefusedBootView>>();
         // A boot's key opens the device's disk: issuing one is a change, for admin tokens only.
         api.MapPost("/devices/{key}/boots", (HttpContext c, string key) => ApiRequests.WithBody<BootCreate>(c, async body =>
             ApiResults.From(await new AdminBoots(AdminApi.SiteFor(c)).IssueAsync(key, body.VDisk, c.RequestAborted), Created), optional: true))

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -42,9 +41,7 @@ public static class BootEndpoints
             return Results.NotFound();
         }
 
-        var ca = Path.Combine(Security.SiteCertificates.Folder(options.Value.Data!), Security.SiteCertificates.CaCertFile);
-        var tlsOn = Nbd.NbdSettings.TryParseTls(options.Value.Tls, out var tls) && tls != Protocols.Nbd.NbdTlsMode.Off;
-        return Results.Bytes(KeyArchive.Build(key, tlsOn && File.Exists(ca) ? File.ReadAllBytes(ca) : null), "application/octet-stream");
+        return Results.Bytes(KeyArchive.ForServer(key, options.Value), "application/octet-stream");
     }
 
     private static async Task<IResult> ScriptAsync(HttpContext http, [FromServices] IBootSessions sessions, [FromServices] IOptions<StreambootOptions> options, CancellationToken cancellationToken)
@@ -147,22 +144,12 @@ public static class BootEndpoints
     /// Host header), so a server on several networks needs no configured
     /// address.
     /// </summary>
-    private static IpxeScript.Context Context(HttpContext http, StreambootOptions options)
+    private static BootScriptContext Context(HttpContext http, StreambootOptions options)
     {
         var host = http.Request.Host.HasValue
             ? http.Request.Host.Host
             : http.Connection.LocalIpAddress is { } local ? ClientAddress.Normal(local).ToString() : "127.0.0.1";
         var port = http.Request.Host.Port ?? http.Connection.LocalPort;
-        var hostForUrl = IPAddress.TryParse(host, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('[') ? $"[{host}]" : host;
-        var nbdHost = host.Trim('[', ']');
-        return new IpxeScript.Context($"http://{hostForUrl}:{port}", nbdHost, options.NbdPort, options.BootMenuSeconds, options.BootRetrySeconds)
-        {
-            QueueRetrySeconds = Math.Max(1, options.BootQueueRetrySeconds),
-            IscsiPort = options.IscsiPort,
-            IscsiBaseName = options.IscsiBaseName,
-            IscsiMutualChap = options.IscsiMutualChap,
-            ClientOnLink = Iscsi.OnLink.SameSubnet(http.Connection.LocalIpAddress, http.Connection.RemoteIpAddress),
-            NbdTlsRequired = Nbd.NbdSettings.TryParseTls(options.Tls, out var tls) && tls == Protocols.Nbd.NbdTlsMode.Required,
-        };
+        return BootScriptContext.For(host, port, options, http.Connection.LocalIpAddress, http.Connection.RemoteIpAddress);
     }
 }

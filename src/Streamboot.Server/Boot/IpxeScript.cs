@@ -7,74 +7,21 @@ using Streamboot.Sessions.Decisions;
 namespace Streamboot.Server.Boot;
 
 /// <summary>
-/// Renders a <see cref="BootDecision"/> as an iPXE script. Everything a
-/// client's OS needs to know about its session goes on the kernel command
-/// line as <c>streamboot.*</c> parameters (the client boot component reads
-/// them; <c>/boot/identity</c> answers the same for images booted another
-/// way), except the boot's key, which goes in an initramfs piece of its own
-/// (<see cref="KeyArchive"/>): the command line is readable by every user of
-/// the running OS.
-/// <code>
-///   streamboot.url=http://SERVER:PORT        this server's HTTP base
-///   streamboot.nbd=SERVER:PORT               its NBD endpoint
-///   streamboot.export=VDISK/DEVICE           the device's own view (VDISK/DEVICE/KEY with the key)
-///   streamboot.name=NAME                     computer name
-///   streamboot.machine_id=HEX32              /etc/machine-id
-///   streamboot.cache=server-disk|server-ram|client-disk|client-ram|none
-///   streamboot.servers=HOST:PORT,...         a farm's other NBD endpoints: the same boot continues there if its server dies
-/// </code>
+/// Renders a <see cref="BootDecision"/> as an iPXE script: a kernel boot
+/// (kernel and initrds over HTTP, the session on the kernel command line:
+/// <see cref="KernelParameters"/>), a SAN boot over HTTP or iSCSI, a menu,
+/// the registration menu, a refusal or a wait, each asking again by itself.
+/// <see cref="GrubScript"/> renders the same decisions for the Secure Boot
+/// chain's GRUB.
 /// </summary>
 public static class IpxeScript
 {
-    /// <summary>Where the script's URLs point and how long menus and messages wait.</summary>
-    public sealed record Context(string BaseUrl, string NbdHost, int NbdPort, int MenuTimeoutSeconds, int RetrySeconds)
-    {
-        /// <summary>Seconds a client waiting its turn in a boot storm sleeps before it asks again.</summary>
-        public int QueueRetrySeconds { get; init; } = 5;
-
-        /// <summary>The iSCSI port (0: iSCSI is off, and an iscsi boot falls back to HTTP).</summary>
-        public int IscsiPort { get; init; } = 3260;
-
-        public string IscsiBaseName { get; init; } = Iscsi.IscsiNames.DefaultBaseName;
-
-        public bool IscsiMutualChap { get; init; } = true;
-
-        /// <summary>The client is on this server's subnet: the iBFT gets no gateway (<see cref="Iscsi.OnLink"/>).</summary>
-        public bool ClientOnLink { get; init; }
-
-        /// <summary>The NBD server requires TLS (<c>--tls require</c>): the client component must connect its root through it.</summary>
-        public bool NbdTlsRequired { get; init; }
-
-        /// <summary>Other servers of the farm that may continue the boot if its own dies.</summary>
-        public IReadOnlyList<Sessions.Farm.FarmServer> Alternates { get; init; } = [];
-
-        /// <summary>The script's URLs and ports on the server the farm placed the boot on (this one: unchanged).</summary>
-        public Context PlacedOn(Sessions.Farm.BootPlacement placement)
-        {
-            var alternates = placement.Alternates;
-            if (placement.Server is not { } server)
-            {
-                return this with { Alternates = alternates };
-            }
-
-            var host = server.Host.Contains(':', StringComparison.Ordinal) ? $"[{server.Host}]" : server.Host;
-            return this with
-            {
-                BaseUrl = $"http://{host}:{server.HttpPort.ToString(CultureInfo.InvariantCulture)}",
-                NbdHost = server.Host,
-                NbdPort = server.NbdPort,
-                IscsiPort = server.IscsiPort,
-                Alternates = alternates,
-            };
-        }
-    }
-
     /// <summary>Boot files a vDisk may keep beside its images, in <c>STORE/boot/</c>: the kernel, the initrd, extra kernel parameters.</summary>
-    public const string KernelFile = "vmlinuz";
-    public const string InitrdFile = "initrd.img";
-    public const string CmdlineFile = "cmdline";
+    public const string KernelFile = BootFileNames.Kernel;
+    public const string InitrdFile = BootFileNames.Initrd;
+    public const string CmdlineFile = BootFileNames.Cmdline;
 
-    public static string Render(BootDecision decision, Context context) => decision switch
+    public static string Render(BootDecision decision, BootScriptContext context) => decision switch
     {
         BootVDisk boot => Boot(boot, context),
         BootMenu menu => Menu(menu, context),
@@ -93,19 +40,8 @@ public static class IpxeScript
         $"{baseUrl}/boot.ipxe?mac={mac}&uuid=${{uuid}}&buildarch=${{buildarch}}&platform=${{platform}}";
 
     /// <summary>The answer to a request that names no client: iPXE asks again, saying who it is.</summary>
-    public static string Identify(Context context) =>
+    public static string Identify(BootScriptContext context) =>
         $"#!ipxe\nchain --replace --autofree {SelfDescribingUrl(context.BaseUrl)}\n";
-
-    /// <summary>The kernel parameters of a session (without the boot files' own).</summary>
-    public static string SessionParameters(BootVDisk boot, Context context) => string.Join(' ',
-        $"streamboot.url={context.BaseUrl}",
-        $"streamboot.nbd={context.NbdHost}:{context.NbdPort.ToString(CultureInfo.InvariantCulture)}",
-        $"streamboot.export={boot.Target.Export}",
-        $"streamboot.name={boot.Device.Name}",
-        $"streamboot.machine_id={boot.Device.MachineIdHex}",
-        $"streamboot.cache={KebabCase.Of(boot.Target.WriteCacheMode)}")
-        + (context.NbdTlsRequired ? " streamboot.tls=on" : "")
-        + (context.Alternates.Count > 0 ? $" streamboot.servers={string.Join(',', context.Alternates.Select(a => a.NbdEndpoint))}" : "");
 
     /// <summary>
     /// What iPXE already knows of the network, for the kernel: the boot NIC
@@ -121,15 +57,14 @@ public static class IpxeScript
     /// </summary>
     private static string NetworkParameters(string extra)
     {
-        var words = extra.Split(' ');
         return string.Join(' ', new[]
         {
-            words.Any(w => w.StartsWith("BOOTIF=", StringComparison.Ordinal)) ? "" : "BOOTIF=01-${netX/mac:hexhyp}",
-            words.Any(w => w.StartsWith("ip=", StringComparison.Ordinal)) ? "" : "streamboot.ip=${netX/ip}:${netX/netmask}:${netX/gateway}:${netX/dns}",
+            KernelParameters.Sets(extra, "BOOTIF") ? "" : "BOOTIF=01-${netX/mac:hexhyp}",
+            KernelParameters.Sets(extra, "ip") ? "" : "streamboot.ip=${netX/ip}:${netX/netmask}:${netX/gateway}:${netX/dns}",
         }.Where(p => p.Length > 0));
     }
 
-    private static string Boot(BootVDisk boot, Context context)
+    private static string Boot(BootVDisk boot, BootScriptContext context)
     {
         context = context.PlacedOn(boot.Placement);
         var s = Header($"{boot.Device.Name} ({boot.Device.Mac})");
@@ -154,16 +89,14 @@ public static class IpxeScript
         }
         else if (File.Exists(Path.Combine(files, KernelFile)) && boot.Target.Protocol != BootProtocol.Http)
         {
-            var extra = File.Exists(Path.Combine(files, CmdlineFile))
-                ? string.Join(' ', File.ReadAllText(Path.Combine(files, CmdlineFile)).Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries))
-                : "";
+            var extra = KernelParameters.FromCmdlineFile(files);
             var hasInitrd = File.Exists(Path.Combine(files, InitrdFile));
             // initrd= names the pieces for a kernel started as an EFI program
             // (its stub loads them from iPXE by name); under BIOS iPXE hands
             // every initrd to the kernel, which unpacks them in order.
             // Without an initrd there is no client component to read the key.
             var initrds = hasInitrd ? $"initrd={InitrdFile} initrd={KeyArchive.FileName}" : "";
-            var parameters = string.Join(' ', new[] { initrds, extra, SessionParameters(boot, context), NetworkParameters(extra) }.Where(p => p.Length > 0));
+            var parameters = string.Join(' ', new[] { initrds, extra, KernelParameters.Session(boot, context), NetworkParameters(extra) }.Where(p => p.Length > 0));
             s.AppendLine(CultureInfo.InvariantCulture, $"kernel {vdiskUrl}/{KernelFile}{withKey} {parameters} || goto failed");
             if (hasInitrd)
             {
@@ -196,7 +129,7 @@ public static class IpxeScript
     /// with the target's secret) and describes it in the iBFT, where the OS
     /// (Windows, or a Linux initramfs with iscsistart -b) takes it over.
     /// </summary>
-    private static void SanbootIscsi(StringBuilder s, BootVDisk boot, Context context)
+    private static void SanbootIscsi(StringBuilder s, BootVDisk boot, BootScriptContext context)
     {
         var target = Iscsi.IscsiNames.ForDevice(context.IscsiBaseName, boot.Target.VDisk, boot.Device.Name);
         s.AppendLine("echo Streamboot: SAN-booting over iSCSI; the OS takes the disk over from the iBFT");
@@ -219,7 +152,7 @@ public static class IpxeScript
         s.AppendLine(CultureInfo.InvariantCulture, $"sanboot --keep --drive 0x80 iscsi:{UrlHost(context.NbdHost)}::{context.IscsiPort.ToString(CultureInfo.InvariantCulture)}:0:{target} || goto failed");
     }
 
-    private static string Menu(BootMenu menu, Context context)
+    private static string Menu(BootMenu menu, BootScriptContext context)
     {
         var s = Header($"{menu.Device.Name} ({menu.Device.Mac})");
         s.AppendLine(CultureInfo.InvariantCulture, $"menu Streamboot: {Text(menu.Device.Name)} - choose a vDisk");
@@ -239,7 +172,7 @@ public static class IpxeScript
         return s.ToString();
     }
 
-    private static string Registration(RegistrationMenu menu, Context context)
+    private static string Registration(RegistrationMenu menu, BootScriptContext context)
     {
         var s = Header($"unregistered {menu.Mac}");
         s.AppendLine(CultureInfo.InvariantCulture, $"menu Streamboot: this machine ({menu.Mac}) is not registered - pick a vDisk to register it with");
@@ -264,7 +197,7 @@ public static class IpxeScript
         return s.ToString();
     }
 
-    private static string Refused(BootRefused refused, Context context)
+    private static string Refused(BootRefused refused, BootScriptContext context)
     {
         var s = Header("refused");
         s.AppendLine("echo");
@@ -277,7 +210,7 @@ public static class IpxeScript
     }
 
     /// <summary>A boot storm: the client waits its turn and asks the same server again (its place in the queue kept).</summary>
-    private static string Queued(BootQueued queued, Context context)
+    private static string Queued(BootQueued queued, BootScriptContext context)
     {
         var s = Header($"{queued.Device.Name} ({queued.Device.Mac}) waits");
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: {Text(queued.Message)}");
@@ -293,14 +226,14 @@ public static class IpxeScript
         return s;
     }
 
-    private static void Choose(StringBuilder s, int defaultIndex, Context context)
+    private static void Choose(StringBuilder s, int defaultIndex, BootScriptContext context)
     {
         var timeout = (context.MenuTimeoutSeconds * 1000).ToString(CultureInfo.InvariantCulture);
         s.AppendLine(CultureInfo.InvariantCulture, $"choose --default v{defaultIndex} --timeout {timeout} selected || goto v{defaultIndex}");
         s.AppendLine("goto ${selected}");
     }
 
-    private static void Retry(StringBuilder s, string? mac, Context context, int? seconds = null)
+    private static void Retry(StringBuilder s, string? mac, BootScriptContext context, int? seconds = null)
     {
         var wait = seconds ?? context.RetrySeconds;
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot: asking again in {wait} s");
@@ -310,7 +243,7 @@ public static class IpxeScript
 
     private static string UrlHost(string host) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]" : host;
 
-    private static string ScriptUrl(string mac, Context context) => $"{context.BaseUrl}/boot.ipxe?mac={mac}";
+    private static string ScriptUrl(string mac, BootScriptContext context) => $"{context.BaseUrl}/boot.ipxe?mac={mac}";
 
     private static string Label(BootMenuItem item) =>
         string.IsNullOrWhiteSpace(item.Description) ? item.VDisk : $"{item.VDisk} - {item.Description}";

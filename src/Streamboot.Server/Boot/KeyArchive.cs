@@ -19,6 +19,18 @@ public static class KeyArchive
     public const string PathInInitramfs = "etc/streamboot/boot.key";
     public const string CaPathInInitramfs = "etc/streamboot/ca-cert.pem";
 
+    /// <summary>
+    /// The piece for a boot of this server: with the site CA when NBD runs
+    /// over TLS here. A key of the right form is all it takes: it only says
+    /// back what it was told, and the CA is public.
+    /// </summary>
+    public static byte[] ForServer(string key, Configuration.StreambootOptions options)
+    {
+        var ca = Path.Combine(Security.SiteCertificates.Folder(options.Data!), Security.SiteCertificates.CaCertFile);
+        var tlsOn = Nbd.NbdSettings.TryParseTls(options.Tls, out var tls) && tls != Protocols.Nbd.NbdTlsMode.Off;
+        return Build(key, tlsOn && File.Exists(ca) ? File.ReadAllBytes(ca) : null);
+    }
+
     public static byte[] Build(string key, byte[]? caCertificate = null)
     {
         using var archive = new MemoryStream();

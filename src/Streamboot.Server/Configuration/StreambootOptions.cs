@@ -256,6 +256,26 @@ public sealed class StreambootOptions
     /// <summary>What x64 UEFI PXE clients load: ipxe.efi (iPXE's own NIC drivers) or snponly.efi (the firmware's).</summary>
     public string UefiBootFile { get; set; } = "ipxe.efi";
 
+    /// <summary>
+    /// The Secure Boot chain's first file (Microsoft-signed shim), sent by
+    /// DHCP to x64 UEFI machines whose boot loader is secure-boot; shim then
+    /// asks the same TFTP server for grubx64.efi (the signed GRUB).
+    /// </summary>
+    public string SecureBootFile { get; set; } = "shimx64.efi";
+
+    /// <summary>The shim TFTP serves as shimx64.efi (Debian's shim-signed); its built-in certificate is what a vDisk's kernel must be signed with.</summary>
+    public string SecureBootShim { get; set; } = "/usr/lib/shim/shimx64.efi.signed";
+
+    /// <summary>The GRUB TFTP serves as grubx64.efi (Debian's grub-efi-amd64-signed: the network build, with TFTP).</summary>
+    public string SecureBootGrub { get; set; } = "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+
+    /// <summary>
+    /// A folder of more certificates (PEM or DER) a kernel may be signed with
+    /// for Secure Boot clients (keys enrolled in the machines' MOK list);
+    /// default DATA/secureboot/certificates.
+    /// </summary>
+    public string? SecureBootCertificates { get; set; }
+
     /// <summary>TFTP port for PXE clients' first download; 0 turns TFTP off.</summary>
     public int TftpPort { get; set; } = 69;
 

@@ -11,11 +11,13 @@ namespace Streamboot.Server.Network;
 /// Step 1 of the boot inside <c>streamboot serve</c>: DHCP in proxy or full
 /// mode on the boot network's interface (off unless configured). PXE ROMs
 /// get iPXE by TFTP (<c>undionly.kpxe</c> for BIOS, the UEFI file for x64
-/// UEFI); iPXE gets this server's boot-script URL.
+/// UEFI, or the Secure Boot chain's shim for a machine set to it:
+/// <see cref="SiteDhcpBootPolicy"/>); iPXE gets this server's boot-script URL.
 /// </summary>
 internal sealed partial class DhcpService(
     IOptions<StreambootOptions> options,
     SiteDhcpStore store,
+    Sessions.IBootSessions sessions,
     ILoggerFactory loggerFactory,
     TimeProvider clock) : IHostedService, IAsyncDisposable
 {
@@ -39,13 +41,16 @@ internal sealed partial class DhcpService(
             return;
         }
 
-        var policy = new DefaultDhcpBootPolicy(new DefaultDhcpBootPolicyOptions
-        {
-            EfiX64BootFile = options.Value.UefiBootFile,
-            // The script's own URL with the client's MAC and iPXE's settings: iPXE fetches the
-            // decision at once instead of a script that only asks again saying who it is.
-            IpxeScriptUrl = Boot.IpxeScript.SelfDescribingUrl($"http://{{server}}:{options.Value.HttpPort}", "{mac}"),
-        });
+        var policy = new SiteDhcpBootPolicy(
+            new DefaultDhcpBootPolicy(new DefaultDhcpBootPolicyOptions
+            {
+                EfiX64BootFile = options.Value.UefiBootFile,
+                // The script's own URL with the client's MAC and iPXE's settings: iPXE fetches the
+                // decision at once instead of a script that only asks again saying who it is.
+                IpxeScriptUrl = Boot.IpxeScript.SelfDescribingUrl($"http://{{server}}:{options.Value.HttpPort}", "{mac}"),
+            }),
+            sessions,
+            options.Value.SecureBootFile);
         var full = settings.Mode == DhcpMode.Full;
         _server = new DhcpServer(settings, policy, full ? store : null, full ? store : null, loggerFactory, clock);
         await _server.StartAsync(cancellationToken);

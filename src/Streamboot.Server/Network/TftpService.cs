@@ -11,13 +11,15 @@ namespace Streamboot.Server.Network;
 
 /// <summary>
 /// TFTP inside <c>streamboot serve</c>: what PXE ROMs download first
-/// (iPXE), read-only, from the site's own folder (<c>DATA/tftp</c>) and then
-/// the iPXE folder (Debian's <c>/usr/lib/ipxe</c>). Port 69 needs root or
+/// (iPXE, or the Secure Boot chain: shim, GRUB, and all GRUB loads after),
+/// read-only, from the site's own folder (<c>DATA/tftp</c>), then what
+/// <see cref="Boot.BootTftpFiles"/> makes, then the iPXE folder (Debian's
+/// <c>/usr/lib/ipxe</c>). Port 69 needs root or
 /// CAP_NET_BIND_SERVICE: without DHCP, a port that cannot be bound is a
 /// warning (the network's own boot server may be serving); with DHCP on,
 /// whose answers point at this TFTP server, it stops the start.
 /// </summary>
-internal sealed partial class TftpService(IOptions<StreambootOptions> options, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+internal sealed partial class TftpService(IOptions<StreambootOptions> options, Sessions.IBootSessions sessions, ILoggerFactory loggerFactory, TimeProvider clock) : IHostedService, IAsyncDisposable
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger("Streamboot.Tftp");
     private TftpServer? _server;
@@ -48,10 +50,13 @@ internal sealed partial class TftpService(IOptions<StreambootOptions> options, I
             LogNoIpxe(_logger, settings.IpxeFolder);
         }
 
-        var files = new TftpFolderSource(
-            new TftpFolderRoot(Folder),
+        var files = new Boot.BootTftpFiles(
+            sessions,
+            settings,
+            new TftpFolderSource(new TftpFolderRoot(Folder)),
             // Debian's ipxe package links ipxe.efi to /boot: links out of that folder are the package's own.
-            new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true });
+            new TftpFolderSource(new TftpFolderRoot(settings.IpxeFolder) { AllowLinksOutside = true }),
+            clock);
         StreambootServer.TryParseBind(settings.Bind, out var address);
         var server = new TftpServer(files, limits, loggerFactory);
         try

@@ -34,6 +34,16 @@ public static class BootKey
     }
 
     /// <summary>
+    /// What stands for the key where it would be seen by everyone on the
+    /// client: GRUB puts a kernel's path on the kernel command line
+    /// (<c>BOOT_IMAGE=</c>), readable in /proc/cmdline, so a kernel fetched
+    /// over TFTP is named by this instead. It proves the key's holder asked
+    /// (a hash of the key, 128 bits, same form) and opens nothing else.
+    /// </summary>
+    public static string FileToken(string key) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes("streamboot boot files " + key)))[..Length];
+
+    /// <summary>
     /// Whether <paramref name="presented"/> is <paramref name="stored"/>, in
     /// time that does not depend on where they differ: a client timing
     /// refusals learns nothing about a key's digits.

@@ -60,8 +60,20 @@ public sealed record RegistrationMenu(string Mac, string Collection, IReadOnlyLi
 
 public sealed record BootMenuItem(string VDisk, string? Description);
 
-/// <summary>The client is not booted; <see cref="Message"/> is shown on its screen, in words its user can act on.</summary>
-public sealed record BootRefused(BootRefusal Reason, string Message) : BootDecision;
+/// <summary>
+/// The client is not booted; <see cref="Message"/> is shown on its screen, in
+/// words its user can act on. <see cref="Device"/> is the known device
+/// refused (its refusal is kept for <c>session list</c>), <see cref="VDisk"/>
+/// and <see cref="Version"/> what it would have booted.
+/// </summary>
+public sealed record BootRefused(BootRefusal Reason, string Message) : BootDecision
+{
+    public BootIdentity? Device { get; init; }
+
+    public string? VDisk { get; init; }
+
+    public int? Version { get; init; }
+}
 
 public enum BootRefusal
 {
@@ -96,4 +108,10 @@ public enum BootRefusal
 
     /// <summary>The site database is unreachable and the machine is not in this server's snapshot: new machines wait for it.</summary>
     SiteOffline,
+
+    /// <summary>The loader that asked cannot boot the vDisk that way (GRUB of the Secure Boot chain and a SAN boot, or a vDisk without a kernel).</summary>
+    LoaderCannotBoot,
+
+    /// <summary>Secure Boot is on and the vDisk's kernel carries no signature shim trusts: shim would refuse it.</summary>
+    KernelNotTrusted,
 }

@@ -18,7 +18,7 @@ namespace Streamboot.Sessions.Decisions;
 /// identity never runs twice. A decision to boot issues the boot's key and
 /// changes nothing else: the boot starts when the key opens the disk.
 /// </summary>
-internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials, Farm.ServerPlacement placement)
+internal sealed class BootPlanner(AdminSite site, SessionSettings settings, BootCredentials credentials, Farm.ServerPlacement placement, SecureBootChain secureBoot)
 {
     public async Task<BootDecision> DecideAsync(BootRequest request, CancellationToken cancellationToken = default)
     {
@@ -167,7 +167,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
         var identity = Identity(device);
         if (!device.Enabled)
         {
-            return new BootRefused(BootRefusal.Disabled, $"{device.Name} ({mac}) is disabled; 'streamboot device set {device.Name} --enabled true' enables it");
+            return new BootRefused(BootRefusal.Disabled, $"{device.Name} ({mac}) is disabled; 'streamboot device set {device.Name} --enabled true' enables it") { Device = identity };
         }
 
         var live = await db.Sessions.Where(s => s.DeviceId == device.Id && s.EndedAt == null).Select(s => s.RemoteAddress).ToListAsync(cancellationToken);
@@ -177,13 +177,16 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             // list'), not whoever asks with this MAC.
             return new BootRefused(
                 BootRefusal.IdentityInUse,
-                $"{device.Name} ({mac}) is running on another machine right now; one identity never runs twice. Shut that machine down, or ask an admin ('streamboot session list')");
+                $"{device.Name} ({mac}) is running on another machine right now; one identity never runs twice. Shut that machine down, or ask an admin ('streamboot session list')")
+            {
+                Device = identity,
+            };
         }
 
         var assignments = device.Assignments.OrderBy(a => a.Position).ToList();
         if (assignments.Count == 0)
         {
-            return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) has no vDisk; 'streamboot assign {device.Name} VDISK' gives it one");
+            return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) has no vDisk; 'streamboot assign {device.Name} VDISK' gives it one") { Device = identity };
         }
 
         Assignment chosen;
@@ -192,7 +195,7 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
             var match = assignments.Find(a => string.Equals(a.VDisk!.Name, request.VDisk, StringComparison.OrdinalIgnoreCase));
             if (match is null)
             {
-                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{ClientText.ForLog(request.VDisk, 64)}'");
+                return new BootRefused(BootRefusal.NotAssigned, $"{device.Name} ({mac}) is not assigned vDisk '{ClientText.ForLog(request.VDisk, 64)}'") { Device = identity };
             }
 
             chosen = match;
@@ -211,7 +214,21 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
         var version = VersionSelection.ForDevice(device.Type, vdisk.Versions);
         if (version is null)
         {
-            return new BootRefused(BootRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}; 'streamboot vdisk version list {vdisk.Name}' shows its versions");
+            return new BootRefused(BootRefusal.NoVersion, $"vDisk '{vdisk.Name}' has no version for {KebabCase.Of(device.Type)} devices like {device.Name}; 'streamboot vdisk version list {vdisk.Name}' shows its versions")
+            {
+                Device = identity,
+                VDisk = vdisk.Name,
+            };
+        }
+
+        var protocol = device.Collection?.BootProtocol ?? vdisk.BootProtocol;
+        var storeFolder = site.ResolveStorePath(vdisk.StorePath);
+        if (secureBoot.Refusal(request, identity, vdisk, version, protocol, storeFolder) is { } cannot)
+        {
+            // The screen says it was registered all the same: the next boot comes as a known device.
+            return registered
+                ? cannot with { Message = $"registered this machine as {identity.Name} in collection {identity.Collection}, but {cannot.Message}" }
+                : cannot;
         }
 
         var boot = credentials.NewBoot(device.Id, vdisk.Id, request.RemoteAddress);
@@ -224,18 +241,23 @@ internal sealed class BootPlanner(AdminSite site, SessionSettings settings, Boot
                     full.Ahead,
                     $"every server is booting as many clients as it may ({full.Booting} now); {identity.Name} waits its turn ({full.Ahead} ahead of it)");
             case Farm.NoServer none:
-                return new BootRefused(BootRefusal.NoServer, $"no server takes new boots of vDisk '{vdisk.Name}' now: {none.Why}; 'streamboot server list' shows them");
+                return new BootRefused(BootRefusal.NoServer, $"no server takes new boots of vDisk '{vdisk.Name}' now: {none.Why}; 'streamboot server list' shows them")
+                {
+                    Device = identity,
+                    VDisk = vdisk.Name,
+                    Version = version.Number,
+                };
         }
 
         await credentials.PruneAsync(device.Id, request.RemoteAddress, cancellationToken);
         var key = boot.Key;
         return new BootVDisk(
             identity,
-            new BootTarget(vdisk.Name, vdisk.Description, version.Number, $"{vdisk.Name}/{device.Name}", WriteCachePolicy.For(device, vdisk, version), site.ResolveStorePath(vdisk.StorePath))
+            new BootTarget(vdisk.Name, vdisk.Description, version.Number, $"{vdisk.Name}/{device.Name}", WriteCachePolicy.For(device, vdisk, version), storeFolder)
             {
                 VersionId = version.Id,
-                VersionFile = Path.Combine(site.ResolveStorePath(vdisk.StorePath), version.FileName),
-                Protocol = device.Collection?.BootProtocol ?? vdisk.BootProtocol,
+                VersionFile = Path.Combine(storeFolder, version.FileName),
+                Protocol = protocol,
             },
             registered,
             device.PersistentWriteCache,

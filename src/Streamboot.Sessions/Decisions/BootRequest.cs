@@ -5,7 +5,10 @@ namespace Streamboot.Sessions.Decisions;
 /// iPXE fills in <c>${net0/mac}</c>, <c>${uuid}</c>, <c>${buildarch}</c> and
 /// <c>${platform}</c>. <see cref="VDisk"/> is a choice made in a boot menu;
 /// <see cref="Register"/> the vDisk an unknown client picked in the
-/// registration menu.
+/// registration menu. <see cref="Loader"/> says what asks: iPXE, or GRUB
+/// of the Secure Boot chain (signed shim, signed GRUB), which loads only a
+/// kernel and initrd; <see cref="SecureBoot"/> is what GRUB said of the
+/// firmware (its <c>lockdown</c> variable), null when the loader cannot tell.
 /// </summary>
 public sealed record BootRequest(
     string? Mac,
@@ -14,4 +17,9 @@ public sealed record BootRequest(
     string? BuildArch = null,
     string? Platform = null,
     string? VDisk = null,
-    string? Register = null);
+    string? Register = null)
+{
+    public Data.Model.BootLoader Loader { get; init; } = Data.Model.BootLoader.Ipxe;
+
+    public bool? SecureBoot { get; init; }
+}
