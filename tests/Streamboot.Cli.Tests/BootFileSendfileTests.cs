@@ -173,6 +173,29 @@ public sealed partial class BootFileSendfileTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_server_stopping_closes_a_keep_alive_connection_the_sendfile_path_holds_at_once()
+    {
+        // The class's server closes idle connections after 3 s; this one keeps them the default 60 s.
+        var port = Ports.Free();
+        await using var server = ServerProcess.Start(
+            ["--data", _cli.DataFolder, "--server-name", "second", "--bind", "127.0.0.1", "--http-port", port.ToString(CultureInfo.InvariantCulture), "--nbd-port", Ports.Free().ToString(CultureInfo.InvariantCulture)]);
+        using (var health = await server.WaitForHttpAsync($"http://127.0.0.1:{port}/healthz", TimeSpan.FromMinutes(2)))
+        {
+            Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        }
+
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        var stream = client.GetStream();
+        await WriteAsync(stream, Get($"/boot/files/gold/initrd.img?key={_key}"));
+        Same(200, _initrd, await new ResponseReader(stream).NextAsync());
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(20)));
+        // Kestrel would otherwise wait for the connection until its own shutdown timeout (30 s) and abort it.
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(15), $"stopping took {stopping.Elapsed.TotalSeconds:0.0} s with an idle boot-file connection open");
+    }
+
     private static void Same(int status, byte[] body, (int Status, byte[] Body) response)
     {
         Assert.Equal(status, response.Status);

@@ -52,10 +52,13 @@ internal sealed partial class BootFileSender(IBootSessions sessions, TimeSpan id
         }
 
         var input = connection.Transport.Input;
+        // Kestrel asks its connections to close when the server stops; one this
+        // middleware holds between requests closes at once, as Kestrel's own do.
+        var closing = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? CancellationToken.None;
         while (true)
         {
             ReadResult read;
-            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, closing))
             {
                 wait.CancelAfter(idle);
                 try
@@ -64,7 +67,7 @@ internal sealed partial class BootFileSender(IBootSessions sessions, TimeSpan id
                 }
                 catch (OperationCanceledException)
                 {
-                    // Idle past the keep-alive timeout, or gone.
+                    // Idle past the keep-alive timeout, the server stopping, or gone.
                     connection.Abort(new ConnectionAbortedException("idle"));
                     return;
                 }
