@@ -166,8 +166,8 @@ public static class StreambootServer
 
     /// <summary>The session layer's rules from the server's options.</summary>
     /// <summary>The folder of the certificates a Secure Boot client's kernel may be signed with besides shim's own.</summary>
-    public static string SecureBootCertificatesOf(StreambootOptions options) =>
-        options.SecureBootCertificates ?? Path.Combine(options.Data!, "secureboot", "certificates");
+    public static string? SecureBootCertificatesOf(StreambootOptions options) =>
+        options.SecureBootCertificates ?? (options.Data is { } data ? Path.Combine(data, "secureboot", "certificates") : null);
 
     public static SessionSettings SessionSettingsOf(StreambootOptions options) => new()
     {
