@@ -35,26 +35,26 @@ public static class SiteCommands
     {
         var shown = output.List(
             sessions,
-                [
-                    new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
-                    new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
-                    new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
-                ],
-                s =>
-                [
-                    s.Id.ToString(CultureInfo.InvariantCulture),
-                    s.Device ?? "(read-only)",
-                    s.VDisk,
-                    s.Version.ToString(CultureInfo.InvariantCulture),
-                    s.Server ?? "",
-                    s.Protocol,
-                    CliOutput.Time(s.StartedAt),
-                    ByteSize.Format(s.BytesRead),
-                    ByteSize.Format(s.BytesWritten),
-                    $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",
-                    s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
-                ],
-                all ? "No sessions recorded." : "No live sessions.");
+            [
+                new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
+                new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
+                new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
+            ],
+            s =>
+            [
+                s.Id.ToString(CultureInfo.InvariantCulture),
+                s.Device ?? "(read-only)",
+                s.VDisk,
+                s.Version.ToString(CultureInfo.InvariantCulture),
+                s.Server ?? "",
+                s.Protocol,
+                CliOutput.Time(s.StartedAt),
+                ByteSize.Format(s.BytesRead),
+                ByteSize.Format(s.BytesWritten),
+                $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",
+                s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
+            ],
+            all ? "No sessions recorded." : "No live sessions.");
         if (output.Json || refusals.Count == 0)
         {
             // --json stays the list of sessions; --refused --json has the refusals.

@@ -41,8 +41,6 @@ internal sealed partial class BootFileSender(IBootSessions sessions, TimeSpan id
     private const int MaxHeaderLines = 100;
     private const long MinBytesPerSecond = 64 * 1024;
 
-    private static ReadOnlySpan<byte> Prefix => "GET /boot/files/"u8;
-
     public ConnectionDelegate Apply(ConnectionDelegate next) => async connection =>
     {
         if (!OperatingSystem.IsLinux() || connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
