@@ -20,10 +20,9 @@ public static class SiteCommands
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
         {
             var queries = new SiteQueries(site);
-            var refusals = await queries.RefusedBootsAsync(parse.GetValue(all), ct);
             if (parse.GetValue(refused))
             {
-                return RefusedBoots(output, refusals, "No refused boots.");
+                return RefusedBoots(output, await queries.RefusedBootsAsync(parse.GetValue(all), ct), "No refused boots.");
             }
 
             var shown = output.List(
@@ -48,9 +47,15 @@ public static class SiteCommands
                     s.EndedAt is { } ended ? CliOutput.Time(ended) : "",
                 ],
                 parse.GetValue(all) ? "No sessions recorded." : "No live sessions.");
-            if (output.Json || refusals.Count == 0)
+            if (output.Json)
             {
                 // --json stays the list of sessions; --refused --json has the refusals.
+                return shown;
+            }
+
+            var refusals = await queries.RefusedBootsAsync(parse.GetValue(all), ct);
+            if (refusals.Count == 0)
+            {
                 return shown;
             }
 
