@@ -64,6 +64,31 @@ public sealed class PageTests(ConsoleSite site)
     }
 
     [Fact]
+    public async Task A_refused_boot_shows_on_the_sessions_page_with_what_the_machine_was_told()
+    {
+        await site.Cli.OkAsync("device", "add", "52:54:00:c0:ff:01", "--name", "refused-pc", "--enabled", "false", "--boot-loader", "secure-boot");
+        using (var http = new HttpClient())
+        {
+            Assert.Contains("refused-pc (52:54:00:c0:ff:01) is disabled", await http.GetStringAsync($"{site.Base}/boot.ipxe?mac=52:54:00:c0:ff:01"), StringComparison.Ordinal);
+        }
+
+        var page = await site.SignedInPageAsync(ConsoleSite.Phone);
+        await page.GotoAsync("/console/sessions");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Refused boots" })).ToBeVisibleAsync();
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "refused-pc" });
+        await Expect(row).ToContainTextAsync("is disabled; 'streamboot device set refused-pc --enabled true' enables it");
+        await Expect(row).ToContainTextAsync("ipxe");
+        var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        Assert.True(overflow <= 0, $"the sessions page is {overflow} px wider than a phone");
+        await ConsoleSite.ScreenshotAsync(page, "sessions-refused");
+
+        // The device's page sets its boot loader.
+        await page.GotoAsync("/console/devices/refused-pc");
+        await Expect(page.GetByLabel("Boot loader (x64 UEFI)")).ToHaveValueAsync("secure-boot");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task A_device_that_is_not_there_is_the_admin_layers_message()
     {
         var page = await site.SignedInPageAsync();

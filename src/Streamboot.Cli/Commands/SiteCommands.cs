@@ -19,13 +19,20 @@ public static class SiteCommands
         var list = new Command("list", "List streaming sessions (live ones unless --all), then the devices whose last boot was refused") { all, refused };
         list.SetAction((parse, ct) => CliContext.RunAsync(parse, ct, async (site, output) =>
         {
-            var refusals = await site.Queries.RefusedBootsAsync(parse.GetValue(all), ct);
             if (parse.GetValue(refused))
             {
-                return output.Result(refusals, r => RefusedBoots(output, r, "No refused boots."));
+                var refusedOnly = await site.Queries.RefusedBootsAsync(parse.GetValue(all), ct);
+                return output.Result(refusedOnly, r => RefusedBoots(output, r, "No refused boots."));
             }
 
             var sessions = await site.Queries.SessionsAsync(parse.GetValue(all), ct);
+            if (output.Json)
+            {
+                // --json stays the list of sessions and asks nothing more; --refused --json has the refusals.
+                return output.Result(sessions, list => SessionsThenRefusals(output, list, [], parse.GetValue(all)));
+            }
+
+            var refusals = await site.Queries.RefusedBootsAsync(parse.GetValue(all), ct);
             return output.Result(sessions, list => output.Result(refusals, refusedBoots => SessionsThenRefusals(output, list, refusedBoots, parse.GetValue(all))));
         }));
         return new Command("session", "Streaming sessions: who streams what, from which server") { list, KeyVerb() };
