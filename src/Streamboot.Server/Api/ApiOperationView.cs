@@ -1,3 +1,5 @@
+using Streamboot.Admin.Operations;
+
 namespace Streamboot.Server.Api;
 
 /// <summary>The problem a failed operation ended with: the Admin layer's one line and the status a direct call would have had.</summary>
@@ -13,7 +15,7 @@ public sealed record ApiOperationView(
     string Kind,
     string Target,
     string Actor,
-    ApiOperationState State,
+    OperationState State,
     long DoneBytes,
     long TotalBytes,
     DateTime StartedAt,

@@ -24,6 +24,7 @@ internal static class ApiResults
         AdminErrorKind.NotFound => StatusCodes.Status404NotFound,
         AdminErrorKind.Conflict => StatusCodes.Status409Conflict,
         AdminErrorKind.Refused => StatusCodes.Status409Conflict,
+        AdminErrorKind.Busy => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -33,6 +34,7 @@ internal static class ApiResults
         AdminErrorKind.NotFound => "not found",
         AdminErrorKind.Conflict => "conflict",
         AdminErrorKind.Refused => "refused by the site's state",
+        AdminErrorKind.Busy => "too many operations",
         _ => "failed",
     };
 

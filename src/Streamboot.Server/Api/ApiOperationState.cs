@@ -1,9 +1,0 @@
-namespace Streamboot.Server.Api;
-
-/// <summary>Where a long operation of the admin API is.</summary>
-public enum ApiOperationState
-{
-    Running,
-    Succeeded,
-    Failed,
-}
