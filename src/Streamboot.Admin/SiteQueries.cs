@@ -31,7 +31,12 @@ public sealed class SiteQueries(AdminSite site)
             s.EndedAt,
             s.BytesRead,
             s.BytesWritten,
-            s.WriteCacheBytes))];
+            s.WriteCacheBytes)
+        {
+            BootIssuedAt = s.BootIssuedAt,
+            BootStartedAt = s.BootStartedAt,
+            BootRootConnectedAt = s.BootRootConnectedAt,
+        })];
     }
 
     /// <summary>
