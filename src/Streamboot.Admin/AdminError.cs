@@ -12,4 +12,6 @@ public sealed record AdminError(AdminErrorKind Kind, string Message)
     public static AdminError Refused(string message) => new(AdminErrorKind.Refused, message);
 
     public static AdminError Failed(string message) => new(AdminErrorKind.Failed, message);
+
+    public static AdminError Busy(string message) => new(AdminErrorKind.Busy, message);
 }

@@ -17,4 +17,7 @@ public enum AdminErrorKind
 
     /// <summary>The operation failed on the way (disk full, database gone).</summary>
     Failed,
+
+    /// <summary>The server runs as many of these as it may at once: try again later.</summary>
+    Busy,
 }

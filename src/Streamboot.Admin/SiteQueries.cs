@@ -44,7 +44,12 @@ public sealed class SiteQueries(AdminSite site) : ISiteQueries
             s.EndedAt,
             s.BytesRead,
             s.BytesWritten,
-            s.WriteCacheBytes))];
+            s.WriteCacheBytes)
+        {
+            BootIssuedAt = s.BootIssuedAt,
+            BootStartedAt = s.BootStartedAt,
+            BootRootConnectedAt = s.BootRootConnectedAt,
+        })];
     }
 
     /// <summary>

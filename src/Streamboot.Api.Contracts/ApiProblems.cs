@@ -6,7 +6,8 @@ namespace Streamboot.Api.Contracts;
 /// An Admin-layer error as an RFC 9457 problem and back, in one place: the
 /// server answers a kind with its status and title, the remote client turns
 /// them into the same kind (and so the same exit code) the command line
-/// gives locally. 409 carries two kinds, told apart by the title.
+/// gives locally. 409 carries two kinds, told apart by the title; 429 is Busy only when
+/// its title says so (the sign-in throttle's 429 stays a failure).
 /// </summary>
 public static class ApiProblems
 {
@@ -25,6 +26,7 @@ public static class ApiProblems
         AdminErrorKind.NotFound => NotFound,
         AdminErrorKind.Conflict => Conflict,
         AdminErrorKind.Refused => Conflict,
+        AdminErrorKind.Busy => TooManyRequests,
         _ => InternalServerError,
     };
 
@@ -34,6 +36,7 @@ public static class ApiProblems
         AdminErrorKind.NotFound => "not found",
         AdminErrorKind.Conflict => "conflict",
         AdminErrorKind.Refused => "refused by the site's state",
+        AdminErrorKind.Busy => "too many operations",
         _ => "failed",
     };
 
@@ -44,6 +47,7 @@ public static class ApiProblems
         NotFound => AdminErrorKind.NotFound,
         Conflict when title == TitleOf(AdminErrorKind.Refused) => AdminErrorKind.Refused,
         Conflict => AdminErrorKind.Conflict,
+        TooManyRequests when title == TitleOf(AdminErrorKind.Busy) => AdminErrorKind.Busy,
         _ => AdminErrorKind.Failed,
     };
 }

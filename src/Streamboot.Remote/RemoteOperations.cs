@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Streamboot.Admin;
+using Streamboot.Admin.Operations;
 using Streamboot.Api.Contracts;
 using Streamboot.Api.Contracts.Operations;
 
@@ -31,7 +32,7 @@ internal static class RemoteOperations
 
         var operation = started.Value;
         var poll = ApiPaths.Operation(Uri.EscapeDataString(operation.Id));
-        while (operation.State == ApiOperationState.Running)
+        while (operation.State == OperationState.Running)
         {
             progress?.Report((operation.DoneBytes, operation.TotalBytes));
             await Task.Delay(api.Settings.PollInterval, cancellationToken);
@@ -46,7 +47,7 @@ internal static class RemoteOperations
             operation = next.Value;
         }
 
-        if (operation.State == ApiOperationState.Failed)
+        if (operation.State == OperationState.Failed)
         {
             var problem = operation.Problem;
             return problem is null

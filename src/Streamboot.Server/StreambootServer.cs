@@ -107,7 +107,13 @@ public static class StreambootServer
         MetricsEndpoint.AddServices(builder.Services);
         Api.AdminApi.AddServices(builder.Services, options);
         WebConsole.ConsoleEndpoints.AddServices(builder.Services, new WebConsole.ConsoleSettings(
-            dataFolder, TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)), TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds))));
+            dataFolder, TimeSpan.FromSeconds(Math.Max(1, options.ServerDownSeconds)), TimeSpan.FromSeconds(Math.Max(1, options.BootingSeconds)))
+        {
+            ImportFolders = Admin.Imports.ImportSource.AllowedFolders(options.ApiImportFolders, dataFolder),
+            HttpPort = options.HttpPort,
+            Heartbeat = TimeSpan.FromSeconds(Math.Max(1, options.HeartbeatSeconds)),
+            Settle = Api.ApiVDiskRoutes.Settle,
+        });
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

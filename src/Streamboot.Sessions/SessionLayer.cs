@@ -380,7 +380,7 @@ public sealed partial class SessionLayer : IBootSessions, IAsyncDisposable
                 : _live.OpenShared(view);
         }
 
-        if (await _live.TryJoinAsync(name.Value, request.Remote, cancellationToken) is { } joined)
+        if (await _live.TryJoinAsync(name.Value, request.Protocol, request.Remote, cancellationToken) is { } joined)
         {
             return joined;
         }

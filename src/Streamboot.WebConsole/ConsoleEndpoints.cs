@@ -28,6 +28,9 @@ public static class ConsoleEndpoints
     public const string Prefix = "/console";
     public const string Scheme = "StreambootConsole";
     public const string Policy = "console";
+
+    /// <summary>Signed in or not: reads the console's cookie when there is one (the not-found page).</summary>
+    public const string AnyonePolicy = "console-anyone";
     public const string CookieName = "streamboot-console";
 
     public static void AddServices(IServiceCollection services, ConsoleSettings settings)
@@ -35,7 +38,6 @@ public static class ConsoleEndpoints
         services.AddSingleton(settings);
         services.TryAddSingleton<CredentialThrottle>();
         services.AddSingleton<TrafficHistory>();
-        services.AddSingleton<MergeJobs>();
         services.AddHostedService(sp => sp.GetRequiredService<TrafficHistory>());
         // Keys in the data folder, so a restart does not sign everyone out
         // (the folder is the service user's, umask 027, as the site itself).
@@ -70,7 +72,9 @@ public static class ConsoleEndpoints
                 return Task.CompletedTask;
             };
         });
-        services.AddAuthorizationBuilder().AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser());
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireAuthenticatedUser())
+            .AddPolicy(AnyonePolicy, p => p.AddAuthenticationSchemes(Scheme).RequireAssertion(_ => true));
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "streamboot-console-af";
@@ -88,7 +92,13 @@ public static class ConsoleEndpoints
         app.MapRazorComponents<App>();
         app.MapGet(Prefix + "/assets/{file}", Asset);
         app.MapGet(Prefix + "/live", (HttpContext c) => new RazorComponentResult<LivePanel>()).RequireAuthorization(Policy);
-        app.MapGet(Prefix + "/vdisks/{name}/merge", (string name) => new RazorComponentResult<MergeProgress>(new { VDisk = name })).RequireAuthorization(Policy);
+        // The fragments htmx polls: a long operation's progress, a running VM's console.
+        app.MapGet(Prefix + "/operations/{id}", (string id) => new RazorComponentResult<OperationProgress>(new { Id = id })).RequireAuthorization(Policy);
+        app.MapGet(Prefix + "/vms/{name}/console", (string name) => new RazorComponentResult<VmConsoleLog>(new { Vm = name })).RequireAuthorization(Policy);
+        // Any other console path: a page that says so, with 404 (the pages' own routes win over a catch-all).
+        // Anyone gets the 404; a signed-in admin's cookie is read too, so the page has the navigation.
+        app.MapMethods(Prefix + "/{**rest}", [HttpMethods.Get, HttpMethods.Head], (HttpContext c, string? rest) =>
+            new RazorComponentResult<App>(new { NotFound = true }) { StatusCode = StatusCodes.Status404NotFound }).RequireAuthorization(AnyonePolicy);
         app.MapPost(Prefix + "/signout", async (HttpContext c) =>
         {
             // The antiforgery middleware only marks a request (this endpoint's metadata asks it to);

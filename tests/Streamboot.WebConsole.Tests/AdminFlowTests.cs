@@ -119,22 +119,37 @@ public sealed partial class AdminFlowTests(ConsoleSite site)
         var page = await site.SignedInPageAsync();
         await page.GotoAsync("/console/vdisks/chained");
         await page.GetByRole(AriaRole.Button, new() { Name = "Merge the chain" }).ClickAsync();
-        await Expect(page.Locator("#merge")).ToContainTextAsync(MergedOrMerging());
-        await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Merged into version 3.", new() { Timeout = 60_000 });
-        await page.GetByRole(AriaRole.Link, new() { Name = "Show the new chain" }).ClickAsync();
+        await Expect(page.Locator(".operation")).ToContainTextAsync(MergedOrMerging());
+        await Expect(page.Locator(".operation").GetByRole(AriaRole.Status)).ToHaveTextAsync("Merged into version 3.", new() { Timeout = 60_000 });
+        await page.GetByRole(AriaRole.Link, new() { Name = "Show vDisk chained" }).ClickAsync();
         await Expect(page.Locator("table.versions tbody tr").First).ToContainTextAsync("merged from versions 1-2");
+        // The merged base alone: no client ran the versions it replaced, so they went with the merge.
+        var versions = (await site.Cli.JsonAsync("vdisk", "show", "chained")).GetProperty("versions");
+        Assert.Equal(1, versions.GetArrayLength());
+        Assert.Equal(3, versions[0].GetProperty("number").GetInt32());
     }
 
     [Fact]
-    public async Task A_rollback_discards_the_newest_version_and_a_base_cannot_be_rolled_back()
+    public async Task A_rollback_discards_the_newest_version_after_its_confirm_step_and_a_base_cannot_be_rolled_back()
     {
         await site.Cli.OkAsync("vdisk", "create", "rolled", "--size", "8M", "--format", "qcow2");
         var page = await site.SignedInPageAsync();
         await page.GotoAsync("/console/vdisks/rolled");
         await page.GetByRole(AriaRole.Button, new() { Name = "New version" }).ClickAsync();
         await Expect(page.Locator("table.versions tbody tr")).ToHaveCountAsync(2);
+
+        // Dismissed: nothing rolled back.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Roll back the newest version…" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alertdialog)).ToContainTextAsync("Version 2 and its file are deleted");
+        await page.GetByRole(AriaRole.Alertdialog).GetByRole(AriaRole.Link, new() { Name = "Cancel" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alertdialog)).ToHaveCountAsync(0);
+        Assert.Equal(2, (await site.Cli.JsonAsync("vdisk", "show", "rolled")).GetProperty("versions").GetArrayLength());
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Roll back the newest version…" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Roll back the newest version" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToHaveTextAsync("Rolled back; the newest version is now 1.");
+        Assert.Equal(1, (await site.Cli.JsonAsync("vdisk", "show", "rolled")).GetProperty("versions").GetArrayLength());
+        await page.GetByRole(AriaRole.Link, new() { Name = "Roll back the newest version…" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Roll back the newest version" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("nothing to roll back to");
     }

@@ -7,8 +7,9 @@ namespace Streamboot.WebConsole.Tests;
 
 /// <summary>
 /// A real <c>streamboot serve</c> on loopback (admin password from
-/// <c>--admin-password-file</c>, a vDisk <c>gold</c> made by the command
-/// line) and Debian's chromium, headless, driven by Playwright. Playwright's
+/// <c>--admin-password-file</c>, a vDisk <c>gold</c> and a VM <c>pagevm</c>
+/// made by the command line, the import folder <c>DATA/import</c>) and
+/// Debian's chromium, headless, driven by Playwright. Playwright's
 /// own browser download does not work here, so the browser is the installed
 /// one; without it the tests fail, saying what to install.
 /// </summary>
@@ -35,6 +36,11 @@ public sealed class ConsoleSite : IAsyncLifetime
 
     public int NbdPort { get; private set; }
 
+    public int HttpPort { get; private set; }
+
+    /// <summary>The server's import folder (the default, <c>DATA/import</c>): disk images and ISOs the console offers.</summary>
+    public string ImportFolder => Path.Combine(_cli.DataFolder, "import");
+
     public static string ScreenshotFolder { get; } = Path.Combine(Repository.Root, "artifacts", "test-results", "console-screenshots");
 
     public async Task InitializeAsync()
@@ -45,9 +51,12 @@ public sealed class ConsoleSite : IAsyncLifetime
         }
 
         await _cli.OkAsync("vdisk", "create", "gold", "--size", "16M", "--format", "qcow2");
+        await _cli.OkAsync("vm", "create", "pagevm", "--network", "none", "--disk-size", "8M", "--memory", "64", "--cores", "1", "--no-prompt");
+        Directory.CreateDirectory(ImportFolder);
         var passwordFile = Path.Combine(_cli.DataFolder, "admin-password.txt");
         await File.WriteAllTextAsync(passwordFile, Password + "\n");
         var http = Ports.Free();
+        HttpPort = http;
         NbdPort = Ports.Free();
         Base = $"http://127.0.0.1:{http}";
         Server = ServerProcess.Start(
@@ -83,20 +92,20 @@ public sealed class ConsoleSite : IAsyncLifetime
         _cli.Dispose();
     }
 
-    /// <summary>A new browser (own cookies) at the given viewport, not signed in.</summary>
-    public async Task<IPage> NewPageAsync(ViewportSize? viewport = null)
+    /// <summary>A new browser (own cookies) at the given viewport, not signed in; <paramref name="baseUrl"/> another server of the site.</summary>
+    public async Task<IPage> NewPageAsync(ViewportSize? viewport = null, string? baseUrl = null)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = Base, ViewportSize = viewport ?? Desktop });
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl ?? Base, ViewportSize = viewport ?? Desktop });
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }
 
-    /// <summary>A new browser signed in as admin through the sign-in page.</summary>
-    public async Task<IPage> SignedInPageAsync(ViewportSize? viewport = null)
+    /// <summary>A new browser signed in as admin through the sign-in page (of <paramref name="baseUrl"/>, another server of the site).</summary>
+    public async Task<IPage> SignedInPageAsync(ViewportSize? viewport = null, string? baseUrl = null)
     {
-        var page = await NewPageAsync(viewport);
+        var page = await NewPageAsync(viewport, baseUrl);
         await SignInAsync(page, "admin", Password);
-        await Assertions.Expect(page).ToHaveURLAsync($"{Base}/console");
+        await Assertions.Expect(page).ToHaveURLAsync($"{baseUrl ?? Base}/console");
         return page;
     }
 

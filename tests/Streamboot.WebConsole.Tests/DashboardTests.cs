@@ -51,6 +51,12 @@ public sealed partial class DashboardTests(ConsoleSite site)
         await ConsoleSite.ScreenshotAsync(page, "dashboard");
         await page.GotoAsync("/console/sessions");
         await Expect(page.Locator("table.sessions")).ToContainTextAsync("DASH-01");
+        // The boot's duration as recorded: from 'session key' (its boot issued) to the disk's first open above.
+        var recorded = (await site.Cli.JsonAsync("session", "list")).EnumerateArray().Single(s => s.GetProperty("device").GetString() == "DASH-01");
+        var seconds = recorded.GetProperty("bootSeconds").GetDouble();
+        Assert.InRange(seconds, 0, 60);
+        await Expect(page.Locator("table.sessions tr", new() { HasText = "DASH-01" }).Locator("td.boot"))
+            .ToHaveTextAsync(seconds.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture) + " s");
         await ConsoleSite.ScreenshotAsync(page, "sessions");
     }
 

@@ -23,12 +23,31 @@ public sealed class PageTests(ConsoleSite site)
         { "/console/sessions?all=true", "Sessions", "sessions-all" },
         { "/console/leases", "DHCP leases", "leases" },
         { "/console/audit", "Audit log", "audit-log" },
+        { "/console/servers", "Servers", "servers" },
+        { "/console/servers?rebalance=plan", "Servers", "servers-rebalance-plan" },
+        { "/console/access", "Tokens and accounts", "access" },
+        { "/console/vms", "Virtual machines", "vms-list" },
+        { "/console/vms/pagevm", "VM pagevm", "vm-pagevm" },
+        { "/console/vdisks/gold?confirm=delete", "vDisk gold", "vdisk-gold-confirm-delete" },
+        { "/console/devices/PAGE-01?confirm=delete", "Device PAGE-01", "device-confirm-delete" },
+        { "/console/access?confirm=revoke&target=page-token", "Tokens and accounts", "access-confirm-revoke" },
     };
+
+    /// <summary>What the pages above show besides the fixture's own: a device and a token to confirm deleting.</summary>
+    private async Task MakeShownThingsAsync()
+    {
+        if ((await site.Cli.RunAsync("device", "show", "PAGE-01")).ExitCode != 0)
+        {
+            await site.Cli.OkAsync("device", "add", "52:54:00:aa:00:99", "--name", "PAGE-01");
+            await site.Cli.OkAsync("token", "create", "page-token");
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Pages))]
     public async Task The_page_renders_on_a_desktop_and_on_a_phone(string path, string heading, string name)
     {
+        await MakeShownThingsAsync();
         foreach (var viewport in new[] { ConsoleSite.Desktop, ConsoleSite.Phone })
         {
             var page = await site.SignedInPageAsync(viewport);
@@ -88,12 +107,37 @@ public sealed class PageTests(ConsoleSite site)
         await page.Context.CloseAsync();
     }
 
-    [Fact]
-    public async Task A_device_that_is_not_there_is_the_admin_layers_message()
+    [Theory]
+    [InlineData("/console/devices/NO-SUCH-PC", "No device NO-SUCH-PC", "NO-SUCH-PC", "not-found-device")]
+    [InlineData("/console/vdisks/nosuchdisk", "No vDisk nosuchdisk", "nosuchdisk", "not-found-vdisk")]
+    [InlineData("/console/collections/nosuchlab", "No collection nosuchlab", "nosuchlab", "not-found-collection")]
+    [InlineData("/console/vms/nosuchvm", "No VM nosuchvm", "nosuchvm", "not-found-vm")]
+    [InlineData("/console/no/such/page", "Not found", "no such page", "not-found-page")]
+    public async Task A_url_that_names_nothing_is_a_404_page_that_says_so(string path, string heading, string said, string name)
     {
-        var page = await site.SignedInPageAsync();
-        var response = await page.GotoAsync("/console/devices/NO-SUCH-PC");
-        Assert.Equal(200, response?.Status);
-        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("NO-SUCH-PC");
+        foreach (var viewport in new[] { ConsoleSite.Desktop, ConsoleSite.Phone })
+        {
+            var page = await site.SignedInPageAsync(viewport);
+            var response = await page.GotoAsync(path);
+            Assert.Equal(404, response?.Status);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(heading);
+            await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync(said);
+            // Still the console: its navigation, for a way on.
+            await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Dashboard" }).First).ToBeVisibleAsync();
+            await ConsoleSite.ScreenshotAsync(page, name);
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_console_path_is_a_404_without_signing_in_too_and_shows_no_navigation()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var response = await http.GetAsync(site.Base + "/console/nothing-here?x=<b>y</b>");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("<h1>Not found</h1>", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("/console/devices\"", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<b>y</b>", body, StringComparison.Ordinal);
     }
 }

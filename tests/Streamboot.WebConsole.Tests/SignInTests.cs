@@ -54,6 +54,12 @@ public sealed class SignInTests(ConsoleSite site)
     [InlineData("/console/leases")]
     [InlineData("/console/audit")]
     [InlineData("/console/live")]
+    [InlineData("/console/servers")]
+    [InlineData("/console/vms")]
+    [InlineData("/console/vms/pagevm")]
+    [InlineData("/console/vms/pagevm/console")]
+    [InlineData("/console/access")]
+    [InlineData("/console/operations/0123456789abcdef0123456789abcdef")]
     public async Task A_page_without_the_cookie_redirects_to_sign_in(string path)
     {
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });

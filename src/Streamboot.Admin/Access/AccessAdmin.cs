@@ -13,6 +13,9 @@ public sealed record TokenView(string Name, ApiScope Scope, DateTime CreatedAt, 
 /// <summary>A token just made: its secret, shown this once.</summary>
 public sealed record NewToken(TokenView Token, string Secret);
 
+/// <summary>An admin account as others see it: never its password or hash.</summary>
+public sealed record AccountView(string Name, DateTime CreatedAt, DateTime PasswordSetAt);
+
 /// <summary>Who a request comes from, once its credentials checked out.</summary>
 public sealed record Caller(string Actor, ApiScope Scope);
 
@@ -161,6 +164,52 @@ public sealed class AccessAdmin(AdminSite site) : ITokenAdmin
         return await Persist.SaveAsync(db, _ => $"an account named '{name}' was just made by another admin; try again", cancellationToken) is { } error
             ? error
             : row.Name;
+    }
+
+    /// <summary>A new admin account; refused when the name is taken (its password is its owner's to change).</summary>
+    public async Task<AdminResult<string>> AddAccountAsync(string name, string password, CancellationToken cancellationToken = default)
+    {
+        name = name.Trim();
+        if (!Names.TryValidateObjectName("account", name, out var nameError))
+        {
+            return AdminError.Invalid(nameError);
+        }
+
+        if (PasswordProblem(password) is { } problem)
+        {
+            return AdminError.Invalid(problem);
+        }
+
+        await using var db = site.Database.CreateContext();
+        var lower = name.ToLowerInvariant();
+        if (await db.Accounts.AnyAsync(a => a.Name.ToLower() == lower, cancellationToken))
+        {
+            return AdminError.Conflict($"an account named '{name}' already exists; its owner changes its password, or 'streamboot account password {name}' at the server sets it");
+        }
+
+        db.Accounts.Add(new Account { Name = name, PasswordHash = HashPassword(password), CreatedAt = site.UtcNow, PasswordSetAt = site.UtcNow });
+        site.Audit(db, "account.create", name);
+        return await Persist.SaveAsync(db, _ => $"an account named '{name}' was just made by another admin", cancellationToken) is { } error
+            ? error
+            : name;
+    }
+
+    /// <summary>An account's owner changes its password: the current one must be right (a session left open does not hand the account over).</summary>
+    public async Task<AdminResult<string>> ChangePasswordAsync(string name, string current, string password, CancellationToken cancellationToken = default)
+    {
+        if (await AuthenticatePasswordAsync(name, current, cancellationToken) is null)
+        {
+            return AdminError.Refused("the current password is wrong; nothing was changed");
+        }
+
+        return await SetPasswordAsync(name, password, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AccountView>> ListAccountsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = site.Database.CreateContext();
+        var rows = await db.Accounts.AsNoTracking().OrderBy(a => a.Name).ToListAsync(cancellationToken);
+        return [.. rows.Select(a => new AccountView(a.Name, a.CreatedAt, a.PasswordSetAt))];
     }
 
     /// <summary>The caller an account name and password stand for, or null; the time taken does not say which was wrong.</summary>

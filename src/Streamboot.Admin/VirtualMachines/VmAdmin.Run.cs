@@ -125,5 +125,22 @@ public sealed partial class VmAdmin
         return found.Ok ? new VmFolder(found.Value.Folder) : found.Error;
     }
 
+    /// <summary>
+    /// The end of a VM's serial console log since it last started (at most
+    /// <paramref name="maxChars"/> characters), terminal control sequences
+    /// removed: what a page shows of it.
+    /// </summary>
+    public async Task<AdminResult<string>> ConsoleLogAsync(string name, int maxChars = 64 * 1024, CancellationToken cancellationToken = default)
+    {
+        var folder = await FolderAsync(name, cancellationToken);
+        if (!folder.Ok)
+        {
+            return folder.Error;
+        }
+
+        var text = VmRuntime.ReadConsole(folder.Value);
+        return text.Length <= maxChars ? text : text[^maxChars..];
+    }
+
     private static string AcceleratorName(Accelerator accelerator) => accelerator.ToString().ToLowerInvariant();
 }

@@ -1,3 +1,5 @@
+using Streamboot.Admin.Operations;
+
 namespace Streamboot.Api.Contracts.Operations;
 
 /// <summary>
@@ -11,7 +13,7 @@ public sealed record ApiOperationView(
     string Kind,
     string Target,
     string Actor,
-    ApiOperationState State,
+    OperationState State,
     long DoneBytes,
     long TotalBytes,
     DateTime StartedAt,

@@ -45,7 +45,7 @@ public static class SiteCommands
             [
                 new("Id", ColumnFit.Whole), new("Device", ColumnFit.Whole), new("vDisk", ColumnFit.Whole), new("Version", ColumnFit.Whole),
                 new("Server", ColumnFit.Optional), new("Protocol", ColumnFit.Optional), "Since",
-                new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
+                new("Boot", ColumnFit.Optional), new("Read", ColumnFit.Optional), new("Written", ColumnFit.Optional), new("Write cache", ColumnFit.Optional), "Ended",
             ],
             s =>
             [
@@ -56,6 +56,7 @@ public static class SiteCommands
                 s.Server ?? "",
                 s.Protocol,
                 CliOutput.Time(s.StartedAt),
+                s.BootSeconds is { } boot ? boot.ToString("0.0 s", CultureInfo.InvariantCulture) : "",
                 ByteSize.Format(s.BytesRead),
                 ByteSize.Format(s.BytesWritten),
                 $"{KebabCase.Of(s.WriteCacheMode)} {ByteSize.Format(s.WriteCacheBytes)}",

@@ -34,6 +34,17 @@ public sealed class Boot
     /// <summary>When the key first opened the disk: the boot started (null while pending).</summary>
     public DateTime? StartedAt { get; set; }
 
+    /// <summary>
+    /// When the client's own OS first connected the disk as its root: the
+    /// client boot component's NBD connection (iPXE speaks HTTP and iSCSI,
+    /// never NBD). For a kernel and initrd boot that is <see cref="StartedAt"/>;
+    /// for a SAN boot over HTTP it comes later, once the disk's boot loader,
+    /// kernel and initramfs have run. Null while only the firmware has read
+    /// the disk, and for OSes that keep the firmware's connection (Windows
+    /// over iSCSI).
+    /// </summary>
+    public DateTime? RootConnectedAt { get; set; }
+
     /// <summary>The address that first opened the disk with the key.</summary>
     public string? Address { get; set; }
 

@@ -36,6 +36,15 @@ public sealed class Session
 
     public DateTime? EndedAt { get; set; }
 
+    /// <summary>When the boot this session belongs to was issued: its boot script was written (migration M0017).</summary>
+    public DateTime? BootIssuedAt { get; set; }
+
+    /// <summary>When that boot's key first opened the disk (the firmware's or the OS's first read). Minus <see cref="BootIssuedAt"/>, the boot's time to disk.</summary>
+    public DateTime? BootStartedAt { get; set; }
+
+    /// <summary>When that boot's OS connected its root (<see cref="Boot.RootConnectedAt"/>); null until it has, or when it never does.</summary>
+    public DateTime? BootRootConnectedAt { get; set; }
+
     public long BytesRead { get; set; }
 
     public long BytesWritten { get; set; }

@@ -40,8 +40,7 @@ public static class AdminApi
             o.ShouldInclude = d => d.RelativePath?.StartsWith("api/", StringComparison.Ordinal) == true;
             o.AddDocumentTransformer<ApiDocument>();
         });
-        services.AddSingleton<ApiOperations>();
-        services.AddHostedService(sp => sp.GetRequiredService<ApiOperations>());
+        ApiOperations.AddServices(services, options);
         services.AddRateLimiter(limits =>
         {
             limits.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

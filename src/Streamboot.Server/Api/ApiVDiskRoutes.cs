@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Streamboot.Admin;
+using Streamboot.Admin.Imports;
+using Streamboot.Admin.Operations;
 using Streamboot.Admin.Stores;
 using Streamboot.Admin.Views;
 using Streamboot.Api.Contracts.Operations;
@@ -48,14 +50,8 @@ internal static class ApiVDiskRoutes
 
             var site = AdminApi.SiteFor(c);
             var name = body.Name ?? "";
-            return Operations(c).AcceptAsync(
-                "vdisk.import",
-                name,
-                site.Actor,
-                $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(name)}",
-                async (progress, ct) => Boxed(await new VDiskAdmin(site).ImportAsync(name, body.Path, body.SourceFormat, body.Format, body.Access, body.WriteCacheMode, body.Description, progress, ct)),
-                Settle,
-                c.RequestAborted);
+            return ApiOperations.AcceptAsync(c, "vdisk.import", name, async (progress, ct) =>
+                Boxed(await new VDiskAdmin(site).ImportAsync(name, body.Path, body.SourceFormat, body.Format, body.Access, body.WriteCacheMode, body.Description, progress, ct)));
         })).Admin().Body<VDiskImport>().Answers<ApiOperationView>(Accepted, Invalid, NotFound, Conflict, TooMany);
 
         vdisks.MapPost("/{name}/versions", (HttpContext c, string name) => ApiRequests.WithBody<VersionChange>(c, async body =>
@@ -67,14 +63,7 @@ internal static class ApiVDiskRoutes
         vdisks.MapPost("/{name}/merge", (HttpContext c, string name) =>
         {
             var site = AdminApi.SiteFor(c);
-            return Operations(c).AcceptAsync(
-                "vdisk.version.merge",
-                name,
-                site.Actor,
-                $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(name)}",
-                async (progress, ct) => Boxed(await new VersionAdmin(site).MergeAsync(name, progress, ct)),
-                Settle,
-                c.RequestAborted);
+            return ApiOperations.AcceptAsync(c, "vdisk.version.merge", name, async (progress, ct) => Boxed(await new VersionAdmin(site).MergeAsync(name, progress, ct)));
         }).Admin().Answers<ApiOperationView>(Accepted, NotFound, Conflict, TooMany);
         // Prune removes rows and deletes files; it copies nothing, so it answers at once.
         vdisks.MapPost("/{name}/prune", async (HttpContext c, string name) =>
@@ -85,12 +74,10 @@ internal static class ApiVDiskRoutes
 
     public static void MapOperations(RouteGroupBuilder operations) =>
         operations.MapGet("/{id}", (HttpContext c, string id) =>
-            Operations(c).Find(id) is { } operation
-                ? Results.Ok(operation.View())
+            c.RequestServices.GetRequiredService<SiteOperations>().Find(id) is { } operation
+                ? Results.Ok(ApiOperations.View(operation))
                 : ApiResults.Problem(AdminError.NotFound($"there is no operation '{ClientText.ForLog(id, 64)}' (finished operations are kept for STREAMBOOT_API_OPERATION_KEEP_SECONDS, the newest STREAMBOOT_API_MAX_OPERATIONS of them)")))
             .Answers<ApiOperationView>(Ok, NotFound);
-
-    internal static ApiOperations Operations(HttpContext context) => context.RequestServices.GetRequiredService<ApiOperations>();
 
     internal static AdminResult<object> Boxed<T>(AdminResult<T> result) => result.Ok ? result.Value! : result.Error;
 }

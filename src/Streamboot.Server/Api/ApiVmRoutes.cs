@@ -58,14 +58,8 @@ internal static class ApiVmRoutes
         {
             var site = AdminApi.SiteFor(c);
             var vdisk = body.VDisk ?? "";
-            return ApiVDiskRoutes.Operations(c).AcceptAsync(
-                "vm.capture",
-                vdisk,
-                site.Actor,
-                $"{AdminApi.Prefix}/vdisks/{Uri.EscapeDataString(vdisk)}",
-                async (progress, ct) => ApiVDiskRoutes.Boxed(await new VmArea(site).CaptureAsync(name, vdisk, body.NewVersion, body.Format, body.Access, body.WriteCacheMode, body.Description, body.Stage, progress, ct)),
-                ApiVDiskRoutes.Settle,
-                c.RequestAborted);
+            return ApiOperations.AcceptAsync(c, "vm.capture", vdisk, async (progress, ct) =>
+                ApiVDiskRoutes.Boxed(await new VmArea(site).CaptureAsync(name, vdisk, body.NewVersion, body.Format, body.Access, body.WriteCacheMode, body.Description, body.Stage, progress, ct)));
         })).Body<VmCapture>().Answers<ApiOperationView>(Accepted, Invalid, NotFound, Conflict, TooMany);
     }
 

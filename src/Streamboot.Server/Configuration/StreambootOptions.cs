@@ -186,17 +186,18 @@ public sealed class StreambootOptions
     /// <summary>API requests one client address may make per second (a burst of as many); 0: no limit.</summary>
     public int ApiRequestsPerSecond { get; set; } = 50;
 
-    /// <summary>Long API operations (import, merge, capture) running at once; a further one is refused with 429.</summary>
+    /// <summary>Long operations (import, merge, capture; of the API and the web console) running at once; a further one is refused (429).</summary>
     public int ApiMaxRunningOperations { get; set; } = 2;
 
-    /// <summary>API operations remembered, running and finished; the oldest finished go first.</summary>
+    /// <summary>Long operations remembered, running and finished; the oldest finished go first.</summary>
     public int ApiMaxOperations { get; set; } = 100;
 
-    /// <summary>Seconds a finished API operation can still be polled.</summary>
+    /// <summary>Seconds a finished long operation can still be polled.</summary>
     public int ApiOperationKeepSeconds { get; set; } = 3600;
 
     /// <summary>
-    /// Folders an API import may read from, comma separated (their real
+    /// Folders an import of the API or the web console may read from (and
+    /// the console's VM installer ISOs), comma separated (their real
     /// paths); empty: <c>DATA/import</c>. The server's user can read its own
     /// database and TLS key: an admin token must not be able to import them
     /// into a vDisk and read them back over NBD.

@@ -37,6 +37,9 @@ internal sealed class LiveSession(long deviceId, long bootId, int version, long 
 
     public int Connections { get; set; }
 
+    /// <summary>Its boot's OS has connected its root, and that is recorded (<see cref="LiveSessions.NoteRootAsync"/>).</summary>
+    public bool RootConnected { get; set; }
+
     /// <summary>The traffic last written to its row (by the periodic report).</summary>
     public SessionTraffic? Reported { get; set; }
 

@@ -21,7 +21,7 @@ namespace Streamboot.Sessions.Live;
 internal sealed partial class LiveSessions
 {
     /// <summary>The live session <paramref name="name"/> belongs to, joined; null when the full path must decide.</summary>
-    public async Task<SessionView?> TryJoinAsync(ViewName name, string? remote, CancellationToken cancellationToken)
+    public async Task<SessionView?> TryJoinAsync(ViewName name, string protocol, string? remote, CancellationToken cancellationToken)
     {
         if (name.Device is not { } device || name.Key is not { } key)
         {
@@ -71,6 +71,8 @@ internal sealed partial class LiveSessions
             gate.Release();
         }
 
+        // A SAN boot's OS joins the session iPXE opened: its root is connected now.
+        await NoteRootAsync(found, protocol);
         return View(found);
     }
 }

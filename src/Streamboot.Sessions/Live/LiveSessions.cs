@@ -150,6 +150,7 @@ internal sealed partial class LiveSessions(
                 }
 
                 live.Connections++;
+                await NoteRootAsync(live, protocol);
                 return View(live);
             }
 
@@ -353,7 +354,7 @@ internal sealed partial class LiveSessions(
 
         // The live row first, the write cache after: while another server of
         // the farm still holds the session, this one must not open its files.
-        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, cancellationToken);
+        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, (boot.IssuedAt, boot.StartedAt, boot.RootConnectedAt), cancellationToken);
         if (sessionId is null)
         {
             if (reuse)
@@ -385,11 +386,13 @@ internal sealed partial class LiveSessions(
 
         var readOnly = mode.OnClient();
         var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value, version.Id);
-        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1, Mac = device.Mac, BootKey = boot.Key };
+        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1, Mac = device.Mac, BootKey = boot.Key, RootConnected = boot.RootConnectedAt is not null };
         lock (_lock)
         {
             _byDevice[device.Id] = live;
         }
+
+        await NoteRootAsync(live, protocol);
 
         LogOpened(logger, sessionId.Value, facts.Name, version.Number, protocol, remote ?? "");
         return View(live);

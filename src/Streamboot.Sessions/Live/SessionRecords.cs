@@ -18,17 +18,18 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// a live session (the unique index said so) on a server that is up. A
     /// live row of a server that stopped or is down (no heartbeat for
     /// the down time) is ended first: its client is
-    /// failing over to this one.
+    /// failing over to this one. The row keeps its boot's times (script
+    /// issued, disk first opened, root connected), which outlive the boot's own row.
     /// </summary>
-    public async Task<long?> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
+    public async Task<long?> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, (DateTime IssuedAt, DateTime? StartedAt, DateTime? RootConnectedAt) boot, CancellationToken cancellationToken)
     {
-        var opened = await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, cancellationToken);
+        var opened = await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, cancellationToken);
         if (opened is not null || !await EndIfServerDownAsync(deviceId, cancellationToken))
         {
             return opened;
         }
 
-        return await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, cancellationToken);
+        return await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, cancellationToken);
     }
 
     /// <summary>Ends the device's live session when the server holding it is gone; whether it did.</summary>
@@ -80,7 +81,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken);
     }
 
-    private async Task<long?> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, CancellationToken cancellationToken)
+    private async Task<long?> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, (DateTime IssuedAt, DateTime? StartedAt, DateTime? RootConnectedAt) boot, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         try
@@ -99,6 +100,9 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
                         WriteCacheMode = mode,
                         StartedAt = now,
                         LastActivityAt = now,
+                        BootIssuedAt = boot.IssuedAt,
+                        BootStartedAt = boot.StartedAt,
+                        BootRootConnectedAt = boot.RootConnectedAt,
                     };
                     db.Sessions.Add(session);
                     await db.SaveChangesAsync(ct);
@@ -110,6 +114,25 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The boot's OS connected its root now: the boot's row takes the time
+    /// unless it has one (another server's session of the boot was first),
+    /// and the session's row takes the boot's.
+    /// </summary>
+    public Task RootConnectedAsync(long sessionId, long bootId)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        return database.WriteAsync(async (db, ct) =>
+        {
+            await db.Boots.Where(b => b.Id == bootId && b.RootConnectedAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct);
+            var root = await db.Boots.Where(b => b.Id == bootId).Select(b => b.RootConnectedAt).FirstOrDefaultAsync(ct) ?? now;
+            await db.Sessions.Where(s => s.Id == sessionId && s.BootRootConnectedAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
+            return true;
+        });
     }
 
     /// <summary>Sessions' rows written in one transaction each (a commit, and one write turn on SQLite, per batch).</summary>

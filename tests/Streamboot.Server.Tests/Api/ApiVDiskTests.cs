@@ -201,7 +201,7 @@ public sealed class ApiVDiskTests(ApiSite site) : IClassFixture<ApiSite>
             Assert.True(File.Exists(secret), secret);
             var (status, problem, _) = await site.SendAsync(HttpMethod.Post, "vdisks/import", site.AdminToken, new { name = "stolen", path = secret, sourceFormat = "raw" });
             Assert.Equal(HttpStatusCode.Conflict, status);
-            Assert.Contains("not in a folder the API may import from", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("is not in an import folder", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
 
         // Nor through a link, or "..", from inside the allowed folder.

@@ -166,6 +166,77 @@ public abstract class ViewTests : SessionSiteTests
     }
 
     [Fact]
+    public async Task A_sessions_row_keeps_its_boots_times_through_a_reconnect_and_after_the_next_boot()
+    {
+        var key = await BootAsync("52:54:00:00:00:01");
+        // The boot's script and its disk's first open, some time apart (firmware, kernel and initrd in a real boot).
+        await Task.Delay(400);
+        await using (await OpenAsync($"gold/pc1/{key}"))
+        {
+        }
+
+        Admin.Views.SessionView first;
+        await using (var db = Site.Database.CreateContext())
+        {
+            var boot = await db.Boots.SingleAsync(b => b.Device!.Name == "pc1");
+            first = (await new SiteQueries(Site).SessionsAsync(includeEnded: true)).Single(s => s.Device == "pc1");
+            Assert.Equal(boot.IssuedAt, first.BootIssuedAt);
+            Assert.Equal(boot.StartedAt, first.BootStartedAt);
+            // Its first open was over NBD, the client boot component's: that open connected the root.
+            Assert.Equal(boot.RootConnectedAt, first.BootRootConnectedAt);
+            Assert.InRange((first.BootRootConnectedAt!.Value - first.BootStartedAt!.Value).TotalSeconds, 0, 5);
+        }
+
+        Assert.InRange(first.BootSeconds!.Value, 0.4, 30);
+        Assert.Equal(Math.Round((first.BootRootConnectedAt.Value - first.BootIssuedAt!.Value).TotalSeconds, 1), first.BootSeconds);
+
+        // A reconnect of that boot is a new session row with the boot's times, not its own.
+        await Task.Delay(200);
+        await using (await OpenAsync($"gold/pc1/{key}"))
+        {
+        }
+
+        // The next boot replaces the boot's row; the ended sessions still say how long their boot took.
+        await using (await OpenAsync($"gold/pc1/{await BootAsync("52:54:00:00:00:01")}"))
+        {
+        }
+
+        var rows = (await new SiteQueries(Site).SessionsAsync(includeEnded: true)).Where(s => s.Device == "pc1").OrderBy(s => s.Id).ToList();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows.Take(2), r => Assert.Equal((first.BootIssuedAt, first.BootStartedAt, first.BootRootConnectedAt), (r.BootIssuedAt, r.BootStartedAt, r.BootRootConnectedAt)));
+        Assert.NotEqual(first.BootIssuedAt, rows[2].BootIssuedAt);
+        Assert.True(rows[1].StartedAt > rows[1].BootStartedAt, "the reconnect opened after its boot started");
+    }
+
+    [Fact]
+    public async Task A_san_boots_duration_runs_to_its_os_connecting_the_root_over_nbd_not_to_the_firmwares_first_read()
+    {
+        var key = await BootAsync("52:54:00:00:00:02");
+        await Task.Delay(200);
+        // iPXE's sanboot opens the disk over HTTP; the disk's own loader, kernel and initramfs run from it.
+        var firmware = await TryOpenAsync($"gold/pc2/{key}", Lab + ":40001", "http");
+        Assert.True(firmware.Ok, firmware.Error?.Message);
+        await using (firmware.Value)
+        {
+            var started = (await new SiteQueries(Site).SessionsAsync(includeEnded: false)).Single(s => s.Device == "pc2");
+            Assert.Null(started.BootRootConnectedAt);
+            Assert.Equal(Math.Round((started.BootStartedAt!.Value - started.BootIssuedAt!.Value).TotalSeconds, 1), started.BootSeconds);
+
+            // Then the initramfs connects its root over NBD, joining that boot's session.
+            await Task.Delay(600);
+            await using (await OpenAsync($"gold/pc2/{key}", Lab + ":40002"))
+            {
+                var rooted = (await new SiteQueries(Site).SessionsAsync(includeEnded: false)).Single(s => s.Device == "pc2");
+                Assert.Equal(started.Id, rooted.Id);
+                Assert.InRange((rooted.BootRootConnectedAt!.Value - rooted.BootStartedAt!.Value).TotalSeconds, 0.6, 30);
+                Assert.InRange(rooted.BootSeconds!.Value, 0.8, 30);
+                await using var db = Site.Database.CreateContext();
+                Assert.Equal(rooted.BootRootConnectedAt, (await db.Boots.SingleAsync(b => b.Device!.Name == "pc2")).RootConnectedAt);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_ram_write_cache_keeps_a_reconnecting_clients_writes_and_puts_nothing_in_the_image()
     {
         await new DeviceAdmin(Site).SetAsync("pc2", new DeviceChanges(WriteCacheMode: "server-ram"));

@@ -1,10 +1,8 @@
-using Streamboot.Admin;
-
-namespace Streamboot.Server.Api;
+namespace Streamboot.Admin.Imports;
 
 /// <summary>
-/// The file an API import names: a path on the server, read by the server's
-/// own user. The command line is run by someone at the server who may name
+/// The file a remote import names (the admin API's, the web console's): a
+/// path on the server, read by the server's own user. The command line is run by someone at the server who may name
 /// any file they can read (a block device too); a remote caller may name only
 /// a regular file with data that the server can read. The check stats before
 /// it opens: opening a FIFO for reading would wait for a writer forever.
@@ -12,7 +10,7 @@ namespace Streamboot.Server.Api;
 /// the server's user can read the site's database and TLS key, which an
 /// import would otherwise hand to anyone with an admin token, over NBD.
 /// </summary>
-internal static class ImportSource
+public static class ImportSource
 {
     /// <summary>The folders imports may come from: the setting's, or <c>DATA/import</c>.</summary>
     public static IReadOnlyList<string> AllowedFolders(string? setting, string dataFolder)
@@ -25,7 +23,7 @@ internal static class ImportSource
     {
         if (string.IsNullOrWhiteSpace(path))
         {
-            return AdminError.Invalid("give path: the absolute path of a disk image on the server (the API takes no uploads; copy the file to the server first)");
+            return AdminError.Invalid("give path: the absolute path of a disk image on the server (imports take no uploads; copy the file to the server's import folder first)");
         }
 
         if (!Path.IsPathFullyQualified(path))
@@ -72,7 +70,7 @@ internal static class ImportSource
                 : info.FullName;
             return allowed.Any(folder => real.StartsWith(folder, StringComparison.Ordinal))
                 ? null
-                : AdminError.Refused($"{path} is not in a folder the API may import from ({string.Join(", ", allowed.Select(f => f.TrimEnd('/')))}); copy or move the image there, or add its folder to STREAMBOOT_API_IMPORT_FOLDERS");
+                : AdminError.Refused($"{path} is not in an import folder ({string.Join(", ", allowed.Select(f => f.TrimEnd('/')))}); copy or move the image there, or add its folder to STREAMBOOT_API_IMPORT_FOLDERS");
         }
         catch (UnauthorizedAccessException)
         {
@@ -83,4 +81,48 @@ internal static class ImportSource
             return AdminError.Failed($"cannot read {path}: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// The files in <paramref name="allowed"/> (and their subfolders, a few
+    /// levels down) that an import would accept, by the same check: what the
+    /// console offers to pick from. Bounded: at most <paramref name="max"/>
+    /// files, and the walk stops after looking at ten times as many.
+    /// </summary>
+    public static IReadOnlyList<ImportFile> List(IReadOnlyList<string> allowed, Func<string, bool>? wanted = null, int max = 500)
+    {
+        var options = new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            MaxRecursionDepth = 4,
+            IgnoreInaccessible = true,
+            AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+        };
+        var found = new List<ImportFile>();
+        var looked = 0;
+        foreach (var folder in allowed)
+        {
+            if (!Directory.Exists(folder))
+            {
+                continue;
+            }
+
+            foreach (var path in Directory.EnumerateFiles(folder, "*", options))
+            {
+                if (++looked > max * 10 || found.Count >= max)
+                {
+                    break;
+                }
+
+                if ((wanted is null || wanted(path)) && Check(path, allowed) is null && new FileInfo(path) is { Exists: true } info)
+                {
+                    found.Add(new ImportFile(path, Path.GetRelativePath(folder, path), info.LinkTarget is null ? info.Length : new FileInfo(info.ResolveLinkTarget(true)?.FullName ?? path).Length));
+                }
+            }
+        }
+
+        return [.. found.OrderBy(f => f.Path, StringComparer.Ordinal)];
+    }
 }
+
+/// <summary>A file an import may read: its absolute path, its path within its import folder, its size.</summary>
+public sealed record ImportFile(string Path, string Name, long Size);

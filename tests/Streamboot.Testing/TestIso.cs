@@ -1,13 +1,12 @@
-using Streamboot.Testing;
-
-namespace Streamboot.Vms.Tests;
+namespace Streamboot.Testing;
 
 /// <summary>
 /// The installer ISO the VM tests boot (client/testimage/build-installer-iso.sh):
 /// the host's Debian kernel and a busybox initramfs that prints the seed's
 /// user, full name and host name and the VM's CPUs, memory and disk, installs
 /// the test OS (client/testimage/build.sh) onto a blank disk big enough for
-/// it, and powers off on the ACPI power button. Built once per run.
+/// it, and powers off on the ACPI power button. Built once per run (the
+/// VM tests and the web console's golden-image test boot it).
 /// </summary>
 public static class TestIso
 {
