@@ -71,6 +71,9 @@ public static class StreambootMetrics
     public static Histogram<double> BootTimeToDisk { get; } = Meter.CreateHistogram(
         "streamboot.boot.time_to_disk", "s", "From a boot's script (its key issued) to the first open of its disk with that key", tags: null, s_bootBuckets);
 
+    public static Histogram<double> BootDuration { get; } = Meter.CreateHistogram(
+        "streamboot.boot.duration", "s", "A boot's duration: from its script (its key issued) to its OS connecting its root disk over NBD", tags: null, s_bootBuckets);
+
     public static Counter<long> BootScripts { get; } = Meter.CreateCounter<long>(
         "streamboot.boot_scripts", "{script}", "Boot-script decisions by outcome (boot, menu, registration_menu, queued, refused)");
 

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using Streamboot.Telemetry;
 
 namespace Streamboot.Sessions.Live;
 
@@ -11,7 +12,8 @@ namespace Streamboot.Sessions.Live;
 /// over HTTP opens the disk from iPXE first and connects the root after its
 /// own boot loader, kernel and initramfs have run. That is where a boot's
 /// duration ends (<c>SessionView.BootSeconds</c>), so it is written once per
-/// boot, on the boot's row and the session's. Best effort: a connection is
+/// boot, on the boot's row and the session's, and the server that wrote it
+/// first counts the boot in <c>streamboot_boot_duration_seconds</c>. Best effort: a connection is
 /// never refused because the time could not be written.
 /// </summary>
 internal sealed partial class LiveSessions
@@ -39,7 +41,10 @@ internal sealed partial class LiveSessions
 
         try
         {
-            await records.RootConnectedAsync(live.Facts.SessionId, live.BootId);
+            if (await records.RootConnectedAsync(live.Facts.SessionId, live.BootId) is { } took)
+            {
+                StreambootMetrics.BootDuration.Record(Math.Max(0, took.TotalSeconds));
+            }
         }
         catch (Exception e) when (e is DbException or DbUpdateException or InvalidOperationException or TimeoutException)
         {

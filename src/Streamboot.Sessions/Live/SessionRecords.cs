@@ -119,19 +119,22 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// <summary>
     /// The boot's OS connected its root now: the boot's row takes the time
     /// unless it has one (another server's session of the boot was first),
-    /// and the session's row takes the boot's.
+    /// and the session's row takes the boot's. Answers the boot's duration
+    /// (script to root) when this call was the one that set it, so a farm
+    /// counts each boot once; null when another was first.
     /// </summary>
-    public Task RootConnectedAsync(long sessionId, long bootId)
+    public Task<TimeSpan?> RootConnectedAsync(long sessionId, long bootId)
     {
         var now = clock.GetUtcNow().UtcDateTime;
-        return database.WriteAsync(async (db, ct) =>
+        return database.WriteAsync<TimeSpan?>(async (db, ct) =>
         {
-            await db.Boots.Where(b => b.Id == bootId && b.RootConnectedAt == null)
-                .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct);
-            var root = await db.Boots.Where(b => b.Id == bootId).Select(b => b.RootConnectedAt).FirstOrDefaultAsync(ct) ?? now;
+            var first = await db.Boots.Where(b => b.Id == bootId && b.RootConnectedAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct) == 1;
+            var boot = await db.Boots.Where(b => b.Id == bootId).Select(b => new { b.IssuedAt, b.RootConnectedAt }).FirstOrDefaultAsync(ct);
+            var root = boot?.RootConnectedAt ?? now;
             await db.Sessions.Where(s => s.Id == sessionId && s.BootRootConnectedAt == null)
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
-            return true;
+            return first && boot is not null ? root - boot.IssuedAt : null;
         });
     }
 

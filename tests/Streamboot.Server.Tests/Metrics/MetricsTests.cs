@@ -52,6 +52,8 @@ public sealed partial class MetricsTests(MetricsSite site) : IClassFixture<Metri
         Assert.Equal(1, Delta("streamboot_boot_scripts_total", ("outcome", "boot")));
         Assert.Equal(1, Delta("streamboot_boots_started_total"));
         Assert.Equal(1, Delta("streamboot_boot_time_to_disk_seconds_count"));
+        // nbdcopy's NBD connection is how an OS connects its root: the boot's whole duration, once.
+        Assert.Equal(1, Delta("streamboot_boot_duration_seconds_count"));
 
         // Every read went through a shared read cache (the session's, the read-only view's).
         Assert.True(Delta("streamboot_read_cache_hits_total") + Delta("streamboot_read_cache_misses_total") > 0);
@@ -138,7 +140,7 @@ public sealed partial class MetricsTests(MetricsSite site) : IClassFixture<Metri
         await site.TrafficAsync();
         var scrape = await site.ScrapeAsync();
         var asked = expressions.SelectMany(e => MetricName().Matches(e).Select(m => m.Value)).Distinct().ToList();
-        foreach (var wanted in (string[])["streamboot_sessions", "streamboot_boots_issued_total", "streamboot_boot_time_to_disk_seconds_bucket", Bytes,
+        foreach (var wanted in (string[])["streamboot_sessions", "streamboot_boots_issued_total", "streamboot_boot_time_to_disk_seconds_bucket", "streamboot_boot_duration_seconds_bucket", Bytes,
             "streamboot_nbd_request_duration_seconds_bucket", "streamboot_read_cache_hits_total", "streamboot_refusals_total"])
         {
             Assert.Contains(wanted, asked);
