@@ -15,6 +15,9 @@ internal sealed class LiveSession(long deviceId, long bootId, int version, long 
 
     public long BootId { get; } = bootId;
 
+    /// <summary>When its boot's script was issued: where the boot's duration starts.</summary>
+    public required DateTime BootIssuedAt { get; init; }
+
     public int Version { get; } = version;
 
     /// <summary>The version's database id: gone from the database means the version was deleted.</summary>

@@ -13,7 +13,10 @@ namespace Streamboot.Sessions.Live;
 /// own boot loader, kernel and initramfs have run. That is where a boot's
 /// duration ends (<c>SessionView.BootSeconds</c>), so it is written once per
 /// boot, on the boot's row and the session's, and the server that wrote it
-/// first counts the boot in <c>streamboot_boot_duration_seconds</c>. Best effort: a connection is
+/// first counts the boot in <c>streamboot_boot_duration_seconds</c>. A
+/// session opened by its root connection records it in the open's own write
+/// (<see cref="SessionRecords.OpenAsync"/>); a later connection (a SAN
+/// boot's OS after its firmware) here. Best effort: a connection is
 /// never refused because the time could not be written.
 /// </summary>
 internal sealed partial class LiveSessions
@@ -24,7 +27,7 @@ internal sealed partial class LiveSessions
     /// <summary>Records, once per live session, that its boot's OS connected its root, when this connection is that.</summary>
     private async Task NoteRootAsync(LiveSession live, string protocol)
     {
-        if (!string.Equals(protocol, RootProtocol, StringComparison.Ordinal))
+        if (!IsRoot(protocol))
         {
             return;
         }
@@ -41,14 +44,23 @@ internal sealed partial class LiveSessions
 
         try
         {
-            if (await records.RootConnectedAsync(live.Facts.SessionId, live.BootId) is { } took)
-            {
-                StreambootMetrics.BootDuration.Record(Math.Max(0, took.TotalSeconds));
-            }
+            RecordBootDuration(await records.RootConnectedAsync(live.Facts.SessionId, new BootTimes(live.BootId, live.BootIssuedAt, null, null)));
         }
         catch (Exception e) when (e is DbException or DbUpdateException or InvalidOperationException or TimeoutException)
         {
             LogRootNotRecorded(logger, live.Facts.SessionId, e.Message);
+        }
+    }
+
+    /// <summary>Whether a connection of this protocol is an OS connecting its root.</summary>
+    private static bool IsRoot(string protocol) => string.Equals(protocol, RootProtocol, StringComparison.Ordinal);
+
+    /// <summary>Counts a boot's whole duration, when this server recorded its root first (the site's clock; never below zero).</summary>
+    private static void RecordBootDuration(TimeSpan? took)
+    {
+        if (took is { } duration)
+        {
+            StreambootMetrics.BootDuration.Record(Math.Max(0, duration.TotalSeconds));
         }
     }
 

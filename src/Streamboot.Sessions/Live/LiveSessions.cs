@@ -354,7 +354,8 @@ internal sealed partial class LiveSessions(
 
         // The live row first, the write cache after: while another server of
         // the farm still holds the session, this one must not open its files.
-        var sessionId = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, (boot.IssuedAt, boot.StartedAt, boot.RootConnectedAt), cancellationToken);
+        var rootConnecting = IsRoot(protocol);
+        var (sessionId, bootDuration) = await records.OpenAsync(device.Id, vdisk.Id, version.Number, protocol, remote, mode, BootTimes.Of(boot), rootConnecting, cancellationToken);
         if (sessionId is null)
         {
             if (reuse)
@@ -386,13 +387,17 @@ internal sealed partial class LiveSessions(
 
         var readOnly = mode.OnClient();
         var facts = new ViewFacts($"{vdisk.Name}/{device.Name}", vdisk.Name, vdisk.Description, version.Number, stack.Device.Size, readOnly, device.Name, mode, sessionId.Value, version.Id);
-        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack) { Remote = remote, Connections = 1, Mac = device.Mac, BootKey = boot.Key, RootConnected = boot.RootConnectedAt is not null };
+        var live = new LiveSession(device.Id, boot.Id, version.Number, version.Id, facts, stack)
+        {
+            Remote = remote, Connections = 1, Mac = device.Mac, BootKey = boot.Key, BootIssuedAt = boot.IssuedAt,
+            RootConnected = boot.RootConnectedAt is not null || rootConnecting,
+        };
         lock (_lock)
         {
             _byDevice[device.Id] = live;
         }
 
-        await NoteRootAsync(live, protocol);
+        RecordBootDuration(bootDuration);
 
         LogOpened(logger, sessionId.Value, facts.Name, version.Number, protocol, remote ?? "");
         return View(live);

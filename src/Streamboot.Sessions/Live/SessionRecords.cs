@@ -20,16 +20,20 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// the down time) is ended first: its client is
     /// failing over to this one. The row keeps its boot's times (script
     /// issued, disk first opened, root connected), which outlive the boot's own row.
+    /// When this connection is the boot's OS connecting its root
+    /// (<paramref name="rootConnecting"/>), the boot's row takes that time in
+    /// the same write (one write turn for both, where a boot storm queues),
+    /// and the boot's duration comes back when this open recorded it first.
     /// </summary>
-    public async Task<long?> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, (DateTime IssuedAt, DateTime? StartedAt, DateTime? RootConnectedAt) boot, CancellationToken cancellationToken)
+    public async Task<(long? SessionId, TimeSpan? BootDuration)> OpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, BootTimes boot, bool rootConnecting, CancellationToken cancellationToken)
     {
-        var opened = await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, cancellationToken);
-        if (opened is not null || !await EndIfServerDownAsync(deviceId, cancellationToken))
+        var opened = await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, rootConnecting, cancellationToken);
+        if (opened.SessionId is not null || !await EndIfServerDownAsync(deviceId, cancellationToken))
         {
             return opened;
         }
 
-        return await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, cancellationToken);
+        return await TryOpenAsync(deviceId, vdiskId, version, protocol, remote, mode, boot, rootConnecting, cancellationToken);
     }
 
     /// <summary>Ends the device's live session when the server holding it is gone; whether it did.</summary>
@@ -81,12 +85,12 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             .ExecuteUpdateAsync(u => u.SetProperty(s => s.EndedAt, (DateTime?)now), cancellationToken);
     }
 
-    private async Task<long?> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, (DateTime IssuedAt, DateTime? StartedAt, DateTime? RootConnectedAt) boot, CancellationToken cancellationToken)
+    private async Task<(long? SessionId, TimeSpan? BootDuration)> TryOpenAsync(long deviceId, long vdiskId, int version, string protocol, string? remote, WriteCacheMode mode, BootTimes boot, bool rootConnecting, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         try
         {
-            return await database.WriteAsync<long?>(
+            return await database.WriteAsync<(long?, TimeSpan?)>(
                 async (db, ct) =>
                 {
                     var session = new Session
@@ -106,14 +110,34 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
                     };
                     db.Sessions.Add(session);
                     await db.SaveChangesAsync(ct);
-                    return session.Id;
+                    if (!rootConnecting || boot.RootConnectedAt is not null)
+                    {
+                        return (session.Id, null);
+                    }
+
+                    var (root, took) = await MarkRootAsync(db, boot, now, ct);
+                    await db.Sessions.Where(s => s.Id == session.Id)
+                        .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
+                    return (session.Id, took);
                 },
                 cancellationToken);
         }
         catch (DbUpdateException e) when (DbErrors.UniqueViolation(e) is not null)
         {
-            return null;
+            return (null, null);
         }
+    }
+
+    /// <summary>The boot's row takes <paramref name="now"/> as its root's time unless it has one: the time it has, and the boot's duration when this call set it.</summary>
+    private static async Task<(DateTime Root, TimeSpan? Took)> MarkRootAsync(StreambootDbContext db, BootTimes boot, DateTime now, CancellationToken ct)
+    {
+        if (await db.Boots.Where(b => b.Id == boot.Id && b.RootConnectedAt == null)
+                .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct) == 1)
+        {
+            return (now, now - boot.IssuedAt);
+        }
+
+        return (await db.Boots.Where(b => b.Id == boot.Id).Select(b => b.RootConnectedAt).FirstOrDefaultAsync(ct) ?? now, null);
     }
 
     /// <summary>
@@ -123,18 +147,15 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// (script to root) when this call was the one that set it, so a farm
     /// counts each boot once; null when another was first.
     /// </summary>
-    public Task<TimeSpan?> RootConnectedAsync(long sessionId, long bootId)
+    public Task<TimeSpan?> RootConnectedAsync(long sessionId, BootTimes boot)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return database.WriteAsync<TimeSpan?>(async (db, ct) =>
         {
-            var first = await db.Boots.Where(b => b.Id == bootId && b.RootConnectedAt == null)
-                .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct) == 1;
-            var boot = await db.Boots.Where(b => b.Id == bootId).Select(b => new { b.IssuedAt, b.RootConnectedAt }).FirstOrDefaultAsync(ct);
-            var root = boot?.RootConnectedAt ?? now;
+            var (root, took) = await MarkRootAsync(db, boot, now, ct);
             await db.Sessions.Where(s => s.Id == sessionId && s.BootRootConnectedAt == null)
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
-            return first && boot is not null ? root - boot.IssuedAt : null;
+            return took;
         });
     }
 
@@ -190,4 +211,10 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
             return true;
         });
     }
+}
+
+/// <summary>A boot's row as a session keeps it: its id and times (script issued, disk first opened, root connected).</summary>
+internal readonly record struct BootTimes(long Id, DateTime IssuedAt, DateTime? StartedAt, DateTime? RootConnectedAt)
+{
+    public static BootTimes Of(Boot boot) => new(boot.Id, boot.IssuedAt, boot.StartedAt, boot.RootConnectedAt);
 }
