@@ -136,17 +136,18 @@ public sealed class AccessAdmin(AdminSite site) : ITokenAdmin
             : password;
     }
 
+    /// <summary>What is wrong with an account's name or password, or null.</summary>
+    private static AdminError? AccountProblem(string name, string password) =>
+        !Names.TryValidateObjectName("account", name, out var nameError) ? AdminError.Invalid(nameError)
+        : PasswordProblem(password) is { } problem ? AdminError.Invalid(problem)
+        : null;
+
     /// <summary>Sets an account's password (made when it does not exist).</summary>
     public async Task<AdminResult<string>> SetPasswordAsync(string name, string password, CancellationToken cancellationToken = default)
     {
-        if (!Names.TryValidateObjectName("account", name, out var nameError))
+        if (AccountProblem(name, password) is { } invalid)
         {
-            return AdminError.Invalid(nameError);
-        }
-
-        if (PasswordProblem(password) is { } problem)
-        {
-            return AdminError.Invalid(problem);
+            return invalid;
         }
 
         await using var db = site.Database.CreateContext();
@@ -170,14 +171,9 @@ public sealed class AccessAdmin(AdminSite site) : ITokenAdmin
     public async Task<AdminResult<string>> AddAccountAsync(string name, string password, CancellationToken cancellationToken = default)
     {
         name = name.Trim();
-        if (!Names.TryValidateObjectName("account", name, out var nameError))
+        if (AccountProblem(name, password) is { } invalid)
         {
-            return AdminError.Invalid(nameError);
-        }
-
-        if (PasswordProblem(password) is { } problem)
-        {
-            return AdminError.Invalid(problem);
+            return invalid;
         }
 
         await using var db = site.Database.CreateContext();
