@@ -36,8 +36,7 @@ internal sealed partial class LiveSessions
 
         foreach (var session in live)
         {
-            var gate = Gate(session.DeviceId);
-            await gate.WaitAsync();
+            var gate = await _gates.EnterAsync(session.DeviceId);
             try
             {
                 bool current;
@@ -57,7 +56,7 @@ internal sealed partial class LiveSessions
             }
             finally
             {
-                gate.Release();
+                gate.Dispose();
             }
 
             LogVersionGone(logger, session.Facts.VDisk, session.Version, why, $"session {session.Facts.SessionId} of {session.Facts.Device}");
@@ -97,8 +96,7 @@ internal sealed partial class LiveSessions
         var ended = 0;
         foreach (var session in live.Where(Superseded))
         {
-            var gate = Gate(session.DeviceId);
-            await gate.WaitAsync(cancellationToken);
+            var gate = await _gates.EnterAsync(session.DeviceId, cancellationToken);
             try
             {
                 bool current;
@@ -117,7 +115,7 @@ internal sealed partial class LiveSessions
             }
             finally
             {
-                gate.Release();
+                gate.Dispose();
             }
         }
 

@@ -51,8 +51,7 @@ internal sealed partial class LiveSessions
             return null;
         }
 
-        var gate = Gate(found.DeviceId);
-        await gate.WaitAsync(cancellationToken);
+        var gate = await _gates.EnterAsync(found.DeviceId, cancellationToken);
         try
         {
             lock (_lock)
@@ -68,7 +67,7 @@ internal sealed partial class LiveSessions
         }
         finally
         {
-            gate.Release();
+            gate.Dispose();
         }
 
         // A SAN boot's OS joins the session iPXE opened: its root is connected now.

@@ -34,8 +34,7 @@ internal sealed partial class LiveSessions
     /// <summary>Moves the device's session <paramref name="sessionId"/> off this server, if it is live here and may move.</summary>
     public async Task<MoveOutcome> MoveAsync(long deviceId, long sessionId, string reason, CancellationToken cancellationToken)
     {
-        var gate = Gate(deviceId);
-        await gate.WaitAsync(cancellationToken);
+        var gate = await _gates.EnterAsync(deviceId, cancellationToken);
         LiveSession? session;
         try
         {
@@ -61,7 +60,7 @@ internal sealed partial class LiveSessions
         }
         finally
         {
-            gate.Release();
+            gate.Dispose();
         }
 
         session.Counter.DropConnections();

@@ -40,7 +40,7 @@ internal sealed partial class LiveSessions(
 
     // Read-only views (VDISK) open now: they keep no rows, only this.
     private readonly HashSet<SharedViewHold> _shared = [];
-    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly DeviceGates _gates = new();
     private bool _disposing;
     private long _closedBytes;
 
@@ -122,8 +122,7 @@ internal sealed partial class LiveSessions(
     public async Task<SessionResult<SessionView>> OpenDeviceAsync(DeviceTarget target, string protocol, string? remote, CancellationToken cancellationToken)
     {
         var device = target.Device;
-        var gate = Gate(device.Id);
-        await gate.WaitAsync(cancellationToken);
+        var gate = await _gates.EnterAsync(device.Id, cancellationToken);
         try
         {
             if (MovedAwayRefusal(device, target.Boot.Id) is { } moved)
@@ -197,7 +196,7 @@ internal sealed partial class LiveSessions(
         }
         finally
         {
-            gate.Release();
+            gate.Dispose();
         }
     }
 
@@ -410,8 +409,7 @@ internal sealed partial class LiveSessions(
         // The gate is held until the session has ended in the database: a
         // client that reconnects the moment it disconnected must not find
         // its old session still live.
-        var gate = Gate(live.DeviceId);
-        await gate.WaitAsync();
+        var gate = await _gates.EnterAsync(live.DeviceId);
         try
         {
             if (live.Evicted || --live.Connections > 0)
@@ -457,7 +455,7 @@ internal sealed partial class LiveSessions(
         }
         finally
         {
-            gate.Release();
+            gate.Dispose();
         }
     }
 
@@ -489,8 +487,6 @@ internal sealed partial class LiveSessions(
             await records.CloseAsync(live.Facts.SessionId, live.Counter.BytesRead, live.Counter.BytesWritten, live.Stack.WriteCacheBytes);
         }
     }
-
-    private SemaphoreSlim Gate(long deviceId) => _gates[(int)((ulong)deviceId % (ulong)_gates.Length)];
 
     private static bool IsStorageFailure(Exception e) => e is IOException or UnauthorizedAccessException or BlockDeviceException;
 
