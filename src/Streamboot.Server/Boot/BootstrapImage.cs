@@ -81,7 +81,9 @@ public static class BootstrapImage
         s.AppendLine(CultureInfo.InvariantCulture, $"# Streamboot bootstrap: boots from {baseUrl}");
         s.AppendLine(CultureInfo.InvariantCulture, $"echo Streamboot bootstrap: this medium boots from {baseUrl}");
         s.AppendLine(":retry");
-        s.AppendLine("dhcp || goto nodhcp");
+        // DHCPv4 only: plain "dhcp" (ifconf with every configurator) also waits for IPv6
+        // router advertisements, 13 s and more on a network that sends none.
+        s.AppendLine("ifconf --configurator dhcp || goto nodhcp");
         s.AppendLine(CultureInfo.InvariantCulture, $"chain {IpxeScript.SelfDescribingUrl(baseUrl)} || goto noserver");
         s.AppendLine(":nodhcp");
         s.AppendLine("echo Streamboot bootstrap: no DHCP answer on this network; trying again in 5 s");
