@@ -44,11 +44,26 @@ public sealed class BootstrapBootTests(BootstrapMedium medium, ITestOutputHelper
     }
 
     [Fact]
-    public async Task Uefi_from_cd_starts_grub_which_asks_for_the_machines_configuration()
+    public async Task Uefi_from_cd_starts_grub_which_shows_the_menu_of_the_machines_vdisks()
     {
+        var site = medium.Site;
         var mac = "52:54:00:5b:00:03";
+        await site.Cli.OkAsync("device", "add", mac, "--name", "menu-pc");
+        await site.Cli.OkAsync("assign", "menu-pc", "testos");
+        await site.Cli.OkAsync("assign", "menu-pc", "gold", "--default");
+
         await using var vm = await medium.StartUefiVmAsync(mac, secureBoot: false, ["-cdrom", medium.Iso, "-boot", "d"]);
-        await ReachesGrubConfigurationAsync(vm, mac, secureBoot: false, "OVMF, CD");
+        await vm.WaitForAsync("Streamboot bootstrap: this medium boots from", TimeSpan.FromMinutes(3));
+        await vm.WaitForAsync($"Streamboot: GRUB of the Secure Boot chain (Secure Boot off), asking", TimeSpan.FromMinutes(2));
+        // The server's bootstrap returns to show a menu; the medium's configuration ends so that GRUB draws it.
+        await vm.WaitForAsync("Streamboot: menu-pc - choose a vDisk", TimeSpan.FromMinutes(1));
+        await vm.WaitForAsync("Streamboot: menu-pc chose vDisk gold", TimeSpan.FromMinutes(1));
+        // gold has no kernel, which GRUB needs (it cannot SAN-boot): said on the screen, asked again every few seconds.
+        await vm.WaitForAsync("Streamboot: vDisk 'gold' has no kernel", TimeSpan.FromMinutes(1));
+        await site.Server!.WaitForOutputAsync($"streamboot/grub/off/{mac}'");
+        Assert.Contains($"Boot: {mac} from", site.Server.Output, StringComparison.Ordinal);
+        Assert.Contains("(menu-pc) gets a menu of 2 vDisks", site.Server.Output, StringComparison.Ordinal);
+        Timeline(vm, "OVMF, CD", "Streamboot bootstrap: this medium boots from", "Streamboot: menu-pc - choose a vDisk");
     }
 
     [Fact]
