@@ -20,7 +20,7 @@ packages=(
   open-iscsi   # iscsistart: the test OS's initramfs takes its root over from the iBFT, as Windows does
   qemu-block-extra # qemu's libiscsi driver: qemu-io reads and writes iSCSI targets
   curl         # HTTP client; also a TFTP client (tftp://) for the TFTP suite
-  xorriso         # streamboot bootstrap writes its ISO with it
+  xorriso         # streamboot bootstrap writes its ISO with it (El Torito BIOS and EFI entries, isohybrid MBR and GPT)
   isolinux        # the bootstrap ISO's boot loader
   syslinux-common # ldlinux.c32 for ISOLINUX
   ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
@@ -28,7 +28,8 @@ packages=(
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
   ovmf            # UEFI firmware: a VM whose own PXE loads ipxe.efi over TFTP; OVMF_CODE_4M.secboot.fd with Microsoft's keys for Secure Boot
   shim-signed     # shimx64.efi.signed: the Microsoft-signed shim a Secure Boot client gets first (its certificate is what a kernel must chain to)
-  grub-efi-amd64-signed # grubnetx64.efi.signed: Debian's signed network GRUB the shim loads
+  grub-efi-amd64-signed # grubnetx64.efi.signed: Debian's signed network GRUB the shim loads (over PXE, and from the bootstrap ISO)
+  shim-helpers-amd64-signed # mmx64.efi.signed: shim's MOK manager, served over TFTP and put on the bootstrap ISO (shim-signed depends on it)
   sbsigntool      # sbverify, sbattach, sbsign: the reference the kernel signature check is tested against, and unsigned kernels for the refusal test
   dnsmasq-base    # a site's existing DHCP server in the boot tests
   linux-image-amd64 # the test OS's kernel and modules (nbd, overlay, ext4, e1000, virtio)
@@ -41,8 +42,8 @@ packages=(
   libc6-dev       # its headers (linux/nbd-netlink.h) and the static libc it links
   make            # client/linux's Makefile
   e2fsprogs       # mke2fs -d: the test OS's root file system without a loop mount
-  dosfstools      # mkfs.fat: the test disk's boot partition
-  mtools          # mcopy: files into that FAT partition without a mount
+  dosfstools      # mkfs.fat: the test disk's boot partition, and the bootstrap ISO's EFI partition
+  mtools          # mcopy: files into those FAT partitions without a mount (and mdir to read the ISO's back)
   syslinux        # the test disk's own boot loader (installed through mtools)
   fdisk           # sfdisk: the test disk's MBR partition table
   zstd            # the initrd's compression

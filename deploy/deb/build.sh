@@ -197,7 +197,7 @@ Maintainer: $maintainer
 Installed-Size: $size
 Depends: $depends
 Recommends: ipxe, qemu-utils
-Suggests: xorriso, isolinux, syslinux-common, qemu-system-x86, ovmf, libgssapi-krb5-2
+Suggests: xorriso, isolinux, syslinux-common, dosfstools, mtools, shim-signed, grub-efi-amd64-signed, qemu-system-x86, ovmf, libgssapi-krb5-2
 Section: net
 Priority: optional
 Description: OS-streaming server: diskless machines boot from its vDisks
@@ -211,9 +211,10 @@ Description: OS-streaming server: diskless machines boot from its vDisks
  admin command line, with a systemd unit that runs it as the user
  streamboot on /var/lib/streamboot. Recommended: ipxe (the boot files PXE
  clients load) and qemu-utils (importing VHD, VHDX, VMDK and VDI images).
- Suggested: xorriso, isolinux, syslinux-common (bootstrap ISOs),
- qemu-system-x86, ovmf (virtual machines), libgssapi-krb5-2 (Kerberos
- sign-in to PostgreSQL).
+ Suggested: xorriso, isolinux, syslinux-common, dosfstools, mtools,
+ shim-signed, grub-efi-amd64-signed (bootstrap ISOs; the last two also for
+ Secure Boot network boot), qemu-system-x86, ovmf (virtual machines),
+ libgssapi-krb5-2 (Kerberos sign-in to PostgreSQL).
 EOF
 echo /etc/streamboot/appsettings.json >"$tree/DEBIAN/conffiles"
 install -m 0755 "$here/postinst" "$here/prerm" "$here/postrm" "$tree/DEBIAN/"

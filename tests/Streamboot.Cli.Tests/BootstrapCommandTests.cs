@@ -32,6 +32,53 @@ public sealed class BootstrapCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Writes_an_efi_boot_image_with_shim_and_signed_grub_whose_configuration_asks_the_server_over_tftp()
+    {
+        var iso = Path.Combine(_out.Path, "uefi.iso");
+        var result = await _cli.OkAsync("bootstrap", "--out", iso, "--server", "10.9.8.7:8081");
+        Assert.Contains("UEFI machines, Secure Boot on or off, start shim and GRUB, which ask 10.9.8.7 over TFTP", result.Stdout, StringComparison.Ordinal);
+
+        // El Torito has a BIOS and an EFI entry; on a stick, the MBR has an EFI System Partition (type 0xef) for UEFI firmware.
+        var eltorito = await ProcessRunner.RunAsync(Tool("xorriso"), ["-indev", iso, "-report_el_torito", "plain", "-report_system_area", "plain"]);
+        Assert.True(eltorito.ExitCode == 0, eltorito.ToString());
+        Assert.Matches(@"El Torito boot img :\s+1\s+BIOS", eltorito.Stdout);
+        Assert.Matches(@"El Torito boot img :\s+2\s+UEFI", eltorito.Stdout);
+        Assert.Matches(@"El Torito img path :\s+2\s+/efiboot.img", eltorito.Stdout);
+        Assert.Matches(@"MBR partition path :\s+2\s+/efiboot.img", eltorito.Stdout);
+        var bytes = await File.ReadAllBytesAsync(iso);
+        Assert.Contains(Enumerable.Range(0, 4), i => bytes[446 + (16 * i) + 4] == 0xEF);
+
+        var efi = Path.Combine(_out.Path, "efiboot.img");
+        var grubCfg = Path.Combine(_out.Path, "grub.cfg");
+        var extract = await ProcessRunner.RunAsync(Tool("xorriso"), ["-osirrox", "on", "-indev", iso, "-extract", "/efiboot.img", efi, "-extract", "/grub/grub.cfg", grubCfg]);
+        Assert.True(extract.ExitCode == 0, extract.ToString());
+        var config = await File.ReadAllTextAsync(grubCfg);
+        Assert.Contains("net_bootp", config, StringComparison.Ordinal);
+        Assert.Contains("set net_default_server=10.9.8.7", config, StringComparison.Ordinal);
+        Assert.Contains("source \"(tftp,10.9.8.7)/grub/grub.cfg\"", config, StringComparison.Ordinal);
+
+        // The FAT image, read with mtools: shim at the removable-media path, Debian's signed network GRUB and the MOK manager beside it, and the same configuration.
+        var listing = await ProcessRunner.RunAsync(Tool("mdir"), ["-i", efi, "-b", "::/EFI/BOOT"]);
+        Assert.True(listing.ExitCode == 0, listing.ToString());
+        Assert.Equal(["::/EFI/BOOT/BOOTX64.EFI", "::/EFI/BOOT/grubx64.efi", "::/EFI/BOOT/mmx64.efi"], listing.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        foreach (var (inImage, original) in new[]
+        {
+            ("::/EFI/BOOT/BOOTX64.EFI", "/usr/lib/shim/shimx64.efi.signed"),
+            ("::/EFI/BOOT/grubx64.efi", "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed"),
+            ("::/EFI/BOOT/mmx64.efi", "/usr/lib/shim/mmx64.efi.signed"),
+            ("::/grub/grub.cfg", grubCfg),
+        })
+        {
+            var copy = Path.Combine(_out.Path, "copy");
+            var read = await ProcessRunner.RunAsync(Tool("mcopy"), ["-o", "-i", efi, inImage, copy]);
+            Assert.True(read.ExitCode == 0, read.ToString());
+            var expected = await File.ReadAllBytesAsync(original);
+            var actual = await File.ReadAllBytesAsync(copy);
+            Assert.True(expected.SequenceEqual(actual), $"{inImage} is not {original}");
+        }
+    }
+
+    [Fact]
     public async Task Uses_the_http_port_when_the_server_is_given_without_one()
     {
         var iso = Path.Combine(_out.Path, "b.iso");

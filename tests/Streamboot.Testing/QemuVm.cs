@@ -30,6 +30,7 @@ public sealed class QemuVm : IAsyncDisposable
     private Socket? _serial;
     private Task? _drain;
     private int _commands;
+    private bool _disposed;
 
     private QemuVm(Process process, string consoleFile, string serialSocket)
     {
@@ -329,8 +330,15 @@ public sealed class QemuVm : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the VM; a test may stop one early that its site also disposes at the end.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         _serial?.Dispose();
         if (_drain is not null)
         {

@@ -15,7 +15,7 @@ public static class BootstrapCommand
         var output = new Option<string>("--out") { Description = "The image file to write (a hybrid ISO: burn it, or dd it to a USB stick)", HelpName = "FILE.iso", Required = true };
         var server = new Option<string?>("--server") { Description = "The server the image boots from, as clients reach it (not a remote site to run the verb on): ADDRESS, ADDRESS:PORT or http://... [default: this machine's first IPv4 address and the HTTP port]", HelpName = "ADDR" };
         var force = new Option<bool>("--force") { Description = "Replace FILE if it exists" };
-        var command = new Command("bootstrap", "Write a bootable ISO/USB image with iPXE that boots clients from this server without PXE")
+        var command = new Command("bootstrap", "Write a bootable ISO/USB image (BIOS: iPXE; UEFI, Secure Boot on or off: shim and GRUB) that boots clients from this server without PXE")
         {
             output,
             server,
@@ -77,6 +77,7 @@ public static class BootstrapCommand
 
             var size = new FileInfo(path).Length;
             Console.WriteLine($"Wrote {path} ({ByteSize.Format(size)}): boots from {baseUrl}");
+            Console.WriteLine($"BIOS machines start iPXE, which asks {baseUrl} (HTTP); UEFI machines, Secure Boot on or off, start shim and GRUB, which ask {new Uri(baseUrl).Host} over TFTP (port 69)");
             Console.WriteLine($"Burn it to a CD, attach it to a VM, or write it to a USB stick: dd if={path} of=/dev/sdX bs=4M");
             return ExitCodes.Ok;
         });
