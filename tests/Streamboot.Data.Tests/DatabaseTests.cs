@@ -213,6 +213,13 @@ public abstract class DatabaseTests : IAsyncLifetime
         // Held, the turn makes the three wait together (on SQLite they then share a transaction).
         var turn = await Database.WriteTurnAsync();
         var first = Database.WriteAsync((db, ct) => AddAsync(db, "pc-1", "52:54:00:00:00:01", ct));
+        if (turn is null)
+        {
+            // PostgreSQL writes at once, side by side: the MAC's second insert
+            // must come after its first, or either may be the one refused.
+            await first;
+        }
+
         var failing = Database.WriteAsync<long>(
             async (db, ct) =>
             {
