@@ -39,3 +39,25 @@ public enum VmNetworkMode
     /// <summary>No network card.</summary>
     None,
 }
+
+/// <summary>
+/// The disk's I/O controller and disk type, as Workstation's wizard asks
+/// them: what the guest's installer needs drivers for.
+/// </summary>
+public enum VmDiskBus
+{
+    /// <summary>virtio-blk: the fastest, one PCI device per disk (/dev/vdX in Linux).</summary>
+    VirtioBlk,
+
+    /// <summary>A virtio SCSI controller with SCSI disks on it (/dev/sdX; TRIM, many disks on one controller).</summary>
+    VirtioScsi,
+
+    /// <summary>SATA on an AHCI controller: every OS has the driver (Q35's own, or an added one on the i440FX).</summary>
+    Sata,
+
+    /// <summary>An NVMe controller with one namespace (/dev/nvme0n1; Windows 10 and newer have the driver).</summary>
+    Nvme,
+
+    /// <summary>IDE on the i440FX's PIIX controller: for old guests (Q35 has no IDE).</summary>
+    Ide,
+}

@@ -46,6 +46,13 @@ public sealed class VmBadInputTests : IAsyncLifetime
         { ["--iso", "/etc"], 2, "is a folder" },
         { ["--collection", "nope", "--network", "netboot"], 1, "no collection 'nope'" },
         { ["--disk-file", "/proc/streamboot-test/disk.qcow2", "--disk-size", "8M"], 1, "cannot create VM 'bad1'" },
+        { ["--disk-bus", "floppy"], 2, "'floppy' is not a disk type; use virtio-blk, virtio-scsi, sata, nvme or ide" },
+        { ["--disk-bus", "ide"], 2, "the q35 machine has no IDE controller (its disks are SATA); use --disk-bus sata, or --machine pc" },
+        { ["--existing-disk", "/nonexistent/old.vmdk"], 1, "--existing-disk /nonexistent/old.vmdk does not exist" },
+        { ["--existing-disk", "/etc"], 2, "--existing-disk /etc is a folder" },
+        { ["--existing-disk", "/etc/hostname", "--disk-size", "8M"], 2, "--disk-size is for a new disk" },
+        { ["--attach"], 2, "--attach uses an existing disk where it is; give it with --existing-disk PATH" },
+        { ["--network", "netboot", "--disk-bus", "nvme"], 2, "a netboot VM is a diskless client" },
     };
 
     [Theory]

@@ -59,6 +59,10 @@ public sealed class VmWizardTests : IAsyncLifetime
         await terminal.TypeLineAsync("256");
         await terminal.WaitForAsync("Network connection:");
         await terminal.KeysAsync("Enter");                         // NAT
+        await terminal.WaitForAsync("I/O controller and disk type:");
+        await terminal.KeysAsync("Down", "Down", "Down", "Enter"); // virtio-blk, virtio-scsi, sata, nvme
+        await terminal.WaitForAsync("Disk:");
+        await terminal.KeysAsync("Enter");                         // a new virtual disk
         await terminal.WaitForAsync("Maximum disk size");
         await terminal.TypeLineAsync("64M");
         await terminal.WaitForAsync("Disk format:");
@@ -73,7 +77,7 @@ public sealed class VmWizardTests : IAsyncLifetime
         Assert.Contains("Bob Builder (bob), host name bobs-box", summary, StringComparison.Ordinal);
         Assert.Contains("1 socket(s) x 1 core(s) = 1", summary, StringComparison.Ordinal);
         Assert.Contains("256 MiB", summary, StringComparison.Ordinal);
-        Assert.Contains("64 MiB qcow2, preallocated", summary, StringComparison.Ordinal);
+        Assert.Contains("64 MiB qcow2 on nvme, preallocated", summary, StringComparison.Ordinal);
         await terminal.TypeLineAsync("y");
         var screen = await terminal.WaitForAsync("WIZARD-EXIT=", TimeSpan.FromMinutes(2));
         Assert.Contains("WIZARD-EXIT=0", screen, StringComparison.Ordinal);
@@ -94,6 +98,7 @@ public sealed class VmWizardTests : IAsyncLifetime
         Assert.True(vm.GetProperty("diskPreallocated").GetBoolean());
         Assert.Equal("bios", vm.GetProperty("firmware").GetString());
         Assert.Equal("nat", vm.GetProperty("network").GetString());
+        Assert.Equal("nvme", vm.GetProperty("diskBus").GetString());
 
         // The password typed (and never shown) is what the seed's hash says.
         var files = await ExtractSeedAsync(vm.GetProperty("seedFile").GetString()!);
@@ -112,6 +117,8 @@ public sealed class VmWizardTests : IAsyncLifetime
         await terminal.KeysAsync("Enter");                         // none: install later
         await terminal.WaitForAsync("Location (folder");
         await terminal.KeysAsync("Enter");
+        await terminal.WaitForAsync("I/O controller and disk type:");
+        await terminal.KeysAsync("Enter");                         // ide: the i440FX's own, first for other guests
         await terminal.WaitForAsync("Disk space:");
         await terminal.KeysAsync("Enter");
         await terminal.WaitForAsync("Disk file:");
@@ -120,6 +127,7 @@ public sealed class VmWizardTests : IAsyncLifetime
         Assert.DoesNotContain("Hardware compatibility (QEMU", summary, StringComparison.Ordinal);
         Assert.DoesNotContain("Use easy install", summary, StringComparison.Ordinal);
         Assert.Contains("none (install the OS later)", summary, StringComparison.Ordinal);
+        Assert.Contains("8 MiB raw on ide, sparse", summary, StringComparison.Ordinal);
         await terminal.TypeLineAsync("n");
         var screen = await terminal.WaitForAsync("WIZARD-EXIT=", TimeSpan.FromMinutes(1));
 
@@ -127,6 +135,42 @@ public sealed class VmWizardTests : IAsyncLifetime
         Assert.Contains("WIZARD-EXIT=1", screen, StringComparison.Ordinal);
         Assert.Empty((await _site.Cli.JsonAsync("vm", "list")).EnumerateArray());
         Assert.False(Directory.Exists(_site.VmFolder("nope")));
+    }
+
+    [Fact]
+    public async Task An_existing_disk_chosen_in_the_wizard_is_attached_where_it_is()
+    {
+        var image = Path.Combine(_site.Cli.DataFolder, "golden.qcow2");
+        await QemuImg.RunAsync("create", "-q", "-f", "qcow2", image, "12M");
+        _site.Track("att1");
+        await using var terminal = await Tmux.StartAsync(
+            $"cd {Repository.Root} && ./streamboot --data {_site.Cli.DataFolder} vm create att1 --machine q35 --guest-os linux --os-version x --firmware bios --sockets 1 --cores 1 --memory 64 --network none; echo WIZARD-EXIT=$?; sleep 600");
+        await terminal.WaitForAsync("Installer disc image file", TimeSpan.FromMinutes(5));
+        await terminal.KeysAsync("Enter");                         // none
+        await terminal.WaitForAsync("Use easy install");
+        await terminal.KeysAsync("Enter");                         // no: nothing to install
+        await terminal.WaitForAsync("Location (folder");
+        await terminal.KeysAsync("Enter");
+        await terminal.WaitForAsync("I/O controller and disk type:");
+        await terminal.KeysAsync("Down", "Enter");                 // virtio-scsi
+        await terminal.WaitForAsync("Disk:");
+        await terminal.KeysAsync("Down", "Enter");                 // an existing virtual disk
+        await terminal.WaitForAsync("Existing disk image file:");
+        await terminal.TypeLineAsync(image + ".missing");
+        await terminal.WaitForAsync("there is no file");           // asked again
+        await terminal.TypeLineAsync(image);
+        await terminal.WaitForAsync("Use it:");
+        await terminal.KeysAsync("Down", "Enter");                 // attach
+        var summary = await terminal.WaitForAsync("Create this virtual machine?");
+        Assert.Contains($"12 MiB qcow2 on virtio-scsi, the existing {image} used where it is", summary.Replace("\n", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        await terminal.TypeLineAsync("y");
+        var screen = await terminal.WaitForAsync("WIZARD-EXIT=", TimeSpan.FromMinutes(2));
+        Assert.Contains("WIZARD-EXIT=0", screen, StringComparison.Ordinal);
+
+        var vm = await _site.ShowAsync("att1");
+        Assert.Equal(image, vm.GetProperty("diskFile").GetString());
+        Assert.True(vm.GetProperty("diskAttached").GetBoolean());
+        Assert.Equal("virtio-scsi", vm.GetProperty("diskBus").GetString());
     }
 
     private async Task<string> ExtractSeedAsync(string seed)

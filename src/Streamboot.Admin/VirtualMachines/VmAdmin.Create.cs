@@ -3,8 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
-using Streamboot.Storage.Formats.Qcow2;
-using Streamboot.Storage.Formats.Raw;
 using Streamboot.Vms;
 using Streamboot.Vms.Host;
 using Streamboot.Vms.Media;
@@ -222,12 +220,10 @@ public sealed partial class VmAdmin
         }
 
         // Disk.
-        string? diskFile = null;
-        var format = ImageFormat.Qcow2;
-        long diskSize = 0;
+        VmDiskPlan? disk = null;
         if (network == VmNetworkMode.Netboot)
         {
-            if (request.DiskSizeBytes is not null || request.DiskFile is not null || request.DiskFormat is not null || request.Preallocate)
+            if (request.DiskSizeBytes is not null || request.DiskFile is not null || request.DiskFormat is not null || request.Preallocate || request.DiskBus is not null || request.ExistingDisk is not null || request.AttachDisk)
             {
                 return AdminError.Invalid("a netboot VM is a diskless client: it has no disk (leave out the --disk options)");
             }
@@ -239,29 +235,13 @@ public sealed partial class VmAdmin
         }
         else
         {
-            if (request.DiskFormat is not null && !KebabCase.TryParse(request.DiskFormat, out format))
+            var planned = await PlanDiskAsync(db, request, folder, machine, family, defaults, notes, cancellationToken);
+            if (!planned.Ok)
             {
-                return AdminError.Invalid($"'{request.DiskFormat}' is not a disk format; use qcow2 or raw");
+                return planned.Error;
             }
 
-            diskSize = request.DiskSizeBytes ?? defaults.DiskSizeBytes;
-            if (diskSize < VmDefaults.MinimumDiskBytes)
-            {
-                return AdminError.Invalid($"a disk of {ByteSize.Format(diskSize)} is too small; the minimum is {ByteSize.Format(VmDefaults.MinimumDiskBytes)}");
-            }
-
-            if (diskSize % VDiskAdmin.SectorSize != 0)
-            {
-                return AdminError.Invalid($"a disk size must be a whole number of {VDiskAdmin.SectorSize}-byte sectors; {diskSize} bytes is not");
-            }
-
-            diskFile = request.DiskFile is null
-                ? Path.Combine(folder, $"{request.Name}.{KebabCase.Of(format)}")
-                : Path.GetFullPath(request.DiskFile, folder);
-            if (File.Exists(diskFile) || Directory.Exists(diskFile))
-            {
-                return AdminError.Refused($"the disk file {diskFile} exists; choose another --disk-file, or move it away (vm create never overwrites a disk)");
-            }
+            disk = planned.Value;
         }
 
         // Firmware.
@@ -298,10 +278,7 @@ public sealed partial class VmAdmin
             Sockets = sockets,
             CoresPerSocket = cores,
             MemoryMiB = memory,
-            DiskFile = diskFile,
-            DiskFormat = format,
-            DiskSizeBytes = diskSize,
-            Preallocate = request.Preallocate,
+            Disk = disk,
             Firmware = firmware,
             Network = network,
             Bridge = bridge,
@@ -399,11 +376,14 @@ public sealed partial class VmAdmin
         try
         {
             Directory.CreateDirectory(plan.Folder);
-            if (plan.DiskFile is { } disk)
+            if (plan.Disk is { } disk)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(disk)!);
-                made.Add(disk);
-                CreateDisk(disk, plan.DiskFormat, plan.DiskSizeBytes, plan.Preallocate);
+                if (!disk.Attached)
+                {
+                    made.Add(disk.File);
+                }
+
+                await MakeDiskAsync(disk, cancellationToken);
             }
 
             if (plan.Firmware == VmFirmware.Uefi)
@@ -424,7 +404,7 @@ public sealed partial class VmAdmin
                 await SeedImage.WriteAsync(seed, volume, files, cancellationToken);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidOperationException or Storage.Import.ImageImportException)
         {
             Undo(made, plan.Folder, createdFolder);
             return AdminError.Failed($"cannot create VM '{plan.Name}': {e.Message}");
@@ -433,7 +413,7 @@ public sealed partial class VmAdmin
         {
             // .NET's word for EFBIG: the file system's largest file is smaller than the disk.
             Undo(made, plan.Folder, createdFolder);
-            return AdminError.Failed($"cannot create VM '{plan.Name}': a disk of {ByteSize.Format(plan.DiskSizeBytes)} ({plan.DiskSizeBytes} bytes) is too large for the file system of {plan.Folder}; choose a smaller --disk-size");
+            return AdminError.Failed($"cannot create VM '{plan.Name}': a disk of {ByteSize.Format(plan.Disk?.SizeBytes ?? 0)} ({plan.Disk?.SizeBytes ?? 0} bytes) is too large for the file system of {plan.Folder}; choose a smaller --disk-size");
         }
         catch
         {
@@ -468,10 +448,12 @@ public sealed partial class VmAdmin
             Sockets = plan.Sockets,
             CoresPerSocket = plan.CoresPerSocket,
             MemoryMiB = plan.MemoryMiB,
-            DiskFile = plan.DiskFile,
-            DiskFormat = plan.DiskFile is null ? null : plan.DiskFormat,
-            DiskSizeBytes = plan.DiskFile is null ? null : plan.DiskSizeBytes,
-            DiskPreallocated = plan.DiskFile is not null && plan.Preallocate,
+            DiskFile = plan.Disk?.File,
+            DiskFormat = plan.Disk?.Format,
+            DiskSizeBytes = plan.Disk?.SizeBytes,
+            DiskPreallocated = plan.Disk is { Preallocate: true },
+            DiskBus = plan.Disk?.Bus,
+            DiskAttached = plan.Disk is { Attached: true },
             InstallerIso = plan.InstallerIso,
             SeedFile = seed,
             UserName = plan.EasyInstall?.UserName,
@@ -496,10 +478,13 @@ public sealed partial class VmAdmin
             plan.Sockets,
             plan.CoresPerSocket,
             plan.MemoryMiB,
-            plan.DiskFile,
-            diskFormat = plan.DiskFile is null ? null : KebabCase.Of(plan.DiskFormat),
-            diskSizeBytes = plan.DiskFile is null ? (long?)null : plan.DiskSizeBytes,
-            plan.Preallocate,
+            diskFile = plan.Disk?.File,
+            diskFormat = plan.Disk is { } d ? KebabCase.Of(d.Format) : null,
+            diskSizeBytes = plan.Disk?.SizeBytes,
+            preallocate = plan.Disk?.Preallocate,
+            diskBus = plan.Disk is { } b ? KebabCase.Of(b.Bus) : null,
+            diskCopiedFrom = plan.Disk?.CopyOf,
+            diskAttached = plan.Disk?.Attached,
             firmware = KebabCase.Of(plan.Firmware),
             network = KebabCase.Of(plan.Network),
             plan.Bridge,
@@ -519,25 +504,6 @@ public sealed partial class VmAdmin
         }
 
         return await ShowAsync(plan.Name, cancellationToken);
-    }
-
-    private static void CreateDisk(string path, ImageFormat format, long size, bool preallocate)
-    {
-        if (format == ImageFormat.Qcow2)
-        {
-            Qcow2Image.Create(path, size, preallocate: preallocate);
-        }
-        else if (preallocate)
-        {
-            // fallocate(2) through .NET: every block reserved, none written.
-            using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = size });
-            file.SetLength(size);
-            file.Flush(flushToDisk: true);
-        }
-        else
-        {
-            RawImage.CreateSparse(path, size);
-        }
     }
 
     private static void Undo(List<string> made, string folder, bool createdFolder)
@@ -566,7 +532,7 @@ public sealed partial class VmAdmin
             ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" : "no"),
             ("Processors", string.Create(CultureInfo.InvariantCulture, $"{plan.Sockets} socket(s) x {plan.CoresPerSocket} core(s) = {plan.Cpus}")),
             ("Memory", string.Create(CultureInfo.InvariantCulture, $"{plan.MemoryMiB} MiB")),
-            ("Disk", plan.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(plan.DiskSizeBytes)} {KebabCase.Of(plan.DiskFormat)}, {(plan.Preallocate ? "preallocated" : "sparse")}: {plan.DiskFile}"),
+            ("Disk", plan.Disk is { } disk ? DescribeDisk(disk) : "none (boots from the network)"),
             ("Firmware", plan.Firmware == VmFirmware.Uefi ? "UEFI (OVMF)" : "BIOS (SeaBIOS)"),
             ("Network", plan.Network switch
             {

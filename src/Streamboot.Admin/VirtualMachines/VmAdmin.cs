@@ -91,7 +91,7 @@ public sealed partial class VmAdmin(AdminSite site)
         // Files go only after the row: a failed delete leaves a working VM.
         if (!keepFiles)
         {
-            var files = new[] { vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket };
+            var files = new[] { vm.DiskAttached ? null : vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket };
             foreach (var file in files.OfType<string>())
             {
                 BestEffort.DeleteFile(file);
@@ -125,6 +125,7 @@ public sealed partial class VmAdmin(AdminSite site)
         MemoryMiB = vm.MemoryMiB,
         DiskFile = vm.DiskFile,
         DiskFormat = vm.DiskFormat is { } format ? KebabCase.Of(format) : null,
+        DiskBus = vm.DiskBus,
         InstallerIso = vm.InstallerIso,
         SeedFile = vm.SeedFile,
         Network = vm.Network,
@@ -166,7 +167,11 @@ public sealed partial class VmAdmin(AdminSite site)
             state.Accelerator,
             state.StartedAt,
             screen,
-            v.CreatedAt);
+            v.CreatedAt)
+        {
+            DiskBus = v.DiskFile is null ? null : v.DiskBus ?? QemuArguments.DefaultDiskBus(v.GuestOs, v.MachineType),
+            DiskAttached = v.DiskAttached,
+        };
     }
 
     /// <summary>A MAC in QEMU's locally administered range 52:54:00, used by no VM and no device.</summary>

@@ -29,13 +29,7 @@ public sealed record VmPlan
     public int MemoryMiB { get; init; }
 
     /// <summary>Null for a diskless (netboot) VM.</summary>
-    public string? DiskFile { get; init; }
-
-    public ImageFormat DiskFormat { get; init; }
-
-    public long DiskSizeBytes { get; init; }
-
-    public bool Preallocate { get; init; }
+    public VmDiskPlan? Disk { get; init; }
 
     public VmFirmware Firmware { get; init; }
 

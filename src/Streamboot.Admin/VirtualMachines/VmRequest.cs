@@ -47,6 +47,15 @@ public sealed record VmRequest
 
     public bool Preallocate { get; init; }
 
+    /// <summary>The disk's I/O controller and disk type: virtio-blk, virtio-scsi, sata, nvme or ide [default: by guest family and machine].</summary>
+    public string? DiskBus { get; init; }
+
+    /// <summary>An existing disk image (any format qemu-img reads) copied as the VM's disk, or a block device (a physical disk) attached whole.</summary>
+    public string? ExistingDisk { get; init; }
+
+    /// <summary>Use <see cref="ExistingDisk"/> where it is (raw or qcow2) instead of copying it.</summary>
+    public bool AttachDisk { get; init; }
+
     public string? Firmware { get; init; }
 
     public string? Network { get; init; }

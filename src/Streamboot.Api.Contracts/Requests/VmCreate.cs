@@ -32,7 +32,10 @@ public sealed record VmCreate(
     string? Network = null,
     string? Bridge = null,
     string? Collection = null,
-    string? Mac = null)
+    string? Mac = null,
+    string? DiskBus = null,
+    string? ExistingDisk = null,
+    bool AttachDisk = false)
 {
     /// <summary>Every field but the password stays out of the text (a record prints all its members).</summary>
     private bool PrintMembers(StringBuilder builder)
@@ -87,6 +90,9 @@ public sealed record VmCreate(
             Bridge = Bridge,
             Collection = Collection,
             Mac = Mac,
+            DiskBus = DiskBus,
+            ExistingDisk = ExistingDisk,
+            AttachDisk = AttachDisk,
         };
     }
 
@@ -113,5 +119,8 @@ public sealed record VmCreate(
         request.Network,
         request.Bridge,
         request.Collection,
-        request.Mac);
+        request.Mac,
+        request.DiskBus,
+        request.ExistingDisk,
+        request.AttachDisk);
 }

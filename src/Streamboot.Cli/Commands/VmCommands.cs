@@ -377,7 +377,7 @@ public static class VmCommands
             ("Hardware", $"{v.MachineType}, {(v.Firmware == VmFirmware.Uefi ? "UEFI" : "BIOS")}"),
             ("Processors", $"{v.Sockets.ToString(CultureInfo.InvariantCulture)} socket(s) x {v.CoresPerSocket.ToString(CultureInfo.InvariantCulture)} core(s)"),
             ("Memory", $"{v.MemoryMiB.ToString(CultureInfo.InvariantCulture)} MiB"),
-            ("Disk", v.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(v.DiskSizeBytes ?? 0)} {KebabCase.Of(v.DiskFormat!.Value)}{(v.DiskPreallocated ? " preallocated" : "")}: {v.DiskFile}"),
+            ("Disk", v.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(v.DiskSizeBytes ?? 0)} {KebabCase.Of(v.DiskFormat!.Value)}{(v.DiskBus is { } bus ? " on " + KebabCase.Of(bus) : "")}{(v.DiskPreallocated ? " preallocated" : "")}{(v.DiskAttached ? " (attached: vm delete leaves it)" : "")}: {v.DiskFile}"),
             ("Installer", v.InstallerIso ?? "none"),
             ("Easy install", v.UserName is null ? "no" : $"{v.FullName} ({v.UserName}), host name {v.HostName}: {v.SeedFile}"),
             ("Network", Network(v)),

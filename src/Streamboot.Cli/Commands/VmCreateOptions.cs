@@ -40,6 +40,12 @@ public sealed class VmCreateOptions
 
     public Option<bool> Preallocate { get; } = new("--preallocate") { Description = "Reserve the whole disk now instead of as it fills (sparse)" };
 
+    public Option<string?> DiskBus { get; } = new("--disk-bus") { Description = "I/O controller and disk type: virtio-blk, virtio-scsi, sata, nvme or ide (i440FX only) [default: virtio-blk for Linux, sata (ide on pc) otherwise]", HelpName = "BUS" };
+
+    public Option<string?> ExistingDisk { get; } = new("--existing-disk") { Description = "Use an existing disk: an image in any format qemu-img reads (copied into --disk-file, or used where it is with --attach), or a physical disk such as /dev/sdb (attached whole)", HelpName = "PATH" };
+
+    public Option<bool> Attach { get; } = new("--attach") { Description = "With --existing-disk: use the raw or qcow2 image where it is instead of copying it (vm delete leaves it)" };
+
     public Option<string?> Firmware { get; } = new("--firmware") { Description = "bios or uefi [default: bios, uefi for Windows]", HelpName = "FIRMWARE" };
 
     public Option<string?> Network { get; } = new("--network") { Description = "nat (QEMU user networking), bridge (with --bridge), netboot (a diskless client of this server) or none [default: nat]", HelpName = "MODE" };
@@ -57,7 +63,7 @@ public sealed class VmCreateOptions
     public IEnumerable<Option> All =>
     [
         Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
-        DiskSize, DiskFile, DiskFormat, Preallocate, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
     ];
 
     /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
@@ -121,6 +127,9 @@ public sealed class VmCreateOptions
             DiskFile = parse.GetValue(DiskFile),
             DiskFormat = parse.GetValue(DiskFormat),
             Preallocate = parse.GetValue(Preallocate),
+            DiskBus = parse.GetValue(DiskBus),
+            ExistingDisk = parse.GetValue(ExistingDisk),
+            AttachDisk = parse.GetValue(Attach),
             Firmware = parse.GetValue(Firmware),
             Network = parse.GetValue(Network),
             Bridge = parse.GetValue(Bridge),

@@ -190,36 +190,108 @@ public static class VmWizard
             request = request with { Collection = collection.Length == 0 ? null : collection };
         }
 
-        // 8. Disk.
+        // 8. Disk: the controller and disk type, then which disk.
         if (request.Network != "netboot")
         {
-            if (!Given(o.DiskSize))
+            request = AskDisk(request, console, Given, o, guest, defaults);
+        }
+
+        return request;
+    }
+
+    /// <summary>
+    /// The disk pages of Workstation's wizard: I/O controller and disk type,
+    /// then a new virtual disk, an existing one (copied or attached) or a
+    /// physical disk, then what that choice needs.
+    /// </summary>
+    private static VmRequest AskDisk(VmRequest request, IAnsiConsole console, Func<Option, bool> given, VmCreateOptions o, GuestOsFamily guest, VmDefaults defaults)
+    {
+        if (!given(o.DiskBus))
+        {
+            var machine = request.MachineType ?? VmDefaults.DefaultMachineType;
+            var first = Data.KebabCase.Of(Vms.Qemu.QemuArguments.DefaultDiskBus(guest, machine));
+            var buses = new[] { "virtio-blk", "virtio-scsi", "sata", "nvme", "ide" }
+                .Where(b => b != "ide" || !Vms.Qemu.QemuSystem.IsQ35(machine))
+                .OrderBy(b => b == first ? 0 : 1)
+                .ToArray();
+            request = request with { DiskBus = console.Prompt(new SelectionPrompt<string>().Title("I/O controller and disk type:").AddChoices(buses)) };
+            console.MarkupLine($"Disk type: [bold]{request.DiskBus}[/]");
+        }
+
+        var kind = given(o.ExistingDisk) ? "existing" : given(o.DiskSize) || given(o.DiskFile) || given(o.Preallocate) ? "new" : null;
+        if (kind is null)
+        {
+            (string Key, string Text) chosen = console.Prompt(new SelectionPrompt<(string Key, string Text)>()
+                .Title("Disk:")
+                .UseConverter(c => c.Text)
+                .AddChoices(
+                    ("new", "Create a new virtual disk"),
+                    ("existing", "Use an existing virtual disk (any format qemu-img reads)"),
+                    ("physical", "Use a physical disk (advanced: the guest gets all of it)")));
+            kind = chosen.Key;
+            console.MarkupLine($"Disk: [bold]{Markup.Escape(chosen.Text)}[/]");
+        }
+
+        if (kind == "physical" && !given(o.ExistingDisk))
+        {
+            var device = console.Prompt(new TextPrompt<string>("Physical disk (a block device such as /dev/sdb):")
+                .Validate(p => Vms.Disks.BlockDevice.KernelName(p) is not null ? ValidationResult.Success() : ValidationResult.Error($"{Markup.Escape(p)} is not a block device of this host")));
+            console.MarkupLine("[yellow]The guest can overwrite everything on this disk.[/]");
+            return request with { ExistingDisk = device };
+        }
+
+        if (kind == "existing")
+        {
+            if (!given(o.ExistingDisk))
             {
-                var size = console.Prompt(new TextPrompt<string>("Maximum disk size (20G, 512M ...):")
-                    .DefaultValue(ByteSize.Format(defaults.DiskSizeBytes).Replace(" GiB", "G", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal))
-                    .Validate(s => ByteSize.TryParse(s, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
-                ByteSize.TryParse(size, out var bytes, out _);
-                request = request with { DiskSizeBytes = bytes };
+                var image = console.Prompt(new TextPrompt<string>("Existing disk image file:")
+                    .Validate(p => File.Exists(p) ? ValidationResult.Success() : ValidationResult.Error($"there is no file {Markup.Escape(p)}")));
+                request = request with { ExistingDisk = image };
             }
 
-            if (!Given(o.DiskFormat))
+            if (Vms.Disks.BlockDevice.KernelName(request.ExistingDisk!) is not null)
             {
-                request = request with { DiskFormat = console.Prompt(new SelectionPrompt<string>().Title("Disk format:").AddChoices("qcow2", "raw")) };
-                console.MarkupLine($"Disk format: [bold]{request.DiskFormat}[/]");
+                return request;
             }
 
-            if (!Given(o.Preallocate))
+            if (!given(o.Attach))
             {
-                var allocation = console.Prompt(new SelectionPrompt<string>().Title("Disk space:").AddChoices("sparse: grows as the guest writes", "preallocated: reserve all of it now"));
-                request = request with { Preallocate = allocation.StartsWith("preallocated", StringComparison.Ordinal) };
-                console.MarkupLine($"Disk space: [bold]{Markup.Escape(allocation)}[/]");
+                var use = console.Prompt(new SelectionPrompt<string>().Title("Use it:").AddChoices("copy: the VM gets its own copy (any format, converted)", "attach: the VM uses the file where it is (raw or qcow2)"));
+                request = request with { AttachDisk = use.StartsWith("attach", StringComparison.Ordinal) };
+                console.MarkupLine($"Use it: [bold]{Markup.Escape(use)}[/]");
             }
 
-            if (!Given(o.DiskFile))
+            if (request.AttachDisk)
             {
-                var file = console.Prompt(new TextPrompt<string>("Disk file:").DefaultValue(Path.Combine(request.Folder!, $"{request.Name}.{request.DiskFormat ?? "qcow2"}")));
-                request = request with { DiskFile = file };
+                return request;
             }
+        }
+        else if (!given(o.DiskSize))
+        {
+            var size = console.Prompt(new TextPrompt<string>("Maximum disk size (20G, 512M ...):")
+                .DefaultValue(ByteSize.Format(defaults.DiskSizeBytes).Replace(" GiB", "G", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal))
+                .Validate(s => ByteSize.TryParse(s, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
+            ByteSize.TryParse(size, out var bytes, out _);
+            request = request with { DiskSizeBytes = bytes };
+        }
+
+        if (!given(o.DiskFormat))
+        {
+            request = request with { DiskFormat = console.Prompt(new SelectionPrompt<string>().Title("Disk format:").AddChoices("qcow2", "raw")) };
+            console.MarkupLine($"Disk format: [bold]{request.DiskFormat}[/]");
+        }
+
+        if (!given(o.Preallocate) && kind == "new")
+        {
+            var allocation = console.Prompt(new SelectionPrompt<string>().Title("Disk space:").AddChoices("sparse: grows as the guest writes", "preallocated: reserve all of it now"));
+            request = request with { Preallocate = allocation.StartsWith("preallocated", StringComparison.Ordinal) };
+            console.MarkupLine($"Disk space: [bold]{Markup.Escape(allocation)}[/]");
+        }
+
+        if (!given(o.DiskFile))
+        {
+            var file = console.Prompt(new TextPrompt<string>("Disk file:").DefaultValue(Path.Combine(request.Folder!, $"{request.Name}.{request.DiskFormat ?? "qcow2"}")));
+            request = request with { DiskFile = file };
         }
 
         return request;

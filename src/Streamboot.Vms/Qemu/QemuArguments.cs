@@ -69,9 +69,7 @@ public static class QemuArguments
         if (vm.DiskFile is not null)
         {
             args.AddRange(["-drive", $"if=none,id=disk0,file={Opt(vm.DiskFile)},format={vm.DiskFormat ?? "raw"},cache=writeback,discard=unmap"]);
-            args.AddRange(["-device", vm.GuestOs == GuestOsFamily.Linux
-                ? "virtio-blk-pci,drive=disk0,bootindex=1"
-                : $"ide-hd,drive=disk0,{IdeSlot(q35, 0)},bootindex=1"]);
+            args.AddRange(DiskDevice(vm.DiskBus ?? DefaultDiskBus(vm.GuestOs, vm.MachineType), q35));
         }
 
         if (vm.InstallerIso is not null)
@@ -106,6 +104,24 @@ public static class QemuArguments
 
         return args;
     }
+
+    /// <summary>What a guest family's installer has drivers for: virtio for Linux, else SATA on Q35 and IDE on the i440FX.</summary>
+    public static VmDiskBus DefaultDiskBus(GuestOsFamily guest, string machineType) =>
+        guest == GuestOsFamily.Linux ? VmDiskBus.VirtioBlk : QemuSystem.IsQ35(machineType) ? VmDiskBus.Sata : VmDiskBus.Ide;
+
+    /// <summary>The controller (when the machine has none built in) and the disk on it, for drive disk0.</summary>
+    private static string[] DiskDevice(VmDiskBus bus, bool q35) => bus switch
+    {
+        VmDiskBus.VirtioBlk => ["-device", "virtio-blk-pci,drive=disk0,bootindex=1"],
+        VmDiskBus.VirtioScsi => ["-device", "virtio-scsi-pci,id=scsi0", "-device", "scsi-hd,bus=scsi0.0,drive=disk0,bootindex=1"],
+        // Q35's ICH9 has AHCI built in (its ports are QEMU's ide.N buses); the i440FX gets an AHCI card.
+        VmDiskBus.Sata when q35 => ["-device", $"ide-hd,drive=disk0,{IdeSlot(q35, 0)},bootindex=1"],
+        VmDiskBus.Sata => ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=disk0,bus=ahci0.0,bootindex=1"],
+        // NVMe needs a serial number: the guest names the disk by it (/dev/disk/by-id).
+        VmDiskBus.Nvme => ["-device", "nvme,id=nvme0,serial=streamboot-disk0,drive=disk0,bootindex=1"],
+        VmDiskBus.Ide when !q35 => ["-device", $"ide-hd,drive=disk0,{IdeSlot(q35, 0)},bootindex=1"],
+        _ => throw new ArgumentException($"A {bus} disk does not fit this machine (Q35 has no IDE controller).", nameof(bus)),
+    };
 
     /// <summary>
     /// The i440FX has two IDE channels of two units; Q35's AHCI has six
