@@ -24,6 +24,7 @@ public static class VmCommands
         command.Subcommands.Add(StopVerb());
         command.Subcommands.Add(ConsoleVerb());
         command.Subcommands.Add(CaptureVerb());
+        command.Subcommands.Add(VmSnapshotCommand.Create());
         command.Subcommands.Add(DeleteVerb());
         return command;
     }
