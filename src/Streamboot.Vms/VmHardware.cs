@@ -45,5 +45,8 @@ public sealed record VmHardware
 
     public required string Mac { get; init; }
 
+    /// <summary>More disks and NICs, sound, USB, display, serial ports (Workstation's "Customize Hardware").</summary>
+    public VmExtraHardware Extra { get; init; } = new();
+
     public int Cpus => Sockets * CoresPerSocket;
 }

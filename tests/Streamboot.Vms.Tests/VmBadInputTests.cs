@@ -53,6 +53,14 @@ public sealed class VmBadInputTests : IAsyncLifetime
         { ["--existing-disk", "/etc/hostname", "--disk-size", "8M"], 2, "--disk-size is for a new disk" },
         { ["--attach"], 2, "--attach uses an existing disk where it is; give it with --existing-disk PATH" },
         { ["--network", "netboot", "--disk-bus", "nvme"], 2, "a netboot VM is a diskless client" },
+        { ["--sound", "beep"], 2, "'beep' is not a sound card; use none, hda (Intel HD Audio) or ac97" },
+        { ["--usb", "firewire"], 2, "'firewire' is not a USB controller" },
+        { ["--display", "3dfx"], 2, "'3dfx' is not a display adapter; use std, virtio, qxl, cirrus or none" },
+        { ["--serial-ports", "5"], 2, "--serial-ports 5: give 1 to 4" },
+        { ["--add-disk", "lots"], 2, "--add-disk lots:" },
+        { ["--add-disk", "1G:ide"], 2, "--add-disk 1G:ide: there is no room for disk 2 on ide on q35" },
+        { ["--add-nic", "wifi"], 2, "--add-nic wifi: write nat, or bridge:NAME" },
+        { ["--network", "netboot", "--add-disk", "1G"], 2, "a netboot VM is a diskless client" },
     };
 
     [Theory]

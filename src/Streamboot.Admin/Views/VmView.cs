@@ -44,6 +44,9 @@ public sealed record VmView(
     /// <summary>The disk is an existing image or physical disk used where it is (<c>vm delete</c> leaves it).</summary>
     public bool DiskAttached { get; init; }
 
+    /// <summary>More disks and NICs, sound, USB, display, serial ports.</summary>
+    public VmExtraHardware Hardware { get; init; } = new();
+
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Notes { get; init; }
 }

@@ -216,7 +216,7 @@ public sealed partial class VmAdmin
         }
         else
         {
-            mac = await NewMacAsync(db, cancellationToken);
+            mac = await NewMacAsync(db, [], cancellationToken);
         }
 
         // Disk.
@@ -242,6 +242,13 @@ public sealed partial class VmAdmin
             }
 
             disk = planned.Value;
+        }
+
+        // Customize hardware.
+        var extra = await PlanExtraAsync(db, request, folder, machine, disk, mac, cancellationToken);
+        if (!extra.Ok)
+        {
+            return extra.Error;
         }
 
         // Firmware.
@@ -279,6 +286,7 @@ public sealed partial class VmAdmin
             CoresPerSocket = cores,
             MemoryMiB = memory,
             Disk = disk,
+            Extra = extra.Value,
             Firmware = firmware,
             Network = network,
             Bridge = bridge,
@@ -386,6 +394,8 @@ public sealed partial class VmAdmin
                 await MakeDiskAsync(disk, cancellationToken);
             }
 
+            MakeExtraDisks(plan.Extra, made);
+
             if (plan.Firmware == VmFirmware.Uefi)
             {
                 var ovmf = OvmfFirmware.Find() ?? throw new IOException(OvmfFirmware.Missing());
@@ -454,6 +464,7 @@ public sealed partial class VmAdmin
             DiskPreallocated = plan.Disk is { Preallocate: true },
             DiskBus = plan.Disk?.Bus,
             DiskAttached = plan.Disk is { Attached: true },
+            Hardware = HardwareJson(plan.Extra),
             InstallerIso = plan.InstallerIso,
             SeedFile = seed,
             UserName = plan.EasyInstall?.UserName,
@@ -485,6 +496,7 @@ public sealed partial class VmAdmin
             diskBus = plan.Disk is { } b ? KebabCase.Of(b.Bus) : null,
             diskCopiedFrom = plan.Disk?.CopyOf,
             diskAttached = plan.Disk?.Attached,
+            hardware = plan.Extra,
             firmware = KebabCase.Of(plan.Firmware),
             network = KebabCase.Of(plan.Network),
             plan.Bridge,
@@ -543,6 +555,7 @@ public sealed partial class VmAdmin
             }),
             ("MAC", plan.Mac),
         };
+        rows.AddRange(DescribeExtra(plan.Extra));
         return rows;
     }
 }

@@ -91,7 +91,11 @@ public sealed partial class VmAdmin(AdminSite site)
         // Files go only after the row: a failed delete leaves a working VM.
         if (!keepFiles)
         {
-            var files = new[] { vm.DiskAttached ? null : vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket };
+            var extra = ExtraHardware(vm.Hardware);
+            var files = new[] { vm.DiskAttached ? null : vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket }
+                .Concat(extra.Disks.Select(d => d.File))
+                .Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket))
+                .Concat(Enumerable.Range(1, VmExtraHardware.MaxExtraNics).Select(folder.BridgeScriptFor));
             foreach (var file in files.OfType<string>())
             {
                 BestEffort.DeleteFile(file);
@@ -132,6 +136,7 @@ public sealed partial class VmAdmin(AdminSite site)
         Bridge = vm.Bridge,
         NetbootUrl = netbootUrl,
         Mac = vm.Mac,
+        Extra = ExtraHardware(vm.Hardware),
     };
 
     private static VmView ToView(VirtualMachine v, string? screen)
@@ -171,17 +176,18 @@ public sealed partial class VmAdmin(AdminSite site)
         {
             DiskBus = v.DiskFile is null ? null : v.DiskBus ?? QemuArguments.DefaultDiskBus(v.GuestOs, v.MachineType),
             DiskAttached = v.DiskAttached,
+            Hardware = ExtraHardware(v.Hardware),
         };
     }
 
     /// <summary>A MAC in QEMU's locally administered range 52:54:00, used by no VM and no device.</summary>
-    private static async Task<string> NewMacAsync(StreambootDbContext db, CancellationToken cancellationToken)
+    private static async Task<string> NewMacAsync(StreambootDbContext db, IReadOnlyCollection<string> taken, CancellationToken cancellationToken)
     {
         while (true)
         {
             var bytes = RandomNumberGenerator.GetBytes(3);
             var mac = string.Create(CultureInfo.InvariantCulture, $"52:54:00:{bytes[0]:x2}:{bytes[1]:x2}:{bytes[2]:x2}");
-            if (!await db.VirtualMachines.AnyAsync(v => v.Mac == mac, cancellationToken) && !await db.Devices.AnyAsync(d => d.Mac == mac, cancellationToken))
+            if (!taken.Contains(mac) && !await db.VirtualMachines.AnyAsync(v => v.Mac == mac, cancellationToken) && !await db.Devices.AnyAsync(d => d.Mac == mac, cancellationToken))
             {
                 return mac;
             }

@@ -31,6 +31,9 @@ public sealed record VmPlan
     /// <summary>Null for a diskless (netboot) VM.</summary>
     public VmDiskPlan? Disk { get; init; }
 
+    /// <summary>More disks and NICs, sound, USB, display, serial ports.</summary>
+    public VmExtraHardware Extra { get; init; } = new();
+
     public VmFirmware Firmware { get; init; }
 
     public VmNetworkMode Network { get; init; }

@@ -56,6 +56,27 @@ public sealed record VmRequest
     /// <summary>Use <see cref="ExistingDisk"/> where it is (raw or qcow2) instead of copying it.</summary>
     public bool AttachDisk { get; init; }
 
+    /// <summary>Customize hardware: more new disks, each SIZE or SIZE:BUS.</summary>
+    public IReadOnlyList<string>? AddDisks { get; init; }
+
+    /// <summary>Customize hardware: more network cards, each nat or bridge:BR.</summary>
+    public IReadOnlyList<string>? AddNics { get; init; }
+
+    /// <summary>none, hda or ac97 [default: none].</summary>
+    public string? Sound { get; init; }
+
+    /// <summary>none, uhci, ehci or xhci [default: xhci].</summary>
+    public string? Usb { get; init; }
+
+    /// <summary>A USB tablet [default: yes when there is USB].</summary>
+    public bool? Tablet { get; init; }
+
+    /// <summary>std, virtio, qxl, cirrus or none [default: std].</summary>
+    public string? Display { get; init; }
+
+    /// <summary>1 to 4 [default: 1, the console].</summary>
+    public int? SerialPorts { get; init; }
+
     public string? Firmware { get; init; }
 
     public string? Network { get; init; }

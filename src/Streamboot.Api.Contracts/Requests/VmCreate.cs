@@ -35,7 +35,14 @@ public sealed record VmCreate(
     string? Mac = null,
     string? DiskBus = null,
     string? ExistingDisk = null,
-    bool AttachDisk = false)
+    bool AttachDisk = false,
+    IReadOnlyList<string>? AddDisks = null,
+    IReadOnlyList<string>? AddNics = null,
+    string? Sound = null,
+    string? Usb = null,
+    bool? Tablet = null,
+    string? Display = null,
+    int? SerialPorts = null)
 {
     /// <summary>Every field but the password stays out of the text (a record prints all its members).</summary>
     private bool PrintMembers(StringBuilder builder)
@@ -93,6 +100,13 @@ public sealed record VmCreate(
             DiskBus = DiskBus,
             ExistingDisk = ExistingDisk,
             AttachDisk = AttachDisk,
+            AddDisks = AddDisks,
+            AddNics = AddNics,
+            Sound = Sound,
+            Usb = Usb,
+            Tablet = Tablet,
+            Display = Display,
+            SerialPorts = SerialPorts,
         };
     }
 
@@ -122,5 +136,12 @@ public sealed record VmCreate(
         request.Mac,
         request.DiskBus,
         request.ExistingDisk,
-        request.AttachDisk);
+        request.AttachDisk,
+        request.AddDisks,
+        request.AddNics,
+        request.Sound,
+        request.Usb,
+        request.Tablet,
+        request.Display,
+        request.SerialPorts);
 }

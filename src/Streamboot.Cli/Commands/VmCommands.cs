@@ -388,6 +388,7 @@ public static class VmCommands
             ("Console log", v.ConsoleLog),
             ("Screen", v.Screen is { } screen ? $"VNC {screen} (from another machine: ssh -L 5900:{screen} this-host)" : v.State == "running" ? "VNC on loopback" : ""),
             ("Created", CliOutput.Time(v.CreatedAt)),
+            .. VmAdmin.DescribeExtra(v.Hardware),
         ],
         heading);
 

@@ -46,6 +46,22 @@ public sealed class VmCreateOptions
 
     public Option<bool> Attach { get; } = new("--attach") { Description = "With --existing-disk: use the raw or qcow2 image where it is instead of copying it (vm delete leaves it)" };
 
+    public Option<string[]> AddDisk { get; } = new("--add-disk") { Description = "Customize hardware: one more new disk, SIZE or SIZE:BUS (10G, 4G:nvme); repeat for more", HelpName = "SPEC" };
+
+    public Option<string[]> AddNic { get; } = new("--add-nic") { Description = "Customize hardware: one more network card, nat or bridge:BR; repeat for more", HelpName = "SPEC" };
+
+    public Option<string?> Sound { get; } = new("--sound") { Description = "Sound card: none, hda (Intel HD Audio) or ac97 [default: none]", HelpName = "CARD" };
+
+    public Option<string?> Usb { get; } = new("--usb") { Description = "USB controller: none, uhci (1.1), ehci (2.0) or xhci (3) [default: xhci]", HelpName = "CONTROLLER" };
+
+    public Option<bool> NoTablet { get; } = new("--no-tablet") { Description = "No USB tablet (the pointer of the VNC screen)" };
+
+    public Option<string?> Display { get; } = new("--display") { Description = "Display adapter: std, virtio, qxl, cirrus or none [default: std]", HelpName = "ADAPTER" };
+
+    public Option<int?> SerialPorts { get; } = new("--serial-ports") { Description = "Serial ports, 1 to 4: the first is the console, the others sockets serialN.sock in the VM's folder [default: 1]", HelpName = "N" };
+
+    public Option<string?> Config { get; } = new("--config") { Description = "The wizard's first question: typical (asks the essentials) or custom (asks everything) [default: asked]", HelpName = "TYPE" };
+
     public Option<string?> Firmware { get; } = new("--firmware") { Description = "bios or uefi [default: bios, uefi for Windows]", HelpName = "FIRMWARE" };
 
     public Option<string?> Network { get; } = new("--network") { Description = "nat (QEMU user networking), bridge (with --bridge), netboot (a diskless client of this server) or none [default: nat]", HelpName = "MODE" };
@@ -63,7 +79,7 @@ public sealed class VmCreateOptions
     public IEnumerable<Option> All =>
     [
         Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
-        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
     ];
 
     /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
@@ -130,6 +146,13 @@ public sealed class VmCreateOptions
             DiskBus = parse.GetValue(DiskBus),
             ExistingDisk = parse.GetValue(ExistingDisk),
             AttachDisk = parse.GetValue(Attach),
+            AddDisks = parse.GetValue(AddDisk) is { Length: > 0 } disks ? disks : null,
+            AddNics = parse.GetValue(AddNic) is { Length: > 0 } nics ? nics : null,
+            Sound = parse.GetValue(Sound),
+            Usb = parse.GetValue(Usb),
+            Tablet = parse.GetValue(NoTablet) ? false : null,
+            Display = parse.GetValue(Display),
+            SerialPorts = parse.GetValue(SerialPorts),
             Firmware = parse.GetValue(Firmware),
             Network = parse.GetValue(Network),
             Bridge = parse.GetValue(Bridge),

@@ -17,8 +17,32 @@ public static class VmWizard
     public static async Task<VmRequest?> AskAsync(VmRequest request, VmAdmin admin, ParseResult parse, VmCreateOptions o, CancellationToken cancellationToken)
     {
         var console = CliOutput.Stdout;
-        bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         console.Write(new Rule("[bold]New Virtual Machine[/]").LeftJustified());
+
+        // 0. Typical or custom, Workstation's first page: typical asks the
+        // installer, guest, name and disk size and takes the guest's defaults
+        // for the rest (as if their flags were given with them).
+        var config = parse.GetValue(o.Config);
+        if (config is not null && config is not ("typical" or "custom"))
+        {
+            CliOutput.Fail($"--config {config}: use typical or custom");
+            return null;
+        }
+
+        if (config is null)
+        {
+            (string Key, string Text) configuration = console.Prompt(new SelectionPrompt<(string Key, string Text)>()
+                .Title("Which type of configuration do you want?")
+                .UseConverter(c => c.Text)
+                .AddChoices(
+                    ("typical", "Typical (recommended): the installer, guest, name and disk size; defaults for the rest"),
+                    ("custom", "Custom (advanced): every question, from hardware compatibility to the disk's controller")));
+            config = configuration.Key;
+            console.MarkupLine($"Configuration: [bold]{config}[/]");
+        }
+
+        Option[] typicalSkips = [o.Machine, o.Firmware, o.Sockets, o.Cores, o.Memory, o.Network, o.DiskBus, o.DiskFormat, o.Preallocate, o.DiskFile];
+        bool Given(Option option) => parse.GetResult(option) is { Implicit: false } || (config == "typical" && typicalSkips.Contains(option));
 
         // 1. Hardware compatibility.
         if (!Given(o.Machine))
@@ -196,7 +220,61 @@ public static class VmWizard
             request = AskDisk(request, console, Given, o, guest, defaults);
         }
 
+        // 9. Customize hardware, from the summary page as Workstation offers it.
+        Option[] hardware = [o.AddDisk, o.AddNic, o.Sound, o.Usb, o.NoTablet, o.Display, o.SerialPorts];
+        if (!hardware.Any(h => parse.GetResult(h) is { Implicit: false })
+            && console.Prompt(new ConfirmationPrompt("Customize hardware (more disks and network cards, sound, USB, display, serial ports)?") { DefaultValue = false }))
+        {
+            request = CustomizeHardware(request, console);
+        }
+
         return request;
+    }
+
+    /// <summary>Workstation's "Customize Hardware" page as a menu: each choice asks its settings, until Done.</summary>
+    private static VmRequest CustomizeHardware(VmRequest request, IAnsiConsole console)
+    {
+        var disks = new List<string>(request.AddDisks ?? []);
+        var nics = new List<string>(request.AddNics ?? []);
+        while (true)
+        {
+            var choice = console.Prompt(new SelectionPrompt<string>()
+                .Title("Customize hardware:")
+                .AddChoices("Done", "Add a hard disk", "Add a network adapter", "Sound card", "USB controller", "Display", "Serial ports"));
+            switch (choice)
+            {
+                case "Add a hard disk":
+                    var size = console.Prompt(new TextPrompt<string>("Size of the new disk (10G, 512M ...):")
+                        .Validate(t => ByteSize.TryParse(t, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
+                    var bus = console.Prompt(new SelectionPrompt<string>().Title("Its disk type:").AddChoices("virtio-blk", "virtio-scsi", "sata", "nvme", "ide"));
+                    disks.Add($"{size}:{bus}");
+                    console.MarkupLine($"Added disk: [bold]{Markup.Escape(size)} on {bus}[/]");
+                    break;
+                case "Add a network adapter":
+                    var mode = console.Prompt(new SelectionPrompt<string>().Title("Its connection:").AddChoices("nat", "bridge"));
+                    nics.Add(mode == "bridge" ? "bridge:" + console.Prompt(new TextPrompt<string>("Host bridge:").DefaultValue("br0")) : "nat");
+                    console.MarkupLine($"Added network adapter: [bold]{Markup.Escape(nics[^1])}[/]");
+                    break;
+                case "Sound card":
+                    request = request with { Sound = console.Prompt(new SelectionPrompt<string>().Title("Sound card:").AddChoices("none", "hda", "ac97")) };
+                    console.MarkupLine($"Sound card: [bold]{request.Sound}[/]");
+                    break;
+                case "USB controller":
+                    request = request with { Usb = console.Prompt(new SelectionPrompt<string>().Title("USB controller:").AddChoices("xhci", "ehci", "uhci", "none")) };
+                    request = request with { Tablet = request.Usb != "none" && console.Prompt(new ConfirmationPrompt("A USB tablet (the pointer follows the VNC screen's)?") { DefaultValue = true }) };
+                    console.MarkupLine($"USB: [bold]{request.Usb}[/]");
+                    break;
+                case "Display":
+                    request = request with { Display = console.Prompt(new SelectionPrompt<string>().Title("Display adapter:").AddChoices("std", "virtio", "qxl", "cirrus", "none")) };
+                    console.MarkupLine($"Display: [bold]{request.Display}[/]");
+                    break;
+                case "Serial ports":
+                    request = request with { SerialPorts = console.Prompt(new TextPrompt<int>("Serial ports (1 to 4; the first is the console):").DefaultValue(1).Validate(n => n is >= 1 and <= 4 ? ValidationResult.Success() : ValidationResult.Error("1 to 4"))) };
+                    break;
+                default:
+                    return request with { AddDisks = disks.Count == 0 ? null : disks, AddNics = nics.Count == 0 ? null : nics };
+            }
+        }
     }
 
     /// <summary>

@@ -53,6 +53,9 @@ public sealed class VirtualMachine
     /// </summary>
     public bool DiskAttached { get; set; }
 
+    /// <summary>The customized hardware (<see cref="VmExtraHardware"/>) as JSON; null for the defaults.</summary>
+    public string? Hardware { get; set; }
+
     /// <summary>The installer ISO attached as a CD-ROM, if any.</summary>
     public string? InstallerIso { get; set; }
 

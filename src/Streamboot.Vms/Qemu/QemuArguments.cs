@@ -36,13 +36,11 @@ public static class QemuArguments
             // Only the devices asked for: no default CD-ROM, floppy, NIC or monitor.
             "-nodefaults",
             "-rtc", vm.GuestOs == GuestOsFamily.Windows ? "base=localtime" : "base=utc",
-            "-vga", "std",
+            "-vga", KebabName(vm.Extra.Display),
             "-display", "none",
             // The screen, for installers that have no serial console: the
             // first free display from :0, on loopback only (ssh -L to reach it).
             "-vnc", "127.0.0.1:0,to=99",
-            "-device", "qemu-xhci,id=xhci",
-            "-device", "usb-tablet,bus=xhci.0",
             "-chardev", $"socket,id=serial0,path={Opt(folder.ConsoleSocket)},server=on,wait=off,logfile={Opt(folder.ConsoleLog)},logappend=on",
             "-serial", "chardev:serial0",
             "-qmp", $"unix:{Opt(folder.QmpSocket)},server=on,wait=off",
@@ -52,6 +50,7 @@ public static class QemuArguments
             "-msg", "timestamp=off",
         };
 
+        AddUsbSoundAndSerial(args, vm, folder);
         if (vm.Firmware == VmFirmware.Bios)
         {
             // SeaBIOS mirrors its screen (and iPXE's, and boot loaders' that
@@ -66,10 +65,19 @@ public static class QemuArguments
         }
 
         var q35 = QemuSystem.IsQ35(vm.MachineType);
+        var controllers = new HashSet<string>(StringComparer.Ordinal);
         if (vm.DiskFile is not null)
         {
             args.AddRange(["-drive", $"if=none,id=disk0,file={Opt(vm.DiskFile)},format={vm.DiskFormat ?? "raw"},cache=writeback,discard=unmap"]);
-            args.AddRange(DiskDevice(vm.DiskBus ?? DefaultDiskBus(vm.GuestOs, vm.MachineType), q35));
+            args.AddRange(DiskDevice(vm.DiskBus ?? DefaultDiskBus(vm.GuestOs, vm.MachineType), q35, 0, controllers));
+        }
+
+        for (var i = 0; i < vm.Extra.Disks.Count; i++)
+        {
+            var extra = vm.Extra.Disks[i];
+            var id = Invariant($"disk{i + 1}");
+            args.AddRange(["-drive", $"if=none,id={id},file={Opt(extra.File)},format={(extra.Format == ImageFormat.Qcow2 ? "qcow2" : "raw")},cache=writeback,discard=unmap"]);
+            args.AddRange(DiskDevice(extra.Bus, q35, i + 1, controllers));
         }
 
         if (vm.InstallerIso is not null)
@@ -84,15 +92,25 @@ public static class QemuArguments
             args.AddRange(["-device", $"ide-cd,drive=cd1,{IdeSlot(q35, 2)}"]);
         }
 
+        var model = vm.GuestOs switch
+        {
+            GuestOsFamily.Linux => "virtio-net-pci",
+            GuestOsFamily.Windows when q35 => "e1000e",
+            _ => "e1000",
+        };
+        for (var i = 0; i < vm.Extra.Nics.Count; i++)
+        {
+            var nic = vm.Extra.Nics[i];
+            var id = Invariant($"net{i + 1}");
+            args.AddRange(["-netdev", nic.Bridge is { } br
+                ? (canCreateTaps ? $"tap,id={id},ifname={TapName(nic.Mac)},script={Opt(folder.BridgeScriptFor(i + 1))},downscript=no" : $"bridge,id={id},br={br}")
+                : $"user,id={id}"]);
+            args.AddRange(["-device", $"{model},netdev={id},mac={nic.Mac},romfile="]);
+        }
+
         if (vm.Network != VmNetworkMode.None)
         {
             args.AddRange(["-netdev", NetDev(vm, folder, canCreateTaps)]);
-            var model = vm.GuestOs switch
-            {
-                GuestOsFamily.Linux => "virtio-net-pci",
-                GuestOsFamily.Windows when q35 => "e1000e",
-                _ => "e1000",
-            };
 
             // A diskless VM boots from its network card's PXE ROM (iPXE in
             // QEMU's ROMs); every other VM's card has no ROM, so an empty
@@ -109,19 +127,102 @@ public static class QemuArguments
     public static VmDiskBus DefaultDiskBus(GuestOsFamily guest, string machineType) =>
         guest == GuestOsFamily.Linux ? VmDiskBus.VirtioBlk : QemuSystem.IsQ35(machineType) ? VmDiskBus.Sata : VmDiskBus.Ide;
 
-    /// <summary>The controller (when the machine has none built in) and the disk on it, for drive disk0.</summary>
-    private static string[] DiskDevice(VmDiskBus bus, bool q35) => bus switch
+    /// <summary>
+    /// The controller (when the machine has none built in, once per VM:
+    /// <paramref name="controllers"/>) and disk <paramref name="index"/> on
+    /// it. The first disk boots. SATA disks past the first go on the AHCI
+    /// ports after the two CD-ROMs' (Q35's ide.1 and ide.2); IDE has room
+    /// for one more disk after the CD-ROMs (the i440FX's ide.1 unit 1).
+    /// </summary>
+    private static string[] DiskDevice(VmDiskBus bus, bool q35, int index, HashSet<string> controllers)
     {
-        VmDiskBus.VirtioBlk => ["-device", "virtio-blk-pci,drive=disk0,bootindex=1"],
-        VmDiskBus.VirtioScsi => ["-device", "virtio-scsi-pci,id=scsi0", "-device", "scsi-hd,bus=scsi0.0,drive=disk0,bootindex=1"],
-        // Q35's ICH9 has AHCI built in (its ports are QEMU's ide.N buses); the i440FX gets an AHCI card.
-        VmDiskBus.Sata when q35 => ["-device", $"ide-hd,drive=disk0,{IdeSlot(q35, 0)},bootindex=1"],
-        VmDiskBus.Sata => ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=disk0,bus=ahci0.0,bootindex=1"],
-        // NVMe needs a serial number: the guest names the disk by it (/dev/disk/by-id).
-        VmDiskBus.Nvme => ["-device", "nvme,id=nvme0,serial=streamboot-disk0,drive=disk0,bootindex=1"],
-        VmDiskBus.Ide when !q35 => ["-device", $"ide-hd,drive=disk0,{IdeSlot(q35, 0)},bootindex=1"],
-        _ => throw new ArgumentException($"A {bus} disk does not fit this machine (Q35 has no IDE controller).", nameof(bus)),
+        var drive = Invariant($"disk{index}");
+        var boot = index == 0 ? ",bootindex=1" : "";
+        var devices = new List<string>();
+        void Controller(string device, string id)
+        {
+            if (controllers.Add(id))
+            {
+                devices.AddRange(["-device", $"{device},id={id}"]);
+            }
+        }
+
+        var port = index == 0 ? 0 : index + 2;
+        switch (bus)
+        {
+            case VmDiskBus.VirtioBlk:
+                devices.AddRange(["-device", $"virtio-blk-pci,drive={drive}{boot}"]);
+                break;
+            case VmDiskBus.VirtioScsi:
+                Controller("virtio-scsi-pci", "scsi0");
+                devices.AddRange(["-device", Invariant($"scsi-hd,bus=scsi0.0,scsi-id={index},drive={drive}{boot}")]);
+                break;
+            // Q35's ICH9 has AHCI built in (its ports are QEMU's ide.N buses); the i440FX gets an AHCI card.
+            case VmDiskBus.Sata when q35:
+                devices.AddRange(["-device", $"ide-hd,drive={drive},{IdeSlot(q35, port)}{boot}"]);
+                break;
+            case VmDiskBus.Sata:
+                Controller("ahci", "ahci0");
+                devices.AddRange(["-device", Invariant($"ide-hd,drive={drive},bus=ahci0.{index}{boot}")]);
+                break;
+            // NVMe needs a serial number: the guest names the disk by it (/dev/disk/by-id).
+            case VmDiskBus.Nvme:
+                devices.AddRange(["-device", Invariant($"nvme,id=nvme{index},serial=streamboot-{drive},drive={drive}{boot}")]);
+                break;
+            case VmDiskBus.Ide when !q35 && index <= 1:
+                devices.AddRange(["-device", $"ide-hd,drive={drive},{IdeSlot(q35, index == 0 ? 0 : 3)}{boot}"]);
+                break;
+            default:
+                throw new ArgumentException($"A {bus} disk does not fit this machine (Q35 has no IDE controller; the i440FX's IDE has room for two disks).", nameof(bus));
+        }
+
+        return [.. devices];
+    }
+
+    /// <summary>Whether disk <paramref name="index"/> (0 the first) on <paramref name="bus"/> has a place on this machine (<see cref="DiskDevice"/>'s slots).</summary>
+    public static bool DiskFits(VmDiskBus bus, bool q35, int index) => bus switch
+    {
+        VmDiskBus.Sata => q35 ? index == 0 || index <= 3 : index <= 5,
+        VmDiskBus.Ide => !q35 && index <= 1,
+        _ => true,
     };
+
+    /// <summary>The USB controller and tablet, the sound card and the serial ports after the console.</summary>
+    private static void AddUsbSoundAndSerial(List<string> args, VmHardware vm, VmFolder folder)
+    {
+        var usb = vm.Extra.Usb switch
+        {
+            VmUsb.Xhci => "qemu-xhci",
+            VmUsb.Ehci => "usb-ehci",
+            VmUsb.Uhci => "piix3-usb-uhci",
+            _ => null,
+        };
+        if (usb is not null)
+        {
+            args.AddRange(["-device", $"{usb},id=usb"]);
+            if (vm.Extra.Tablet)
+            {
+                args.AddRange(["-device", "usb-tablet,bus=usb.0"]);
+            }
+        }
+
+        if (vm.Extra.Sound != VmSound.None)
+        {
+            // The guest gets a card that plays; the host hears nothing (no audio server is assumed).
+            args.AddRange(["-audiodev", "none,id=snd0"]);
+            args.AddRange(vm.Extra.Sound == VmSound.Hda
+                ? ["-device", "intel-hda,id=sound0", "-device", "hda-duplex,bus=sound0.0,audiodev=snd0"]
+                : ["-device", "AC97,audiodev=snd0"]);
+        }
+
+        for (var i = 1; i < vm.Extra.SerialPorts; i++)
+        {
+            var id = Invariant($"serial{i}");
+            args.AddRange(["-chardev", $"socket,id={id},path={Opt(folder.SerialSocket(i))},server=on,wait=off", "-serial", $"chardev:{id}"]);
+        }
+    }
+
+    private static string KebabName(VmDisplay display) => display.ToString().ToLowerInvariant();
 
     /// <summary>
     /// The i440FX has two IDE channels of two units; Q35's AHCI has six
@@ -150,7 +251,10 @@ public static class QemuArguments
     }
 
     /// <summary>A tap name unique to the VM within the 15 characters Linux allows.</summary>
-    public static string TapName(VmHardware vm) => "sbvm" + vm.Mac.Replace(":", "", StringComparison.Ordinal)[4..];
+    public static string TapName(VmHardware vm) => TapName(vm.Mac);
+
+    /// <summary>The tap of the network card with <paramref name="mac"/>: "sbvm" and the MAC's last four bytes.</summary>
+    public static string TapName(string mac) => "sbvm" + mac.Replace(":", "", StringComparison.Ordinal)[4..];
 
     /// <summary>A value inside a QEMU option list, where a comma is written twice.</summary>
     private static string Opt(string value) => value.Replace(",", ",,", StringComparison.Ordinal);

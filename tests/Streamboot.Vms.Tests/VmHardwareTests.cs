@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Streamboot.Testing;
+using Streamboot.Vms.Qemu;
+
+namespace Streamboot.Vms.Tests;
+
+/// <summary>
+/// Customized hardware (<c>--add-disk</c>, <c>--add-nic</c>, <c>--sound</c>,
+/// <c>--usb</c>, <c>--display</c>, <c>--serial-ports</c>): all of it on one
+/// VM, checked in QEMU's view (<c>info qtree</c>, <c>query-block</c>) and,
+/// what a guest sees (disks, network cards), in one boot of the test installer.
+/// </summary>
+public sealed class VmHardwareTests : IAsyncLifetime
+{
+    private readonly VmSite _site = new();
+
+    // xunit 2 runs IAsyncLifetime, not IAsyncDisposable, on test classes.
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _site.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task More_disks_and_nics_sound_usb_display_and_serial_ports_are_in_qemu_and_the_guest_sees_the_disks_and_nics()
+    {
+        var iso = await TestIso.PathAsync();
+        await _site.CreateOkAsync(
+            "hw1", "--iso", iso, "--disk-size", "32M", "--memory", "256", "--cores", "1",
+            "--add-disk", "16M:virtio-scsi", "--add-disk", "8M:sata", "--add-nic", "nat",
+            "--sound", "hda", "--usb", "ehci", "--display", "virtio", "--serial-ports", "2");
+        var shown = await _site.ShowAsync("hw1");
+        var hardware = shown.GetProperty("hardware");
+        var extraMac = hardware.GetProperty("nics")[0].GetProperty("mac").GetString()!;
+        Assert.NotEqual(shown.GetProperty("mac").GetString(), extraMac);
+        var disk2 = Path.Combine(_site.VmFolder("hw1"), "hw1-disk2.qcow2");
+        var disk3 = Path.Combine(_site.VmFolder("hw1"), "hw1-disk3.qcow2");
+        Assert.Equal(disk2, hardware.GetProperty("disks")[0].GetProperty("file").GetString());
+
+        var start = await _site.Cli.RunAsync("vm", "start", "hw1", "--accel", "tcg", "--wait-for", TestIso.Ready, "--timeout", "240");
+        Assert.True(start.ExitCode == 0, start + "\n" + _site.Console("hw1"));
+
+        var tree = await TreeAsync("hw1");
+        Assert.Contains("dev: virtio-scsi-pci, id \"scsi0\"", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: scsi-hd", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: intel-hda, id \"sound0\"", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: hda-duplex", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: usb-ehci, id \"usb\"", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: usb-tablet", tree, StringComparison.Ordinal);
+        Assert.DoesNotContain("qemu-xhci", tree, StringComparison.Ordinal);
+        Assert.Contains("dev: virtio-vga", tree, StringComparison.Ordinal);
+        Assert.Equal(2, CountOf(tree, "dev: virtio-net-pci"));
+        Assert.Contains($"mac = \"{extraMac}\"", tree, StringComparison.Ordinal);
+        Assert.Equal(2, CountOf(tree, "dev: isa-serial"));
+        Assert.True(File.Exists(Path.Combine(_site.VmFolder("hw1"), "serial1.sock")), "the second serial port is a socket in the VM's folder");
+
+        await using (var qmp = await QmpClient.ConnectAsync(Path.Combine(_site.VmFolder("hw1"), "qmp.sock")))
+        {
+            var blocks = (await qmp.ExecuteAsync("query-block"))!.AsArray()
+                .Where(b => b!["inserted"] is not null)
+                .ToDictionary(b => b!["device"]!.GetValue<string>(), b => b!["inserted"]!["file"]!.GetValue<string>());
+            Assert.Equal(disk2, blocks["disk1"]);
+            Assert.Equal(disk3, blocks["disk2"]);
+        }
+
+        // Inside the guest: the first disk on virtio-blk, the two added ones as SCSI/SATA disks, both network cards.
+        var disks = _site.Fields("hw1", "TESTISO disks:");
+        Assert.Equal((32L << 20).ToString(CultureInfo.InvariantCulture), disks["vda"]);
+        Assert.Equal(
+            new[] { 8L << 20, 16L << 20 },
+            disks.Where(d => d.Key.StartsWith("sd", StringComparison.Ordinal)).Select(d => long.Parse(d.Value, CultureInfo.InvariantCulture)).Order());
+        var nics = _site.Fields("hw1", "TESTISO nics:");
+        Assert.Equal(new[] { shown.GetProperty("mac").GetString(), extraMac }.Order(), nics.Values.Order());
+
+        await _site.Cli.OkAsync("vm", "stop", "hw1", "--hard");
+        await _site.Cli.OkAsync("vm", "delete", "hw1");
+        Assert.False(File.Exists(disk2), "delete removes the added disks");
+    }
+
+    private async Task<string> TreeAsync(string vm)
+    {
+        await using var qmp = await QmpClient.ConnectAsync(Path.Combine(_site.VmFolder(vm), "qmp.sock"));
+        return (await qmp.ExecuteAsync("human-monitor-command", new JsonObject { ["command-line"] = "info qtree" }))!.GetValue<string>();
+    }
+
+    private static int CountOf(string text, string what) => (text.Length - text.Replace(what, "", StringComparison.Ordinal).Length) / what.Length;
+}
