@@ -150,10 +150,16 @@ public static partial class VmRuntime
             File.Delete(stale);
         }
 
+        if (vm.Extra.Tpm && await Swtpm.StartAsync(folder, cancellationToken) is { } noTpm)
+        {
+            return VmStartResult.Failed(noTpm);
+        }
+
         var arguments = QemuArguments.Build(vm, folder, accelerator, ovmf, root);
         var (exit, output, error) = await ExternalProgram.RunAsync(qemu, arguments, cancellationToken);
         if (exit != 0)
         {
+            Swtpm.Stop(folder);
             var message = string.Join(" ", (error + output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             return VmStartResult.Failed($"QEMU did not start the VM (exit {exit.ToString(CultureInfo.InvariantCulture)}): {message}");
         }
@@ -371,7 +377,7 @@ public static partial class VmRuntime
 
     private static void Cleanup(VmFolder folder)
     {
-        foreach (var file in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile }.Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket)))
+        foreach (var file in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile, folder.TpmSocket, folder.TpmPidFile }.Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket)))
         {
             try
             {

@@ -61,6 +61,10 @@ public sealed class VmBadInputTests : IAsyncLifetime
         { ["--add-disk", "1G:ide"], 2, "--add-disk 1G:ide: there is no room for disk 2 on ide on q35" },
         { ["--add-nic", "wifi"], 2, "--add-nic wifi: write nat, or bridge:NAME" },
         { ["--network", "netboot", "--add-disk", "1G"], 2, "a netboot VM is a diskless client" },
+        { ["--guest-os", "windows", "--user", "eve", "--password", "x", "--product-key", "ABCDE-12345"], 2, "is not a Windows product key; write its five groups" },
+        { ["--user", "eve", "--password", "x", "--edition", "Windows 11 Pro"], 2, "--product-key and --edition go into Windows' autounattend.xml; they need --guest-os windows" },
+        { ["--guest-os", "windows", "--edition", "Windows 11 Pro"], 2, "go into the easy-install seed (autounattend.xml); give --user and --password" },
+        { ["--tpm", "--no-tpm"], 2, "give --tpm or --no-tpm, not both" },
     };
 
     [Theory]

@@ -7,9 +7,10 @@ namespace Streamboot.Vms.Tests;
 
 /// <summary>
 /// Customized hardware (<c>--add-disk</c>, <c>--add-nic</c>, <c>--sound</c>,
-/// <c>--usb</c>, <c>--display</c>, <c>--serial-ports</c>): all of it on one
-/// VM, checked in QEMU's view (<c>info qtree</c>, <c>query-block</c>) and,
-/// what a guest sees (disks, network cards), in one boot of the test installer.
+/// <c>--usb</c>, <c>--display</c>, <c>--serial-ports</c>, <c>--tpm</c>): all
+/// of it on one VM, checked in QEMU's view (<c>info qtree</c>,
+/// <c>query-block</c>) and, what a guest sees (disks, network cards, the
+/// TPM), in one boot of the test installer.
 /// </summary>
 public sealed class VmHardwareTests : IAsyncLifetime
 {
@@ -27,7 +28,7 @@ public sealed class VmHardwareTests : IAsyncLifetime
         await _site.CreateOkAsync(
             "hw1", "--iso", iso, "--disk-size", "32M", "--memory", "256", "--cores", "1",
             "--add-disk", "16M:virtio-scsi", "--add-disk", "8M:sata", "--add-nic", "nat",
-            "--sound", "hda", "--usb", "ehci", "--display", "virtio", "--serial-ports", "2");
+            "--sound", "hda", "--usb", "ehci", "--display", "virtio", "--serial-ports", "2", "--tpm");
         var shown = await _site.ShowAsync("hw1");
         var hardware = shown.GetProperty("hardware");
         var extraMac = hardware.GetProperty("nics")[0].GetProperty("mac").GetString()!;
@@ -51,6 +52,11 @@ public sealed class VmHardwareTests : IAsyncLifetime
         Assert.Equal(2, CountOf(tree, "dev: virtio-net-pci"));
         Assert.Contains($"mac = \"{extraMac}\"", tree, StringComparison.Ordinal);
         Assert.Equal(2, CountOf(tree, "dev: isa-serial"));
+        Assert.Contains("dev: tpm-tis", tree, StringComparison.Ordinal);
+        Assert.Equal("2", _site.Fields("hw1", "TESTISO tpm:")["version"]);
+        Assert.True(hardware.GetProperty("tpm").GetBoolean());
+        var swtpmPid = int.Parse(File.ReadAllText(Path.Combine(_site.VmFolder("hw1"), "swtpm.pid")).Trim(), CultureInfo.InvariantCulture);
+        Assert.True(Directory.Exists($"/proc/{swtpmPid}"), "swtpm runs beside QEMU");
         Assert.True(File.Exists(Path.Combine(_site.VmFolder("hw1"), "serial1.sock")), "the second serial port is a socket in the VM's folder");
 
         await using (var qmp = await QmpClient.ConnectAsync(Path.Combine(_site.VmFolder("hw1"), "qmp.sock")))
@@ -72,8 +78,17 @@ public sealed class VmHardwareTests : IAsyncLifetime
         Assert.Equal(new[] { shown.GetProperty("mac").GetString(), extraMac }.Order(), nics.Values.Order());
 
         await _site.Cli.OkAsync("vm", "stop", "hw1", "--hard");
+        // swtpm --terminate ends when QEMU's connection closes.
+        for (var i = 0; i < 50 && File.Exists($"/proc/{swtpmPid}/cmdline") && File.ReadAllText($"/proc/{swtpmPid}/cmdline").Length > 0; i++)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.True(!File.Exists($"/proc/{swtpmPid}/cmdline") || File.ReadAllText($"/proc/{swtpmPid}/cmdline").Length == 0, "swtpm ends with the VM");
+        Assert.True(Directory.EnumerateFileSystemEntries(Path.Combine(_site.VmFolder("hw1"), "tpm")).Any(), "the TPM's state stays for the next start");
         await _site.Cli.OkAsync("vm", "delete", "hw1");
         Assert.False(File.Exists(disk2), "delete removes the added disks");
+        Assert.False(Directory.Exists(_site.VmFolder("hw1")), "and the TPM's state, and the folder");
     }
 
     private async Task<string> TreeAsync(string vm)

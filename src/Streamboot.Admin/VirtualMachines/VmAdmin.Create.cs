@@ -13,6 +13,9 @@ namespace Streamboot.Admin.VirtualMachines;
 
 public sealed partial class VmAdmin
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Z0-9]{5}(-[A-Z0-9]{5}){4}$")]
+    private static partial System.Text.RegularExpressions.Regex WindowsProductKey();
+
     private const int MaxUserNameLength = 20;      // Windows' limit; Linux allows 32
     private const int MaxFullNameLength = 255;
     private const int MaxWindowsComputerName = 15; // NetBIOS
@@ -111,6 +114,10 @@ public sealed partial class VmAdmin
             }
 
             install = planned.Value;
+        }
+        else if (request.ProductKey is not null || request.Edition is not null)
+        {
+            return AdminError.Invalid("--product-key and --edition go into the easy-install seed (autounattend.xml); give --user and --password (or --password-file) too");
         }
         else if (request.HostName is not null)
         {
@@ -245,7 +252,7 @@ public sealed partial class VmAdmin
         }
 
         // Customize hardware.
-        var extra = await PlanExtraAsync(db, request, folder, machine, disk, mac, cancellationToken);
+        var extra = await PlanExtraAsync(db, request, folder, machine, family, disk, mac, cancellationToken);
         if (!extra.Ok)
         {
             return extra.Error;
@@ -356,7 +363,24 @@ public sealed partial class VmAdmin
             return AdminError.Invalid($"Windows computer names have at most {MaxWindowsComputerName} characters; '{host}' has {host.Length} (--hostname)");
         }
 
-        return new EasyInstall(fullName, user, request.Password, host);
+        if (family != GuestOsFamily.Windows && (request.ProductKey is not null || request.Edition is not null))
+        {
+            return AdminError.Invalid("--product-key and --edition go into Windows' autounattend.xml; they need --guest-os windows");
+        }
+
+        var key = request.ProductKey?.Trim().ToUpperInvariant();
+        if (key is not null && !WindowsProductKey().IsMatch(key))
+        {
+            return AdminError.Invalid($"'{request.ProductKey}' is not a Windows product key; write its five groups of five letters and digits: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX");
+        }
+
+        var edition = string.IsNullOrWhiteSpace(request.Edition) ? null : request.Edition.Trim();
+        if (edition is { Length: > 64 } || (edition is not null && edition.Any(char.IsControl)))
+        {
+            return AdminError.Invalid("--edition is the image's name in install.wim, such as \"Windows 11 Pro\": at most 64 printable characters");
+        }
+
+        return new EasyInstall(fullName, user, request.Password, host) { ProductKey = key, Edition = edition };
     }
 
     /// <summary>The VM's name as a host name: '_' and '.' become '-', cut to what the guest allows.</summary>
@@ -485,7 +509,8 @@ public sealed partial class VmAdmin
             guestOs = KebabCase.Of(plan.GuestOs),
             plan.GuestOsVersion,
             plan.InstallerIso,
-            easyInstall = plan.EasyInstall is null ? null : new { plan.EasyInstall.UserName, plan.EasyInstall.FullName, plan.EasyInstall.HostName },
+            // The product key stays out, as the password does.
+            easyInstall = plan.EasyInstall is null ? null : new { plan.EasyInstall.UserName, plan.EasyInstall.FullName, plan.EasyInstall.HostName, plan.EasyInstall.Edition },
             plan.Sockets,
             plan.CoresPerSocket,
             plan.MemoryMiB,
@@ -541,7 +566,7 @@ public sealed partial class VmAdmin
             ("Hardware compatibility", plan.MachineType),
             ("Guest OS", KebabCase.Of(plan.GuestOs) + (plan.GuestOsVersion is null ? "" : $" ({plan.GuestOsVersion})")),
             ("Installer", plan.InstallerIso is null ? "none (install the OS later)" : $"{plan.InstallerIso}" + (string.IsNullOrEmpty(plan.InstallerVolumeId) ? "" : $" [{plan.InstallerVolumeId}]")),
-            ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" : "no"),
+            ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" + (e.Edition is null ? "" : $", edition {e.Edition}") + (e.ProductKey is null ? "" : ", with a product key") : "no"),
             ("Processors", string.Create(CultureInfo.InvariantCulture, $"{plan.Sockets} socket(s) x {plan.CoresPerSocket} core(s) = {plan.Cpus}")),
             ("Memory", string.Create(CultureInfo.InvariantCulture, $"{plan.MemoryMiB} MiB")),
             ("Disk", plan.Disk is { } disk ? DescribeDisk(disk) : "none (boots from the network)"),

@@ -20,7 +20,7 @@ public sealed partial class VmAdmin
     /// bridge:BR), the sound card, USB controller and tablet, display and
     /// serial ports. Each is checked here, with its own message.
     /// </summary>
-    private async Task<AdminResult<VmExtraHardware>> PlanExtraAsync(StreambootDbContext db, VmRequest request, string folder, string machine, VmDiskPlan? disk, string mac, CancellationToken cancellationToken)
+    private async Task<AdminResult<VmExtraHardware>> PlanExtraAsync(StreambootDbContext db, VmRequest request, string folder, string machine, GuestOsFamily family, VmDiskPlan? disk, string mac, CancellationToken cancellationToken)
     {
         var extra = new VmExtraHardware();
         var sound = extra.Sound;
@@ -45,6 +45,12 @@ public sealed partial class VmAdmin
         if (request.Display is not null && !KebabCase.TryParse(request.Display, out display))
         {
             return AdminError.Invalid($"'{request.Display}' is not a display adapter; use std, virtio, qxl, cirrus or none");
+        }
+
+        var tpm = request.Tpm ?? family == GuestOsFamily.Windows;
+        if (tpm && Vms.Qemu.Swtpm.Missing() is { } noSwtpm)
+        {
+            return AdminError.Failed(noSwtpm);
         }
 
         var serial = request.SerialPorts ?? 1;
@@ -125,7 +131,7 @@ public sealed partial class VmAdmin
             }
         }
 
-        return extra with { Disks = extraDisks, Nics = extraNics, Sound = sound, Usb = usb, Tablet = tablet, Display = display, SerialPorts = serial };
+        return extra with { Disks = extraDisks, Nics = extraNics, Sound = sound, Usb = usb, Tablet = tablet, Display = display, SerialPorts = serial, Tpm = tpm };
     }
 
     /// <summary>Makes the new blank disks of the customized hardware; each is added to <paramref name="made"/> first, so a failure takes it back.</summary>
@@ -140,7 +146,7 @@ public sealed partial class VmAdmin
 
     /// <summary>Null for the hardware every VM had before it could be customized.</summary>
     internal static string? HardwareJson(VmExtraHardware extra) =>
-        extra is { Disks.Count: 0, Nics.Count: 0, Sound: VmSound.None, Usb: VmUsb.Xhci, Tablet: true, Display: VmDisplay.Std, SerialPorts: 1 }
+        extra is { Disks.Count: 0, Nics.Count: 0, Sound: VmSound.None, Usb: VmUsb.Xhci, Tablet: true, Display: VmDisplay.Std, SerialPorts: 1, Tpm: false }
             ? null
             : JsonSerializer.Serialize(extra, s_hardwareJson);
 
@@ -165,6 +171,7 @@ public sealed partial class VmAdmin
         yield return ("Sound card", extra.Sound switch { VmSound.Hda => "Intel HD Audio", VmSound.Ac97 => "AC'97", _ => "none" });
         yield return ("USB", extra.Usb == VmUsb.None ? "none" : KebabCase.Of(extra.Usb).ToUpperInvariant() + (extra.Tablet ? " with a tablet" : ""));
         yield return ("Display", KebabCase.Of(extra.Display));
+        yield return ("TPM", extra.Tpm ? "TPM 2.0 (swtpm), its state in the VM's folder" : "none");
         yield return ("Serial ports", extra.SerialPorts == 1 ? "1 (the console)" : string.Create(CultureInfo.InvariantCulture, $"{extra.SerialPorts} (the console, then serial1.sock ... in the folder)"));
     }
 }

@@ -96,9 +96,15 @@ public sealed partial class VmAdmin(AdminSite site)
                 .Concat(extra.Disks.Select(d => d.File))
                 .Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket))
                 .Concat(Enumerable.Range(1, VmExtraHardware.MaxExtraNics).Select(folder.BridgeScriptFor));
-            foreach (var file in files.OfType<string>())
+            foreach (var file in files.Concat([folder.TpmLog, folder.TpmPidFile, folder.TpmSocket]).OfType<string>())
             {
                 BestEffort.DeleteFile(file);
+            }
+
+            if (Directory.Exists(folder.TpmState))
+            {
+                // The TPM's keys go with the VM, as a scrapped board's chip does.
+                Directory.Delete(folder.TpmState, recursive: true);
             }
 
             BestEffort.RemoveFolderIfEmpty(folder.Path);

@@ -74,6 +74,15 @@ public sealed record VmRequest
     /// <summary>std, virtio, qxl, cirrus or none [default: std].</summary>
     public string? Display { get; init; }
 
+    /// <summary>A TPM 2.0 through swtpm [default: yes for Windows guests].</summary>
+    public bool? Tpm { get; init; }
+
+    /// <summary>Windows easy install: the product key written into autounattend.xml.</summary>
+    public string? ProductKey { get; init; }
+
+    /// <summary>Windows easy install: the edition to install ("Windows 11 Pro", an image name of install.wim).</summary>
+    public string? Edition { get; init; }
+
     /// <summary>1 to 4 [default: 1, the console].</summary>
     public int? SerialPorts { get; init; }
 

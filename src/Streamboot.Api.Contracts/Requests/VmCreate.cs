@@ -42,7 +42,10 @@ public sealed record VmCreate(
     string? Usb = null,
     bool? Tablet = null,
     string? Display = null,
-    int? SerialPorts = null)
+    int? SerialPorts = null,
+    bool? Tpm = null,
+    string? ProductKey = null,
+    string? Edition = null)
 {
     /// <summary>Every field but the password stays out of the text (a record prints all its members).</summary>
     private bool PrintMembers(StringBuilder builder)
@@ -107,6 +110,9 @@ public sealed record VmCreate(
             Tablet = Tablet,
             Display = Display,
             SerialPorts = SerialPorts,
+            Tpm = Tpm,
+            ProductKey = ProductKey,
+            Edition = Edition,
         };
     }
 
@@ -143,5 +149,8 @@ public sealed record VmCreate(
         request.Usb,
         request.Tablet,
         request.Display,
-        request.SerialPorts);
+        request.SerialPorts,
+        request.Tpm,
+        request.ProductKey,
+        request.Edition);
 }

@@ -60,6 +60,14 @@ public sealed class VmCreateOptions
 
     public Option<int?> SerialPorts { get; } = new("--serial-ports") { Description = "Serial ports, 1 to 4: the first is the console, the others sockets serialN.sock in the VM's folder [default: 1]", HelpName = "N" };
 
+    public Option<bool> Tpm { get; } = new("--tpm") { Description = "A TPM 2.0 (swtpm; Windows 11 needs one) [default: for Windows guests]" };
+
+    public Option<bool> NoTpm { get; } = new("--no-tpm") { Description = "No TPM, even for a Windows guest" };
+
+    public Option<string?> ProductKey { get; } = new("--product-key") { Description = "Windows easy install: the product key for autounattend.xml (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)", HelpName = "KEY" };
+
+    public Option<string?> Edition { get; } = new("--edition") { Description = "Windows easy install: the edition to install, as install.wim names it (\"Windows 11 Pro\")", HelpName = "NAME" };
+
     public Option<string?> Config { get; } = new("--config") { Description = "The wizard's first question: typical (asks the essentials) or custom (asks everything) [default: asked]", HelpName = "TYPE" };
 
     public Option<string?> Firmware { get; } = new("--firmware") { Description = "bios or uefi [default: bios, uefi for Windows]", HelpName = "FIRMWARE" };
@@ -79,7 +87,7 @@ public sealed class VmCreateOptions
     public IEnumerable<Option> All =>
     [
         Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
-        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Tpm, NoTpm, ProductKey, Edition, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
     ];
 
     /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
@@ -106,6 +114,12 @@ public sealed class VmCreateOptions
             }
 
             disk = bytes;
+        }
+
+        if (parse.GetValue(Tpm) && parse.GetValue(NoTpm))
+        {
+            error = "give --tpm or --no-tpm, not both";
+            return null;
         }
 
         var password = parse.GetValue(Password);
@@ -153,6 +167,9 @@ public sealed class VmCreateOptions
             Tablet = parse.GetValue(NoTablet) ? false : null,
             Display = parse.GetValue(Display),
             SerialPorts = parse.GetValue(SerialPorts),
+            Tpm = parse.GetValue(Tpm) ? true : parse.GetValue(NoTpm) ? false : null,
+            ProductKey = parse.GetValue(ProductKey),
+            Edition = parse.GetValue(Edition),
             Firmware = parse.GetValue(Firmware),
             Network = parse.GetValue(Network),
             Bridge = parse.GetValue(Bridge),

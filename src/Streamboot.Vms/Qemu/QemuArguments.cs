@@ -215,6 +215,12 @@ public static class QemuArguments
                 : ["-device", "AC97,audiodev=snd0"]);
         }
 
+        if (vm.Extra.Tpm)
+        {
+            // QEMU's TPM emulator backend talks to swtpm (VmRuntime starts it first); TIS is the interface every OS and OVMF drive.
+            args.AddRange(["-chardev", $"socket,id=chrtpm,path={Opt(folder.TpmSocket)}", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]);
+        }
+
         for (var i = 1; i < vm.Extra.SerialPorts; i++)
         {
             var id = Invariant($"serial{i}");
