@@ -135,6 +135,9 @@ public sealed record VmExtraHardware
     /// <summary>A TPM 2.0 (swtpm, its state in the VM's folder): Windows 11's installer checks for one.</summary>
     public bool Tpm { get; init; }
 
+    /// <summary>UEFI Secure Boot with Microsoft's keys enrolled (OVMF's SMM build, on Q35): Windows 11's installer checks for it.</summary>
+    public bool SecureBoot { get; init; }
+
     /// <summary>Serial ports; the first is the console (log and <c>vm console</c>), the others sockets serialN.sock in the VM's folder.</summary>
     public int SerialPorts { get; init; } = 1;
 }

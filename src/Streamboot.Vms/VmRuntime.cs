@@ -77,10 +77,10 @@ public static partial class VmRuntime
         OvmfFirmware? ovmf = null;
         if (vm.Firmware == VmFirmware.Uefi)
         {
-            ovmf = OvmfFirmware.Find();
+            ovmf = OvmfFirmware.Find(vm.Extra.SecureBoot);
             if (ovmf is null)
             {
-                return VmStartResult.Failed(OvmfFirmware.Missing()!);
+                return VmStartResult.Failed(vm.Extra.SecureBoot ? OvmfFirmware.MissingSecureBoot()! : OvmfFirmware.Missing()!);
             }
 
             if (!File.Exists(folder.UefiVars))

@@ -65,6 +65,8 @@ public sealed class VmBadInputTests : IAsyncLifetime
         { ["--user", "eve", "--password", "x", "--edition", "Windows 11 Pro"], 2, "--product-key and --edition go into Windows' autounattend.xml; they need --guest-os windows" },
         { ["--guest-os", "windows", "--edition", "Windows 11 Pro"], 2, "go into the easy-install seed (autounattend.xml); give --user and --password" },
         { ["--tpm", "--no-tpm"], 2, "give --tpm or --no-tpm, not both" },
+        { ["--secure-boot"], 2, "Secure Boot is UEFI's: give --firmware uefi with --secure-boot" },
+        { ["--secure-boot", "--firmware", "uefi", "--machine", "pc"], 2, "Secure Boot needs System Management Mode, which QEMU gives the q35 machine only" },
     };
 
     [Theory]

@@ -91,6 +91,29 @@ public sealed class VmHardwareTests : IAsyncLifetime
         Assert.False(Directory.Exists(_site.VmFolder("hw1")), "and the TPM's state, and the folder");
     }
 
+    [Fact]
+    public async Task A_windows_guest_gets_secure_boot_with_microsofts_keys_and_a_tpm_and_the_firmware_runs()
+    {
+        await _site.CreateOkAsync("win1", "--guest-os", "windows", "--disk-size", "8M", "--memory", "256", "--cores", "1", "--network", "none");
+        var shown = await _site.ShowAsync("win1");
+        Assert.Equal(("uefi", "q35"), (shown.GetProperty("firmware").GetString(), shown.GetProperty("machineType").GetString()));
+        Assert.True(shown.GetProperty("hardware").GetProperty("secureBoot").GetBoolean());
+        Assert.True(shown.GetProperty("hardware").GetProperty("tpm").GetBoolean());
+        // Its variable store starts as Debian's with Microsoft's keys enrolled and Secure Boot on.
+        Assert.Equal(await File.ReadAllBytesAsync("/usr/share/OVMF/OVMF_VARS_4M.ms.fd"), await File.ReadAllBytesAsync(Path.Combine(_site.VmFolder("win1"), "OVMF_VARS.fd")));
+
+        var start = await _site.Cli.RunAsync("vm", "start", "win1", "--accel", "tcg", "--wait-for", "BdsDxe", "--timeout", "180");
+        Assert.True(start.ExitCode == 0, start + "\n" + _site.Console("win1"));
+        await using var qmp = await QmpClient.ConnectAsync(Path.Combine(_site.VmFolder("win1"), "qmp.sock"));
+        Assert.Equal("on", (await qmp.ExecuteAsync("qom-get", new JsonObject { ["path"] = "/machine", ["property"] = "smm" }))!.GetValue<string>());
+        var flash = (await qmp.ExecuteAsync("query-block"))!.AsArray()
+            .Where(b => b!["inserted"] is not null)
+            .ToDictionary(b => b!["device"]!.GetValue<string>(), b => b!["inserted"]!["file"]!.GetValue<string>());
+        Assert.Equal("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", flash["pflash0"]);
+        var tree = (await qmp.ExecuteAsync("human-monitor-command", new JsonObject { ["command-line"] = "info qtree" }))!.GetValue<string>();
+        Assert.Contains("dev: tpm-tis", tree, StringComparison.Ordinal);
+    }
+
     private async Task<string> TreeAsync(string vm)
     {
         await using var qmp = await QmpClient.ConnectAsync(Path.Combine(_site.VmFolder(vm), "qmp.sock"));

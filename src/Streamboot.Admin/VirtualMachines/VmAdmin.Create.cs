@@ -270,6 +270,24 @@ public sealed partial class VmAdmin
             return AdminError.Failed(noOvmf);
         }
 
+        var secureBoot = request.SecureBoot ?? (family == GuestOsFamily.Windows && firmware == VmFirmware.Uefi && QemuSystem.IsQ35(machine));
+        if (secureBoot && firmware != VmFirmware.Uefi)
+        {
+            return AdminError.Invalid("Secure Boot is UEFI's: give --firmware uefi with --secure-boot");
+        }
+
+        if (secureBoot && !QemuSystem.IsQ35(machine))
+        {
+            return AdminError.Invalid($"Secure Boot needs System Management Mode, which QEMU gives the q35 machine only; use --machine q35 with --secure-boot (not {machine})");
+        }
+
+        if (secureBoot && OvmfFirmware.MissingSecureBoot() is { } noSecureBoot)
+        {
+            return AdminError.Failed(noSecureBoot);
+        }
+
+        var hardware = extra.Value with { SecureBoot = secureBoot };
+
         if (install is not null)
         {
             var seedMissing = SeedImage.Missing();
@@ -293,7 +311,7 @@ public sealed partial class VmAdmin
             CoresPerSocket = cores,
             MemoryMiB = memory,
             Disk = disk,
-            Extra = extra.Value,
+            Extra = hardware,
             Firmware = firmware,
             Network = network,
             Bridge = bridge,
@@ -422,7 +440,7 @@ public sealed partial class VmAdmin
 
             if (plan.Firmware == VmFirmware.Uefi)
             {
-                var ovmf = OvmfFirmware.Find() ?? throw new IOException(OvmfFirmware.Missing());
+                var ovmf = OvmfFirmware.Find(plan.Extra.SecureBoot) ?? throw new IOException(plan.Extra.SecureBoot ? OvmfFirmware.MissingSecureBoot() : OvmfFirmware.Missing());
                 made.Add(vmFolder.UefiVars);
                 File.Copy(ovmf.VarsTemplate, vmFolder.UefiVars);
             }

@@ -146,7 +146,7 @@ public sealed partial class VmAdmin
 
     /// <summary>Null for the hardware every VM had before it could be customized.</summary>
     internal static string? HardwareJson(VmExtraHardware extra) =>
-        extra is { Disks.Count: 0, Nics.Count: 0, Sound: VmSound.None, Usb: VmUsb.Xhci, Tablet: true, Display: VmDisplay.Std, SerialPorts: 1, Tpm: false }
+        extra is { Disks.Count: 0, Nics.Count: 0, Sound: VmSound.None, Usb: VmUsb.Xhci, Tablet: true, Display: VmDisplay.Std, SerialPorts: 1, Tpm: false, SecureBoot: false }
             ? null
             : JsonSerializer.Serialize(extra, s_hardwareJson);
 
@@ -171,6 +171,7 @@ public sealed partial class VmAdmin
         yield return ("Sound card", extra.Sound switch { VmSound.Hda => "Intel HD Audio", VmSound.Ac97 => "AC'97", _ => "none" });
         yield return ("USB", extra.Usb == VmUsb.None ? "none" : KebabCase.Of(extra.Usb).ToUpperInvariant() + (extra.Tablet ? " with a tablet" : ""));
         yield return ("Display", KebabCase.Of(extra.Display));
+        yield return ("Secure Boot", extra.SecureBoot ? "on, Microsoft's keys enrolled (OVMF with SMM)" : "off");
         yield return ("TPM", extra.Tpm ? "TPM 2.0 (swtpm), its state in the VM's folder" : "none");
         yield return ("Serial ports", extra.SerialPorts == 1 ? "1 (the console)" : string.Create(CultureInfo.InvariantCulture, $"{extra.SerialPorts} (the console, then serial1.sock ... in the folder)"));
     }

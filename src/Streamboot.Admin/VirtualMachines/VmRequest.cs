@@ -77,6 +77,9 @@ public sealed record VmRequest
     /// <summary>A TPM 2.0 through swtpm [default: yes for Windows guests].</summary>
     public bool? Tpm { get; init; }
 
+    /// <summary>UEFI Secure Boot with Microsoft's keys [default: for Windows guests on UEFI and q35].</summary>
+    public bool? SecureBoot { get; init; }
+
     /// <summary>Windows easy install: the product key written into autounattend.xml.</summary>
     public string? ProductKey { get; init; }
 

@@ -45,7 +45,8 @@ public sealed record VmCreate(
     int? SerialPorts = null,
     bool? Tpm = null,
     string? ProductKey = null,
-    string? Edition = null)
+    string? Edition = null,
+    bool? SecureBoot = null)
 {
     /// <summary>Every field but the password stays out of the text (a record prints all its members).</summary>
     private bool PrintMembers(StringBuilder builder)
@@ -113,6 +114,7 @@ public sealed record VmCreate(
             Tpm = Tpm,
             ProductKey = ProductKey,
             Edition = Edition,
+            SecureBoot = SecureBoot,
         };
     }
 
@@ -152,5 +154,6 @@ public sealed record VmCreate(
         request.SerialPorts,
         request.Tpm,
         request.ProductKey,
-        request.Edition);
+        request.Edition,
+        request.SecureBoot);
 }

@@ -64,6 +64,10 @@ public sealed class VmCreateOptions
 
     public Option<bool> NoTpm { get; } = new("--no-tpm") { Description = "No TPM, even for a Windows guest" };
 
+    public Option<bool> SecureBoot { get; } = new("--secure-boot") { Description = "UEFI Secure Boot with Microsoft's keys enrolled (needs --firmware uefi and q35) [default: for Windows guests]" };
+
+    public Option<bool> NoSecureBoot { get; } = new("--no-secure-boot") { Description = "No Secure Boot, even for a Windows guest" };
+
     public Option<string?> ProductKey { get; } = new("--product-key") { Description = "Windows easy install: the product key for autounattend.xml (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)", HelpName = "KEY" };
 
     public Option<string?> Edition { get; } = new("--edition") { Description = "Windows easy install: the edition to install, as install.wim names it (\"Windows 11 Pro\")", HelpName = "NAME" };
@@ -87,7 +91,7 @@ public sealed class VmCreateOptions
     public IEnumerable<Option> All =>
     [
         Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
-        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Tpm, NoTpm, ProductKey, Edition, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Tpm, NoTpm, SecureBoot, NoSecureBoot, ProductKey, Edition, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
     ];
 
     /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
@@ -119,6 +123,12 @@ public sealed class VmCreateOptions
         if (parse.GetValue(Tpm) && parse.GetValue(NoTpm))
         {
             error = "give --tpm or --no-tpm, not both";
+            return null;
+        }
+
+        if (parse.GetValue(SecureBoot) && parse.GetValue(NoSecureBoot))
+        {
+            error = "give --secure-boot or --no-secure-boot, not both";
             return null;
         }
 
@@ -169,6 +179,7 @@ public sealed class VmCreateOptions
             SerialPorts = parse.GetValue(SerialPorts),
             Tpm = parse.GetValue(Tpm) ? true : parse.GetValue(NoTpm) ? false : null,
             ProductKey = parse.GetValue(ProductKey),
+            SecureBoot = parse.GetValue(SecureBoot) ? true : parse.GetValue(NoSecureBoot) ? false : null,
             Edition = parse.GetValue(Edition),
             Firmware = parse.GetValue(Firmware),
             Network = parse.GetValue(Network),

@@ -25,7 +25,8 @@ public static class QemuArguments
         {
             "-name", vm.Name,
             "-uuid", vm.Uuid.ToString("D"),
-            "-machine", vm.MachineType,
+            // Secure Boot's firmware keeps its variables behind System Management Mode.
+            "-machine", vm.Extra.SecureBoot ? vm.MachineType + ",smm=on" : vm.MachineType,
             "-accel", accelerator == Accelerator.Kvm ? "kvm" : "tcg",
             // KVM passes the host CPU through; under emulation "max" offers
             // every feature QEMU can emulate (RHEL 9 and newer need x86-64-v2,
@@ -60,6 +61,12 @@ public static class QemuArguments
         else
         {
             var firmware = ovmf ?? throw new ArgumentNullException(nameof(ovmf), "A UEFI VM needs OVMF.");
+            if (vm.Extra.SecureBoot)
+            {
+                // Only SMM code may write the flash: the guest cannot turn Secure Boot off behind the firmware's back.
+                args.AddRange(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
+            }
+
             args.AddRange(["-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={Opt(firmware.Code)}"]);
             args.AddRange(["-drive", $"if=pflash,format=raw,unit=1,file={Opt(folder.UefiVars)}"]);
         }
