@@ -26,6 +26,8 @@ packages=(
   ipxe            # iPXE binaries: undionly.kpxe, ipxe.efi, ipxe.lkrn
   qemu-system-x86 # diskless VMs that boot from Streamboot
   ipxe-qemu       # the iPXE NIC ROMs those VMs boot with
+  swtpm           # a VM's TPM 2.0 (vm create --tpm, Windows guests): the test guest finds /dev/tpm0
+  swtpm-tools     # swtpm_setup, to manufacture a TPM's endorsement key and certificates
   ovmf            # UEFI firmware: a VM whose own PXE loads ipxe.efi over TFTP; OVMF_CODE_4M.secboot.fd with Microsoft's keys for Secure Boot
   shim-signed     # shimx64.efi.signed: the Microsoft-signed shim a Secure Boot client gets first (its certificate is what a kernel must chain to)
   grub-efi-amd64-signed # grubnetx64.efi.signed: Debian's signed network GRUB the shim loads (over PXE, and from the bootstrap ISO)

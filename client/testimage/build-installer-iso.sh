@@ -7,6 +7,9 @@
 #       TESTISO seed: user=... fullname=... hostname=...
 #   - prints what the VM's hardware is
 #       TESTISO hardware: cpus=N mem_kib=N disk=vda disk_bytes=N
+#       TESTISO disks: vda=BYTES nvme0n1=BYTES ...   (every disk, by kernel name)
+#       TESTISO nics: eth0=MAC ...                    (every network card)
+#       TESTISO tpm: tpm0 version=2                   (or "TESTISO tpm: none")
 #   - "installs": when the VM's disk is blank and big enough, it writes the
 #     test OS disk image (client/testimage/build.sh's disk.img) onto it, as
 #     an installer would, and prints
@@ -50,8 +53,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=1767225600
 
-# The initramfs: busybox, the drivers for CD-ROMs (IDE and AHCI), virtio and
-# SATA disks, ISO 9660, the ACPI power button and its input events.
+# The initramfs: busybox, the drivers for CD-ROMs (IDE and AHCI), virtio,
+# virtio SCSI, SATA and NVMe disks, the NICs QEMU gives VMs (virtio, e1000,
+# e1000e), TPMs (TIS and CRB), ISO 9660, the ACPI power button and its
+# input events.
 init="$work/initramfs"
 mkdir -p "$init"/{bin,sbin,dev,proc,sys,mnt,etc/acpi/PWRF,lib/modules}
 cp /bin/busybox "$init/bin/busybox"
@@ -59,7 +64,7 @@ for applet in $(/bin/busybox --list); do
 	[[ $applet == busybox ]] || ln -sf busybox "$init/bin/$applet"
 done
 modules=()
-for m in ata_piix ahci sr_mod sd_mod isofs virtio_blk virtio_pci button evdev; do
+for m in ata_piix ahci sr_mod sd_mod isofs virtio_blk virtio_pci virtio_scsi nvme virtio_net e1000 e1000e tpm_tis tpm_crb button evdev; do
 	while read -r verb path _; do
 		[[ $verb == insmod ]] || continue
 		name="$(basename "$path")"
@@ -86,7 +91,7 @@ while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </lib/modules/ord
 echo "TESTISO booted"
 # Drives appear as their drivers probe them.
 for i in 1 2 3 4 5 6 7 8 9 10; do
-	ls /dev/sr* >/dev/null 2>&1 && [ -n "$(ls /dev/vd? /dev/sd? 2>/dev/null)" ] && break
+	ls /dev/sr* >/dev/null 2>&1 && [ -n "$(ls /dev/vd? /dev/sd? /dev/nvme?n? 2>/dev/null)" ] && break
 	sleep 0.5
 done
 sleep 1
@@ -105,10 +110,27 @@ for cd in /dev/sr*; do
 	[ -f "$dir/payload/disk.img.gz" ] && installer="$dir/payload/disk.img.gz"
 done
 disk=""
-for d in /dev/vda /dev/sda; do [ -b "$d" ] && { disk=$d; break; }; done
+for d in /dev/vda /dev/sda /dev/nvme0n1; do [ -b "$d" ] && { disk=$d; break; }; done
 bytes=0
 [ -n "$disk" ] && bytes=$(cat "/sys/class/block/${disk#/dev/}/size") && bytes=$((bytes * 512))
 echo "TESTISO hardware: cpus=$(grep -c ^processor /proc/cpuinfo) mem_kib=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) disk=${disk#/dev/} disk_bytes=$bytes"
+disks=""
+for b in /sys/block/*; do
+	n=${b##*/}
+	case $n in loop*|ram*|sr*|zram*) continue ;; esac
+	disks="$disks $n=$(($(cat "$b/size") * 512))"
+done
+echo "TESTISO disks:$disks"
+nics=""
+for n in /sys/class/net/*; do
+	[ "${n##*/}" = lo ] || nics="$nics ${n##*/}=$(cat "$n/address")"
+done
+echo "TESTISO nics:$nics"
+if [ -e /dev/tpm0 ]; then
+	echo "TESTISO tpm: tpm0 version=$(cat /sys/class/tpm/tpm0/tpm_version_major 2>/dev/null)"
+else
+	echo "TESTISO tpm: none"
+fi
 if [ -n "$disk" ] && [ -n "$installer" ]; then
 	need=$(cat "${installer%.gz}.size")
 	if [ "$(dd if="$disk" bs=1M count=1 2>/dev/null | tr -d '\000' | wc -c)" != 0 ]; then

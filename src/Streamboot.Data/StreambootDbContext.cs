@@ -54,6 +54,7 @@ public sealed class StreambootDbContext(DbContextOptions<StreambootDbContext> op
         configurationBuilder.Properties<GuestOsFamily>().HaveConversion<KebabEnumConverter<GuestOsFamily>>();
         configurationBuilder.Properties<VmFirmware>().HaveConversion<KebabEnumConverter<VmFirmware>>();
         configurationBuilder.Properties<VmNetworkMode>().HaveConversion<KebabEnumConverter<VmNetworkMode>>();
+        configurationBuilder.Properties<VmDiskBus>().HaveConversion<KebabEnumConverter<VmDiskBus>>();
         configurationBuilder.Properties<BootProtocol>().HaveConversion<KebabEnumConverter<BootProtocol>>();
         configurationBuilder.Properties<BootLoader>().HaveConversion<KebabEnumConverter<BootLoader>>();
         configurationBuilder.Properties<StoreKind>().HaveConversion<KebabEnumConverter<StoreKind>>();

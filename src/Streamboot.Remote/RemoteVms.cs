@@ -53,6 +53,19 @@ internal sealed class RemoteVms(ApiConnection api) : IVmAdmin
         RemoteOperations.RunAsync<VDiskView>(
             api, Paths.Of("vms", name, "capture"), new VmCapture(vdiskName, newVersion, stage, format, access, writeCache, description), progress, cancellationToken);
 
+    public Task<AdminResult<IReadOnlyList<VmSnapshotView>>> SnapshotsAsync(string name, CancellationToken cancellationToken = default) =>
+        api.GetAsync<IReadOnlyList<VmSnapshotView>>(Paths.Of("vms", name, "snapshots"), cancellationToken);
+
+    // A running VM's memory is written into its disk before the answer comes.
+    public Task<AdminResult<VmSnapshotView>> TakeSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) =>
+        api.SendAsync<VmSnapshotView>(HttpMethod.Post, Paths.Of("vms", name, "snapshots"), new VmSnapshotTake(snapshot), cancellationToken, longer: TimeSpan.FromMinutes(10));
+
+    public Task<AdminResult<VmSnapshotView>> RevertSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) =>
+        api.SendAsync<VmSnapshotView>(HttpMethod.Post, Paths.Of("vms", name, "snapshots", snapshot, "revert"), null, cancellationToken, longer: TimeSpan.FromMinutes(10));
+
+    public Task<AdminResult<VmSnapshotView>> DeleteSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) =>
+        api.SendAsync<VmSnapshotView>(HttpMethod.Delete, Paths.Of("vms", name, "snapshots", snapshot), null, cancellationToken, longer: TimeSpan.FromMinutes(10));
+
     public Task<AdminResult<string>> ConsoleAsync(string name, CancellationToken cancellationToken = default) =>
         api.GetTextAsync(Paths.Of("vms", name, "console"), cancellationToken);
 

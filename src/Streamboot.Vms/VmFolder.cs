@@ -38,5 +38,21 @@ public sealed class VmFolder(string path)
     /// <summary>Attaches a bridged VM's tap device to its bridge (QEMU runs it as <c>script=</c>).</summary>
     public string BridgeScript => Combine("if-up.sh");
 
+    /// <summary>The TPM's persistent state (swtpm's <c>--tpmstate dir=</c>): its keys, as a physical TPM keeps them across power cycles.</summary>
+    public string TpmState => Combine("tpm");
+
+    /// <summary>swtpm's control and data socket, which QEMU's TPM emulator connects to.</summary>
+    public string TpmSocket => Combine("swtpm.sock");
+
+    public string TpmPidFile => Combine("swtpm.pid");
+
+    public string TpmLog => Combine("swtpm.log");
+
+    /// <summary>Serial port <paramref name="index"/> (1 for COM2 ...) as a socket; port 0 is <see cref="ConsoleSocket"/>.</summary>
+    public string SerialSocket(int index) => Combine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"serial{index}.sock"));
+
+    /// <summary>The bridge script of network card <paramref name="index"/> (0, the first, is <see cref="BridgeScript"/>).</summary>
+    public string BridgeScriptFor(int index) => index == 0 ? BridgeScript : Combine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"if-up-{index}.sh"));
+
     public string Combine(string name) => System.IO.Path.Combine(Path, name);
 }

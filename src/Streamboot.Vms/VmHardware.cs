@@ -29,6 +29,9 @@ public sealed record VmHardware
     /// <summary>qemu's name of the disk's format: raw or qcow2.</summary>
     public string? DiskFormat { get; init; }
 
+    /// <summary>The disk's controller; null for the guest family's default (<see cref="Qemu.QemuArguments.DefaultDiskBus"/>).</summary>
+    public VmDiskBus? DiskBus { get; init; }
+
     public string? InstallerIso { get; init; }
 
     public string? SeedFile { get; init; }
@@ -41,6 +44,9 @@ public sealed record VmHardware
     public string? NetbootUrl { get; init; }
 
     public required string Mac { get; init; }
+
+    /// <summary>More disks and NICs, sound, USB, display, serial ports (Workstation's "Customize Hardware").</summary>
+    public VmExtraHardware Extra { get; init; } = new();
 
     public int Cpus => Sockets * CoresPerSocket;
 }

@@ -66,7 +66,7 @@ public static partial class VmRuntime
             return VmStartResult.Failed(QemuSystem.Missing()!);
         }
 
-        foreach (var (what, file) in new[] { ("disk", vm.DiskFile), ("installer ISO", vm.InstallerIso), ("easy-install seed", vm.SeedFile) })
+        foreach (var (what, file) in new[] { ("disk", vm.DiskFile), ("installer ISO", vm.InstallerIso), ("easy-install seed", vm.SeedFile) }.Concat(vm.Extra.Disks.Select(d => ("disk", (string?)d.File))))
         {
             if (file is not null && !File.Exists(file))
             {
@@ -77,10 +77,10 @@ public static partial class VmRuntime
         OvmfFirmware? ovmf = null;
         if (vm.Firmware == VmFirmware.Uefi)
         {
-            ovmf = OvmfFirmware.Find();
+            ovmf = OvmfFirmware.Find(vm.Extra.SecureBoot);
             if (ovmf is null)
             {
-                return VmStartResult.Failed(OvmfFirmware.Missing()!);
+                return VmStartResult.Failed(vm.Extra.SecureBoot ? OvmfFirmware.MissingSecureBoot()! : OvmfFirmware.Missing()!);
             }
 
             if (!File.Exists(folder.UefiVars))
@@ -91,7 +91,13 @@ public static partial class VmRuntime
         }
 
         var root = Environment.UserName == "root";
-        if (vm.Bridge is { } bridge && vm.Network is VmNetworkMode.Bridge or VmNetworkMode.Netboot)
+        var bridges = vm.Extra.Nics.Select((nic, i) => (Bridge: nic.Bridge, Index: i + 1)).Where(b => b.Bridge is not null).ToList();
+        if (vm.Bridge is { } first && vm.Network is VmNetworkMode.Bridge or VmNetworkMode.Netboot)
+        {
+            bridges.Insert(0, (first, 0));
+        }
+
+        foreach (var (bridge, index) in bridges)
         {
             if (!Directory.Exists($"/sys/class/net/{bridge}/bridge"))
             {
@@ -101,8 +107,9 @@ public static partial class VmRuntime
             if (root)
             {
                 var ip = ExternalProgram.Find("ip") ?? "ip";
-                await File.WriteAllTextAsync(folder.BridgeScript, $"#!/bin/sh\n# QEMU runs this with the VM's new tap device: put it on the bridge.\nset -e\n{ip} link set \"$1\" master {bridge}\n{ip} link set \"$1\" up\n", cancellationToken);
-                ExternalProgram.SetMode(folder.BridgeScript, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                var script = folder.BridgeScriptFor(index);
+                await File.WriteAllTextAsync(script, $"#!/bin/sh\n# QEMU runs this with the VM's new tap device: put it on the bridge.\nset -e\n{ip} link set \"$1\" master {bridge}\n{ip} link set \"$1\" up\n", cancellationToken);
+                ExternalProgram.SetMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             }
         }
 
@@ -138,15 +145,21 @@ public static partial class VmRuntime
             File.Move(folder.ConsoleLog, folder.PreviousConsoleLog, overwrite: true);
         }
 
-        foreach (var stale in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile })
+        foreach (var stale in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile }.Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket)))
         {
             File.Delete(stale);
+        }
+
+        if (vm.Extra.Tpm && await Swtpm.StartAsync(folder, cancellationToken) is { } noTpm)
+        {
+            return VmStartResult.Failed(noTpm);
         }
 
         var arguments = QemuArguments.Build(vm, folder, accelerator, ovmf, root);
         var (exit, output, error) = await ExternalProgram.RunAsync(qemu, arguments, cancellationToken);
         if (exit != 0)
         {
+            Swtpm.Stop(folder);
             var message = string.Join(" ", (error + output).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             return VmStartResult.Failed($"QEMU did not start the VM (exit {exit.ToString(CultureInfo.InvariantCulture)}): {message}");
         }
@@ -364,7 +377,7 @@ public static partial class VmRuntime
 
     private static void Cleanup(VmFolder folder)
     {
-        foreach (var file in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile })
+        foreach (var file in new[] { folder.ConsoleSocket, folder.QmpSocket, folder.PidFile, folder.RuntimeFile, folder.TpmSocket, folder.TpmPidFile }.Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket)))
         {
             try
             {

@@ -231,10 +231,22 @@ public sealed class RemoteVerbTests(RemoteSite site)
         var started = await site.AdminAsync("vm", "start", "tiny", "--accel", "tcg", "--wait-for", "SeaBIOS", "--timeout", "120");
         Assert.Contains("The console shows 'SeaBIOS'.", started.Stdout, StringComparison.Ordinal);
         Assert.Equal("running", (await site.Local.JsonAsync("vm", "show", "tiny")).GetProperty("state").GetString());
+
+        // Snapshots through /vms/{name}/snapshots: with the memory while it runs.
+        var taken = await site.AdminJsonAsync("vm", "snapshot", "tiny", "take", "live");
+        Assert.True(taken.GetProperty("memory").GetBoolean());
+        Assert.Equal("live", (await site.AdminJsonAsync("vm", "snapshot", "tiny", "list")).EnumerateArray().Single().GetProperty("name").GetString());
+        var twice = await site.RemoteAsync(site.AdminToken, ["vm", "snapshot", "tiny", "take", "live"]);
+        Assert.Equal(1, twice.ExitCode);
+        Assert.Contains("has a snapshot 'live' already", twice.Stderr, StringComparison.Ordinal);
         var stopped = await site.AdminJsonAsync("vm", "stop", "tiny", "--hard");
         Assert.Equal(("tiny", "stopped"), (stopped.GetProperty("name").GetString(), stopped.GetProperty("outcome").GetString()));
         Assert.Equal("stopped", (await site.Local.JsonAsync("vm", "show", "tiny")).GetProperty("state").GetString());
 
+        var reverted = await site.AdminAsync("vm", "snapshot", "tiny", "revert", "live");
+        Assert.Contains("note: the VM is stopped: its disk is as it was in the snapshot", reverted.Stderr, StringComparison.Ordinal);
+        await site.AdminAsync("vm", "snapshot", "tiny", "delete", "live");
+        Assert.Empty((await site.Local.JsonAsync("vm", "snapshot", "tiny", "list")).EnumerateArray());
         await site.AdminAsync("vm", "delete", "tiny");
         Assert.Empty((await site.Local.JsonAsync("vm", "list")).EnumerateArray());
     }

@@ -72,6 +72,6 @@ public sealed partial class VmSite : IAsyncDisposable
     }
 
     // key=value, where a value runs to the next " key=" (full names have spaces).
-    [GeneratedRegex(@"([a-z_-]+)=(.*?)(?=\s[a-z_-]+=|$)")]
+    [GeneratedRegex(@"([a-z0-9_-]+)=(.*?)(?=\s[a-z0-9_-]+=|$)")]
     private static partial Regex FieldPattern();
 }

@@ -72,6 +72,24 @@ public sealed class PageTests(ConsoleSite site)
     }
 
     [Fact]
+    public async Task A_vms_page_lists_its_snapshots()
+    {
+        if ((await site.Cli.JsonAsync("vm", "snapshot", "pagevm", "list")).GetArrayLength() == 0)
+        {
+            await site.Cli.OkAsync("vm", "snapshot", "pagevm", "take", "before-install");
+        }
+
+        var page = await site.SignedInPageAsync(ConsoleSite.Phone);
+        await page.GotoAsync("/console/vms/pagevm");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Snapshots" })).ToBeVisibleAsync();
+        var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "before-install" });
+        await Expect(row).ToContainTextAsync("disk only");
+        var overflow = await page.EvaluateAsync<int>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
+        Assert.True(overflow <= 0, $"the VM page is {overflow} px wider than a phone's screen");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_sign_in_page_renders_on_a_phone()
     {
         var page = await site.NewPageAsync(ConsoleSite.Phone);

@@ -38,6 +38,17 @@ public interface IVmAdmin
         IProgress<(long Done, long Total)>? progress = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>The VM's snapshots (in its qcow2 disk), oldest first.</summary>
+    Task<AdminResult<IReadOnlyList<VmSnapshotView>>> SnapshotsAsync(string name, CancellationToken cancellationToken = default);
+
+    /// <summary>Takes a snapshot of the disk, and of the memory when the VM runs.</summary>
+    Task<AdminResult<VmSnapshotView>> TakeSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default);
+
+    /// <summary>Goes back to a snapshot: disk and memory on a running VM, the disk on a stopped one.</summary>
+    Task<AdminResult<VmSnapshotView>> RevertSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default);
+
+    Task<AdminResult<VmSnapshotView>> DeleteSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default);
+
     /// <summary>The serial console's log since the VM last started.</summary>
     Task<AdminResult<string>> ConsoleAsync(string name, CancellationToken cancellationToken = default);
 

@@ -38,6 +38,15 @@ public sealed record VmView(
 {
     public int Cpus => Sockets * CoresPerSocket;
 
+    /// <summary>The disk's I/O controller; null for a diskless VM.</summary>
+    public VmDiskBus? DiskBus { get; init; }
+
+    /// <summary>The disk is an existing image or physical disk used where it is (<c>vm delete</c> leaves it).</summary>
+    public bool DiskAttached { get; init; }
+
+    /// <summary>More disks and NICs, sound, USB, display, serial ports.</summary>
+    public VmExtraHardware Hardware { get; init; } = new();
+
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Notes { get; init; }
 }

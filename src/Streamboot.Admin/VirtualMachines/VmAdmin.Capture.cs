@@ -55,6 +55,11 @@ public sealed partial class VmAdmin
             return AdminError.Failed($"the VM's disk {vm.DiskFile} is missing");
         }
 
+        if (Vms.Disks.BlockDevice.KernelName(vm.DiskFile) is not null)
+        {
+            return AdminError.Refused($"VM '{vm.Name}' runs on the physical disk {vm.DiskFile}; copy it into an image first (qemu-img convert -O qcow2 {vm.DiskFile} FILE), then vdisk import FILE");
+        }
+
         var text = description ?? $"captured from VM {vm.Name}";
         if (!newVersion)
         {

@@ -3,8 +3,6 @@ using Microsoft.EntityFrameworkCore;
 using Streamboot.Admin.Views;
 using Streamboot.Data;
 using Streamboot.Data.Model;
-using Streamboot.Storage.Formats.Qcow2;
-using Streamboot.Storage.Formats.Raw;
 using Streamboot.Vms;
 using Streamboot.Vms.Host;
 using Streamboot.Vms.Media;
@@ -15,6 +13,7 @@ namespace Streamboot.Admin.VirtualMachines;
 
 public sealed partial class VmAdmin
 {
+
     private const int MaxUserNameLength = 20;      // Windows' limit; Linux allows 32
     private const int MaxFullNameLength = 255;
     private const int MaxWindowsComputerName = 15; // NetBIOS
@@ -113,6 +112,10 @@ public sealed partial class VmAdmin
             }
 
             install = planned.Value;
+        }
+        else if (request.ProductKey is not null || request.Edition is not null)
+        {
+            return AdminError.Invalid("--product-key and --edition go into the easy-install seed (autounattend.xml); give --user and --password (or --password-file) too");
         }
         else if (request.HostName is not null)
         {
@@ -218,16 +221,14 @@ public sealed partial class VmAdmin
         }
         else
         {
-            mac = await NewMacAsync(db, cancellationToken);
+            mac = await NewMacAsync(db, [], cancellationToken);
         }
 
         // Disk.
-        string? diskFile = null;
-        var format = ImageFormat.Qcow2;
-        long diskSize = 0;
+        VmDiskPlan? disk = null;
         if (network == VmNetworkMode.Netboot)
         {
-            if (request.DiskSizeBytes is not null || request.DiskFile is not null || request.DiskFormat is not null || request.Preallocate)
+            if (request.DiskSizeBytes is not null || request.DiskFile is not null || request.DiskFormat is not null || request.Preallocate || request.DiskBus is not null || request.ExistingDisk is not null || request.AttachDisk)
             {
                 return AdminError.Invalid("a netboot VM is a diskless client: it has no disk (leave out the --disk options)");
             }
@@ -239,29 +240,20 @@ public sealed partial class VmAdmin
         }
         else
         {
-            if (request.DiskFormat is not null && !KebabCase.TryParse(request.DiskFormat, out format))
+            var planned = await PlanDiskAsync(db, request, folder, machine, family, defaults, notes, cancellationToken);
+            if (!planned.Ok)
             {
-                return AdminError.Invalid($"'{request.DiskFormat}' is not a disk format; use qcow2 or raw");
+                return planned.Error;
             }
 
-            diskSize = request.DiskSizeBytes ?? defaults.DiskSizeBytes;
-            if (diskSize < VmDefaults.MinimumDiskBytes)
-            {
-                return AdminError.Invalid($"a disk of {ByteSize.Format(diskSize)} is too small; the minimum is {ByteSize.Format(VmDefaults.MinimumDiskBytes)}");
-            }
+            disk = planned.Value;
+        }
 
-            if (diskSize % VDiskAdmin.SectorSize != 0)
-            {
-                return AdminError.Invalid($"a disk size must be a whole number of {VDiskAdmin.SectorSize}-byte sectors; {diskSize} bytes is not");
-            }
-
-            diskFile = request.DiskFile is null
-                ? Path.Combine(folder, $"{request.Name}.{KebabCase.Of(format)}")
-                : Path.GetFullPath(request.DiskFile, folder);
-            if (File.Exists(diskFile) || Directory.Exists(diskFile))
-            {
-                return AdminError.Refused($"the disk file {diskFile} exists; choose another --disk-file, or move it away (vm create never overwrites a disk)");
-            }
+        // Customize hardware.
+        var extra = await PlanExtraAsync(db, request, folder, machine, family, disk, mac, cancellationToken);
+        if (!extra.Ok)
+        {
+            return extra.Error;
         }
 
         // Firmware.
@@ -275,6 +267,24 @@ public sealed partial class VmAdmin
         {
             return AdminError.Failed(noOvmf);
         }
+
+        var secureBoot = request.SecureBoot ?? (family == GuestOsFamily.Windows && firmware == VmFirmware.Uefi && QemuSystem.IsQ35(machine));
+        if (secureBoot && firmware != VmFirmware.Uefi)
+        {
+            return AdminError.Invalid("Secure Boot is UEFI's: give --firmware uefi with --secure-boot");
+        }
+
+        if (secureBoot && !QemuSystem.IsQ35(machine))
+        {
+            return AdminError.Invalid($"Secure Boot needs System Management Mode, which QEMU gives the q35 machine only; use --machine q35 with --secure-boot (not {machine})");
+        }
+
+        if (secureBoot && OvmfFirmware.MissingSecureBoot() is { } noSecureBoot)
+        {
+            return AdminError.Failed(noSecureBoot);
+        }
+
+        var hardware = extra.Value with { SecureBoot = secureBoot };
 
         if (install is not null)
         {
@@ -298,10 +308,8 @@ public sealed partial class VmAdmin
             Sockets = sockets,
             CoresPerSocket = cores,
             MemoryMiB = memory,
-            DiskFile = diskFile,
-            DiskFormat = format,
-            DiskSizeBytes = diskSize,
-            Preallocate = request.Preallocate,
+            Disk = disk,
+            Extra = hardware,
             Firmware = firmware,
             Network = network,
             Bridge = bridge,
@@ -309,78 +317,6 @@ public sealed partial class VmAdmin
             Mac = mac,
             Notes = notes,
         };
-    }
-
-    private static AdminResult<EasyInstall> PlanEasyInstall(VmRequest request, GuestOsFamily family)
-    {
-        if (family == GuestOsFamily.Other)
-        {
-            return AdminError.Invalid("easy install writes a cloud-init (Linux) or autounattend (Windows) seed; choose --guest-os linux or windows, or leave out --user and --password");
-        }
-
-        var user = request.UserName;
-        if (string.IsNullOrEmpty(user))
-        {
-            return AdminError.Invalid("easy install needs a user name (--user)");
-        }
-
-        if (user.Length > MaxUserNameLength || !char.IsAsciiLetter(user[0]) || user.Any(c => !char.IsAsciiLetterOrDigit(c) && c is not ('_' or '-' or '.')))
-        {
-            return AdminError.Invalid($"user name '{user}' is not valid: start with a letter; letters, digits, '_', '-' and '.' only; at most {MaxUserNameLength} characters");
-        }
-
-        if (family == GuestOsFamily.Linux && user.Any(char.IsAsciiLetterUpper))
-        {
-            return AdminError.Invalid($"user name '{user}' has capitals; Linux user names are lower case ({user.ToLowerInvariant()})");
-        }
-
-        if (user is "root" or "Administrator" or "administrator")
-        {
-            return AdminError.Invalid($"'{user}' exists on every system already; choose the name of the person who will use the VM");
-        }
-
-        if (string.IsNullOrEmpty(request.Password))
-        {
-            return AdminError.Invalid("easy install needs a password (--password-file FILE, or --password)");
-        }
-
-        if (request.Password.Any(c => c is '\0' or '\n' or '\r'))
-        {
-            return AdminError.Invalid("the password cannot hold a line break or NUL character");
-        }
-
-        if (family == GuestOsFamily.Windows && request.Password.Length > 127)
-        {
-            return AdminError.Invalid("a Windows password has at most 127 characters");
-        }
-
-        var fullName = string.IsNullOrWhiteSpace(request.FullName) ? user : request.FullName.Trim();
-        if (fullName.Length > MaxFullNameLength || fullName.Any(char.IsControl) || fullName.Contains(':', StringComparison.Ordinal))
-        {
-            return AdminError.Invalid($"the full name must be at most {MaxFullNameLength} printable characters without ':' (it goes into /etc/passwd)");
-        }
-
-        var host = request.HostName ?? HostNameFor(request.Name, family);
-        if (!Names.TryValidateHostName(host, out var hostError))
-        {
-            return AdminError.Invalid($"--hostname: {hostError.Replace("device name", "host name", StringComparison.Ordinal)}");
-        }
-
-        if (family == GuestOsFamily.Windows && host.Length > MaxWindowsComputerName)
-        {
-            return AdminError.Invalid($"Windows computer names have at most {MaxWindowsComputerName} characters; '{host}' has {host.Length} (--hostname)");
-        }
-
-        return new EasyInstall(fullName, user, request.Password, host);
-    }
-
-    /// <summary>The VM's name as a host name: '_' and '.' become '-', cut to what the guest allows.</summary>
-    public static string HostNameFor(string vmName, GuestOsFamily family)
-    {
-        var host = new string([.. vmName.Select(c => char.IsAsciiLetterOrDigit(c) ? c : '-')]).Trim('-');
-        var limit = family == GuestOsFamily.Windows ? MaxWindowsComputerName : Names.MaxHostNameLength;
-        host = host.Length > limit ? host[..limit].TrimEnd('-') : host;
-        return host.Length == 0 || host.All(char.IsAsciiDigit) ? "vm-" + host : host;
     }
 
     /// <summary>
@@ -399,16 +335,21 @@ public sealed partial class VmAdmin
         try
         {
             Directory.CreateDirectory(plan.Folder);
-            if (plan.DiskFile is { } disk)
+            if (plan.Disk is { } disk)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(disk)!);
-                made.Add(disk);
-                CreateDisk(disk, plan.DiskFormat, plan.DiskSizeBytes, plan.Preallocate);
+                if (!disk.Attached)
+                {
+                    made.Add(disk.File);
+                }
+
+                await MakeDiskAsync(disk, cancellationToken);
             }
+
+            MakeExtraDisks(plan.Extra, made);
 
             if (plan.Firmware == VmFirmware.Uefi)
             {
-                var ovmf = OvmfFirmware.Find() ?? throw new IOException(OvmfFirmware.Missing());
+                var ovmf = OvmfFirmware.Find(plan.Extra.SecureBoot) ?? throw new IOException(plan.Extra.SecureBoot ? OvmfFirmware.MissingSecureBoot() : OvmfFirmware.Missing());
                 made.Add(vmFolder.UefiVars);
                 File.Copy(ovmf.VarsTemplate, vmFolder.UefiVars);
             }
@@ -424,7 +365,7 @@ public sealed partial class VmAdmin
                 await SeedImage.WriteAsync(seed, volume, files, cancellationToken);
             }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException or InvalidOperationException or Storage.Import.ImageImportException)
         {
             Undo(made, plan.Folder, createdFolder);
             return AdminError.Failed($"cannot create VM '{plan.Name}': {e.Message}");
@@ -433,7 +374,7 @@ public sealed partial class VmAdmin
         {
             // .NET's word for EFBIG: the file system's largest file is smaller than the disk.
             Undo(made, plan.Folder, createdFolder);
-            return AdminError.Failed($"cannot create VM '{plan.Name}': a disk of {ByteSize.Format(plan.DiskSizeBytes)} ({plan.DiskSizeBytes} bytes) is too large for the file system of {plan.Folder}; choose a smaller --disk-size");
+            return AdminError.Failed($"cannot create VM '{plan.Name}': a disk of {ByteSize.Format(plan.Disk?.SizeBytes ?? 0)} ({plan.Disk?.SizeBytes ?? 0} bytes) is too large for the file system of {plan.Folder}; choose a smaller --disk-size");
         }
         catch
         {
@@ -468,10 +409,13 @@ public sealed partial class VmAdmin
             Sockets = plan.Sockets,
             CoresPerSocket = plan.CoresPerSocket,
             MemoryMiB = plan.MemoryMiB,
-            DiskFile = plan.DiskFile,
-            DiskFormat = plan.DiskFile is null ? null : plan.DiskFormat,
-            DiskSizeBytes = plan.DiskFile is null ? null : plan.DiskSizeBytes,
-            DiskPreallocated = plan.DiskFile is not null && plan.Preallocate,
+            DiskFile = plan.Disk?.File,
+            DiskFormat = plan.Disk?.Format,
+            DiskSizeBytes = plan.Disk?.SizeBytes,
+            DiskPreallocated = plan.Disk is { Preallocate: true },
+            DiskBus = plan.Disk?.Bus,
+            DiskAttached = plan.Disk is { Attached: true },
+            Hardware = HardwareJson(plan.Extra),
             InstallerIso = plan.InstallerIso,
             SeedFile = seed,
             UserName = plan.EasyInstall?.UserName,
@@ -492,14 +436,19 @@ public sealed partial class VmAdmin
             guestOs = KebabCase.Of(plan.GuestOs),
             plan.GuestOsVersion,
             plan.InstallerIso,
-            easyInstall = plan.EasyInstall is null ? null : new { plan.EasyInstall.UserName, plan.EasyInstall.FullName, plan.EasyInstall.HostName },
+            // The product key stays out, as the password does.
+            easyInstall = plan.EasyInstall is null ? null : new { plan.EasyInstall.UserName, plan.EasyInstall.FullName, plan.EasyInstall.HostName, plan.EasyInstall.Edition },
             plan.Sockets,
             plan.CoresPerSocket,
             plan.MemoryMiB,
-            plan.DiskFile,
-            diskFormat = plan.DiskFile is null ? null : KebabCase.Of(plan.DiskFormat),
-            diskSizeBytes = plan.DiskFile is null ? (long?)null : plan.DiskSizeBytes,
-            plan.Preallocate,
+            diskFile = plan.Disk?.File,
+            diskFormat = plan.Disk is { } d ? KebabCase.Of(d.Format) : null,
+            diskSizeBytes = plan.Disk?.SizeBytes,
+            preallocate = plan.Disk?.Preallocate,
+            diskBus = plan.Disk is { } b ? KebabCase.Of(b.Bus) : null,
+            diskCopiedFrom = plan.Disk?.CopyOf,
+            diskAttached = plan.Disk?.Attached,
+            hardware = plan.Extra,
             firmware = KebabCase.Of(plan.Firmware),
             network = KebabCase.Of(plan.Network),
             plan.Bridge,
@@ -519,25 +468,6 @@ public sealed partial class VmAdmin
         }
 
         return await ShowAsync(plan.Name, cancellationToken);
-    }
-
-    private static void CreateDisk(string path, ImageFormat format, long size, bool preallocate)
-    {
-        if (format == ImageFormat.Qcow2)
-        {
-            Qcow2Image.Create(path, size, preallocate: preallocate);
-        }
-        else if (preallocate)
-        {
-            // fallocate(2) through .NET: every block reserved, none written.
-            using var file = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, PreallocationSize = size });
-            file.SetLength(size);
-            file.Flush(flushToDisk: true);
-        }
-        else
-        {
-            RawImage.CreateSparse(path, size);
-        }
     }
 
     private static void Undo(List<string> made, string folder, bool createdFolder)
@@ -563,10 +493,10 @@ public sealed partial class VmAdmin
             ("Hardware compatibility", plan.MachineType),
             ("Guest OS", KebabCase.Of(plan.GuestOs) + (plan.GuestOsVersion is null ? "" : $" ({plan.GuestOsVersion})")),
             ("Installer", plan.InstallerIso is null ? "none (install the OS later)" : $"{plan.InstallerIso}" + (string.IsNullOrEmpty(plan.InstallerVolumeId) ? "" : $" [{plan.InstallerVolumeId}]")),
-            ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" : "no"),
+            ("Easy install", plan.EasyInstall is { } e ? $"{e.FullName} ({e.UserName}), host name {e.HostName}" + (e.Edition is null ? "" : $", edition {e.Edition}") + (e.ProductKey is null ? "" : ", with a product key") : "no"),
             ("Processors", string.Create(CultureInfo.InvariantCulture, $"{plan.Sockets} socket(s) x {plan.CoresPerSocket} core(s) = {plan.Cpus}")),
             ("Memory", string.Create(CultureInfo.InvariantCulture, $"{plan.MemoryMiB} MiB")),
-            ("Disk", plan.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(plan.DiskSizeBytes)} {KebabCase.Of(plan.DiskFormat)}, {(plan.Preallocate ? "preallocated" : "sparse")}: {plan.DiskFile}"),
+            ("Disk", plan.Disk is { } disk ? DescribeDisk(disk) : "none (boots from the network)"),
             ("Firmware", plan.Firmware == VmFirmware.Uefi ? "UEFI (OVMF)" : "BIOS (SeaBIOS)"),
             ("Network", plan.Network switch
             {
@@ -577,6 +507,7 @@ public sealed partial class VmAdmin
             }),
             ("MAC", plan.Mac),
         };
+        rows.AddRange(DescribeExtra(plan.Extra));
         return rows;
     }
 }

@@ -91,10 +91,20 @@ public sealed partial class VmAdmin(AdminSite site)
         // Files go only after the row: a failed delete leaves a working VM.
         if (!keepFiles)
         {
-            var files = new[] { vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket };
-            foreach (var file in files.OfType<string>())
+            var extra = ExtraHardware(vm.Hardware);
+            var files = new[] { vm.DiskAttached ? null : vm.DiskFile, vm.SeedFile, folder.UefiVars, folder.SerconPort, folder.ConsoleLog, folder.PreviousConsoleLog, folder.BridgeScript, folder.RuntimeFile, folder.PidFile, folder.ConsoleSocket, folder.QmpSocket }
+                .Concat(extra.Disks.Select(d => d.File))
+                .Concat(Enumerable.Range(1, VmExtraHardware.MaxSerialPorts).Select(folder.SerialSocket))
+                .Concat(Enumerable.Range(1, VmExtraHardware.MaxExtraNics).Select(folder.BridgeScriptFor));
+            foreach (var file in files.Concat([folder.TpmLog, folder.TpmPidFile, folder.TpmSocket]).OfType<string>())
             {
                 BestEffort.DeleteFile(file);
+            }
+
+            if (Directory.Exists(folder.TpmState))
+            {
+                // The TPM's keys go with the VM, as a scrapped board's chip does.
+                Directory.Delete(folder.TpmState, recursive: true);
             }
 
             BestEffort.RemoveFolderIfEmpty(folder.Path);
@@ -125,12 +135,14 @@ public sealed partial class VmAdmin(AdminSite site)
         MemoryMiB = vm.MemoryMiB,
         DiskFile = vm.DiskFile,
         DiskFormat = vm.DiskFormat is { } format ? KebabCase.Of(format) : null,
+        DiskBus = vm.DiskBus,
         InstallerIso = vm.InstallerIso,
         SeedFile = vm.SeedFile,
         Network = vm.Network,
         Bridge = vm.Bridge,
         NetbootUrl = netbootUrl,
         Mac = vm.Mac,
+        Extra = ExtraHardware(vm.Hardware),
     };
 
     private static VmView ToView(VirtualMachine v, string? screen)
@@ -166,17 +178,22 @@ public sealed partial class VmAdmin(AdminSite site)
             state.Accelerator,
             state.StartedAt,
             screen,
-            v.CreatedAt);
+            v.CreatedAt)
+        {
+            DiskBus = v.DiskFile is null ? null : v.DiskBus ?? QemuArguments.DefaultDiskBus(v.GuestOs, v.MachineType),
+            DiskAttached = v.DiskAttached,
+            Hardware = ExtraHardware(v.Hardware),
+        };
     }
 
     /// <summary>A MAC in QEMU's locally administered range 52:54:00, used by no VM and no device.</summary>
-    private static async Task<string> NewMacAsync(StreambootDbContext db, CancellationToken cancellationToken)
+    private static async Task<string> NewMacAsync(StreambootDbContext db, IReadOnlyCollection<string> taken, CancellationToken cancellationToken)
     {
         while (true)
         {
             var bytes = RandomNumberGenerator.GetBytes(3);
             var mac = string.Create(CultureInfo.InvariantCulture, $"52:54:00:{bytes[0]:x2}:{bytes[1]:x2}:{bytes[2]:x2}");
-            if (!await db.VirtualMachines.AnyAsync(v => v.Mac == mac, cancellationToken) && !await db.Devices.AnyAsync(d => d.Mac == mac, cancellationToken))
+            if (!taken.Contains(mac) && !await db.VirtualMachines.AnyAsync(v => v.Mac == mac, cancellationToken) && !await db.Devices.AnyAsync(d => d.Mac == mac, cancellationToken))
             {
                 return mac;
             }

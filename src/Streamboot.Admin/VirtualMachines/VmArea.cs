@@ -67,6 +67,14 @@ public sealed class VmArea(AdminSite site) : IVmAdmin
         CancellationToken cancellationToken = default) =>
         _vms.CaptureAsync(name, vdiskName, newVersion, format, access, writeCache, description, stage, progress, cancellationToken);
 
+    public Task<AdminResult<IReadOnlyList<VmSnapshotView>>> SnapshotsAsync(string name, CancellationToken cancellationToken = default) => _vms.SnapshotsAsync(name, cancellationToken);
+
+    public Task<AdminResult<VmSnapshotView>> TakeSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) => _vms.TakeSnapshotAsync(name, snapshot, cancellationToken);
+
+    public Task<AdminResult<VmSnapshotView>> RevertSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) => _vms.RevertSnapshotAsync(name, snapshot, cancellationToken);
+
+    public Task<AdminResult<VmSnapshotView>> DeleteSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default) => _vms.DeleteSnapshotAsync(name, snapshot, cancellationToken);
+
     public async Task<AdminResult<string>> ConsoleAsync(string name, CancellationToken cancellationToken = default)
     {
         var folder = await _vms.FolderAsync(name, cancellationToken);

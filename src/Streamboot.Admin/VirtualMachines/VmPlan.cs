@@ -29,13 +29,10 @@ public sealed record VmPlan
     public int MemoryMiB { get; init; }
 
     /// <summary>Null for a diskless (netboot) VM.</summary>
-    public string? DiskFile { get; init; }
+    public VmDiskPlan? Disk { get; init; }
 
-    public ImageFormat DiskFormat { get; init; }
-
-    public long DiskSizeBytes { get; init; }
-
-    public bool Preallocate { get; init; }
+    /// <summary>More disks and NICs, sound, USB, display, serial ports.</summary>
+    public VmExtraHardware Extra { get; init; } = new();
 
     public VmFirmware Firmware { get; init; }
 

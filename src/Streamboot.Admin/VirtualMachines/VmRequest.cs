@@ -47,6 +47,48 @@ public sealed record VmRequest
 
     public bool Preallocate { get; init; }
 
+    /// <summary>The disk's I/O controller and disk type: virtio-blk, virtio-scsi, sata, nvme or ide [default: by guest family and machine].</summary>
+    public string? DiskBus { get; init; }
+
+    /// <summary>An existing disk image (any format qemu-img reads) copied as the VM's disk, or a block device (a physical disk) attached whole.</summary>
+    public string? ExistingDisk { get; init; }
+
+    /// <summary>Use <see cref="ExistingDisk"/> where it is (raw or qcow2) instead of copying it.</summary>
+    public bool AttachDisk { get; init; }
+
+    /// <summary>Customize hardware: more new disks, each SIZE or SIZE:BUS.</summary>
+    public IReadOnlyList<string>? AddDisks { get; init; }
+
+    /// <summary>Customize hardware: more network cards, each nat or bridge:BR.</summary>
+    public IReadOnlyList<string>? AddNics { get; init; }
+
+    /// <summary>none, hda or ac97 [default: none].</summary>
+    public string? Sound { get; init; }
+
+    /// <summary>none, uhci, ehci or xhci [default: xhci].</summary>
+    public string? Usb { get; init; }
+
+    /// <summary>A USB tablet [default: yes when there is USB].</summary>
+    public bool? Tablet { get; init; }
+
+    /// <summary>std, virtio, qxl, cirrus or none [default: std].</summary>
+    public string? Display { get; init; }
+
+    /// <summary>A TPM 2.0 through swtpm [default: yes for Windows guests].</summary>
+    public bool? Tpm { get; init; }
+
+    /// <summary>UEFI Secure Boot with Microsoft's keys [default: for Windows guests on UEFI and q35].</summary>
+    public bool? SecureBoot { get; init; }
+
+    /// <summary>Windows easy install: the product key written into autounattend.xml.</summary>
+    public string? ProductKey { get; init; }
+
+    /// <summary>Windows easy install: the edition to install ("Windows 11 Pro", an image name of install.wim).</summary>
+    public string? Edition { get; init; }
+
+    /// <summary>1 to 4 [default: 1, the console].</summary>
+    public int? SerialPorts { get; init; }
+
     public string? Firmware { get; init; }
 
     public string? Network { get; init; }

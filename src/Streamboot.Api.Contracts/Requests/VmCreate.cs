@@ -32,7 +32,21 @@ public sealed record VmCreate(
     string? Network = null,
     string? Bridge = null,
     string? Collection = null,
-    string? Mac = null)
+    string? Mac = null,
+    string? DiskBus = null,
+    string? ExistingDisk = null,
+    bool AttachDisk = false,
+    IReadOnlyList<string>? AddDisks = null,
+    IReadOnlyList<string>? AddNics = null,
+    string? Sound = null,
+    string? Usb = null,
+    bool? Tablet = null,
+    string? Display = null,
+    int? SerialPorts = null,
+    bool? Tpm = null,
+    string? ProductKey = null,
+    string? Edition = null,
+    bool? SecureBoot = null)
 {
     /// <summary>Every field but the password stays out of the text (a record prints all its members).</summary>
     private bool PrintMembers(StringBuilder builder)
@@ -87,6 +101,20 @@ public sealed record VmCreate(
             Bridge = Bridge,
             Collection = Collection,
             Mac = Mac,
+            DiskBus = DiskBus,
+            ExistingDisk = ExistingDisk,
+            AttachDisk = AttachDisk,
+            AddDisks = AddDisks,
+            AddNics = AddNics,
+            Sound = Sound,
+            Usb = Usb,
+            Tablet = Tablet,
+            Display = Display,
+            SerialPorts = SerialPorts,
+            Tpm = Tpm,
+            ProductKey = ProductKey,
+            Edition = Edition,
+            SecureBoot = SecureBoot,
         };
     }
 
@@ -113,5 +141,19 @@ public sealed record VmCreate(
         request.Network,
         request.Bridge,
         request.Collection,
-        request.Mac);
+        request.Mac,
+        request.DiskBus,
+        request.ExistingDisk,
+        request.AttachDisk,
+        request.AddDisks,
+        request.AddNics,
+        request.Sound,
+        request.Usb,
+        request.Tablet,
+        request.Display,
+        request.SerialPorts,
+        request.Tpm,
+        request.ProductKey,
+        request.Edition,
+        request.SecureBoot);
 }

@@ -24,6 +24,7 @@ public static class VmCommands
         command.Subcommands.Add(StopVerb());
         command.Subcommands.Add(ConsoleVerb());
         command.Subcommands.Add(CaptureVerb());
+        command.Subcommands.Add(VmSnapshotCommand.Create());
         command.Subcommands.Add(DeleteVerb());
         return command;
     }
@@ -377,7 +378,7 @@ public static class VmCommands
             ("Hardware", $"{v.MachineType}, {(v.Firmware == VmFirmware.Uefi ? "UEFI" : "BIOS")}"),
             ("Processors", $"{v.Sockets.ToString(CultureInfo.InvariantCulture)} socket(s) x {v.CoresPerSocket.ToString(CultureInfo.InvariantCulture)} core(s)"),
             ("Memory", $"{v.MemoryMiB.ToString(CultureInfo.InvariantCulture)} MiB"),
-            ("Disk", v.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(v.DiskSizeBytes ?? 0)} {KebabCase.Of(v.DiskFormat!.Value)}{(v.DiskPreallocated ? " preallocated" : "")}: {v.DiskFile}"),
+            ("Disk", v.DiskFile is null ? "none (boots from the network)" : $"{ByteSize.Format(v.DiskSizeBytes ?? 0)} {KebabCase.Of(v.DiskFormat!.Value)}{(v.DiskBus is { } bus ? " on " + KebabCase.Of(bus) : "")}{(v.DiskPreallocated ? " preallocated" : "")}{(v.DiskAttached ? " (attached: vm delete leaves it)" : "")}: {v.DiskFile}"),
             ("Installer", v.InstallerIso ?? "none"),
             ("Easy install", v.UserName is null ? "no" : $"{v.FullName} ({v.UserName}), host name {v.HostName}: {v.SeedFile}"),
             ("Network", Network(v)),
@@ -387,6 +388,7 @@ public static class VmCommands
             ("Console log", v.ConsoleLog),
             ("Screen", v.Screen is { } screen ? $"VNC {screen} (from another machine: ssh -L 5900:{screen} this-host)" : v.State == "running" ? "VNC on loopback" : ""),
             ("Created", CliOutput.Time(v.CreatedAt)),
+            .. VmAdmin.DescribeExtra(v.Hardware),
         ],
         heading);
 

@@ -40,6 +40,40 @@ public sealed class VmCreateOptions
 
     public Option<bool> Preallocate { get; } = new("--preallocate") { Description = "Reserve the whole disk now instead of as it fills (sparse)" };
 
+    public Option<string?> DiskBus { get; } = new("--disk-bus") { Description = "I/O controller and disk type: virtio-blk, virtio-scsi, sata, nvme or ide (i440FX only) [default: virtio-blk for Linux, sata (ide on pc) otherwise]", HelpName = "BUS" };
+
+    public Option<string?> ExistingDisk { get; } = new("--existing-disk") { Description = "Use an existing disk: an image in any format qemu-img reads (copied into --disk-file, or used where it is with --attach), or a physical disk such as /dev/sdb (attached whole)", HelpName = "PATH" };
+
+    public Option<bool> Attach { get; } = new("--attach") { Description = "With --existing-disk: use the raw or qcow2 image where it is instead of copying it (vm delete leaves it)" };
+
+    public Option<string[]> AddDisk { get; } = new("--add-disk") { Description = "Customize hardware: one more new disk, SIZE or SIZE:BUS (10G, 4G:nvme); repeat for more", HelpName = "SPEC" };
+
+    public Option<string[]> AddNic { get; } = new("--add-nic") { Description = "Customize hardware: one more network card, nat or bridge:BR; repeat for more", HelpName = "SPEC" };
+
+    public Option<string?> Sound { get; } = new("--sound") { Description = "Sound card: none, hda (Intel HD Audio) or ac97 [default: none]", HelpName = "CARD" };
+
+    public Option<string?> Usb { get; } = new("--usb") { Description = "USB controller: none, uhci (1.1), ehci (2.0) or xhci (3) [default: xhci]", HelpName = "CONTROLLER" };
+
+    public Option<bool> NoTablet { get; } = new("--no-tablet") { Description = "No USB tablet (the pointer of the VNC screen)" };
+
+    public Option<string?> Display { get; } = new("--display") { Description = "Display adapter: std, virtio, qxl, cirrus or none [default: std]", HelpName = "ADAPTER" };
+
+    public Option<int?> SerialPorts { get; } = new("--serial-ports") { Description = "Serial ports, 1 to 4: the first is the console, the others sockets serialN.sock in the VM's folder [default: 1]", HelpName = "N" };
+
+    public Option<bool> Tpm { get; } = new("--tpm") { Description = "A TPM 2.0 (swtpm; Windows 11 needs one) [default: for Windows guests]" };
+
+    public Option<bool> NoTpm { get; } = new("--no-tpm") { Description = "No TPM, even for a Windows guest" };
+
+    public Option<bool> SecureBoot { get; } = new("--secure-boot") { Description = "UEFI Secure Boot with Microsoft's keys enrolled (needs --firmware uefi and q35) [default: for Windows guests]" };
+
+    public Option<bool> NoSecureBoot { get; } = new("--no-secure-boot") { Description = "No Secure Boot, even for a Windows guest" };
+
+    public Option<string?> ProductKey { get; } = new("--product-key") { Description = "Windows easy install: the product key for autounattend.xml (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX)", HelpName = "KEY" };
+
+    public Option<string?> Edition { get; } = new("--edition") { Description = "Windows easy install: the edition to install, as install.wim names it (\"Windows 11 Pro\")", HelpName = "NAME" };
+
+    public Option<string?> Config { get; } = new("--config") { Description = "The wizard's first question: typical (asks the essentials) or custom (asks everything) [default: asked]", HelpName = "TYPE" };
+
     public Option<string?> Firmware { get; } = new("--firmware") { Description = "bios or uefi [default: bios, uefi for Windows]", HelpName = "FIRMWARE" };
 
     public Option<string?> Network { get; } = new("--network") { Description = "nat (QEMU user networking), bridge (with --bridge), netboot (a diskless client of this server) or none [default: nat]", HelpName = "MODE" };
@@ -57,7 +91,7 @@ public sealed class VmCreateOptions
     public IEnumerable<Option> All =>
     [
         Folder, Machine, GuestOs, OsVersion, Iso, FullName, User, Password, PasswordFile, HostName, Sockets, Cores, Memory,
-        DiskSize, DiskFile, DiskFormat, Preallocate, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
+        DiskSize, DiskFile, DiskFormat, Preallocate, DiskBus, ExistingDisk, Attach, AddDisk, AddNic, Sound, Usb, NoTablet, Display, SerialPorts, Tpm, NoTpm, SecureBoot, NoSecureBoot, ProductKey, Edition, Config, Firmware, Network, Bridge, Collection, Mac, Yes, NoPrompt,
     ];
 
     /// <summary>The request the flags make; null with the usage error when a flag's value is malformed.</summary>
@@ -84,6 +118,18 @@ public sealed class VmCreateOptions
             }
 
             disk = bytes;
+        }
+
+        if (parse.GetValue(Tpm) && parse.GetValue(NoTpm))
+        {
+            error = "give --tpm or --no-tpm, not both";
+            return null;
+        }
+
+        if (parse.GetValue(SecureBoot) && parse.GetValue(NoSecureBoot))
+        {
+            error = "give --secure-boot or --no-secure-boot, not both";
+            return null;
         }
 
         var password = parse.GetValue(Password);
@@ -121,6 +167,20 @@ public sealed class VmCreateOptions
             DiskFile = parse.GetValue(DiskFile),
             DiskFormat = parse.GetValue(DiskFormat),
             Preallocate = parse.GetValue(Preallocate),
+            DiskBus = parse.GetValue(DiskBus),
+            ExistingDisk = parse.GetValue(ExistingDisk),
+            AttachDisk = parse.GetValue(Attach),
+            AddDisks = parse.GetValue(AddDisk) is { Length: > 0 } disks ? disks : null,
+            AddNics = parse.GetValue(AddNic) is { Length: > 0 } nics ? nics : null,
+            Sound = parse.GetValue(Sound),
+            Usb = parse.GetValue(Usb),
+            Tablet = parse.GetValue(NoTablet) ? false : null,
+            Display = parse.GetValue(Display),
+            SerialPorts = parse.GetValue(SerialPorts),
+            Tpm = parse.GetValue(Tpm) ? true : parse.GetValue(NoTpm) ? false : null,
+            ProductKey = parse.GetValue(ProductKey),
+            SecureBoot = parse.GetValue(SecureBoot) ? true : parse.GetValue(NoSecureBoot) ? false : null,
+            Edition = parse.GetValue(Edition),
             Firmware = parse.GetValue(Firmware),
             Network = parse.GetValue(Network),
             Bridge = parse.GetValue(Bridge),

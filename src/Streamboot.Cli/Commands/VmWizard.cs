@@ -17,8 +17,32 @@ public static class VmWizard
     public static async Task<VmRequest?> AskAsync(VmRequest request, VmAdmin admin, ParseResult parse, VmCreateOptions o, CancellationToken cancellationToken)
     {
         var console = CliOutput.Stdout;
-        bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
         console.Write(new Rule("[bold]New Virtual Machine[/]").LeftJustified());
+
+        // 0. Typical or custom, Workstation's first page: typical asks the
+        // installer, guest, name and disk size and takes the guest's defaults
+        // for the rest (as if their flags were given with them).
+        var config = parse.GetValue(o.Config);
+        if (config is not null && config is not ("typical" or "custom"))
+        {
+            CliOutput.Fail($"--config {config}: use typical or custom");
+            return null;
+        }
+
+        if (config is null)
+        {
+            (string Key, string Text) configuration = console.Prompt(new SelectionPrompt<(string Key, string Text)>()
+                .Title("Which type of configuration do you want?")
+                .UseConverter(c => c.Text)
+                .AddChoices(
+                    ("typical", "Typical (recommended): the installer, guest, name and disk size; defaults for the rest"),
+                    ("custom", "Custom (advanced): every question, from hardware compatibility to the disk's controller")));
+            config = configuration.Key;
+            console.MarkupLine($"Configuration: [bold]{config}[/]");
+        }
+
+        Option[] typicalSkips = [o.Machine, o.Firmware, o.Sockets, o.Cores, o.Memory, o.Network, o.DiskBus, o.DiskFormat, o.Preallocate, o.DiskFile];
+        bool Given(Option option) => parse.GetResult(option) is { Implicit: false } || (config == "typical" && typicalSkips.Contains(option));
 
         // 1. Hardware compatibility.
         if (!Given(o.Machine))
@@ -190,36 +214,162 @@ public static class VmWizard
             request = request with { Collection = collection.Length == 0 ? null : collection };
         }
 
-        // 8. Disk.
+        // 8. Disk: the controller and disk type, then which disk.
         if (request.Network != "netboot")
         {
-            if (!Given(o.DiskSize))
+            request = AskDisk(request, console, Given, o, guest, defaults);
+        }
+
+        // 9. Customize hardware, from the summary page as Workstation offers it.
+        Option[] hardware = [o.AddDisk, o.AddNic, o.Sound, o.Usb, o.NoTablet, o.Display, o.SerialPorts];
+        if (!hardware.Any(h => parse.GetResult(h) is { Implicit: false })
+            && console.Prompt(new ConfirmationPrompt("Customize hardware (more disks and network cards, sound, USB, display, serial ports)?") { DefaultValue = false }))
+        {
+            request = CustomizeHardware(request, console);
+        }
+
+        return request;
+    }
+
+    /// <summary>Workstation's "Customize Hardware" page as a menu: each choice asks its settings, until Done.</summary>
+    private static VmRequest CustomizeHardware(VmRequest request, IAnsiConsole console)
+    {
+        var disks = new List<string>(request.AddDisks ?? []);
+        var nics = new List<string>(request.AddNics ?? []);
+        while (true)
+        {
+            var choice = console.Prompt(new SelectionPrompt<string>()
+                .Title("Customize hardware:")
+                .AddChoices("Done", "Add a hard disk", "Add a network adapter", "Sound card", "USB controller", "Display", "Serial ports"));
+            switch (choice)
             {
-                var size = console.Prompt(new TextPrompt<string>("Maximum disk size (20G, 512M ...):")
-                    .DefaultValue(ByteSize.Format(defaults.DiskSizeBytes).Replace(" GiB", "G", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal))
-                    .Validate(s => ByteSize.TryParse(s, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
-                ByteSize.TryParse(size, out var bytes, out _);
-                request = request with { DiskSizeBytes = bytes };
+                case "Add a hard disk":
+                    var size = console.Prompt(new TextPrompt<string>("Size of the new disk (10G, 512M ...):")
+                        .Validate(t => ByteSize.TryParse(t, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
+                    var bus = console.Prompt(new SelectionPrompt<string>().Title("Its disk type:").AddChoices("virtio-blk", "virtio-scsi", "sata", "nvme", "ide"));
+                    disks.Add($"{size}:{bus}");
+                    console.MarkupLine($"Added disk: [bold]{Markup.Escape(size)} on {bus}[/]");
+                    break;
+                case "Add a network adapter":
+                    var mode = console.Prompt(new SelectionPrompt<string>().Title("Its connection:").AddChoices("nat", "bridge"));
+                    nics.Add(mode == "bridge" ? "bridge:" + console.Prompt(new TextPrompt<string>("Host bridge:").DefaultValue("br0")) : "nat");
+                    console.MarkupLine($"Added network adapter: [bold]{Markup.Escape(nics[^1])}[/]");
+                    break;
+                case "Sound card":
+                    request = request with { Sound = console.Prompt(new SelectionPrompt<string>().Title("Sound card:").AddChoices("none", "hda", "ac97")) };
+                    console.MarkupLine($"Sound card: [bold]{request.Sound}[/]");
+                    break;
+                case "USB controller":
+                    request = request with { Usb = console.Prompt(new SelectionPrompt<string>().Title("USB controller:").AddChoices("xhci", "ehci", "uhci", "none")) };
+                    request = request with { Tablet = request.Usb != "none" && console.Prompt(new ConfirmationPrompt("A USB tablet (the pointer follows the VNC screen's)?") { DefaultValue = true }) };
+                    console.MarkupLine($"USB: [bold]{request.Usb}[/]");
+                    break;
+                case "Display":
+                    request = request with { Display = console.Prompt(new SelectionPrompt<string>().Title("Display adapter:").AddChoices("std", "virtio", "qxl", "cirrus", "none")) };
+                    console.MarkupLine($"Display: [bold]{request.Display}[/]");
+                    break;
+                case "Serial ports":
+                    request = request with { SerialPorts = console.Prompt(new TextPrompt<int>("Serial ports (1 to 4; the first is the console):").DefaultValue(1).Validate(n => n is >= 1 and <= 4 ? ValidationResult.Success() : ValidationResult.Error("1 to 4"))) };
+                    break;
+                default:
+                    return request with { AddDisks = disks.Count == 0 ? null : disks, AddNics = nics.Count == 0 ? null : nics };
+            }
+        }
+    }
+
+    /// <summary>
+    /// The disk pages of Workstation's wizard: I/O controller and disk type,
+    /// then a new virtual disk, an existing one (copied or attached) or a
+    /// physical disk, then what that choice needs.
+    /// </summary>
+    private static VmRequest AskDisk(VmRequest request, IAnsiConsole console, Func<Option, bool> given, VmCreateOptions o, GuestOsFamily guest, VmDefaults defaults)
+    {
+        if (!given(o.DiskBus))
+        {
+            var machine = request.MachineType ?? VmDefaults.DefaultMachineType;
+            var first = Data.KebabCase.Of(Vms.Qemu.QemuArguments.DefaultDiskBus(guest, machine));
+            var buses = new[] { "virtio-blk", "virtio-scsi", "sata", "nvme", "ide" }
+                .Where(b => b != "ide" || !Vms.Qemu.QemuSystem.IsQ35(machine))
+                .OrderBy(b => b == first ? 0 : 1)
+                .ToArray();
+            request = request with { DiskBus = console.Prompt(new SelectionPrompt<string>().Title("I/O controller and disk type:").AddChoices(buses)) };
+            console.MarkupLine($"Disk type: [bold]{request.DiskBus}[/]");
+        }
+
+        var kind = given(o.ExistingDisk) ? "existing" : given(o.DiskSize) || given(o.DiskFile) || given(o.Preallocate) ? "new" : null;
+        if (kind is null)
+        {
+            (string Key, string Text) chosen = console.Prompt(new SelectionPrompt<(string Key, string Text)>()
+                .Title("Disk:")
+                .UseConverter(c => c.Text)
+                .AddChoices(
+                    ("new", "Create a new virtual disk"),
+                    ("existing", "Use an existing virtual disk (any format qemu-img reads)"),
+                    ("physical", "Use a physical disk (advanced: the guest gets all of it)")));
+            kind = chosen.Key;
+            console.MarkupLine($"Disk: [bold]{Markup.Escape(chosen.Text)}[/]");
+        }
+
+        if (kind == "physical" && !given(o.ExistingDisk))
+        {
+            var device = console.Prompt(new TextPrompt<string>("Physical disk (a block device such as /dev/sdb):")
+                .Validate(p => Vms.Disks.BlockDevice.KernelName(p) is not null ? ValidationResult.Success() : ValidationResult.Error($"{Markup.Escape(p)} is not a block device of this host")));
+            console.MarkupLine("[yellow]The guest can overwrite everything on this disk.[/]");
+            return request with { ExistingDisk = device };
+        }
+
+        if (kind == "existing")
+        {
+            if (!given(o.ExistingDisk))
+            {
+                var image = console.Prompt(new TextPrompt<string>("Existing disk image file:")
+                    .Validate(p => File.Exists(p) ? ValidationResult.Success() : ValidationResult.Error($"there is no file {Markup.Escape(p)}")));
+                request = request with { ExistingDisk = image };
             }
 
-            if (!Given(o.DiskFormat))
+            if (Vms.Disks.BlockDevice.KernelName(request.ExistingDisk!) is not null)
             {
-                request = request with { DiskFormat = console.Prompt(new SelectionPrompt<string>().Title("Disk format:").AddChoices("qcow2", "raw")) };
-                console.MarkupLine($"Disk format: [bold]{request.DiskFormat}[/]");
+                return request;
             }
 
-            if (!Given(o.Preallocate))
+            if (!given(o.Attach))
             {
-                var allocation = console.Prompt(new SelectionPrompt<string>().Title("Disk space:").AddChoices("sparse: grows as the guest writes", "preallocated: reserve all of it now"));
-                request = request with { Preallocate = allocation.StartsWith("preallocated", StringComparison.Ordinal) };
-                console.MarkupLine($"Disk space: [bold]{Markup.Escape(allocation)}[/]");
+                var use = console.Prompt(new SelectionPrompt<string>().Title("Use it:").AddChoices("copy: the VM gets its own copy (any format, converted)", "attach: the VM uses the file where it is (raw or qcow2)"));
+                request = request with { AttachDisk = use.StartsWith("attach", StringComparison.Ordinal) };
+                console.MarkupLine($"Use it: [bold]{Markup.Escape(use)}[/]");
             }
 
-            if (!Given(o.DiskFile))
+            if (request.AttachDisk)
             {
-                var file = console.Prompt(new TextPrompt<string>("Disk file:").DefaultValue(Path.Combine(request.Folder!, $"{request.Name}.{request.DiskFormat ?? "qcow2"}")));
-                request = request with { DiskFile = file };
+                return request;
             }
+        }
+        else if (!given(o.DiskSize))
+        {
+            var size = console.Prompt(new TextPrompt<string>("Maximum disk size (20G, 512M ...):")
+                .DefaultValue(ByteSize.Format(defaults.DiskSizeBytes).Replace(" GiB", "G", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal))
+                .Validate(s => ByteSize.TryParse(s, out _, out var e) ? ValidationResult.Success() : ValidationResult.Error(Markup.Escape(e))));
+            ByteSize.TryParse(size, out var bytes, out _);
+            request = request with { DiskSizeBytes = bytes };
+        }
+
+        if (!given(o.DiskFormat))
+        {
+            request = request with { DiskFormat = console.Prompt(new SelectionPrompt<string>().Title("Disk format:").AddChoices("qcow2", "raw")) };
+            console.MarkupLine($"Disk format: [bold]{request.DiskFormat}[/]");
+        }
+
+        if (!given(o.Preallocate) && kind == "new")
+        {
+            var allocation = console.Prompt(new SelectionPrompt<string>().Title("Disk space:").AddChoices("sparse: grows as the guest writes", "preallocated: reserve all of it now"));
+            request = request with { Preallocate = allocation.StartsWith("preallocated", StringComparison.Ordinal) };
+            console.MarkupLine($"Disk space: [bold]{Markup.Escape(allocation)}[/]");
+        }
+
+        if (!given(o.DiskFile))
+        {
+            var file = console.Prompt(new TextPrompt<string>("Disk file:").DefaultValue(Path.Combine(request.Folder!, $"{request.Name}.{request.DiskFormat ?? "qcow2"}")));
+            request = request with { DiskFile = file };
         }
 
         return request;

@@ -44,6 +44,18 @@ public sealed class VirtualMachine
 
     public bool DiskPreallocated { get; set; }
 
+    /// <summary>The disk's controller; null for VMs made before it was asked (the guest family's default).</summary>
+    public VmDiskBus? DiskBus { get; set; }
+
+    /// <summary>
+    /// The disk is an existing image or a physical disk used where it is,
+    /// not a file this VM made: <c>vm delete</c> leaves it alone.
+    /// </summary>
+    public bool DiskAttached { get; set; }
+
+    /// <summary>The customized hardware (<see cref="VmExtraHardware"/>) as JSON; null for the defaults.</summary>
+    public string? Hardware { get; set; }
+
     /// <summary>The installer ISO attached as a CD-ROM, if any.</summary>
     public string? InstallerIso { get; set; }
 

@@ -54,6 +54,14 @@ internal static class ApiVmRoutes
         }).Answers<VmStopped>(Ok, Invalid, NotFound);
         vms.MapDelete("/{name}", async (HttpContext c, string name, bool? keepFiles) =>
             ApiResults.From(await Vms(c).DeleteAsync(name, keepFiles == true, c.RequestAborted))).Answers<VmView>(Ok, NotFound, Conflict);
+        vms.MapGet("/{name}/snapshots", async (HttpContext c, string name) =>
+            ApiResults.From(await Vms(c).SnapshotsAsync(name, c.RequestAborted))).Answers<IReadOnlyList<VmSnapshotView>>(Ok, NotFound, Conflict);
+        vms.MapPost("/{name}/snapshots", (HttpContext c, string name) => ApiRequests.WithBody<VmSnapshotTake>(c, async body =>
+            ApiResults.From(await Vms(c).TakeSnapshotAsync(name, body.Name ?? "", c.RequestAborted), Created))).Body<VmSnapshotTake>().Answers<VmSnapshotView>(Created, Invalid, NotFound, Conflict);
+        vms.MapPost("/{name}/snapshots/{snapshot}/revert", async (HttpContext c, string name, string snapshot) =>
+            ApiResults.From(await Vms(c).RevertSnapshotAsync(name, snapshot, c.RequestAborted))).Answers<VmSnapshotView>(Ok, NotFound, Conflict);
+        vms.MapDelete("/{name}/snapshots/{snapshot}", async (HttpContext c, string name, string snapshot) =>
+            ApiResults.From(await Vms(c).DeleteSnapshotAsync(name, snapshot, c.RequestAborted))).Answers<VmSnapshotView>(Ok, NotFound, Conflict);
         vms.MapPost("/{name}/capture", (HttpContext c, string name) => ApiRequests.WithBody<VmCapture>(c, body =>
         {
             var site = AdminApi.SiteFor(c);

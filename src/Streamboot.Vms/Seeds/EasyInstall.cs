@@ -7,6 +7,12 @@ namespace Streamboot.Vms.Seeds;
 /// </summary>
 public sealed record EasyInstall(string FullName, string UserName, string Password, string HostName)
 {
+    /// <summary>Windows: the product key Setup installs with (XXXXX-XXXXX-XXXXX-XXXXX-XXXXX); null to be asked or to use a generic key.</summary>
+    public string? ProductKey { get; init; }
+
+    /// <summary>Windows: the edition to install, the image's name in install.wim ("Windows 11 Pro"); null to be asked.</summary>
+    public string? Edition { get; init; }
+
     /// <summary>Never the password, so a log or an exception message cannot carry it.</summary>
-    public override string ToString() => $"EasyInstall {{ FullName = {FullName}, UserName = {UserName}, HostName = {HostName} }}";
+    public override string ToString() => $"EasyInstall {{ FullName = {FullName}, UserName = {UserName}, HostName = {HostName}, Edition = {Edition} }}";
 }

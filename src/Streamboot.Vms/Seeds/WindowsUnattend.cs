@@ -32,14 +32,39 @@ public static class WindowsUnattend
             xml.WriteStartDocument();
             xml.WriteStartElement("unattend", Ns);
 
-            // windowsPE: pass the EULA; the admin still picks the disk and edition.
+            // windowsPE: pass the EULA, give the product key and pick the
+            // edition (an image of install.wim by its /IMAGE/NAME) when they
+            // were given; the admin still picks the disk.
             xml.WriteStartElement("settings", Ns);
             xml.WriteAttributeString("pass", "windowsPE");
             Component(xml, "Microsoft-Windows-Setup");
             xml.WriteStartElement("UserData", Ns);
             xml.WriteElementString("AcceptEula", Ns, "true");
             xml.WriteElementString("FullName", Ns, install.FullName);
+            if (install.ProductKey is { } key)
+            {
+                xml.WriteStartElement("ProductKey", Ns);
+                xml.WriteElementString("Key", Ns, key);
+                xml.WriteElementString("WillShowUI", Ns, "OnError");
+                xml.WriteEndElement();
+            }
+
             xml.WriteEndElement();
+            if (install.Edition is { } edition)
+            {
+                xml.WriteStartElement("ImageInstall", Ns);
+                xml.WriteStartElement("OSImage", Ns);
+                xml.WriteStartElement("InstallFrom", Ns);
+                xml.WriteStartElement("MetaData", Ns);
+                xml.WriteAttributeString("wcm", "action", Wcm, "add");
+                xml.WriteElementString("Key", Ns, "/IMAGE/NAME");
+                xml.WriteElementString("Value", Ns, edition);
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+            }
+
             xml.WriteEndElement();
             xml.WriteEndElement();
 

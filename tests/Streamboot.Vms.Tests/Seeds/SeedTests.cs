@@ -70,6 +70,26 @@ public sealed class SeedTests : IDisposable
     }
 
     [Fact]
+    public async Task A_windows_seed_gives_setup_the_product_key_and_the_edition_to_install()
+    {
+        var install = new EasyInstall("Eve", "eve", "pw", "WIN-2") { ProductKey = "VK7JG-NPHTM-C97JM-9MPGT-3V66T", Edition = "Windows 11 Pro" };
+        var seed = _folder.Combine("keyed.iso");
+        await SeedImage.WriteAsync(seed, WindowsUnattend.VolumeId, WindowsUnattend.Files(install));
+        var xml = XDocument.Load(Path.Combine(await ExtractAsync(seed), "autounattend.xml"));
+        XNamespace ns = "urn:schemas-microsoft-com:unattend";
+
+        var setup = xml.Root!.Elements(ns + "settings").Single(e => e.Attribute("pass")!.Value == "windowsPE").Element(ns + "component")!;
+        Assert.Equal("Microsoft-Windows-Setup", setup.Attribute("name")!.Value);
+        var key = setup.Element(ns + "UserData")!.Element(ns + "ProductKey")!;
+        Assert.Equal("VK7JG-NPHTM-C97JM-9MPGT-3V66T", key.Element(ns + "Key")!.Value);
+        Assert.Equal("OnError", key.Element(ns + "WillShowUI")!.Value);
+        var meta = setup.Element(ns + "ImageInstall")!.Element(ns + "OSImage")!.Element(ns + "InstallFrom")!.Element(ns + "MetaData")!;
+        Assert.Equal("/IMAGE/NAME", meta.Element(ns + "Key")!.Value);
+        Assert.Equal("Windows 11 Pro", meta.Element(ns + "Value")!.Value);
+        Assert.Equal("add", meta.Attribute(XNamespace.Get("http://schemas.microsoft.com/WMIConfig/2002/State") + "action")!.Value);
+    }
+
+    [Fact]
     public void The_password_never_shows_in_what_is_printed_of_an_easy_install()
     {
         var install = new EasyInstall("A", "a", "hunter2", "h");
