@@ -63,17 +63,13 @@ public sealed partial class VmAdmin
     /// </summary>
     public async Task<AdminResult<VmSnapshotView>> RevertSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default)
     {
-        var found = await FindSnapshotAsync(name, snapshot, cancellationToken);
+        var found = await ExistingSnapshotAsync(name, snapshot, cancellationToken);
         if (!found.Ok)
         {
             return found.Error;
         }
 
         var (vm, folder, existing) = found.Value;
-        if (existing is null)
-        {
-            return NoSnapshot(vm, snapshot);
-        }
 
         var running = VmRuntime.State(folder).Running;
         if (running && existing.VmStateBytes == 0)
@@ -94,17 +90,13 @@ public sealed partial class VmAdmin
 
     public async Task<AdminResult<VmSnapshotView>> DeleteSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken = default)
     {
-        var found = await FindSnapshotAsync(name, snapshot, cancellationToken);
+        var found = await ExistingSnapshotAsync(name, snapshot, cancellationToken);
         if (!found.Ok)
         {
             return found.Error;
         }
 
         var (vm, folder, existing) = found.Value;
-        if (existing is null)
-        {
-            return NoSnapshot(vm, snapshot);
-        }
 
         var running = VmRuntime.State(folder).Running;
         if (await VmSnapshots.DeleteAsync(folder, vm.DiskFile!, existing.Name, cancellationToken) is { } error)
@@ -112,9 +104,7 @@ public sealed partial class VmAdmin
             return AdminError.Failed($"cannot delete snapshot '{existing.Name}' of VM '{vm.Name}': {error}");
         }
 
-        await using var db = site.Database.CreateContext();
-        site.Audit(db, "vm.snapshot.delete", vm.Name, new { snapshot = existing.Name, running });
-        await db.SaveChangesAsync(cancellationToken);
+        await AuditAsync(vm, "vm.snapshot.delete", existing.Name, running, cancellationToken);
         return View(vm, existing);
     }
 
@@ -142,14 +132,32 @@ public sealed partial class VmAdmin
 
     private async Task<AdminResult<VmSnapshotView>> AfterAsync(VirtualMachine vm, string action, string snapshot, bool running, string? note, CancellationToken cancellationToken)
     {
-        await using var db = site.Database.CreateContext();
-        site.Audit(db, action, vm.Name, new { snapshot, running });
-        await db.SaveChangesAsync(cancellationToken);
+        await AuditAsync(vm, action, snapshot, running, cancellationToken);
         var (snapshots, error) = await VmSnapshots.ListAsync(new VmFolder(vm.Folder), vm.DiskFile!, cancellationToken);
         var taken = snapshots?.FirstOrDefault(s => s.Name == snapshot);
         return taken is null
             ? AdminError.Failed($"snapshot '{snapshot}' of VM '{vm.Name}' is not in its disk's list afterwards{(error is null ? "" : ": " + error)}")
             : View(vm, taken) with { Note = note };
+    }
+
+    private async Task AuditAsync(VirtualMachine vm, string action, string snapshot, bool running, CancellationToken cancellationToken)
+    {
+        await using var db = site.Database.CreateContext();
+        site.Audit(db, action, vm.Name, new { snapshot, running });
+        await db.SaveChangesAsync(cancellationToken);
+    }
+
+    /// <summary>The VM and its snapshot of that name; not found when it has none.</summary>
+    private async Task<AdminResult<(VirtualMachine Vm, VmFolder Folder, DiskSnapshot Existing)>> ExistingSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken)
+    {
+        var found = await FindSnapshotAsync(name, snapshot, cancellationToken);
+        if (!found.Ok)
+        {
+            return found.Error;
+        }
+
+        var (vm, folder, existing) = found.Value;
+        return existing is null ? NoSnapshot(vm, snapshot) : (vm, folder, existing);
     }
 
     private async Task<AdminResult<(VirtualMachine Vm, VmFolder Folder, DiskSnapshot? Existing)>> FindSnapshotAsync(string name, string snapshot, CancellationToken cancellationToken)

@@ -16,7 +16,7 @@ namespace Streamboot.Sessions.Live;
 /// first counts the boot in <c>streamboot_boot_duration_seconds</c>. A
 /// session opened by its root connection records it in the open's own write
 /// (<see cref="SessionRecords.OpenAsync"/>); a later connection (a SAN
-/// boot's OS after its firmware) here. Best effort: a connection is
+/// boot's OS after its firmware) here, best effort: such a connection is
 /// never refused because the time could not be written.
 /// </summary>
 internal sealed partial class LiveSessions
@@ -44,7 +44,7 @@ internal sealed partial class LiveSessions
 
         try
         {
-            RecordBootDuration(await records.RootConnectedAsync(live.Facts.SessionId, new BootTimes(live.BootId, live.BootIssuedAt, null, null)));
+            RecordBootDuration(await records.RootConnectedAsync(live.Facts.SessionId, live.BootId, live.BootIssuedAt));
         }
         catch (Exception e) when (e is DbException or DbUpdateException or InvalidOperationException or TimeoutException)
         {

@@ -115,7 +115,7 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
                         return (session.Id, null);
                     }
 
-                    var (root, took) = await MarkRootAsync(db, boot, now, ct);
+                    var (root, took) = await MarkRootAsync(db, boot.Id, boot.IssuedAt, now, ct);
                     await db.Sessions.Where(s => s.Id == session.Id)
                         .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
                     return (session.Id, took);
@@ -129,15 +129,15 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     }
 
     /// <summary>The boot's row takes <paramref name="now"/> as its root's time unless it has one: the time it has, and the boot's duration when this call set it.</summary>
-    private static async Task<(DateTime Root, TimeSpan? Took)> MarkRootAsync(StreambootDbContext db, BootTimes boot, DateTime now, CancellationToken ct)
+    private static async Task<(DateTime Root, TimeSpan? Took)> MarkRootAsync(StreambootDbContext db, long bootId, DateTime issuedAt, DateTime now, CancellationToken ct)
     {
-        if (await db.Boots.Where(b => b.Id == boot.Id && b.RootConnectedAt == null)
+        if (await db.Boots.Where(b => b.Id == bootId && b.RootConnectedAt == null)
                 .ExecuteUpdateAsync(u => u.SetProperty(b => b.RootConnectedAt, (DateTime?)now), ct) == 1)
         {
-            return (now, now - boot.IssuedAt);
+            return (now, now - issuedAt);
         }
 
-        return (await db.Boots.Where(b => b.Id == boot.Id).Select(b => b.RootConnectedAt).FirstOrDefaultAsync(ct) ?? now, null);
+        return (await db.Boots.Where(b => b.Id == bootId).Select(b => b.RootConnectedAt).FirstOrDefaultAsync(ct) ?? now, null);
     }
 
     /// <summary>
@@ -147,12 +147,12 @@ internal sealed class SessionRecords(SiteDatabase database, Func<long?> serverId
     /// (script to root) when this call was the one that set it, so a farm
     /// counts each boot once; null when another was first.
     /// </summary>
-    public Task<TimeSpan?> RootConnectedAsync(long sessionId, BootTimes boot)
+    public Task<TimeSpan?> RootConnectedAsync(long sessionId, long bootId, DateTime bootIssuedAt)
     {
         var now = clock.GetUtcNow().UtcDateTime;
         return database.WriteAsync<TimeSpan?>(async (db, ct) =>
         {
-            var (root, took) = await MarkRootAsync(db, boot, now, ct);
+            var (root, took) = await MarkRootAsync(db, bootId, bootIssuedAt, now, ct);
             await db.Sessions.Where(s => s.Id == sessionId && s.BootRootConnectedAt == null)
                 .ExecuteUpdateAsync(u => u.SetProperty(s => s.BootRootConnectedAt, (DateTime?)root), ct);
             return took;
